@@ -1,0 +1,39 @@
+# The README's two commands: `make demo` and `make test`. Each bootstraps .venv from uv.lock first.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.8
+STAMP := $(VENV)/.mdp-synced
+
+export DO_NOT_TRACK := 1
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: install demo test lint format clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml uv.lock
+	@test -x $(BIN)/python || python3 -m venv $(VENV)
+	@test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(BIN)/uv sync --frozen --quiet
+	@touch $@
+
+demo: install
+	$(BIN)/mdp demo
+
+test: install lint
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) data/*.duckdb data/*.duckdb.wal .pytest_cache .mypy_cache .ruff_cache

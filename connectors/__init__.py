@@ -1,0 +1,1 @@
+"""Source connectors: the interface, the registry, and one package per ad platform."""

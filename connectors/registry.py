@@ -1,0 +1,54 @@
+"""`type: google_ads` in the configuration -> the connector class. Plug-ins register through the
+`mdp.connectors` entry-point group."""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import entry_points
+
+from pydantic import ValidationError
+
+from connectors.base import Connector
+from mdp.config import ConnectorConfig, PipelineConfig, validation_message
+from mdp.errors import ConfigError
+
+ENTRY_POINT_GROUP = "mdp.connectors"
+BUILT_IN: dict[str, str] = {}
+
+
+def available_types() -> dict[str, str]:
+    """Connector type -> "module:Class", built-ins first, then installed plug-ins."""
+    found = dict(BUILT_IN)
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        found.setdefault(entry.name, entry.value)
+    return found
+
+
+def connector_class(type_name: str) -> type[Connector]:
+    types = available_types()
+    target = types.get(type_name)
+    if target is None:
+        known = ", ".join(sorted(types)) or "none installed"
+        raise ConfigError(f"unknown connector type {type_name!r}; available types: {known}")
+    module_name, _, attribute = target.partition(":")
+    cls = getattr(importlib.import_module(module_name), attribute)
+    if not (isinstance(cls, type) and issubclass(cls, Connector)):
+        raise ConfigError(f"connector type {type_name!r} points at {target}, which is not a Connector")
+    return cls
+
+
+def build_connector(config: PipelineConfig, section: ConnectorConfig) -> Connector:
+    """Validate a connector's section with its own settings model and construct it (no API call)."""
+    index = config.connectors.index(section)
+    cls = connector_class(section.type)
+    try:
+        settings = cls.settings_model.model_validate(section.options())
+    except ValidationError as exc:
+        raise ConfigError(validation_message(exc, config.source, ("connectors", index))) from None
+    return cls(settings)
+
+
+def build_connectors(config: PipelineConfig, names: list[str] | None = None) -> list[Connector]:
+    """The enabled connectors (or the named ones), validated and constructed."""
+    sections = [config.connector(n) for n in names] if names else config.enabled_connectors()
+    return [build_connector(config, section) for section in sections]

@@ -1,0 +1,278 @@
+"""`pipeline.yaml` loaded into validated pydantic models, with `MDP_*` environment overrides.
+
+Secrets appear only as references (`env:NAME`, `block:NAME`); see `mdp.secrets` for their resolution.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from mdp.errors import ConfigError
+from mdp.paths import default_config_path
+
+ENV_PREFIX = "MDP_"
+SECRET_REF_PATTERN = re.compile(r"^(env|block):([A-Za-z0-9_][A-Za-z0-9_.\-/]*)$")
+NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+# ISO 4217 codes the platform knows how to label; conversion rates come from the dbt FX seed.
+KNOWN_CURRENCIES = frozenset(
+    "AED ARS AUD BGN BRL CAD CHF CLP CNY COP CZK DKK EGP EUR GBP HKD HUF IDR ILS INR JPY KRW MXN MYR"  # noqa: SIM905
+    " NGN NOK NZD PEN PHP PKR PLN QAR RON SAR SEK SGD THB TRY TWD UAH USD VND ZAR".split()
+)
+
+
+def _check_secret_ref(value: str) -> str:
+    if not SECRET_REF_PATTERN.match(value):
+        raise ValueError(
+            "expected a secret reference 'env:VARIABLE' or 'block:SECRET_BLOCK_NAME'; "
+            "secret values never belong in the configuration file"
+        )
+    return value
+
+
+SecretRef = Annotated[str, AfterValidator(_check_secret_ref)]
+
+
+def _check_currency(value: str) -> str:
+    if value not in KNOWN_CURRENCIES:
+        raise ValueError(f"expected an ISO 4217 currency code such as EUR or USD, got {value!r}")
+    return value
+
+
+Currency = Annotated[str, AfterValidator(_check_currency)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DuckDBWarehouseConfig(_Strict):
+    """The embedded default: one DuckDB file."""
+
+    type: Literal["duckdb"] = "duckdb"
+    path: Path = Field(Path("data/warehouse.duckdb"), description="relative to the configuration file")
+    lock_timeout_seconds: float = Field(30.0, ge=0, le=3600)
+
+
+class BigQueryWarehouseConfig(_Strict):
+    """Production: BigQuery datasets `<dataset_prefix>raw_*`, `<dataset_prefix>ops`, ..."""
+
+    type: Literal["bigquery"]
+    project: str = Field(pattern=r"^[a-z][a-z0-9\-]{4,28}[a-z0-9]$")
+    location: str = "EU"
+    dataset_prefix: str = Field("", pattern=r"^[A-Za-z0-9_]*$")
+    gcp_credentials_block: str | None = Field(
+        None, description="prefect-gcp GcpCredentials block; Application Default Credentials when absent"
+    )
+
+
+WarehouseConfig = Annotated[DuckDBWarehouseConfig | BigQueryWarehouseConfig, Field(discriminator="type")]
+
+
+class ConnectorConfig(BaseModel):
+    """Options every connector shares. Connector-specific keys (endpoint, graph_url, ...) are kept
+    as extras here and validated by the connector's own settings model through the registry."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    name: str = Field(pattern=NAME_PATTERN)
+    type: str = Field(pattern=NAME_PATTERN)
+    enabled: bool = True
+    lookback_days: int | None = Field(None, ge=0, le=400, description="connector default when absent")
+    accounts: list[str] = Field(default_factory=list)
+    credentials: dict[str, SecretRef] = Field(default_factory=dict)
+    chunk_days: int = Field(31, ge=1, le=366, description="days per extraction unit")
+    max_concurrency: int = Field(4, ge=1, le=64, description="concurrent API units for this connector")
+
+    @field_validator("accounts")
+    @classmethod
+    def _unique_accounts(cls, accounts: list[str]) -> list[str]:
+        duplicates = sorted({a for a in accounts if accounts.count(a) > 1})
+        if duplicates:
+            raise ValueError(f"accounts listed twice: {duplicates}")
+        if any(not a.strip() for a in accounts):
+            raise ValueError("account ids must not be empty")
+        return accounts
+
+    def options(self) -> dict[str, Any]:
+        """Every key of this section, shared and connector-specific."""
+        return self.model_dump()
+
+
+class AlertsConfig(_Strict):
+    slack_webhook_block: str | None = Field(None, description="prefect-slack SlackWebhook block name")
+
+
+class PipelineConfig(BaseSettings):
+    """The whole `pipeline.yaml`. Environment variables `MDP_<KEY>` (nested with `__`) override it."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    timezone: str = "UTC"
+    reporting_currency: Currency = "EUR"
+    warehouse: WarehouseConfig = Field(default_factory=lambda: DuckDBWarehouseConfig())
+    connectors: list[ConnectorConfig] = Field(default_factory=list)
+    alerts: AlertsConfig = Field(default_factory=lambda: AlertsConfig())
+
+    _source: Path | None = PrivateAttr(None)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment wins over the file; nothing else is read.
+        return env_settings, init_settings
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"expected an IANA time zone such as Europe/Paris or UTC, got {value!r}"
+            ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _unique_connector_names(self) -> PipelineConfig:
+        names = [c.name for c in self.connectors]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"connector names must be unique, repeated: {duplicates}")
+        return self
+
+    @property
+    def source(self) -> Path | None:
+        """The file this configuration came from, if any."""
+        return self._source
+
+    @property
+    def base_dir(self) -> Path:
+        """Relative paths in the configuration are relative to its file."""
+        return self._source.parent if self._source else Path.cwd()
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def warehouse_path(self) -> Path:
+        """The DuckDB file, absolute."""
+        if not isinstance(self.warehouse, DuckDBWarehouseConfig):
+            raise ConfigError("warehouse.path: the configured warehouse is not DuckDB")
+        path = self.warehouse.path.expanduser()
+        return path if path.is_absolute() else (self.base_dir / path).resolve()
+
+    def enabled_connectors(self) -> list[ConnectorConfig]:
+        return [c for c in self.connectors if c.enabled]
+
+    def connector(self, name: str) -> ConnectorConfig:
+        for candidate in self.connectors:
+            if candidate.name == name:
+                return candidate
+        known = ", ".join(c.name for c in self.connectors) or "none"
+        raise ConfigError(f"unknown connector {name!r}; configured connectors: {known}")
+
+
+def format_location(loc: Sequence[int | str]) -> str:
+    """('connectors', 1, 'lookback_days') -> 'connectors[1].lookback_days'."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def _describe(error: Mapping[str, Any], prefix: Sequence[int | str]) -> str:
+    loc = [*prefix, *error["loc"]]
+    if len(loc) >= 2 and loc[0] == "warehouse" and loc[1] in ("duckdb", "bigquery"):
+        del loc[1]
+    if loc and isinstance(loc[-1], str) and loc[-1].startswith(("function-after", "constrained-str")):
+        loc.pop()
+    message = str(error["msg"]).removeprefix("Value error, ")
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        message = "unknown key (check the spelling; see the sample pipeline.yaml)"
+    elif kind == "missing":
+        message = "required key is missing"
+    elif "credentials" not in loc and kind not in ("value_error",):
+        shown = repr(error.get("input"))
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        message = f"{message} (got {shown})"
+    return f"  - {format_location(loc)}: {message}"
+
+
+def validation_message(
+    exc: ValidationError, source: Path | str | None, prefix: Sequence[int | str] = ()
+) -> str:
+    """A readable, secret-free account of a validation error: file, key path, what was expected."""
+    where = str(source) if source else "the configuration"
+    lines = [f"invalid configuration in {where}:"]
+    lines += [_describe(err, prefix) for err in exc.errors(include_url=False)]
+    lines.append(f"  (environment variables {ENV_PREFIX}* override keys of the file)")
+    return "\n".join(lines)
+
+
+def load_config(path: Path | str | None = None) -> PipelineConfig:
+    """Read, override from the environment and validate `pipeline.yaml`.
+
+    Raises:
+        ConfigError: naming the file, the key path and what was expected.
+    """
+    source = Path(path).expanduser() if path is not None else default_config_path()
+    if not source.is_file():
+        raise ConfigError(f"configuration file not found: {source}")
+    try:
+        data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise ConfigError(f"invalid configuration in {source}{at}: {problem}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"invalid configuration in {source}: expected a mapping of keys at the top level, "
+            f"got {type(data).__name__}"
+        )
+    return config_from_mapping(data, source)
+
+
+def config_from_mapping(data: Mapping[str, Any], source: Path | None = None) -> PipelineConfig:
+    """Validate an already-parsed configuration (environment overrides still apply)."""
+    try:
+        config = PipelineConfig(**data)
+    except ValidationError as exc:
+        raise ConfigError(validation_message(exc, source)) from None
+    config._source = source.resolve() if source else None
+    return config

@@ -1,0 +1,9 @@
+"""Shared test set-up: no telemetry, no network, temporary homes."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
