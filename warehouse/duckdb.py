@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -31,6 +32,15 @@ from warehouse.base import (
 logger = logging.getLogger(__name__)
 
 _LOCK_MARKERS = ("could not set lock", "conflicting lock")
+_WRITE_LOCKS: dict[Path, threading.Lock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def _write_lock(path: Path) -> threading.Lock:
+    """One writer at a time per file within this process (threads share DuckDB's instance)."""
+    key = path.resolve()
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(key, threading.Lock())
 # Existing column type -> declared types whose values it holds without loss.
 _COMPATIBLE = {
     "BIGINT": {"INTEGER", "SMALLINT", "TINYINT"},
@@ -109,11 +119,11 @@ class DuckDBWarehouse(Warehouse):
             connection.close()
 
     def ensure_table(self, spec: TableSpec) -> None:
-        with self.connect() as con:
+        with _write_lock(self.path), self.connect() as con:
             self._ensure(con, spec.name, spec.full_schema())
 
     def ensure_ops(self) -> None:
-        with self.connect() as con:
+        with _write_lock(self.path), self.connect() as con:
             self._ensure(con, LOAD_LOG, LOAD_LOG_SCHEMA)
 
     def _ensure(self, con: duckdb.DuckDBPyConnection, name: str, schema: pa.Schema) -> None:
@@ -159,7 +169,7 @@ class DuckDBWarehouse(Warehouse):
         target = spec.full_schema()
         columns = ", ".join(quote(f.name) for f in target)
         counts: dict[Unit, int] = dict.fromkeys(scope.units, 0)
-        with self.connect() as con:
+        with _write_lock(self.path), self.connect() as con:
             self._ensure(con, spec.name, target)
             self._ensure(con, spec.quarantine_name(), QUARANTINE_SCHEMA)
             self._ensure(con, LOAD_LOG, LOAD_LOG_SCHEMA)
@@ -222,7 +232,7 @@ class DuckDBWarehouse(Warehouse):
     def log_failure(self, spec: TableSpec, scope: Scope, context: LoadContext, error: str) -> None:
         now = dt.datetime.now(dt.UTC)
         table = _log_table(spec, scope, context, dict.fromkeys(scope.units, 0), (), now, error=error)
-        with self.connect() as con:
+        with _write_lock(self.path), self.connect() as con:
             self._ensure(con, LOAD_LOG, LOAD_LOG_SCHEMA)
             con.register("mdp_log", table)
             con.execute(f"INSERT INTO {quote(LOAD_LOG)} SELECT * FROM mdp_log")

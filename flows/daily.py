@@ -1,0 +1,226 @@
+"""`daily_pipeline`, the parent flow: ingest every connector concurrently, then dbt, then monitoring."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from prefect import flow
+from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
+from prefect.client.schemas.objects import State
+from prefect.logging import get_run_logger
+from prefect.runtime import flow_run
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from connectors.registry import build_connectors
+from flows.ingest import UnitOutcome, ingest_connector
+from flows.notify import notify_flow_failure
+from flows.windows import ParameterError, RunParameters, check_names, resolve_window
+from mdp.config import PipelineConfig, load_config
+from mdp.errors import MDPError
+from mdp.secrets import redact
+
+
+def _threads(workers: int) -> Any:
+    """A thread pool task runner (typed loosely: Prefect's generics do not line up under mypy)."""
+    return ThreadPoolTaskRunner(max_workers=workers)
+
+
+def _run_name() -> str:
+    """daily-<run_date>, or rerun-<start>..<end> when a range is given."""
+    params = flow_run.get_parameters()
+    if params.get("start_date"):
+        return f"rerun-{params['start_date']}..{params.get('end_date') or 'yesterday'}"
+    return f"daily-{params.get('run_date') or dt.date.today()}"
+
+
+class PipelineFailed(MDPError):
+    """Some connectors, accounts or steps failed; the others landed."""
+
+
+@dataclass
+class RunSummary:
+    """What a parent run did, for artifacts, the CLI and tests."""
+
+    run_id: str
+    windows: dict[str, tuple[dt.date, dt.date]]
+    outcomes: list[UnitOutcome] = field(default_factory=list)
+    connector_errors: dict[str, str] = field(default_factory=dict)
+    steps: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[UnitOutcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.connector_errors and "failed" not in self.steps.values()
+
+    def failure_text(self) -> str:
+        lines = [f"{name}: {error}" for name, error in self.connector_errors.items()]
+        lines += [f"{o.connector} account {o.account} {o.start}..{o.end}: {o.error}" for o in self.failed]
+        lines += [f"step {step}: failed" for step, status in self.steps.items() if status == "failed"]
+        return "\n".join(lines)
+
+
+def plan(config: PipelineConfig, params: RunParameters, today: dt.date) -> dict[str, tuple[dt.date, dt.date]]:
+    """Validate the parameters against the configuration and resolve each connector's window.
+
+    Raises:
+        ParameterError: naming the offending parameter.
+    """
+    enabled = [c.name for c in config.enabled_connectors()]
+    configured = [c.name for c in config.connectors]
+    check_names("connectors", params.connectors, configured)
+    names = params.connectors or enabled
+    connectors = build_connectors(config, names)
+    if params.accounts:
+        discovering = [c.name for c in connectors if not c.settings.accounts]
+        if not discovering:
+            check_names("accounts", params.accounts, [a for c in connectors for a in c.settings.accounts])
+    return {c.name: resolve_window(params, today, c.lookback_days) for c in connectors}
+
+
+@flow(
+    name="daily_pipeline",
+    flow_run_name=_run_name,
+    on_failure=[notify_flow_failure],
+    on_crashed=[notify_flow_failure],
+    task_runner=_threads(4),
+)
+async def daily_pipeline(
+    run_date: dt.date | None = None,
+    start_date: dt.date | None = None,
+    end_date: dt.date | None = None,
+    lookback_days: int | None = None,
+    connectors: list[str] | None = None,
+    accounts: list[str] | None = None,
+    run_dbt: bool = True,
+    run_monitoring: bool = True,
+    config_path: str | None = None,
+) -> RunSummary:
+    """Load every connector's recent days (or a rerun/backfill range), rebuild the marts, check volumes.
+
+    Args:
+        run_date: the run's "today" (default: today in the pipeline time zone); loads end the day before.
+        start_date: first day to reload, for a rerun or a backfill (overrides the lookback).
+        end_date: last day to reload (default: the day before run_date).
+        lookback_days: days re-read before run_date (default: each connector's own lookback).
+        connectors: only these connectors (default: every enabled connector).
+        accounts: only these accounts (default: every account the connectors cover).
+        run_dbt: rebuild the dbt models after loading.
+        run_monitoring: compare the loaded volumes with their history afterwards.
+        config_path: pipeline.yaml to use (default: $MDP_CONFIG, ./pipeline.yaml, the sample).
+    """
+    log = get_run_logger()
+    try:
+        params = RunParameters(
+            run_date=run_date,
+            start_date=start_date,
+            end_date=end_date,
+            lookback_days=lookback_days,
+            connectors=connectors,
+            accounts=accounts,
+            run_dbt=run_dbt,
+            run_monitoring=run_monitoring,
+        )
+    except ValueError as exc:
+        raise ParameterError(str(exc)) from None
+    config = load_config(config_path)
+    today = dt.datetime.now(config.tz).date()
+    windows = plan(config, params, today)
+    run_id = str(flow_run.get_id() or f"local-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}")
+    summary = RunSummary(run_id, windows)
+    log.info("run %s: windows %s", run_id, {k: f"{s}..{e}" for k, (s, e) in windows.items()})
+
+    calls = []
+    for name, (start, end) in windows.items():
+        section = config.connector(name)
+        subflow = ingest_connector.with_options(task_runner=_threads(section.max_concurrency))
+        calls.append(
+            subflow(
+                name, start, end, run_id, accounts=params.accounts, config_path=config_path, return_state=True
+            )
+        )
+    states: list[State[Any]] = await asyncio.gather(*calls)
+    for name, state in zip(windows, states, strict=True):
+        result: Any = state.result(raise_on_failure=False)
+        if asyncio.iscoroutine(result):
+            result = await result
+        if isinstance(result, list):
+            summary.outcomes.extend(result)
+        else:
+            summary.connector_errors[name] = redact(
+                f"{type(result).__name__}: {result}" if result else str(state.message)
+            )
+    landed = any(o.status == "success" for o in summary.outcomes)
+
+    if params.run_dbt:
+        summary.steps["dbt"] = await _step("flows.dbt", "dbt_build", landed or not windows, config_path, log)
+    if params.run_monitoring:
+        summary.steps["monitoring"] = await _step(
+            "flows.monitor", "volume_monitor", True, config_path, log, run_id=run_id, windows=windows
+        )
+    await _publish(summary)
+    if not summary.ok:
+        raise PipelineFailed(f"run {run_id} failed:\n{summary.failure_text()}")
+    return summary
+
+
+async def _step(
+    module: str, name: str, wanted: bool, config_path: str | None, log: Any, **kwargs: Any
+) -> str:
+    """Run a downstream flow if it is built; a failure is recorded, not raised, to complete the summary."""
+    if not wanted:
+        log.warning("%s skipped: nothing landed", name)
+        return "skipped"
+    try:
+        target = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        log.warning("%s is not built yet: step skipped", name)
+        return "not built yet"
+    state = target(config_path=config_path, return_state=True, **kwargs)
+    if asyncio.iscoroutine(state):
+        state = await state
+    if state.is_completed():
+        return "completed"
+    log.error("%s ended %s: %s", name, state.name, state.message)
+    return "failed"
+
+
+async def _publish(summary: RunSummary) -> None:
+    rows = [
+        {
+            "connector": o.connector,
+            "account": o.account,
+            "days": f"{o.start}..{o.end}",
+            "rows": o.rows,
+            "quarantined": o.quarantined,
+            "status": o.status,
+            "seconds": round(o.seconds, 2),
+            "error": o.error or "",
+        }
+        for o in summary.outcomes
+    ]
+    await acreate_table_artifact(
+        key="ingest-units", table=rows, description=f"Units loaded by run {summary.run_id}"
+    )
+    lines = [
+        f"# Daily pipeline run `{summary.run_id}`",
+        "",
+        "| connector | window | units | rows | failed |",
+        "|---|---|---|---|---|",
+    ]
+    for name, (start, end) in summary.windows.items():
+        mine = [o for o in summary.outcomes if o.connector == name]
+        failed = len([o for o in mine if o.status == "failed"]) + (
+            1 if name in summary.connector_errors else 0
+        )
+        lines.append(f"| {name} | {start}..{end} | {len(mine)} | {sum(o.rows for o in mine)} | {failed} |")
+    lines += ["", *(f"- {step}: **{status}**" for step, status in summary.steps.items())]
+    if not summary.ok:
+        lines += ["", "## Failures", "", *(f"- {line}" for line in summary.failure_text().splitlines())]
+    await acreate_markdown_artifact(key="daily-summary", markdown="\n".join(lines), description="Run summary")

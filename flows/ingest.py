@@ -1,0 +1,224 @@
+"""One ingest subflow per connector: a task per (account, date chunk), each loaded atomically."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pyarrow as pa
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import State
+from prefect.futures import PrefectFuture
+from prefect.logging import get_run_logger
+from prefect.states import Completed, Failed
+from prefect.tasks import exponential_backoff
+
+from connectors.base import Connector
+from connectors.registry import build_connector
+from flows.windows import chunks
+from mdp.config import load_config
+from mdp.errors import RetryableAPIError
+from mdp.secrets import redact
+from warehouse import Warehouse, from_config
+from warehouse.base import LoadContext, Scope
+
+logger = logging.getLogger(__name__)
+TASK_RETRIES = 3
+_PREFECT_PREFIX = "Task run encountered an exception "
+
+
+@dataclass(frozen=True)
+class UnitOutcome:
+    """What happened to one (connector, account, date chunk)."""
+
+    connector: str
+    account: str
+    start: dt.date
+    end: dt.date
+    status: str
+    rows: int = 0
+    quarantined: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def as_row(self) -> dict[str, Any]:
+        row = asdict(self)
+        row["start"], row["end"] = self.start.isoformat(), self.end.isoformat()
+        row["seconds"] = round(self.seconds, 2)
+        return row
+
+
+def _retry_if_retryable(task: Any, task_run: Any, state: State[Any]) -> bool:
+    """Retry a unit only when the API said it may succeed later."""
+    try:
+        state.result()
+    except RetryableAPIError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(
+    name="extract-and-load",
+    task_run_name="{connector_name} {account} {start}..{end}",
+    retries=TASK_RETRIES,
+    retry_delay_seconds=exponential_backoff(backoff_factor=2),
+    retry_jitter_factor=0.5,
+    retry_condition_fn=_retry_if_retryable,
+    cache_policy=NO_CACHE,
+)
+def extract_and_load(
+    connector: Connector,
+    warehouse: Warehouse,
+    connector_name: str,
+    account: str,
+    start: dt.date,
+    end: dt.date,
+    run_id: str,
+) -> UnitOutcome:
+    """Extract every day of one account chunk in full, then replace those days in one transaction.
+
+    Extraction finishes before the warehouse is touched, so a failed extraction never erases the
+    last good data; chunking keeps memory flat on long backfills.
+    """
+    began = time.monotonic()
+    context = LoadContext(connector_name, run_id)
+    tables: list[pa.Table] = []
+    quarantine = []
+    for batch in connector.extract(account, start, end):
+        tables.append(batch.rows)
+        quarantine.extend(batch.quarantine)
+    rows: pa.Table | list[dict[str, Any]] = (
+        pa.concat_tables(tables, promote_options="default") if tables else []
+    )
+    result = warehouse.replace_partitions(
+        connector.table, rows, Scope.of([account], start, end), context, quarantine
+    )
+    outcome = UnitOutcome(
+        connector_name,
+        account,
+        start,
+        end,
+        "success",
+        result.rows,
+        result.quarantined,
+        time.monotonic() - began,
+    )
+    get_run_logger().info(
+        "run %s: %s %s %s..%s loaded %d row(s), %d quarantined",
+        run_id,
+        connector_name,
+        account,
+        start,
+        end,
+        result.rows,
+        result.quarantined,
+    )
+    return outcome
+
+
+@task(
+    name="list-accounts",
+    task_run_name="{connector_name} accounts",
+    retries=TASK_RETRIES,
+    retry_delay_seconds=exponential_backoff(backoff_factor=2),
+    retry_jitter_factor=0.5,
+    retry_condition_fn=_retry_if_retryable,
+    cache_policy=NO_CACHE,
+)
+def list_accounts(connector: Connector, connector_name: str) -> list[str]:
+    """The accounts to extract: configured, or discovered (for example under a manager account)."""
+    return [account.id for account in connector.list_accounts()]
+
+
+def _failure(
+    future: PrefectFuture[UnitOutcome], unit: tuple[str, dt.date, dt.date], name: str
+) -> UnitOutcome:
+    message = str(future.state.message or future.state.name)
+    account, start, end = unit
+    return UnitOutcome(
+        name, account, start, end, "failed", error=redact(message.removeprefix(_PREFECT_PREFIX))
+    )
+
+
+@flow(name="ingest", flow_run_name="ingest-{connector_name}-{start}-{end}")
+async def ingest_connector(
+    connector_name: str,
+    start: dt.date,
+    end: dt.date,
+    run_id: str,
+    accounts: list[str] | None = None,
+    config_path: str | None = None,
+) -> list[UnitOutcome] | State[Any]:
+    """Extract and load one connector's accounts for [start, end], chunk by chunk.
+
+    Args:
+        connector_name: the connector section's name in pipeline.yaml.
+        start: first day to load.
+        end: last day to load.
+        run_id: written to every row and to ops.load_log (the parent flow run id).
+        accounts: only these accounts (default: all the connector covers).
+        config_path: pipeline.yaml to use (default: $MDP_CONFIG or ./pipeline.yaml).
+    """
+    log = get_run_logger()
+    config = load_config(config_path)
+    connector = build_connector(config, config.connector(connector_name))
+    warehouse = from_config(config)
+    try:
+        discovery = list_accounts.submit(connector, connector_name)
+        covered = await asyncio.to_thread(discovery.result)
+        selected = [a for a in covered if accounts is None or a in accounts]
+        units = [(a, s, e) for a in selected for s, e in chunks(start, end, connector.settings.chunk_days)]
+        log.info(
+            "run %s: %s has %d account(s), %d unit(s) from %s to %s",
+            run_id,
+            connector_name,
+            len(selected),
+            len(units),
+            start,
+            end,
+        )
+        futures = [
+            extract_and_load.submit(connector, warehouse, connector_name, account, s, e, run_id)
+            for account, s, e in units
+        ]
+        outcomes = await asyncio.to_thread(_collect, futures, units, connector_name)
+    finally:
+        connector.close()
+    failed = [o for o in outcomes if o.status == "failed"]
+    for outcome in failed:
+        await asyncio.to_thread(
+            warehouse.log_failure,
+            connector.table,
+            Scope.of([outcome.account], outcome.start, outcome.end),
+            LoadContext(connector_name, run_id),
+            outcome.error or "failed",
+        )
+    if failed:
+        summary = "; ".join(f"{o.account} {o.start}..{o.end}: {o.error}" for o in failed)
+        return Failed(
+            message=f"{connector_name}: {len(failed)} of {len(outcomes)} unit(s) failed: {summary}",
+            data=outcomes,
+        )
+    return Completed(message=f"{connector_name}: {len(outcomes)} unit(s) loaded", data=outcomes)
+
+
+def _collect(
+    futures: list[PrefectFuture[UnitOutcome]], units: list[tuple[str, dt.date, dt.date]], name: str
+) -> list[UnitOutcome]:
+    """Wait for every unit; a failed one becomes a 'failed' outcome instead of stopping the others."""
+    outcomes = []
+    for future, unit in zip(futures, units, strict=True):
+        future.wait()
+        outcomes.append(future.result() if future.state.is_completed() else _failure(future, unit, name))
+    return outcomes

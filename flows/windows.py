@@ -1,0 +1,91 @@
+"""Run parameters and date windows: validated before anything runs, each error naming its parameter."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mdp.errors import MDPError
+
+MAX_LOOKBACK_DAYS = 400
+
+
+class ParameterError(MDPError):
+    """A run parameter is invalid; the message names it."""
+
+
+class RunParameters(BaseModel):
+    """What the parent flow may be asked to do (the Prefect UI renders this as a form)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    run_date: dt.date | None = Field(
+        None,
+        description="The run's 'today' (default: today in the pipeline time zone). Loads end the day before.",
+    )
+    start_date: dt.date | None = Field(
+        None, description="First day to (re)load, for reruns and backfills. Overrides the lookback."
+    )
+    end_date: dt.date | None = Field(
+        None, description="Last day to (re)load (default: the day before run_date)."
+    )
+    lookback_days: int | None = Field(
+        None,
+        ge=0,
+        le=MAX_LOOKBACK_DAYS,
+        description="Days re-read before run_date (default: each connector's own).",
+    )
+    connectors: list[str] | None = Field(
+        None, description="Only these connectors (default: every enabled one)."
+    )
+    accounts: list[str] | None = Field(
+        None, description="Only these accounts (default: every configured one)."
+    )
+    run_dbt: bool = Field(True, description="Rebuild the dbt models after loading.")
+    run_monitoring: bool = Field(True, description="Compare loaded volumes with their history afterwards.")
+
+
+def resolve_window(params: RunParameters, today: dt.date, lookback_days: int) -> tuple[dt.date, dt.date]:
+    """The (start, end) days to load for one connector, inclusive.
+
+    Default: from run_date minus the lookback to the day before run_date. An explicit start_date
+    (and optionally end_date) replaces that: a rerun, or a backfill when it is long.
+    """
+    run_date = params.run_date or today
+    if run_date > today:
+        raise ParameterError(
+            f"run_date {run_date} is in the future (today is {today} in the pipeline time zone)"
+        )
+    end = params.end_date or (run_date - dt.timedelta(days=1))
+    if params.end_date is not None and params.start_date is None:
+        raise ParameterError("start_date is required when end_date is given")
+    if params.start_date is not None:
+        start = params.start_date
+    else:
+        days = params.lookback_days if params.lookback_days is not None else lookback_days
+        start = run_date - dt.timedelta(days=max(days, 1))
+    if end < start:
+        raise ParameterError(f"end_date {end} is before start_date {start}")
+    if end > today:
+        raise ParameterError(f"end_date {end} is in the future (today is {today} in the pipeline time zone)")
+    return start, end
+
+
+def chunks(start: dt.date, end: dt.date, days: int) -> Iterator[tuple[dt.date, dt.date]]:
+    """[start, end] cut into consecutive ranges of at most `days` days."""
+    if days < 1:
+        raise ValueError("chunk size must be at least one day")
+    current = start
+    while current <= end:
+        last = min(current + dt.timedelta(days=days - 1), end)
+        yield current, last
+        current = last + dt.timedelta(days=1)
+
+
+def check_names(parameter: str, asked: Sequence[str] | None, known: Sequence[str]) -> None:
+    """Fail naming `parameter` when it lists something unknown."""
+    unknown = sorted(set(asked or ()) - set(known))
+    if unknown:
+        raise ParameterError(f"{parameter}: unknown {unknown}; known: {sorted(known) or 'none'}")
