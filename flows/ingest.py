@@ -20,6 +20,7 @@ from prefect.tasks import exponential_backoff
 
 from connectors.base import Connector
 from connectors.registry import build_connector
+from flows.progress import ProgressEvent, emit
 from flows.windows import chunks
 from mdp.config import load_config
 from mdp.errors import RetryableAPIError
@@ -188,6 +189,7 @@ async def ingest_connector(
             start,
             end,
         )
+        emit(ProgressEvent("planned", connector_name, units=len(units)))
         futures = [
             extract_and_load.submit(connector, warehouse, connector_name, account, s, e, run_id)
             for account, s, e in units
@@ -220,5 +222,7 @@ def _collect(
     outcomes = []
     for future, unit in zip(futures, units, strict=True):
         future.wait()
-        outcomes.append(future.result() if future.state.is_completed() else _failure(future, unit, name))
+        outcome = future.result() if future.state.is_completed() else _failure(future, unit, name)
+        emit(ProgressEvent("unit", name, units=1, rows=outcome.rows, failed=outcome.status == "failed"))
+        outcomes.append(outcome)
     return outcomes

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -123,12 +124,96 @@ def demo(config: ConfigOption = None) -> None:
 @app.command()
 def run(
     config: ConfigOption = None,
-    connector: Annotated[list[str] | None, typer.Option("--connector", help="Only these connectors.")] = None,
+    start: Annotated[
+        dt.datetime | None, typer.Option("--start", formats=["%Y-%m-%d"], help="First day (rerun/backfill).")
+    ] = None,
+    end: Annotated[
+        dt.datetime | None, typer.Option("--end", formats=["%Y-%m-%d"], help="Last day (default: yesterday).")
+    ] = None,
+    run_date: Annotated[
+        dt.datetime | None, typer.Option("--run-date", formats=["%Y-%m-%d"], help="The run's 'today'.")
+    ] = None,
+    lookback_days: Annotated[
+        int | None, typer.Option("--lookback-days", help="Override every connector's lookback.")
+    ] = None,
+    connector: Annotated[
+        list[str] | None, typer.Option("--connector", help="Only this connector (repeatable).")
+    ] = None,
+    account: Annotated[
+        list[str] | None, typer.Option("--account", help="Only this account (repeatable).")
+    ] = None,
+    dbt: Annotated[bool, typer.Option("--dbt/--no-dbt", help="Rebuild the dbt models afterwards.")] = True,
+    monitoring: Annotated[
+        bool, typer.Option("--monitoring/--no-monitoring", help="Check volumes afterwards.")
+    ] = True,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's run logs.")] = False,
 ) -> None:
-    """Run the daily pipeline once (ingest, dbt, monitoring)."""
-    _load(config)
-    err_console.print(f"[yellow]not built yet:[/] {NOT_BUILT['ingest']}")
-    raise typer.Exit(1)
+    """Run the daily pipeline once, locally (ingest, dbt, monitoring), with live progress."""
+    cfg = _load(config)
+    state = _run_pipeline(
+        cfg,
+        verbose=verbose,
+        start_date=start.date() if start else None,
+        end_date=end.date() if end else None,
+        run_date=run_date.date() if run_date else None,
+        lookback_days=lookback_days,
+        connectors=connector or None,
+        accounts=account or None,
+        run_dbt=dbt,
+        run_monitoring=monitoring,
+    )
+    if not state.is_completed():
+        raise typer.Exit(1)
+
+
+def _run_pipeline(cfg: PipelineConfig, *, verbose: bool, **parameters: Any) -> Any:
+    """Run `daily_pipeline` in this process with a Rich progress bar per connector; print the outcome."""
+    _quiet_telemetry()
+    if not verbose:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from flows import progress
+    from flows.daily import daily_pipeline
+
+    rows: dict[str, int] = {}
+    failed: dict[str, int] = {}
+    with Progress(
+        TextColumn("{task.description:<14}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rows]:>10,} rows"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as bar:
+        ids: dict[str, Any] = {}
+
+        def on_event(event: progress.ProgressEvent) -> None:
+            if event.connector not in ids:
+                ids[event.connector] = bar.add_task(event.connector, total=None, rows=0)
+            if event.kind == "planned":
+                bar.update(ids[event.connector], total=event.units)
+            else:
+                rows[event.connector] = rows.get(event.connector, 0) + event.rows
+                failed[event.connector] = failed.get(event.connector, 0) + int(event.failed)
+                bar.update(ids[event.connector], advance=1, rows=rows[event.connector])
+
+        unsubscribe = progress.subscribe(on_event)
+        try:
+            call: Any = daily_pipeline(config_path=str(cfg.source), return_state=True, **parameters)
+            state: Any = asyncio.run(call)
+        finally:
+            unsubscribe()
+    if state.is_completed():
+        summary = state.result()
+        steps = ", ".join(f"{k}: {v}" for k, v in summary.steps.items()) or "none"
+        console.print(
+            f"[green]run {summary.run_id} completed[/]: {sum(rows.values()):,} rows loaded; steps {steps}"
+        )
+    else:
+        err_console.print(f"[bold red]run failed:[/] {state.message}", highlight=False)
+    return state
 
 
 def main() -> None:

@@ -1,0 +1,49 @@
+"""In-process progress events from the ingest flows, for live displays such as `mdp run`."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """`kind` is "planned" (units = how many units the connector will run) or "unit" (one finished)."""
+
+    kind: str
+    connector: str
+    units: int = 0
+    rows: int = 0
+    failed: bool = False
+
+
+Listener = Callable[[ProgressEvent], None]
+_listeners: list[Listener] = []
+_lock = threading.Lock()
+
+
+def subscribe(listener: Listener) -> Callable[[], None]:
+    """Receive every event of this process until the returned function is called."""
+    with _lock:
+        _listeners.append(listener)
+
+    def unsubscribe() -> None:
+        with _lock:
+            if listener in _listeners:
+                _listeners.remove(listener)
+
+    return unsubscribe
+
+
+def emit(event: ProgressEvent) -> None:
+    with _lock:
+        listeners = list(_listeners)
+    for listener in listeners:
+        try:
+            listener(event)
+        except Exception:
+            logger.exception("progress listener failed")

@@ -1,0 +1,233 @@
+"""Start and stop both sandbox servers: in this process (threads) or as a `python -m sandbox` subprocess."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import IO, Any, Literal
+
+import yaml
+
+from sandbox.config import SandboxConfig
+from sandbox.data import GOOGLE, META, SyntheticData
+from sandbox.faults import CallCounter
+from sandbox.google_ads import GoogleAdsSandbox
+from sandbox.meta import MetaSandbox
+from sandbox.tls import GRPC_ROOTS_ENV, process_certificate, trust_sandbox_certificate
+from sandbox.truth import DEFAULT_META_CONVERSION_ACTION_TYPES, Truth
+
+logger = logging.getLogger(__name__)
+
+READY_TIMEOUT_SECONDS = 30.0
+# Values the sandbox accepts for the secrets the fragment references (any non-empty value works).
+SANDBOX_SECRETS = {
+    "GOOGLE_ADS_DEVELOPER_TOKEN": "sandbox-developer-token",
+    "GOOGLE_ADS_ACCESS_TOKEN": "sandbox-access-token",
+    "META_ACCESS_TOKEN": "sandbox-meta-token",
+}
+
+
+@dataclass
+class SandboxHandle:
+    """Both running servers. `truth`, `google` and `meta` exist only in thread mode."""
+
+    google_endpoint: str
+    meta_url: str
+    ca_bundle: Path
+    data: SyntheticData
+    truth: Truth | None = None
+    google: GoogleAdsSandbox | None = None
+    meta: MetaSandbox | None = None
+    process: subprocess.Popen[str] | None = field(default=None, repr=False)
+
+    @property
+    def google_calls(self) -> CallCounter | None:
+        return self.google.calls if self.google else None
+
+    @property
+    def meta_calls(self) -> CallCounter | None:
+        return self.meta.calls if self.meta else None
+
+    def pipeline_fragment(self) -> dict[str, Any]:
+        return pipeline_fragment(self.google_endpoint, self.meta_url, self.data)
+
+    def stop(self) -> None:
+        if self.google is not None:
+            self.google.stop()
+        if self.meta is not None:
+            self.meta.stop()
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                logger.warning("sandbox subprocess %s ignored SIGTERM; killing it", self.process.pid)
+                self.process.kill()
+                self.process.wait(5)
+        if self.process is not None and self.process.stdout is not None:
+            self.process.stdout.close()
+
+    def __enter__(self) -> SandboxHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_sandbox(
+    config: SandboxConfig | None = None, *, mode: Literal["thread", "process"] = "thread"
+) -> SandboxHandle:
+    """Start the Google Ads and Meta sandboxes, sharing one data set and one fault plan.
+
+    In "process" mode the servers run in a `python -m sandbox` child that reuses this process's
+    certificate, so the CA bundle trusted here covers it too."""
+    config = config or SandboxConfig()
+    if mode == "thread":
+        truth = config.build_truth()
+        google = GoogleAdsSandbox(config, truth=truth).start()
+        try:
+            meta = MetaSandbox(config, truth=truth).start()
+        except BaseException:
+            google.stop()
+            raise
+        assert google.ca_bundle is not None
+        return SandboxHandle(
+            google.endpoint, meta.base_url, google.ca_bundle, truth.data, truth, google, meta
+        )
+    cert = process_certificate(config.cert_dir)
+    bundle = trust_sandbox_certificate(cert) if config.trust_certificate else cert.bundle_path
+    child_config = replace(config, cert_dir=cert.directory)
+    command = [sys.executable, "-m", "sandbox", "--config-json", json.dumps(child_config.to_mapping())]
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+    ready = _read_ready_line(process)
+    return SandboxHandle(
+        ready["google_ads_endpoint"],
+        ready["meta_graph_url"],
+        Path(ready.get("ca_bundle") or bundle),
+        SyntheticData(config.seed, config.google_accounts, config.meta_accounts),
+        process=process,
+    )
+
+
+def _read_ready_line(process: subprocess.Popen[str]) -> dict[str, Any]:
+    assert process.stdout is not None
+    result: dict[str, Any] = {}
+
+    def read() -> None:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if line:
+            result.update(json.loads(line))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(READY_TIMEOUT_SECONDS)
+    if not result:
+        process.kill()
+        process.wait(5)
+        raise RuntimeError(f"the sandbox subprocess did not report ready (exit code {process.returncode})")
+    return result
+
+
+def ready_message(handle: SandboxHandle) -> dict[str, Any]:
+    """The one JSON line `python -m sandbox` prints when it is ready."""
+    return {
+        "google_ads_endpoint": handle.google_endpoint,
+        "meta_graph_url": handle.meta_url,
+        "ca_bundle": str(handle.ca_bundle),
+        "google_ads_manager_id": handle.data.google_manager.account_id,
+        "pid": os.getpid(),
+    }
+
+
+def pipeline_fragment(google_endpoint: str, meta_url: str, data: SyntheticData) -> dict[str, Any]:
+    """A `connectors:` section of pipeline.yaml aimed at running sandboxes (secrets by reference)."""
+    return {
+        "connectors": [
+            {
+                "name": "google_ads",
+                "type": "google_ads",
+                "lookback_days": 14,
+                "endpoint": google_endpoint,
+                "login_customer_id": data.google_manager.account_id,
+                "accounts": [a.account_id for a in data.accounts(GOOGLE)],
+                "credentials": {
+                    "developer_token": "env:GOOGLE_ADS_DEVELOPER_TOKEN",
+                    "access_token": "env:GOOGLE_ADS_ACCESS_TOKEN",
+                },
+            },
+            {
+                "name": "meta_ads",
+                "type": "meta_ads",
+                "lookback_days": 28,
+                "graph_url": meta_url,
+                "accounts": [a.graph_id for a in data.accounts(META)],
+                "conversion_action_types": list(DEFAULT_META_CONVERSION_ACTION_TYPES),
+                "credentials": {"access_token": "env:META_ACCESS_TOKEN"},
+            },
+        ]
+    }
+
+
+def environment_exports(handle: SandboxHandle) -> list[str]:
+    """Shell lines a client process needs: the CA bundle for gRPC and sandbox secret values."""
+    lines = [f"export {GRPC_ROOTS_ENV}={handle.ca_bundle}"]
+    lines += [f"export {name}={value}" for name, value in SANDBOX_SECRETS.items()]
+    return lines
+
+
+def run_forever(
+    config: SandboxConfig | None = None,
+    *,
+    google_port: int | None = None,
+    meta_port: int | None = None,
+    out: IO[str] | None = None,
+    stop_event: threading.Event | None = None,
+) -> None:
+    """Start both servers, print endpoints, a pipeline.yaml fragment and exports; block until Ctrl-C/SIGTERM.
+
+    Defaults come from `SandboxConfig.from_env()` (MDP_SANDBOX_* variables, MDP_SANDBOX_FAULTS).
+    Setting `stop_event` also stops it (for callers outside the main thread)."""
+    stream = out or sys.stdout
+    config = config or SandboxConfig.from_env()
+    if google_port is not None:
+        config = replace(config, google_port=google_port)
+    if meta_port is not None:
+        config = replace(config, meta_port=meta_port)
+    stop = stop_event or threading.Event()
+    with start_sandbox(config) as handle:
+        print(f"Google Ads sandbox (gRPC + TLS): {handle.google_endpoint}", file=stream)
+        print(f"  manager (login-customer-id): {handle.data.google_manager.account_id}", file=stream)
+        print(f"Meta Graph sandbox (HTTP):      {handle.meta_url}", file=stream)
+        print("\n# pipeline.yaml fragment", file=stream)
+        print(yaml.safe_dump(handle.pipeline_fragment(), sort_keys=False), file=stream)
+        print("# environment for clients (set before the first gRPC channel)", file=stream)
+        for line in environment_exports(handle):
+            print(line, file=stream)
+        print("\nPress Ctrl-C to stop.", file=stream, flush=True)
+        _wait_for_signal(stop)
+    print("sandbox stopped", file=stream)
+
+
+def _wait_for_signal(stop: threading.Event) -> None:
+    """Block until SIGINT or SIGTERM (handlers installed only in the main thread)."""
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,143 @@
+"""Synthetic data: determinism, structure, plausibility and the late-conversion curve."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sandbox.data import ATTRIBUTION_WINDOW_DAYS, CHANNELS, GOOGLE, META, SyntheticData, late_share
+from sandbox.truth import Truth
+
+DAY = date(2025, 3, 3)
+AS_OF = date(2025, 5, 1)
+
+
+@pytest.fixture(scope="module")
+def data() -> SyntheticData:
+    return SyntheticData(seed=7, google_accounts=3, meta_accounts=3)
+
+
+def test_same_seed_same_records() -> None:
+    a, b = SyntheticData(seed=1), SyntheticData(seed=1)
+    for channel in CHANNELS:
+        for account in a.accounts(channel):
+            assert a.records(channel, account.account_id, DAY, AS_OF) == b.records(
+                channel, account.account_id, DAY, AS_OF
+            )
+
+
+def test_other_seed_other_records() -> None:
+    a, b = SyntheticData(seed=1), SyntheticData(seed=2)
+    assert [x.account_id for x in a.accounts(GOOGLE)] != [x.account_id for x in b.accounts(GOOGLE)]
+
+
+def test_ids_are_stable_when_accounts_are_added() -> None:
+    small, large = SyntheticData(seed=3, google_accounts=2), SyntheticData(seed=3, google_accounts=300)
+    assert [a.account_id for a in large.accounts(GOOGLE)][:2] == [
+        a.account_id for a in small.accounts(GOOGLE)
+    ]
+    first = small.accounts(GOOGLE)[0].account_id
+    assert small.structure(GOOGLE, first).ads == large.structure(GOOGLE, first).ads
+    assert len({a.account_id for a in large.accounts(GOOGLE)}) == 300
+
+
+def test_accounts_mix_currencies_and_time_zones(data: SyntheticData) -> None:
+    for channel in CHANNELS:
+        accounts = data.accounts(channel)
+        assert len(accounts) == 3
+        assert len({a.time_zone for a in accounts}) == 3
+    currencies = {a.currency for ch in CHANNELS for a in data.accounts(ch)}
+    assert {"EUR", "USD", "GBP"} <= currencies
+    assert all(len(a.account_id) == 10 for a in data.accounts(GOOGLE))
+    assert all(a.graph_id.startswith("act_") for a in data.accounts(META))
+
+
+def test_account_count_bounds() -> None:
+    with pytest.raises(ValueError, match="google_accounts"):
+        SyntheticData(google_accounts=-1)
+
+
+def test_google_performance_max_has_spend_but_no_ads(data: SyntheticData) -> None:
+    account = data.accounts(GOOGLE)[0].account_id
+    structure = data.structure(GOOGLE, account)
+    pmax = [c for c in structure.campaigns if c.channel_type == "PERFORMANCE_MAX"]
+    assert len(pmax) == 1
+    assert not [a for a in structure.ads if a.campaign_id == pmax[0].campaign_id]
+    records = data.records(GOOGLE, account, DAY, AS_OF)
+    pmax_records = [r for r in records if r.campaign_id == pmax[0].campaign_id]
+    assert pmax_records
+    assert pmax_records[0].ad_id is None
+    assert pmax_records[0].cost_micros > 0
+
+
+def test_metrics_are_plausible(data: SyntheticData) -> None:
+    for channel in CHANNELS:
+        for account in data.accounts(channel):
+            for offset in range(14):
+                for r in data.records(channel, account.account_id, DAY + timedelta(offset), AS_OF):
+                    assert r.impressions > 0
+                    assert 0 <= r.clicks <= r.impressions
+                    assert r.cost_micros >= 0
+                    assert r.cost_micros % 10_000 == 0  # whole cents
+                    if channel == META:
+                        assert r.reach <= r.impressions
+
+
+def test_meta_has_several_action_types(data: SyntheticData) -> None:
+    types: set[str] = set()
+    for account in data.accounts(META):
+        for offset in range(7):
+            for r in data.records(META, account.account_id, DAY + timedelta(offset), AS_OF):
+                types |= {t for t, _ in r.actions}
+    assert {"link_click", "purchase", "offsite_conversion.fb_pixel_purchase", "landing_page_view"} <= types
+
+
+def test_weekends_are_quieter(data: SyntheticData) -> None:
+    truth = Truth(data)
+    account = data.accounts(GOOGLE)[0].account_id
+    weekday, weekend = [], []
+    for offset in range(56):
+        day = date(2025, 1, 6) + timedelta(offset)
+        impressions = truth.day_totals(GOOGLE, account, day, as_of=AS_OF, level="account").impressions
+        (weekend if day.weekday() >= 5 else weekday).append(impressions)
+    assert sum(weekend) / len(weekend) < sum(weekday) / len(weekday)
+
+
+def test_no_data_after_as_of(data: SyntheticData) -> None:
+    account = data.accounts(META)[0].account_id
+    assert data.records(META, account, AS_OF + timedelta(1), AS_OF) == []
+    assert data.records(META, account, AS_OF, AS_OF)
+
+
+def test_late_share_curve() -> None:
+    for channel in CHANNELS:
+        window = ATTRIBUTION_WINDOW_DAYS[channel]
+        shares = [late_share(channel, DAY, DAY + timedelta(lag)) for lag in range(-1, window + 5)]
+        assert shares[0] == 0.0
+        assert shares == sorted(shares)
+        assert 0 < shares[1] < 1
+        assert set(shares[window + 1 :]) == {1.0}
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), day_offset=st.integers(0, 400), channel=st.sampled_from(CHANNELS))
+def test_conversions_grow_with_as_of_then_freeze(seed: int, day_offset: int, channel: str) -> None:
+    data = SyntheticData(seed=seed, google_accounts=1, meta_accounts=1)
+    truth = Truth(data)
+    account = data.accounts(channel)[0].account_id  # type: ignore[arg-type]
+    day = date(2024, 1, 1) + timedelta(day_offset)
+    window = ATTRIBUTION_WINDOW_DAYS[channel]
+    series = [
+        truth.day_totals(channel, account, day, as_of=day + timedelta(lag), level="account")  # type: ignore[arg-type]
+        for lag in range(window + 4)
+    ]
+    conversions = [t.conversions for t in series]
+    values = [t.conversion_value for t in series]
+    assert conversions == sorted(conversions)
+    assert values == sorted(values)
+    assert len({(t.conversions, t.conversion_value) for t in series[window:]}) == 1
+    # spend and clicks do not restate
+    assert len({(t.cost, t.clicks, t.impressions) for t in series}) == 1
