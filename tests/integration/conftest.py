@@ -1,5 +1,6 @@
-"""Sandbox servers for the integration tests: started once per session on free ports, faults and call
-counters reset around every test. The official clients are built exactly as a connector would."""
+"""Sandbox servers for every integration test: started once per session on free ports (only when a test
+asks for them), faults and call counters reset around every test. The official clients are built exactly
+as a connector would."""
 
 from __future__ import annotations
 
@@ -14,12 +15,8 @@ from google.ads.googleads.client import GoogleAdsClient
 
 from sandbox import GoogleAdsSandbox, MetaSandbox, SandboxConfig, google_ads_client_kwargs
 from sandbox.meta import facebook_api
-from sandbox.tls import trust_sandbox_certificate
 
 AS_OF = date(2025, 3, 20)
-
-# gRPC reads its root certificates once per process: trust the sandbox before any channel exists.
-trust_sandbox_certificate()
 
 
 @pytest.fixture(scope="session")
