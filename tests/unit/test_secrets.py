@@ -9,7 +9,7 @@ import pytest
 from mdp.errors import ConfigError
 from mdp.secrets import redact, resolve_secret
 
-SECRET = "EAAB-test-token-7f3a9c"
+SECRET = "EAAB-test-token-7f3a9c"  # pragma: allowlist secret
 
 
 def test_env_reference_resolves_to_a_secret_str(monkeypatch: pytest.MonkeyPatch) -> None:
