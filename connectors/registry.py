@@ -13,7 +13,10 @@ from mdp.config import ConnectorConfig, PipelineConfig, validation_message
 from mdp.errors import ConfigError
 
 ENTRY_POINT_GROUP = "mdp.connectors"
-BUILT_IN: dict[str, str] = {}
+BUILT_IN: dict[str, str] = {
+    "google_ads": "connectors.google_ads.connector:GoogleAdsConnector",
+    "meta_ads": "connectors.meta_ads.connector:MetaAdsConnector",
+}
 
 
 def available_types() -> dict[str, str]:

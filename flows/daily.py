@@ -141,9 +141,7 @@ async def daily_pipeline(
         section = config.connector(name)
         subflow = ingest_connector.with_options(task_runner=_threads(section.max_concurrency))
         calls.append(
-            subflow(
-                name, start, end, run_id, accounts=params.accounts, config_path=config_path, return_state=True
-            )
+            subflow(name, start, end, run_id, accounts=params.accounts, config_path=config_path, return_state=True)
         )
     states: list[State[Any]] = await asyncio.gather(*calls)
     for name, state in zip(windows, states, strict=True):
@@ -170,9 +168,7 @@ async def daily_pipeline(
     return summary
 
 
-async def _step(
-    module: str, name: str, wanted: bool, config_path: str | None, log: Any, **kwargs: Any
-) -> str:
+async def _step(module: str, name: str, wanted: bool, config_path: str | None, log: Any, **kwargs: Any) -> str:
     """Run a downstream flow if it is built; a failure is recorded, not raised, to complete the summary."""
     if not wanted:
         log.warning("%s skipped: nothing landed", name)
@@ -205,9 +201,7 @@ async def _publish(summary: RunSummary) -> None:
         }
         for o in summary.outcomes
     ]
-    await acreate_table_artifact(
-        key="ingest-units", table=rows, description=f"Units loaded by run {summary.run_id}"
-    )
+    await acreate_table_artifact(key="ingest-units", table=rows, description=f"Units loaded by run {summary.run_id}")
     lines = [
         f"# Daily pipeline run `{summary.run_id}`",
         "",
@@ -216,9 +210,7 @@ async def _publish(summary: RunSummary) -> None:
     ]
     for name, (start, end) in summary.windows.items():
         mine = [o for o in summary.outcomes if o.connector == name]
-        failed = len([o for o in mine if o.status == "failed"]) + (
-            1 if name in summary.connector_errors else 0
-        )
+        failed = len([o for o in mine if o.status == "failed"]) + (1 if name in summary.connector_errors else 0)
         lines.append(f"| {name} | {start}..{end} | {len(mine)} | {sum(o.rows for o in mine)} | {failed} |")
     lines += ["", *(f"- {step}: **{status}**" for step, status in summary.steps.items())]
     if not summary.ok:

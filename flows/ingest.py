@@ -99,12 +99,8 @@ def extract_and_load(
     for batch in connector.extract(account, start, end):
         tables.append(batch.rows)
         quarantine.extend(batch.quarantine)
-    rows: pa.Table | list[dict[str, Any]] = (
-        pa.concat_tables(tables, promote_options="default") if tables else []
-    )
-    result = warehouse.replace_partitions(
-        connector.table, rows, Scope.of([account], start, end), context, quarantine
-    )
+    rows: pa.Table | list[dict[str, Any]] = pa.concat_tables(tables, promote_options="default") if tables else []
+    result = warehouse.replace_partitions(connector.table, rows, Scope.of([account], start, end), context, quarantine)
     outcome = UnitOutcome(
         connector_name,
         account,
@@ -142,14 +138,10 @@ def list_accounts(connector: Connector, connector_name: str) -> list[str]:
     return [account.id for account in connector.list_accounts()]
 
 
-def _failure(
-    future: PrefectFuture[UnitOutcome], unit: tuple[str, dt.date, dt.date], name: str
-) -> UnitOutcome:
+def _failure(future: PrefectFuture[UnitOutcome], unit: tuple[str, dt.date, dt.date], name: str) -> UnitOutcome:
     message = str(future.state.message or future.state.name)
     account, start, end = unit
-    return UnitOutcome(
-        name, account, start, end, "failed", error=redact(message.removeprefix(_PREFECT_PREFIX))
-    )
+    return UnitOutcome(name, account, start, end, "failed", error=redact(message.removeprefix(_PREFECT_PREFIX)))
 
 
 @flow(name="ingest", flow_run_name="ingest-{connector_name}-{start}-{end}")

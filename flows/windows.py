@@ -28,21 +28,15 @@ class RunParameters(BaseModel):
     start_date: dt.date | None = Field(
         None, description="First day to (re)load, for reruns and backfills. Overrides the lookback."
     )
-    end_date: dt.date | None = Field(
-        None, description="Last day to (re)load (default: the day before run_date)."
-    )
+    end_date: dt.date | None = Field(None, description="Last day to (re)load (default: the day before run_date).")
     lookback_days: int | None = Field(
         None,
         ge=0,
         le=MAX_LOOKBACK_DAYS,
         description="Days re-read before run_date (default: each connector's own).",
     )
-    connectors: list[str] | None = Field(
-        None, description="Only these connectors (default: every enabled one)."
-    )
-    accounts: list[str] | None = Field(
-        None, description="Only these accounts (default: every configured one)."
-    )
+    connectors: list[str] | None = Field(None, description="Only these connectors (default: every enabled one).")
+    accounts: list[str] | None = Field(None, description="Only these accounts (default: every configured one).")
     run_dbt: bool = Field(True, description="Rebuild the dbt models after loading.")
     run_monitoring: bool = Field(True, description="Compare loaded volumes with their history afterwards.")
 
@@ -55,9 +49,7 @@ def resolve_window(params: RunParameters, today: dt.date, lookback_days: int) ->
     """
     run_date = params.run_date or today
     if run_date > today:
-        raise ParameterError(
-            f"run_date {run_date} is in the future (today is {today} in the pipeline time zone)"
-        )
+        raise ParameterError(f"run_date {run_date} is in the future (today is {today} in the pipeline time zone)")
     end = params.end_date or (run_date - dt.timedelta(days=1))
     if params.end_date is not None and params.start_date is None:
         raise ParameterError("start_date is required when end_date is given")

@@ -16,7 +16,7 @@ from mdp.config import PipelineConfig, load_config
 from mdp.errors import MDPError
 
 app = typer.Typer(help="Marketing Data Platform: Google Ads + Meta Ads into your warehouse, daily.")
-console = Console()
+console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
 
 ConfigOption = Annotated[
@@ -24,19 +24,13 @@ ConfigOption = Annotated[
     typer.Option("--config", "-c", help="pipeline.yaml to use (default: $MDP_CONFIG, ./pipeline.yaml)."),
 ]
 
-NOT_BUILT = {
-    "sandbox": "local Google Ads and Meta API servers (issue [2/8])",
-    "ingest": "Google Ads and Meta Ads connectors and the Prefect ingest flows (issues [3/8]-[5/8])",
-    "dbt": "dbt staging, intermediate and marts (issue [6/8])",
-    "monitoring": "volume monitoring and the HTML report (issue [7/8])",
-}
-
 
 def _quiet_telemetry() -> None:
     for name, value in (
         ("DO_NOT_TRACK", "1"),
         ("PREFECT_SERVER_ANALYTICS_ENABLED", "false"),
         ("DBT_SEND_ANONYMOUS_USAGE_STATS", "false"),
+        ("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120"),
     ):
         os.environ.setdefault(name, value)
 
@@ -66,9 +60,7 @@ def check(config: ConfigOption = None) -> None:
         raise typer.Exit(2) from None
     today = _today(cfg)
     console.print(f"[bold]configuration[/] {cfg.source}: [green]valid[/]")
-    console.print(
-        f"  pipeline clock: {cfg.timezone} (today is {today}); reporting currency {cfg.reporting_currency}"
-    )
+    console.print(f"  pipeline clock: {cfg.timezone} (today is {today}); reporting currency {cfg.reporting_currency}")
     if cfg.warehouse.type == "duckdb":
         console.print(f"  warehouse: DuckDB file {cfg.warehouse_path()}")
     else:
@@ -78,47 +70,154 @@ def check(config: ConfigOption = None) -> None:
     if not connectors:
         console.print("  connectors: none enabled; a run would only rebuild the marts")
         return
-    table = Table(title="a run today would extract")
-    for column in ("connector", "type", "table", "accounts", "days", "chunk", "concurrency", "credentials"):
-        table.add_column(column)
+    console.print("[bold]a run today would extract[/]")
     for connector in connectors:
         start = today - dt.timedelta(days=max(connector.lookback_days, 1))
         end = today - dt.timedelta(days=1)
         refs = ", ".join(f"{k}={v}" for k, v in connector.settings.credentials.items()) or "-"
         accounts = connector.settings.accounts
-        table.add_row(
-            connector.name,
-            connector.type_name,
-            connector.table.name,
-            ", ".join(accounts) if accounts else "discovered",
-            f"{start} .. {end}",
-            f"{connector.settings.chunk_days}d",
-            str(connector.settings.max_concurrency),
-            refs,
+        console.print(
+            f"  [cyan]{connector.name}[/] ({connector.type_name}) -> {connector.table.name}\n"
+            f"    days {start} .. {end} (lookback {connector.lookback_days}), "
+            f"chunks of {connector.settings.chunk_days} days, "
+            f"{connector.settings.max_concurrency} at a time\n"
+            f"    accounts: {', '.join(accounts) if accounts else 'discovered at run time'}\n"
+            f"    credentials: {refs}",
+            highlight=False,
         )
-    console.print(table)
+
+
+DEMO_DAYS = 30
+DEMO_SANDBOX_SEED = 42
 
 
 @app.command()
-def demo(config: ConfigOption = None) -> None:
-    """Run the main job on the embedded defaults (DuckDB + sandbox), as far as it is built."""
+def demo(
+    config: ConfigOption = None,
+    days: Annotated[int, typer.Option(help="Days to load, ending yesterday.", min=1, max=400)] = DEMO_DAYS,
+) -> None:
+    """Run the main job on the embedded defaults: start the sandbox, load the last days of every
+    configured sandbox connector into DuckDB, rebuild the marts, and print what landed."""
     _quiet_telemetry()
-    from warehouse import from_config
-    from warehouse.base import LOAD_LOG
+    from sandbox.config import SandboxConfig
+    from sandbox.runner import SANDBOX_SECRETS, start_sandbox
 
     cfg = _load(config)
     console.print(f"[bold]Marketing Data Platform demo[/] with {cfg.source}")
+    for name, value in SANDBOX_SECRETS.items():
+        os.environ.setdefault(name, value)
+    today = _today(cfg)
+    with start_sandbox(SandboxConfig(seed=DEMO_SANDBOX_SEED, as_of=today)) as sandbox:
+        console.print(f"sandbox: Google Ads at {sandbox.google_endpoint}, Meta Graph at {sandbox.meta_url}")
+        demo_config = _aim_at_sandbox(cfg, sandbox.google_endpoint, sandbox.meta_url)
+        start, end = today - dt.timedelta(days=days), today - dt.timedelta(days=1)
+        console.print(f"loading {start} .. {end} ({days} days) into {cfg.warehouse_path()}")
+        state = _run_pipeline(load_config(demo_config), verbose=False, start_date=start, end_date=end)
+    _print_channel_summary(cfg, start, end)
+    from flows.report import write_report
+
+    path = write_report(cfg, cfg.warehouse_path().parent / "report.html")
+    console.print(f"[green]report:[/] {path}")
+    if not state.is_completed():
+        raise typer.Exit(1)
+
+
+def _aim_at_sandbox(cfg: PipelineConfig, google_endpoint: str, meta_url: str) -> Path:
+    """A copy of the configuration whose sandbox connectors point at the running sandbox's ports."""
+    import yaml
+
+    assert cfg.source is not None
+    data = yaml.safe_load(cfg.source.read_text(encoding="utf-8")) or {}
+    for section in data.get("connectors") or []:
+        if section.get("type") == "google_ads" and section.get("endpoint"):
+            section["endpoint"] = google_endpoint
+        if section.get("type") == "meta_ads" and section.get("graph_url"):
+            section["graph_url"] = meta_url
+    data.setdefault("warehouse", {})
+    if data["warehouse"].get("type", "duckdb") == "duckdb":
+        data["warehouse"]["path"] = str(cfg.warehouse_path())
+    target = cfg.warehouse_path().parent / "demo" / "pipeline.yaml"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(
+        "# Written by `mdp demo`: the project's pipeline.yaml aimed at this run's sandbox ports.\n"
+        + yaml.safe_dump(data, sort_keys=False),
+        encoding="utf-8",
+    )
+    return target
+
+
+def _print_channel_summary(cfg: PipelineConfig, start: dt.date, end: dt.date) -> None:
+    """Spend, conversions, revenue and ROAS per channel in the reporting currency, read from the marts."""
+    from warehouse import from_config
+
     wh = from_config(cfg)
     try:
-        wh.ensure_ops()
-        runs, units = wh.query(f"SELECT count(DISTINCT run_id), count(*) FROM {LOAD_LOG}")[0]
+        rows = wh.query(
+            "SELECT channel, sum(spend_reporting), sum(conversions), sum(conversion_value_reporting) "
+            "FROM marts.mart_channel_performance_daily WHERE date_day BETWEEN ? AND ? "
+            "GROUP BY ALL ORDER BY ALL",
+            [start, end],
+        )
+    except Exception as exc:  # the marts do not exist when nothing landed or dbt did not run
+        err_console.print(f"[yellow]no summary:[/] {str(exc).splitlines()[0]}", highlight=False)
+        return
+    currency = cfg.reporting_currency
+    table = Table(title=f"{start} .. {end}, in {currency} (marts.mart_channel_performance_daily)")
+    for column in ("channel", "spend", "conversions", "revenue", "ROAS"):
+        table.add_column(column, justify="left" if column == "channel" else "right")
+    totals = [0.0, 0.0, 0.0]
+    for channel, spend, conversions, revenue in rows:
+        table.add_row(channel, f"{spend:,.2f}", f"{conversions:,.1f}", f"{revenue:,.2f}", _roas(revenue, spend))
+        totals = [totals[0] + float(spend), totals[1] + float(conversions), totals[2] + float(revenue)]
+    if rows:
+        spend, conversions, revenue = totals
+        table.add_row("all channels", f"{spend:,.2f}", f"{conversions:,.1f}", f"{revenue:,.2f}", _roas(revenue, spend))
+    console.print(table)
+
+
+def _roas(revenue: float, spend: float) -> str:
+    return f"{float(revenue) / float(spend):.2f}" if spend else "-"
+
+
+@app.command()
+def report(
+    config: ConfigOption = None,
+    out: Annotated[Path | None, typer.Option("--out", help="HTML file to write (default: data/report.html).")] = None,
+    days: Annotated[int, typer.Option(help="Days of history to chart.", min=1, max=1000)] = 90,
+) -> None:
+    """Write one self-contained HTML report: spend, revenue and ROAS per channel, top campaigns, and the
+    last volume checks."""
+    from flows.report import write_report
+
+    cfg = _load(config)
+    try:
+        path = write_report(cfg, out or cfg.warehouse_path().parent / "report.html", days)
     except MDPError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(1) from None
-    console.print(f"[green]ok[/] warehouse ready: {wh}")
-    console.print(f"[green]ok[/] {LOAD_LOG}: {units} unit(s) logged by {runs} run(s) so far")
-    for step, what in NOT_BUILT.items():
-        console.print(f"[yellow]not built yet[/] {step}: {what}")
+    console.print(f"report: {path}")
+
+
+@app.command()
+def sandbox(
+    google_port: Annotated[int, typer.Option(help="gRPC port of the Google Ads sandbox (0: any free port).")] = 50051,
+    meta_port: Annotated[int, typer.Option(help="HTTP port of the Meta Graph sandbox (0: any free port).")] = 8700,
+    seed: Annotated[int | None, typer.Option(help="Data seed (default: $MDP_SANDBOX_SEED or 42).")] = None,
+    accounts: Annotated[int | None, typer.Option(help="Accounts per channel (default 3).", min=1, max=1000)] = None,
+) -> None:
+    """Start the local Google Ads and Meta API sandboxes, print their endpoints and a pipeline.yaml
+    fragment, and run until Ctrl-C."""
+    from dataclasses import replace
+
+    from sandbox.config import SandboxConfig
+    from sandbox.runner import run_forever
+
+    config = SandboxConfig.from_env()
+    if seed is not None:
+        config = replace(config, seed=seed)
+    if accounts is not None:
+        config = replace(config, google_accounts=accounts, meta_accounts=accounts)
+    run_forever(config, google_port=google_port, meta_port=meta_port)
 
 
 @app.command()
@@ -139,13 +238,9 @@ def run(
     connector: Annotated[
         list[str] | None, typer.Option("--connector", help="Only this connector (repeatable).")
     ] = None,
-    account: Annotated[
-        list[str] | None, typer.Option("--account", help="Only this account (repeatable).")
-    ] = None,
+    account: Annotated[list[str] | None, typer.Option("--account", help="Only this account (repeatable).")] = None,
     dbt: Annotated[bool, typer.Option("--dbt/--no-dbt", help="Rebuild the dbt models afterwards.")] = True,
-    monitoring: Annotated[
-        bool, typer.Option("--monitoring/--no-monitoring", help="Check volumes afterwards.")
-    ] = True,
+    monitoring: Annotated[bool, typer.Option("--monitoring/--no-monitoring", help="Check volumes afterwards.")] = True,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's run logs.")] = False,
 ) -> None:
     """Run the daily pipeline once, locally (ingest, dbt, monitoring), with live progress."""
@@ -208,12 +303,46 @@ def _run_pipeline(cfg: PipelineConfig, *, verbose: bool, **parameters: Any) -> A
     if state.is_completed():
         summary = state.result()
         steps = ", ".join(f"{k}: {v}" for k, v in summary.steps.items()) or "none"
-        console.print(
-            f"[green]run {summary.run_id} completed[/]: {sum(rows.values()):,} rows loaded; steps {steps}"
-        )
+        console.print(f"[green]run {summary.run_id} completed[/]: {sum(rows.values()):,} rows loaded; steps {steps}")
     else:
         err_console.print(f"[bold red]run failed:[/] {state.message}", highlight=False)
     return state
+
+
+@app.command()
+def deploy(
+    config: ConfigOption = None,
+    local: Annotated[bool, typer.Option("--local", help="Local process work pool on a local server.")] = False,
+    port: Annotated[int, typer.Option(help="Port of the local Prefect server, when one must be started.")] = 4200,
+) -> None:
+    """Deploy the flows. --local: start a Prefect server on 127.0.0.1 if none answers, create the process
+    work pool and the Slack block, deploy the *-local deployments of prefect.yaml, start a worker."""
+    _quiet_telemetry()
+    if not local:
+        err_console.print(
+            "Production deployments are made by CI (.github/workflows/deploy.yml):\n"
+            "  MDP_IMAGE=... MDP_IMAGE_TAG=... MDP_TIMEZONE=... \\\n"
+            "  prefect --no-prompt deploy -n daily -n rerun -n dbt -n monitor\n"
+            "Use --local for a local server, process pool and worker."
+        )
+        raise typer.Exit(2)
+    from deployments.local import up
+
+    cfg = _load(config)
+    try:
+        stack = up(cfg, port)
+    except MDPError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    console.print(f"[green]Prefect UI:[/] {stack.ui_url}")
+    console.print(f"  deployments: {', '.join(stack.deployments)} on work pool 'mdp-process'")
+    console.print(f"  worker pid {stack.worker_pid}" + (f", server pid {stack.server_pid}" if stack.server_pid else ""))
+    console.print(
+        "  run a backfill: open Deployments > daily_pipeline/rerun-local > Run > Custom run,\n"
+        "  set start_date and end_date;\n"
+        f"  or: PREFECT_API_URL={stack.api_url} prefect deployment run 'daily_pipeline/rerun-local' "
+        "-p start_date=2026-01-01 -p end_date=2026-01-31"
+    )
 
 
 def main() -> None:

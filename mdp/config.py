@@ -119,6 +119,51 @@ class AlertsConfig(_Strict):
     slack_webhook_block: str | None = Field(None, description="prefect-slack SlackWebhook block name")
 
 
+MonitoringMethod = Literal["log", "linear"]
+
+
+class MonitoringSettings(BaseModel):
+    """The `monitoring:` section of pipeline.yaml; every key has a default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    window_days: int = Field(7, ge=1, le=400, description="days checked when the flow runs alone (ending yesterday)")
+    weeks: int = Field(8, ge=2, le=52, description="same-weekday history: the last N weeks before the day")
+    min_history: int = Field(
+        4, ge=2, le=52, description="history points needed for a verdict; fewer: insufficient_history"
+    )
+    method: MonitoringMethod = Field(
+        "log",
+        description="log: compare log(1 + value), so deviations are relative; linear: raw values",
+    )
+    warn_z: float = Field(3.5, gt=0, description="|robust z| from which a check warns")
+    anomaly_z: float = Field(6.0, gt=0, description="|robust z| from which a check is an anomaly")
+    min_relative_scale: float = Field(
+        0.1,
+        gt=0,
+        le=10,
+        description="floor of the spread as a share of the baseline (10%), so a very steady history "
+        "does not turn small changes into anomalies",
+    )
+    metrics: tuple[Literal["rows", "spend"], ...] = ("rows", "spend")
+    spend_expressions: dict[str, str] = Field(
+        default_factory=dict,
+        description="connector name -> SQL aggregate of its spend (default: detected from the raw schema)",
+    )
+    alert_statuses: tuple[Literal["anomaly", "warn"], ...] = Field(
+        ("anomaly",), description="statuses listed in the Slack alert"
+    )
+    max_alert_lines: int = Field(25, ge=1, le=200)
+
+    @model_validator(mode="after")
+    def _ordered_thresholds(self) -> MonitoringSettings:
+        if self.anomaly_z < self.warn_z:
+            raise ValueError(f"anomaly_z ({self.anomaly_z}) must be >= warn_z ({self.warn_z})")
+        if self.min_history > self.weeks:
+            raise ValueError(f"min_history ({self.min_history}) cannot exceed weeks ({self.weeks})")
+        return self
+
+
 class PipelineConfig(BaseSettings):
     """The whole `pipeline.yaml`. Environment variables `MDP_<KEY>` (nested with `__`) override it."""
 
@@ -134,6 +179,7 @@ class PipelineConfig(BaseSettings):
     warehouse: WarehouseConfig = Field(default_factory=lambda: DuckDBWarehouseConfig())
     connectors: list[ConnectorConfig] = Field(default_factory=list)
     alerts: AlertsConfig = Field(default_factory=lambda: AlertsConfig())
+    monitoring: MonitoringSettings = Field(default_factory=lambda: MonitoringSettings())
 
     _source: Path | None = PrivateAttr(None)
 
@@ -155,9 +201,7 @@ class PipelineConfig(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"expected an IANA time zone such as Europe/Paris or UTC, got {value!r}"
-            ) from None
+            raise ValueError(f"expected an IANA time zone such as Europe/Paris or UTC, got {value!r}") from None
         return value
 
     @model_validator(mode="after")
@@ -231,9 +275,7 @@ def _describe(error: Mapping[str, Any], prefix: Sequence[int | str]) -> str:
     return f"  - {format_location(loc)}: {message}"
 
 
-def validation_message(
-    exc: ValidationError, source: Path | str | None, prefix: Sequence[int | str] = ()
-) -> str:
+def validation_message(exc: ValidationError, source: Path | str | None, prefix: Sequence[int | str] = ()) -> str:
     """A readable, secret-free account of a validation error: file, key path, what was expected."""
     where = str(source) if source else "the configuration"
     lines = [f"invalid configuration in {where}:"]
@@ -262,8 +304,7 @@ def load_config(path: Path | str | None = None) -> PipelineConfig:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(
-            f"invalid configuration in {source}: expected a mapping of keys at the top level, "
-            f"got {type(data).__name__}"
+            f"invalid configuration in {source}: expected a mapping of keys at the top level, got {type(data).__name__}"
         )
     return config_from_mapping(data, source)
 

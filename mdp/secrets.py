@@ -95,9 +95,7 @@ def _install_record_factory() -> None:
         if record.exc_info and record.exc_info[1] is not None:
             exc = record.exc_info[1]
             if redact(str(exc)) != str(exc):
-                record.exc_text = redact(
-                    "".join(logging.Formatter().formatException(record.exc_info)).rstrip("\n")
-                )
+                record.exc_text = redact("".join(logging.Formatter().formatException(record.exc_info)).rstrip("\n"))
         return record
 
     logging.setLogRecordFactory(factory)

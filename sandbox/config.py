@@ -66,9 +66,7 @@ class SandboxConfig:
         return cls(**values)
 
     @classmethod
-    def from_env(
-        cls, base: SandboxConfig | None = None, environ: Mapping[str, str] | None = None
-    ) -> SandboxConfig:
+    def from_env(cls, base: SandboxConfig | None = None, environ: Mapping[str, str] | None = None) -> SandboxConfig:
         """`base` (or defaults) overridden by MDP_SANDBOX_SEED, _GOOGLE_ACCOUNTS, _META_ACCOUNTS, _AS_OF,
         _GOOGLE_PORT, _META_PORT, _CERT_DIR; MDP_SANDBOX_FAULTS adds faults."""
         env = os.environ if environ is None else environ

@@ -323,9 +323,7 @@ class SyntheticData:
         scale = _CURRENCY_SCALE.get(account.currency, 1.0)
         templates = _GOOGLE_CAMPAIGNS if channel == GOOGLE else _META_CAMPAIGNS
         n_campaigns = rng.randint(2, 4)
-        chosen: list[_Template] = [
-            templates[(account.index + k) % len(templates)] for k in range(n_campaigns)
-        ]
+        chosen: list[_Template] = [templates[(account.index + k) % len(templates)] for k in range(n_campaigns)]
         if channel == GOOGLE:
             chosen.append(_PMAX)
         account_size = _lognormal(rng, 0.6) * (900 if channel == GOOGLE else 6000)

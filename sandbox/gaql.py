@@ -252,9 +252,7 @@ class _Parser:
         if token.is_kw("DURING"):
             constant = self.next("a date range constant")
             if constant.upper not in DURING_CONSTANTS:
-                raise GaqlError(
-                    f"Unsupported DURING value {constant.text!r}", "INVALID_VALUE_WITH_DURING_OPERATOR"
-                )
+                raise GaqlError(f"Unsupported DURING value {constant.text!r}", "INVALID_VALUE_WITH_DURING_OPERATOR")
             return Condition(name, "DURING", constant.upper)
         if token.is_kw("IS"):
             negate = (t := self.peek()) is not None and t.is_kw("NOT")
@@ -355,9 +353,7 @@ def date_range(query: Query, today: date) -> tuple[date, date] | None:
     if not seen:
         return None
     if low is None or high is None:
-        raise GaqlError(
-            "Filtering on segments.date requires a finite date range", "EXPECTED_FILTERS_ON_DATE_RANGE"
-        )
+        raise GaqlError("Filtering on segments.date requires a finite date range", "EXPECTED_FILTERS_ON_DATE_RANGE")
     return low, high
 
 

@@ -242,9 +242,7 @@ class _Service:
             self._abort(context, error, request_id)
         except Exception:
             logger.exception("sandbox Search failed")
-            self._abort(
-                context, GoogleAdsError(grpc.StatusCode.INTERNAL, None, None, "sandbox bug"), request_id
-            )
+            self._abort(context, GoogleAdsError(grpc.StatusCode.INTERNAL, None, None, "sandbox bug"), request_id)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def search_stream(self, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
@@ -258,9 +256,7 @@ class _Service:
             return
         except Exception:
             logger.exception("sandbox SearchStream failed")
-            self._abort(
-                context, GoogleAdsError(grpc.StatusCode.INTERNAL, None, None, "sandbox bug"), request_id
-            )
+            self._abort(context, GoogleAdsError(grpc.StatusCode.INTERNAL, None, None, "sandbox bug"), request_id)
             return
         batch = self.config.google_stream_batch_size
         for start in range(0, max(len(rows), 1), batch):
@@ -333,8 +329,7 @@ class _Service:
                 grpc.StatusCode.PERMISSION_DENIED,
                 "authorization_error",
                 "CUSTOMER_NOT_ENABLED",
-                "The customer account can't be accessed because it is not yet enabled or has been "
-                "deactivated.",
+                "The customer account can't be accessed because it is not yet enabled or has been deactivated.",
             )
         return account
 
@@ -403,9 +398,7 @@ def _fault_error(fault: Fault) -> GoogleAdsError:
             retry_delay_seconds=int(fault.param("retry_delay_seconds", 86400)),
         )
     if kind == "unavailable":
-        return GoogleAdsError(
-            grpc.StatusCode.UNAVAILABLE, None, None, "The service is currently unavailable."
-        )
+        return GoogleAdsError(grpc.StatusCode.UNAVAILABLE, None, None, "The service is currently unavailable.")
     if kind == "internal":
         return GoogleAdsError(
             grpc.StatusCode.INTERNAL,
@@ -458,9 +451,7 @@ def _validate(query: gaql.Query) -> None:
                 f"Resource '{query.resource}' is not served by the sandbox.",
                 "PROHIBITED_RESOURCE_TYPE_IN_FROM_CLAUSE",
             )
-        raise _invalid(
-            f"Invalid resource '{query.resource}' in FROM clause.", "BAD_RESOURCE_TYPE_IN_FROM_CLAUSE"
-        )
+        raise _invalid(f"Invalid resource '{query.resource}' in FROM clause.", "BAD_RESOURCE_TYPE_IN_FROM_CLAUSE")
     allowed = RESOURCE_FIELDS[query.resource]
     for name in sorted(query.referenced_fields):
         if _field_descriptors(name) is None:
@@ -473,9 +464,7 @@ def _validate(query: gaql.Query) -> None:
                 if name.startswith("segments.")
                 else "PROHIBITED_FIELD_IN_SELECT_CLAUSE"
             )
-            raise _invalid(
-                f"Field '{name}' cannot be used with resource '{query.resource}' in the sandbox.", error
-            )
+            raise _invalid(f"Field '{name}' cannot be used with resource '{query.resource}' in the sandbox.", error)
 
 
 class _RowBuilder:
@@ -502,9 +491,7 @@ class _RowBuilder:
         if day_range is not None and (day_range[1] - day_range[0]).days > MAX_DATE_RANGE_DAYS:
             raise _invalid("The date range is too wide.", "DATE_RANGE_TOO_WIDE")
         if self.with_metrics and self.customer.manager:
-            raise _invalid(
-                "Metrics cannot be requested for a manager account.", "REQUESTED_METRICS_FOR_MANAGER"
-            )
+            raise _invalid("Metrics cannot be requested for a manager account.", "REQUESTED_METRICS_FOR_MANAGER")
         resource = self.query.resource
         if resource == "customer_client":
             rows = self._customer_clients()
@@ -515,9 +502,7 @@ class _RowBuilder:
             rows = self._entity_rows()
         query = self.query
         if not self.date_selected:
-            query = replace(
-                query, conditions=tuple(c for c in query.conditions if c.field != gaql.DATE_FIELD)
-            )
+            query = replace(query, conditions=tuple(c for c in query.conditions if c.field != gaql.DATE_FIELD))
         try:
             return gaql.filter_rows(rows, query, self.as_of)
         except gaql.GaqlError as exc:
@@ -565,9 +550,7 @@ class _RowBuilder:
     def _entities(self) -> tuple[AccountStructure | None, dict[str, Any]]:
         if self.customer.manager:
             return None, self._customer_values(self.customer)
-        return self.truth.data.structure(GOOGLE, self.customer.account_id), self._customer_values(
-            self.customer
-        )
+        return self.truth.data.structure(GOOGLE, self.customer.account_id), self._customer_values(self.customer)
 
     def _campaign_values(self, structure: AccountStructure, campaign_id: str) -> dict[str, Any]:
         campaign = structure.campaign_by_id[campaign_id]

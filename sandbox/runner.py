@@ -98,9 +98,7 @@ def start_sandbox(
             google.stop()
             raise
         assert google.ca_bundle is not None
-        return SandboxHandle(
-            google.endpoint, meta.base_url, google.ca_bundle, truth.data, truth, google, meta
-        )
+        return SandboxHandle(google.endpoint, meta.base_url, google.ca_bundle, truth.data, truth, google, meta)
     cert = process_certificate(config.cert_dir)
     bundle = trust_sandbox_certificate(cert) if config.trust_certificate else cert.bundle_path
     child_config = replace(config, cert_dir=cert.directory)

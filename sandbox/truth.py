@@ -24,7 +24,9 @@ logger = logging.getLogger(__name__)
 
 Level = Literal["ad", "campaign", "account"]
 # Meta action types counted as conversions by default (the example configuration's list).
-DEFAULT_META_CONVERSION_ACTION_TYPES: tuple[str, ...] = ("purchase", "offsite_conversion.fb_pixel_purchase")
+# Meta reports a pixel purchase under `purchase`, `offsite_conversion.fb_pixel_purchase` and
+# `omni_purchase` at once: summing more than one of them double counts.
+DEFAULT_META_CONVERSION_ACTION_TYPES: tuple[str, ...] = ("purchase",)
 _MICROS = Decimal(1_000_000)
 
 
@@ -73,9 +75,7 @@ class Truth:
     reports (up to call/row faults such as malformed rows, which alter only one response).
     """
 
-    def __init__(
-        self, data: SyntheticData, faults: FaultPlan | None = None, as_of: date | None = None
-    ) -> None:
+    def __init__(self, data: SyntheticData, faults: FaultPlan | None = None, as_of: date | None = None) -> None:
         self.data = data
         self.faults = faults if faults is not None else FaultPlan()
         self.as_of = as_of
@@ -104,15 +104,11 @@ class Truth:
         for fault in self.faults.data_faults(channel, account, day):
             if fault.kind == "row_drop":
                 keep = float(fault.param("keep_fraction", 0.1))
-                kept = [
-                    r for r in records if stable_hash("keep", r.ad_id or r.campaign_id) % 1000 < keep * 1000
-                ]
+                kept = [r for r in records if stable_hash("keep", r.ad_id or r.campaign_id) % 1000 < keep * 1000]
                 records = kept or records[:1]
             elif fault.kind == "spend_spike":
                 factor = float(fault.param("factor", 10.0))
-                records = [
-                    replace(r, cost_micros=round(r.cost_micros * factor / 10_000) * 10_000) for r in records
-                ]
+                records = [replace(r, cost_micros=round(r.cost_micros * factor / 10_000) * 10_000) for r in records]
         return records
 
     def day_totals(

@@ -146,9 +146,7 @@ class BigQueryWarehouse(Warehouse):
 
             try:
                 block = GcpCredentials.load(self.credentials_block)
-                client: bigquery.Client = block.get_bigquery_client(
-                    project=self.project, location=self.location
-                )
+                client: bigquery.Client = block.get_bigquery_client(project=self.project, location=self.location)
             except Exception as exc:
                 # Only the type: a block validation error would echo the key material it was given.
                 raise ConfigError(
@@ -157,9 +155,7 @@ class BigQueryWarehouse(Warehouse):
                 ) from None
             return client
         try:
-            return bigquery.Client(
-                project=self.project, location=self.location, credentials=self._credentials
-            )
+            return bigquery.Client(project=self.project, location=self.location, credentials=self._credentials)
         except DefaultCredentialsError as exc:
             raise ConfigError(
                 "warehouse: no Google credentials found. Set warehouse.gcp_credentials_block to a "
@@ -284,15 +280,11 @@ class BigQueryWarehouse(Warehouse):
         table = bigquery.Table(
             table_id,
             schema=[
-                _field(
-                    f.name, bigquery_type(f.type), "NULLABLE" if f.nullable else "REQUIRED", docs.get(f.name)
-                )
+                _field(f.name, bigquery_type(f.type), "NULLABLE" if f.nullable else "REQUIRED", docs.get(f.name))
                 for f in schema
             ],
         )
-        table.time_partitioning = bigquery.TimePartitioning(
-            type_=bigquery.TimePartitioningType.DAY, field=partition_by
-        )
+        table.time_partitioning = bigquery.TimePartitioning(type_=bigquery.TimePartitioningType.DAY, field=partition_by)
         table.clustering_fields = list(dict.fromkeys(cluster_by))[:_MAX_CLUSTERING_FIELDS]
         if description:
             table.description = description
@@ -378,9 +370,7 @@ class BigQueryWarehouse(Warehouse):
 
     def _load_staging(self, spec: TableSpec, staged: IO[bytes], total: int) -> str:
         """Load the staged Parquet into a fresh staging table that expires on its own; its table id."""
-        staging_id = (
-            f"{self.dataset_id(spec.schema_name)}.mdp_staging__{spec.table_name}__{uuid.uuid4().hex[:16]}"
-        )
+        staging_id = f"{self.dataset_id(spec.schema_name)}.mdp_staging__{spec.table_name}__{uuid.uuid4().hex[:16]}"
         table = bigquery.Table(
             staging_id,
             schema=[bigquery.SchemaField(f.name, bigquery_type(f.type)) for f in spec.full_schema()],
@@ -415,9 +405,7 @@ class BigQueryWarehouse(Warehouse):
             try:
                 self._wait(job, f"{spec.name}: staging load")
             except google_exceptions.GoogleAPICallError as exc:
-                raise WarehouseError(
-                    f"{spec.name}: staging load failed, nothing was changed: {exc.message}"
-                ) from exc
+                raise WarehouseError(f"{spec.name}: staging load failed, nothing was changed: {exc.message}") from exc
             if job.output_rows is not None and job.output_rows != total:
                 raise WarehouseError(
                     f"{spec.name}: staging load {job.job_id} wrote {job.output_rows} row(s), expected "
@@ -433,9 +421,7 @@ class BigQueryWarehouse(Warehouse):
         try:
             self.client.delete_table(staging_id, not_found_ok=True, timeout=self.api_timeout)
         except google_exceptions.GoogleAPICallError as exc:
-            logger.warning(
-                "could not drop staging table %s (it expires on its own): %s", staging_id, exc.message
-            )
+            logger.warning("could not drop staging table %s (it expires on its own): %s", staging_id, exc.message)
 
     def _replace_script(
         self,
@@ -463,13 +449,10 @@ class BigQueryWarehouse(Warehouse):
                 declared, existing = bigquery_type(f.type), types.get(f.name, bigquery_type(f.type))
                 cast = existing != declared
                 values.append(
-                    f"CAST({quote(f.name)} AS {_SQL_TYPES.get(existing, existing)})"
-                    if cast
-                    else quote(f.name)
+                    f"CAST({quote(f.name)} AS {_SQL_TYPES.get(existing, existing)})" if cast else quote(f.name)
                 )
             statements.append(
-                f"INSERT INTO {target} ({', '.join(names)})\n"
-                f"SELECT {', '.join(values)} FROM {quote(staging_id)};"
+                f"INSERT INTO {target} ({', '.join(names)})\nSELECT {', '.join(values)} FROM {quote(staging_id)};"
             )
         statements.append(_delete_units(quarantine_table, "account_id", "day", days))
         parameters: list[QueryParameter] = [
@@ -540,9 +523,7 @@ class BigQueryWarehouse(Warehouse):
         try:
             self._execute(self._log_insert(), parameters, label="log")
         except google_exceptions.GoogleAPICallError as exc:
-            raise WarehouseError(
-                f"{spec.name}: cannot record the failure in {LOAD_LOG}: {exc.message}"
-            ) from exc
+            raise WarehouseError(f"{spec.name}: cannot record the failure in {LOAD_LOG}: {exc.message}") from exc
 
     def row_counts(
         self,
@@ -654,9 +635,7 @@ def _stage_locally(
                 .to_pylist()
             )
             units = [((u[spec.account_column], u[spec.date_column]), u["count_all"]) for u in per_unit]
-            stray = sorted(
-                (unit for unit, _ in units if unit not in counts), key=lambda u: (str(u[0]), str(u[1]))
-            )
+            stray = sorted((unit for unit, _ in units if unit not in counts), key=lambda u: (str(u[0]), str(u[1])))
             if stray:
                 raise ScopeError(
                     f"{spec.name}: {len(stray)} (account, day) unit(s) in the rows are outside the "

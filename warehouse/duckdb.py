@@ -180,11 +180,7 @@ class DuckDBWarehouse(Warehouse):
             try:
                 con.register("mdp_scope", scope.as_arrow())
                 for table in (spec.name, spec.quarantine_name()):
-                    key, day = (
-                        (spec.account_column, spec.date_column)
-                        if table == spec.name
-                        else ("account_id", "day")
-                    )
+                    key, day = (spec.account_column, spec.date_column) if table == spec.name else ("account_id", "day")
                     con.execute(
                         f"DELETE FROM {quote(table)} AS t USING mdp_scope AS s "
                         f"WHERE t.{quote(key)} = s.account_id AND t.{quote(day)} = s.day"
@@ -263,8 +259,7 @@ class DuckDBWarehouse(Warehouse):
             if not self._exists(con, spec.name):
                 return {}
             result = con.execute(
-                f"SELECT {account}, {day}, count(*) FROM {quote(spec.name)} "
-                f"WHERE {' AND '.join(where)} GROUP BY ALL",
+                f"SELECT {account}, {day}, count(*) FROM {quote(spec.name)} WHERE {' AND '.join(where)} GROUP BY ALL",
                 params,
             ).fetchall()
         return {(a, d): n for a, d, n in result}

@@ -38,11 +38,7 @@ def _from_records(spec: TableSpec, records: Sequence[Mapping[str, Any]]) -> pa.T
         raise WarehouseError(f"{spec.name}: rows carry columns the table does not declare: {extra}")
     given = {key for record in records for key in record}
     schema = pa.schema(
-        [
-            f
-            for f in spec.full_schema()
-            if f.name not in (RUN_ID, LOADED_AT) and (f.name in given or f.nullable)
-        ]
+        [f for f in spec.full_schema() if f.name not in (RUN_ID, LOADED_AT) and (f.name in given or f.nullable)]
     )
     if EXTRACTED_AT not in given:
         schema = schema.remove(schema.get_field_index(EXTRACTED_AT))
@@ -80,7 +76,5 @@ def _conform(spec: TableSpec, table: pa.Table, context: LoadContext, loaded_at: 
             raise WarehouseError(f"{spec.name}: required column {f.name} is missing from the rows")
     for f, array in zip(target, arrays, strict=True):
         if not f.nullable and array.null_count:
-            raise WarehouseError(
-                f"{spec.name}, column {f.name}: {array.null_count} null value(s) in a required column"
-            )
+            raise WarehouseError(f"{spec.name}, column {f.name}: {array.null_count} null value(s) in a required column")
     return pa.Table.from_arrays(arrays, schema=target)

@@ -41,7 +41,6 @@ AD_INSIGHTS = TableSpec(
     account_column="account_id",
     date_column="date",
     cluster_by=("account_id", "campaign_id"),
-    description="Meta Ads daily insights at ad level "
-    "(one row per day x ad account x campaign x ad set x ad).",
+    description="Meta Ads daily insights at ad level (one row per day x ad account x campaign x ad set x ad).",
     column_docs={n: doc for n, (_, _, doc) in AD_INSIGHTS_COLUMNS.items()},
 )

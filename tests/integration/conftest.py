@@ -1,11 +1,15 @@
 """Sandbox servers for every integration test: started once per session on free ports (only when a test
 asks for them), faults and call counters reset around every test. The official clients are built exactly
-as a connector would."""
+as a connector would. Also shared: a temporary Prefect API (`prefect_server`) and a local Slack webhook
+receiver (`slack_receiver`)."""
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Iterator
 from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -79,3 +83,54 @@ def meta_api(meta_sandbox: MetaSandbox) -> Iterator[FacebookAdsApi]:
 @pytest.fixture
 def meta_account(meta_sandbox: MetaSandbox, meta_api: FacebookAdsApi) -> AdAccount:
     return AdAccount(meta_sandbox.account_ids[0], api=meta_api)
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A temporary Prefect API for the whole session, with its own home."""
+    home = tmp_path_factory.mktemp("prefect-home")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PREFECT_HOME", str(home))
+    mp.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    mp.setenv("PREFECT_LOGGING_TO_API_ENABLED", "false")
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+    mp.undo()
+
+
+class SlackReceiver:
+    """A local HTTP endpoint that records what a Slack incoming webhook would receive."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                receiver.messages.append(json.loads(self.rfile.read(length) or b"{}"))
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: object) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/services/T000/B000/test"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def slack_receiver() -> Iterator[SlackReceiver]:
+    receiver = SlackReceiver()
+    yield receiver
+    receiver.close()

@@ -1,20 +1,27 @@
-"""The `mdp` command line on real files."""
+"""The `mdp` command line on real files: check, and the demo (sandbox -> Prefect -> DuckDB -> dbt)."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import duckdb
+import pytest
+import yaml
 from typer.testing import CliRunner
 
 from mdp.cli import app
+from mdp.paths import PROJECT_ROOT
 
 runner = CliRunner()
 
 
 def write_config(tmp_path: Path) -> Path:
+    """The project's sample configuration with the warehouse in tmp_path."""
+    data = yaml.safe_load((PROJECT_ROOT / "pipeline.yaml").read_text())
+    data["warehouse"]["path"] = str(tmp_path / "wh" / "demo.duckdb")
     path = tmp_path / "pipeline.yaml"
-    path.write_text("timezone: Europe/Paris\nwarehouse: {type: duckdb, path: wh/demo.duckdb}\n")
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
 
 
@@ -22,7 +29,9 @@ def test_check_prints_what_a_run_would_do(tmp_path: Path) -> None:
     result = runner.invoke(app, ["check", "--config", str(write_config(tmp_path))])
     assert result.exit_code == 0, result.output
     assert "valid" in result.output
-    assert str(tmp_path / "wh" / "demo.duckdb") in result.output.replace("\n", "")
+    assert str(tmp_path / "wh" / "demo.duckdb") in result.output
+    assert "google_ads (google_ads) -> raw_google_ads.ad_performance" in result.output
+    assert "credentials: access_token=env:META_ACCESS_TOKEN" in result.output
 
 
 def test_check_rejects_a_bad_file_with_exit_code_2(tmp_path: Path) -> None:
@@ -34,17 +43,32 @@ def test_check_rejects_a_bad_file_with_exit_code_2(tmp_path: Path) -> None:
     assert "timezone: expected an IANA time zone" in result.output
 
 
+def digest(path: Path) -> dict[str, str]:
+    """A hash of every raw table and mart, without the load metadata columns."""
+    tables = {
+        "raw_google_ads.ad_performance": "* EXCLUDE (_run_id, _extracted_at, _loaded_at)",
+        "raw_meta_ads.ad_insights": "* EXCLUDE (_run_id, _extracted_at, _loaded_at)",
+        "marts.fct_ad_performance_daily": "*",
+        "marts.mart_global_performance_daily": "*",
+    }
+    out = {}
+    with duckdb.connect(str(path), read_only=True) as con:
+        for table, columns in tables.items():
+            rows = con.execute(f"SELECT {columns} FROM {table} ORDER BY ALL").fetchall()
+            assert rows, table
+            out[table] = hashlib.sha256(repr(rows).encode()).hexdigest()
+    return out
+
+
+@pytest.mark.slow
 def test_demo_twice_is_safe_and_leaves_the_same_data(tmp_path: Path) -> None:
     config = write_config(tmp_path)
-    outputs = []
+    digests = []
     for _ in range(2):
-        result = runner.invoke(app, ["demo", "--config", str(config)])
+        result = runner.invoke(app, ["demo", "--config", str(config), "--days", "7"])
         assert result.exit_code == 0, result.output
-        outputs.append(result.output)
-        with duckdb.connect(str(tmp_path / "wh" / "demo.duckdb"), read_only=True) as con:
-            outputs.append(
-                con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
-            )
-    assert outputs[1] == outputs[3]
-    assert outputs[0] == outputs[2]
-    assert "not built yet" in outputs[0]
+        assert "all channels" in result.output
+        assert "report:" in result.output
+        digests.append(digest(tmp_path / "wh" / "demo.duckdb"))
+    assert digests[0] == digests[1]
+    assert (tmp_path / "wh" / "report.html").stat().st_size > 10_000

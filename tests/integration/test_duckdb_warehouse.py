@@ -58,9 +58,7 @@ def test_replace_touches_only_its_units(wh: DuckDBWarehouse) -> None:
 
 
 def test_a_unit_in_scope_without_rows_is_emptied(wh: DuckDBWarehouse) -> None:
-    wh.replace_partitions(
-        SPEC, rows("a", D1, 1) + rows("a", D2, 2), Scope.of(["a"], D1, D2), LoadContext("t", "r1")
-    )
+    wh.replace_partitions(SPEC, rows("a", D1, 1) + rows("a", D2, 2), Scope.of(["a"], D1, D2), LoadContext("t", "r1"))
     result = wh.replace_partitions(SPEC, rows("a", D2, 5), Scope.of(["a"], D1, D2), LoadContext("t", "r2"))
     assert content(wh) == [("a", D2, "ad0", 5.0)]
     assert result.rows_per_unit == {("a", D1): 0, ("a", D2): 1}
@@ -76,9 +74,7 @@ def test_rerunning_the_same_load_converges(wh: DuckDBWarehouse) -> None:
 
 def test_rows_outside_the_scope_are_rejected_and_nothing_changes(wh: DuckDBWarehouse) -> None:
     wh.replace_partitions(SPEC, rows("a", D1, 1), Scope.of(["a"], D1, D1), LoadContext("t", "r1"))
-    with pytest.raises(
-        ScopeError, match=r"outside the load scope, e.g. \[\('b', datetime.date\(2026, 3, 1\)\)\]"
-    ):
+    with pytest.raises(ScopeError, match=r"outside the load scope, e.g. \[\('b', datetime.date\(2026, 3, 1\)\)\]"):
         wh.replace_partitions(
             SPEC, rows("a", D1, 9) + rows("b", D1, 9), Scope.of(["a"], D1, D1), LoadContext("t", "r2")
         )
@@ -121,9 +117,7 @@ def test_load_log_and_metadata_columns(wh: DuckDBWarehouse) -> None:
         ("google_ads", "raw_test.perf", "a", D1, 2, 0, "success", "run-42", None),
         ("google_ads", "raw_test.perf", "a", D2, 0, 0, "success", "run-42", None),
     ]
-    meta = wh.query(
-        "SELECT DISTINCT _run_id, _loaded_at IS NOT NULL, _extracted_at IS NOT NULL FROM raw_test.perf"
-    )
+    meta = wh.query("SELECT DISTINCT _run_id, _loaded_at IS NOT NULL, _extracted_at IS NOT NULL FROM raw_test.perf")
     assert meta == [("run-42", True, True)]
     wh.log_failure(SPEC, Scope.of(["b"], D1, D1), LoadContext("google_ads", "run-43"), "PERMISSION_DENIED")
     assert wh.query("SELECT account_id, status, error FROM ops.load_log WHERE run_id = 'run-43'") == [
@@ -172,9 +166,7 @@ def test_incompatible_type_change_names_table_column_and_types(wh: DuckDBWarehou
 
 
 def test_iterable_of_batches_failing_midway_changes_nothing(wh: DuckDBWarehouse) -> None:
-    wh.replace_partitions(
-        SPEC, rows("a", D1, 1) + rows("a", D2, 2), Scope.of(["a"], D1, D2), LoadContext("t", "r1")
-    )
+    wh.replace_partitions(SPEC, rows("a", D1, 1) + rows("a", D2, 2), Scope.of(["a"], D1, D2), LoadContext("t", "r1"))
 
     def batches():  # type: ignore[no-untyped-def]
         yield pa.Table.from_pylist(rows("a", D1, 7, 8), schema=SPEC.schema)

@@ -50,11 +50,7 @@ def operations(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def feed(op: dict[str, Any]) -> Any:
-    records = [
-        {"account_id": a, "day": d, "value": v}
-        for (a, d), values in sorted(op["data"].items())
-        for v in values
-    ]
+    records = [{"account_id": a, "day": d, "value": v} for (a, d), values in sorted(op["data"].items()) for v in values]
     outside = [u for u in UNITS if u not in op["scope"]]
     if op["failure"] == "stray_row" and outside:
         records.append({"account_id": outside[0][0], "day": outside[0][1], "value": -1})
@@ -84,9 +80,7 @@ def test_replace_sequence_matches_in_memory_model(ops: list[dict[str, Any]]) -> 
                 op["failure"] == "stray_row" and len(op["scope"]) < len(UNITS)
             )
             try:
-                wh.replace_partitions(
-                    SPEC, feed(op), Scope.from_units(op["scope"]), LoadContext("prop", f"run{i}")
-                )
+                wh.replace_partitions(SPEC, feed(op), Scope.from_units(op["scope"]), LoadContext("prop", f"run{i}"))
             except (Boom, ScopeError):
                 assert expect_failure
             else:

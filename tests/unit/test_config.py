@@ -96,9 +96,7 @@ def test_yaml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
 
 def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
     path = write(tmp_path, "- a\n- b\n")
-    assert error_of(path) == (
-        f"invalid configuration in {path}: expected a mapping of keys at the top level, got list"
-    )
+    assert error_of(path) == (f"invalid configuration in {path}: expected a mapping of keys at the top level, got list")
 
 
 @pytest.mark.parametrize(
@@ -125,9 +123,7 @@ def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
         ("alerts: {slack_webhook: x}", "  - alerts.slack_webhook: unknown key"),
     ],
 )
-def test_each_invalid_key_is_named_with_what_was_expected(
-    tmp_path: Path, snippet: str, expected: str
-) -> None:
+def test_each_invalid_key_is_named_with_what_was_expected(tmp_path: Path, snippet: str, expected: str) -> None:
     path = write(tmp_path, snippet + "\n")
     message = error_of(path)
     assert message.startswith(f"invalid configuration in {path}:\n")
@@ -147,7 +143,5 @@ def test_literal_secret_is_refused_and_never_echoed(tmp_path: Path) -> None:
 
 def test_unknown_connector_name_lists_the_configured_ones(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, GOOD))
-    with pytest.raises(
-        ConfigError, match=r"unknown connector 'bing'; configured connectors: google_ads, meta_ads"
-    ):
+    with pytest.raises(ConfigError, match=r"unknown connector 'bing'; configured connectors: google_ads, meta_ads"):
         config.connector("bing")

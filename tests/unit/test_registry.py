@@ -52,9 +52,7 @@ def config_file(tmp_path: Path, body: str) -> Path:
 
 
 def test_builds_a_connector_with_its_own_settings(tmp_path: Path) -> None:
-    config = load_config(
-        config_file(tmp_path, "connectors: [{name: e, type: echo, accounts: [x], page_size: 5}]\n")
-    )
+    config = load_config(config_file(tmp_path, "connectors: [{name: e, type: echo, accounts: [x], page_size: 5}]\n"))
     (connector,) = registry.build_connectors(config)
     assert isinstance(connector, EchoConnector)
     assert isinstance(connector.settings, EchoSettings)

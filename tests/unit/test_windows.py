@@ -69,7 +69,5 @@ def test_chunks_cover_the_range_without_overlap() -> None:
 
 def test_check_names_lists_unknown_and_known() -> None:
     check_names("connectors", None, ["a"])
-    with pytest.raises(
-        ParameterError, match=r"connectors: unknown \['bing'\]; known: \['google_ads', 'meta_ads'\]"
-    ):
+    with pytest.raises(ParameterError, match=r"connectors: unknown \['bing'\]; known: \['google_ads', 'meta_ads'\]"):
         check_names("connectors", ["bing", "meta_ads"], ["meta_ads", "google_ads"])

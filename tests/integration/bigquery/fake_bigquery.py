@@ -299,9 +299,7 @@ class FakeBigQuery:
             raise ApiError(404, "notFound", f"Not found: Job {project}:{job_id}")
         return found
 
-    def _insert_job(
-        self, project: str, resource: dict[str, Any], upload: Upload | None = None
-    ) -> dict[str, Any]:
+    def _insert_job(self, project: str, resource: dict[str, Any], upload: Upload | None = None) -> dict[str, Any]:
         reference = {"projectId": project, "location": "US", **resource.get("jobReference", {})}
         job_id = reference.setdefault("jobId", uuid.uuid4().hex)
         now = str(int(time.time() * 1000))
@@ -397,9 +395,7 @@ class FakeBigQuery:
             return 200, self._finish_upload(project, state["metadata"], state["data"], "resumable"), {}
         return 308, None, {"Range": f"bytes=0-{len(state['data']) - 1}"}
 
-    def _finish_upload(
-        self, project: str, metadata: dict[str, Any], data: bytes, upload_type: str
-    ) -> dict[str, Any]:
+    def _finish_upload(self, project: str, metadata: dict[str, Any], data: bytes, upload_type: str) -> dict[str, Any]:
         job_id = metadata["jobReference"]["jobId"]
         upload = Upload(job_id, metadata["configuration"]["load"]["destinationTable"], upload_type, data)
         with self._lock:

@@ -44,9 +44,7 @@ def live_warehouse() -> Iterator[BigQueryWarehouse]:
         yield wh
     finally:
         for schema_name in (SPEC.schema_name, "ops"):
-            wh.client.delete_dataset(
-                wh.dataset_id(schema_name), delete_contents=True, not_found_ok=True, timeout=60
-            )
+            wh.client.delete_dataset(wh.dataset_id(schema_name), delete_contents=True, not_found_ok=True, timeout=60)
 
 
 def content(wh: BigQueryWarehouse) -> list[tuple[object, ...]]:
@@ -72,9 +70,7 @@ def test_replace_sequence_matches_in_memory_model_on_bigquery(
     for i, op in enumerate(ops):
         scope = op["scope"]
         assert isinstance(scope, set)
-        expect_failure = op["failure"] == "raise_midway" or (
-            op["failure"] == "stray_row" and len(scope) < len(UNITS)
-        )
+        expect_failure = op["failure"] == "raise_midway" or (op["failure"] == "stray_row" and len(scope) < len(UNITS))
         try:
             wh.replace_partitions(SPEC, feed(op), Scope.from_units(scope), LoadContext("live", f"{run}-{i}"))
         except (Boom, ScopeError):

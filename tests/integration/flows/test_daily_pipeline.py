@@ -84,14 +84,9 @@ def test_a_failing_connector_does_not_stop_the_other(tmp_path: Path) -> None:
     )
     state = run(config, run_date=RUN_DATE)
     assert state.is_failed()
-    assert (
-        "echo_b account b1 2026-03-05..2026-03-09: ConnectorError: account b1: PERMISSION_DENIED"
-        in state.message
-    )
+    assert "echo_b account b1 2026-03-05..2026-03-09: ConnectorError: account b1: PERMISSION_DENIED" in state.message
     assert "echo_a" not in state.message
-    assert log_rows(
-        config, "SELECT DISTINCT connector, account_id, status FROM ops.load_log ORDER BY ALL"
-    ) == [
+    assert log_rows(config, "SELECT DISTINCT connector, account_id, status FROM ops.load_log ORDER BY ALL") == [
         ("echo_a", "a1", "success"),
         ("echo_a", "a2", "success"),
         ("echo_b", "b1", "failed"),

@@ -128,9 +128,7 @@ def test_search_pages_through_results() -> None:
 def test_attribute_only_queries_list_entities(google_sandbox: GoogleAdsSandbox, google_service: Any) -> None:
     account = google_sandbox.account_ids[1]
     structure = google_sandbox.truth.data.structure(GOOGLE, account)
-    rows = stream(
-        google_service, account, "SELECT campaign.id, campaign.name FROM campaign ORDER BY campaign.id"
-    )
+    rows = stream(google_service, account, "SELECT campaign.id, campaign.name FROM campaign ORDER BY campaign.id")
     assert [str(r.campaign.id) for r in rows] == sorted(c.campaign_id for c in structure.campaigns)
     ads = stream(google_service, account, "SELECT ad_group_ad.ad.id, ad_group.name FROM ad_group_ad LIMIT 2")
     assert len(ads) == min(2, len(structure.ads))
@@ -184,13 +182,9 @@ def test_unknown_and_cancelled_customers(google_sandbox: GoogleAdsSandbox, googl
     assert info.value.failure.errors[0].error_code.authorization_error.name == "CUSTOMER_NOT_ENABLED"
 
 
-def test_temporarily_exhausted_quota_then_success(
-    google_sandbox: GoogleAdsSandbox, google_service: Any
-) -> None:
+def test_temporarily_exhausted_quota_then_success(google_sandbox: GoogleAdsSandbox, google_service: Any) -> None:
     account = google_sandbox.account_ids[0]
-    google_sandbox.faults.add(
-        Fault("quota_retry", account=account, times=2, params={"retry_delay_seconds": 7})
-    )
+    google_sandbox.faults.add(Fault("quota_retry", account=account, times=2, params={"retry_delay_seconds": 7}))
     for _ in range(2):
         with pytest.raises(core_exceptions.ResourceExhausted) as info:
             stream(google_service, account, AD_QUERY)
@@ -272,13 +266,9 @@ def test_malformed_rows_and_schema_drift(google_sandbox: GoogleAdsSandbox, googl
 
 def test_data_faults_reach_the_client(google_sandbox: GoogleAdsSandbox, google_service: Any) -> None:
     account = google_sandbox.account_ids[2]
-    clean = len(
-        stream(google_service, account, AD_QUERY.replace(f"BETWEEN '{START}' AND '{END}'", f"= '{START}'"))
-    )
+    clean = len(stream(google_service, account, AD_QUERY.replace(f"BETWEEN '{START}' AND '{END}'", f"= '{START}'")))
     google_sandbox.faults.add(Fault("row_drop", account=account, day=START))
-    dropped = stream(
-        google_service, account, AD_QUERY.replace(f"BETWEEN '{START}' AND '{END}'", f"= '{START}'")
-    )
+    dropped = stream(google_service, account, AD_QUERY.replace(f"BETWEEN '{START}' AND '{END}'", f"= '{START}'"))
     assert len(dropped) <= max(1, clean * 0.35)
     assert len(dropped) == google_sandbox.truth.day_totals(GOOGLE, account, START).rows
 
@@ -286,10 +276,7 @@ def test_data_faults_reach_the_client(google_sandbox: GoogleAdsSandbox, google_s
 def test_late_conversions_restate_recent_days(google_sandbox: GoogleAdsSandbox, google_service: Any) -> None:
     account = google_sandbox.account_ids[0]
     day = date(2025, 3, 19)
-    query = (
-        "SELECT customer.id, metrics.conversions, metrics.cost_micros FROM customer "
-        f"WHERE segments.date = '{day}'"
-    )
+    query = f"SELECT customer.id, metrics.conversions, metrics.cost_micros FROM customer WHERE segments.date = '{day}'"
     seen = []
     for lag in (1, 5, 13, 14, 20):
         google_sandbox.truth.as_of = day + timedelta(lag)

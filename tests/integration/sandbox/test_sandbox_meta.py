@@ -44,9 +44,7 @@ def params(**extra: Any) -> dict[str, Any]:
     } | extra
 
 
-def conversions(
-    rows: list[Any], types: tuple[str, ...] = ("purchase", "offsite_conversion.fb_pixel_purchase")
-) -> Decimal:
+def conversions(rows: list[Any], types: tuple[str, ...] = ("purchase",)) -> Decimal:
     return sum(
         (Decimal(a["value"]) for r in rows for a in r.get("actions", []) if a["action_type"] in types),
         Decimal(0),
@@ -79,12 +77,7 @@ def test_sync_insights_page_and_match_truth(meta_sandbox: MetaSandbox, meta_acco
     assert sum(Decimal(r["spend"]) for r in rows) == truth.cost
     assert sum(int(r["clicks"]) for r in rows) == truth.clicks
     assert conversions(rows) == truth.conversions
-    value = sum(
-        Decimal(a["value"])
-        for r in rows
-        for a in r.get("action_values", [])
-        if a["action_type"] in ("purchase", "offsite_conversion.fb_pixel_purchase")
-    )
+    value = sum(Decimal(a["value"]) for r in rows for a in r.get("action_values", []) if a["action_type"] == "purchase")
     assert value == truth.conversion_value
     row = rows[0]
     assert isinstance(row["impressions"], str)
@@ -99,9 +92,7 @@ def test_levels_and_increments(meta_account: AdAccount) -> None:
     )
     assert by_campaign
     assert all("ad_id" not in r for r in by_campaign)
-    total = list(
-        meta_account.get_insights(fields=["spend"], params=params(level="account", time_increment="all_days"))
-    )
+    total = list(meta_account.get_insights(fields=["spend"], params=params(level="account", time_increment="all_days")))
     assert len(total) == 1
     assert (total[0]["date_start"], total[0]["date_stop"]) == (START, END)
     assert Decimal(total[0]["spend"]) == sum(Decimal(r["spend"]) for r in by_campaign)
@@ -156,9 +147,7 @@ def test_normal_answers_carry_throttle_headers(meta_account: AdAccount) -> None:
 
 
 @pytest.mark.parametrize(("kind", "status", "code"), [("internal", 500, 1), ("unavailable", 503, 2)])
-def test_server_errors(
-    meta_sandbox: MetaSandbox, meta_account: AdAccount, kind: str, status: int, code: int
-) -> None:
+def test_server_errors(meta_sandbox: MetaSandbox, meta_account: AdAccount, kind: str, status: int, code: int) -> None:
     meta_sandbox.faults.add(Fault(kind, times=1))
     with pytest.raises(FacebookRequestError) as info:
         meta_account.get_insights(fields=FIELDS, params=params())
@@ -223,9 +212,7 @@ def test_row_drop_and_spend_spike(meta_sandbox: MetaSandbox, meta_account: AdAcc
     day = date(2025, 3, 2)
     clean = meta_sandbox.truth.day_totals(META, account, day)
     meta_sandbox.faults.add(Fault("row_drop", account=account, day=day))
-    meta_sandbox.faults.add(
-        Fault("spend_spike", account=account, day=day + timedelta(1), params={"factor": 8})
-    )
+    meta_sandbox.faults.add(Fault("spend_spike", account=account, day=day + timedelta(1), params={"factor": 8}))
     rows = list(meta_account.get_insights(fields=FIELDS, params=params()))
     per_day: dict[str, list[Any]] = {}
     for row in rows:
@@ -252,12 +239,7 @@ def test_late_conversions(meta_sandbox: MetaSandbox, meta_account: AdAccount) ->
     assert series[2] == series[3]  # 28-day window closed
     meta_sandbox.truth.as_of = date(2025, 3, 9)
     assert (
-        list(
-            meta_account.get_insights(
-                fields=["spend"], params=params(time_range={"since": day, "until": day})
-            )
-        )
-        == []
+        list(meta_account.get_insights(fields=["spend"], params=params(time_range={"since": day, "until": day}))) == []
     )
 
 

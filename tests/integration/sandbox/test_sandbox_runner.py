@@ -59,9 +59,7 @@ def test_subprocess_serves_both_channels() -> None:
         )
         service = client.get_service("GoogleAdsService")
         rows = list(
-            service.search(
-                customer_id=manager, query="SELECT customer_client.id FROM customer_client", timeout=10
-            )
+            service.search(customer_id=manager, query="SELECT customer_client.id FROM customer_client", timeout=10)
         )
         assert len(rows) == 5
         api = facebook_api(handle.meta_url)
@@ -70,9 +68,7 @@ def test_subprocess_serves_both_channels() -> None:
         assert first.json()["name"] == handle.data.accounts("meta_ads")[0].name
         api._session.requests.close()
         url = f"{handle.meta_url}/v26.0/{account}/insights?access_token=t&fields=spend"
-        with pytest.raises(
-            urllib.error.HTTPError
-        ) as info:  # the configured fault crossed the process boundary
+        with pytest.raises(urllib.error.HTTPError) as info:  # the configured fault crossed the process boundary
             urllib.request.urlopen(url, timeout=5)
         assert json.loads(info.value.read())["error"]["code"] == 4
         info.value.close()
@@ -105,7 +101,4 @@ def test_fragment_shape() -> None:
     fragment = pipeline_fragment("127.0.0.1:50051", "http://127.0.0.1:8700", SyntheticData(google_accounts=2))
     assert fragment["connectors"][0]["endpoint"] == "127.0.0.1:50051"
     assert len(fragment["connectors"][0]["accounts"]) == 2
-    assert fragment["connectors"][1]["conversion_action_types"] == [
-        "purchase",
-        "offsite_conversion.fb_pixel_purchase",
-    ]
+    assert fragment["connectors"][1]["conversion_action_types"] == ["purchase"]

@@ -36,9 +36,7 @@ def test_other_seed_other_records() -> None:
 
 def test_ids_are_stable_when_accounts_are_added() -> None:
     small, large = SyntheticData(seed=3, google_accounts=2), SyntheticData(seed=3, google_accounts=300)
-    assert [a.account_id for a in large.accounts(GOOGLE)][:2] == [
-        a.account_id for a in small.accounts(GOOGLE)
-    ]
+    assert [a.account_id for a in large.accounts(GOOGLE)][:2] == [a.account_id for a in small.accounts(GOOGLE)]
     first = small.accounts(GOOGLE)[0].account_id
     assert small.structure(GOOGLE, first).ads == large.structure(GOOGLE, first).ads
     assert len({a.account_id for a in large.accounts(GOOGLE)}) == 300

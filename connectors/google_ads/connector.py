@@ -1,0 +1,301 @@
+"""The Google Ads connector: GAQL search_stream per account and date chunk, with bounded retries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar, TypeVar
+
+import requests
+from google.ads.googleads.client import GoogleAdsClient
+from google.auth.credentials import Credentials as BaseCredentials
+
+from connectors.base import Account, Connector, ConnectorSettings, Extracted
+from connectors.google_ads.exceptions import (
+    ApiFailure,
+    GoogleAdsAPIError,
+    GoogleAdsRetryableError,
+    classify,
+)
+from connectors.google_ads.rows import ChunkBuilder, field_value, stream_response_type
+from connectors.google_ads.schema import AD_PERFORMANCE
+from connectors.google_ads.settings import (
+    API_VERSION,
+    DEFAULT_LOOKBACK_DAYS,
+    OAUTH_SCOPE,
+    SERVICE_NAME,
+    GoogleAdsSettings,
+    RetrySettings,
+    ad_query,
+    campaign_query,
+    customer_client_query,
+)
+from mdp.errors import ConfigError
+from mdp.schema import TableSpec
+from mdp.secrets import redact, resolve_secret
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def backoff_delay(policy: RetrySettings, attempt: int, api_delay: float | None, draw: float) -> float:
+    """Seconds to wait after failed attempt number `attempt` (1-based).
+
+    Exponential from `initial_delay_seconds`, capped at `max_delay_seconds`, cut by up to `jitter`
+    (`draw` is uniform in [0, 1)), and never shorter than the delay the API asked for.
+    """
+    delay = min(policy.max_delay_seconds, policy.initial_delay_seconds * policy.multiplier ** (attempt - 1))
+    delay *= 1 - policy.jitter * draw
+    return max(delay, api_delay or 0.0)
+
+
+class GoogleAdsConnector(Connector):
+    """Ad-level daily performance (plus campaign-level spend without ads) of Google Ads accounts.
+
+    Thread-safe: the flow runs several (account, chunk) units at once on one instance; they share one
+    gRPC channel, built on first use (never at construction).
+    """
+
+    type_name: ClassVar[str] = "google_ads"
+    settings_model: ClassVar[type[ConnectorSettings]] = GoogleAdsSettings
+    table: ClassVar[TableSpec] = AD_PERFORMANCE
+    default_lookback_days: ClassVar[int] = DEFAULT_LOOKBACK_DAYS
+
+    def __init__(self, settings: ConnectorSettings) -> None:
+        if not isinstance(settings, GoogleAdsSettings):
+            settings = GoogleAdsSettings.model_validate(settings.model_dump())
+        super().__init__(settings)
+        self.config: GoogleAdsSettings = settings
+        self._lock = threading.Lock()
+        self._auth_lock = threading.Lock()
+        self._service: Any = None
+        self._credentials: BaseCredentials | None = None
+        self._http: requests.Session | None = None
+        self._random = random.Random()  # noqa: S311 - backoff jitter, not security
+        self._sleep: Callable[[float], None] = time.sleep
+
+    def describe(self) -> dict[str, Any]:
+        info = super().describe()
+        if not self.config.accounts:
+            info["accounts"] = f"discovered under manager {self.config.discovery_root}"
+        info |= {
+            "endpoint": self.config.endpoint or "Google Ads API",
+            "api_version": API_VERSION,
+            "login_customer_id": self.login_customer_id,
+            "auth": self.config.auth_method,
+        }
+        return info
+
+    @property
+    def login_customer_id(self) -> str | None:
+        """Sent as login-customer-id: the configured one, else the manager used for discovery."""
+        return self.config.login_customer_id or self.config.manager_customer_id
+
+    def list_accounts(self) -> list[Account]:
+        if self.config.accounts:
+            return [Account(a) for a in self.config.accounts]
+        root = self.config.discovery_root
+        assert root is not None  # the settings require accounts or a manager
+        found: list[Account] = []
+        for row in self._stream(root, customer_client_query(), "customer_client discovery"):
+            account_id = str(field_value(row, "customer_client.id") or "").zfill(10)
+            status = field_value(row, "customer_client.status")
+            manager = bool(field_value(row, "customer_client.manager"))
+            hidden = bool(field_value(row, "customer_client.hidden"))
+            if account_id == root or manager:
+                continue
+            if status != "ENABLED" or hidden:
+                logger.info("google_ads: skipping account %s under %s (status %s)", account_id, root, status)
+                continue
+            found.append(
+                Account(
+                    account_id,
+                    field_value(row, "customer_client.descriptive_name") or None,
+                    field_value(row, "customer_client.currency_code") or None,
+                    field_value(row, "customer_client.time_zone") or None,
+                )
+            )
+        logger.info("google_ads: %d enabled client account(s) under manager %s", len(found), root)
+        return sorted(found, key=lambda a: a.id)
+
+    def extract(self, account: str, start: dt.date, end: dt.date) -> Iterator[Extracted]:
+        """One ad-level and one campaign-level stream for the whole chunk; all or nothing."""
+        if end < start:
+            raise ValueError(f"end {end} is before start {start}")
+        builder = ChunkBuilder(account, start, end)
+        for row in self._stream(account, ad_query(start, end), "ad_group_ad stream"):
+            builder.add_ad_row(row)
+        for row in self._stream(account, campaign_query(start, end), "campaign stream"):
+            builder.add_campaign_row(row)
+        if builder.quarantine:
+            logger.warning(
+                "google_ads account %s %s..%s: %d row(s) quarantined (%s)",
+                account,
+                start,
+                end,
+                len(builder.quarantine),
+                ", ".join(sorted({q.reason for q in builder.quarantine})),
+            )
+        yield Extracted(builder.table(), builder.quarantine)
+
+    def close(self) -> None:
+        with self._lock:
+            service, self._service = self._service, None
+        with self._auth_lock:
+            http, self._http = self._http, None
+        if service is not None:
+            service.transport.close()
+        if http is not None:
+            http.close()
+
+    def _stream(self, customer_id: str, query: str, what: str) -> list[Any]:
+        """Every row of one search_stream (raw protobuf GoogleAdsRow), the call retried as a whole."""
+        service = self._get_service()
+        response_type = stream_response_type()
+        timeout = self.config.request_timeout_seconds
+
+        def attempt() -> list[Any]:
+            self._refresh_credentials()
+            rows: list[Any] = []
+            # Keep the stream (and the service) referenced while iterating: see API_NOTES.
+            stream = service.search_stream(customer_id=customer_id, query=query, timeout=timeout)
+            for batch in stream:
+                rows.extend(response_type.pb(batch).results)
+            return rows
+
+        rows = self._with_retries(customer_id, what, attempt)
+        logger.debug("google_ads account %s: %s returned %d row(s)", customer_id, what, len(rows))
+        return rows
+
+    def _with_retries(self, account: str, what: str, call: Callable[[], T]) -> T:
+        policy = self.config.retry
+        for number in range(1, policy.max_attempts + 1):
+            try:
+                return call()
+            except Exception as exc:
+                failure = classify(exc)
+                if failure is None:
+                    raise
+                where = f"google_ads account {account}: {what} failed"
+                if not failure.retryable:
+                    raise GoogleAdsAPIError(
+                        self._message(where, failure, _fatal_hint(failure)), account=account, failure=failure
+                    ) from None
+                too_long = failure.retry_delay is not None and failure.retry_delay > policy.max_delay_seconds
+                if number == policy.max_attempts or too_long:
+                    reason = (
+                        f"the API asks to wait {failure.retry_delay:g}s, over max_delay_seconds"
+                        if too_long
+                        else f"still failing after {number} attempt(s)"
+                    )
+                    raise GoogleAdsRetryableError(
+                        self._message(where, failure, reason),
+                        account=account,
+                        failure=failure,
+                        retry_after=failure.retry_delay,
+                    ) from None
+                delay = backoff_delay(policy, number, failure.retry_delay, self._random.random())
+                logger.warning(
+                    "%s (attempt %d of %d), retrying in %.2fs: %s",
+                    where,
+                    number,
+                    policy.max_attempts,
+                    delay,
+                    redact(failure.describe()),
+                )
+                self._sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _message(where: str, failure: ApiFailure, hint: str) -> str:
+        return redact(f"{where}: {failure.describe()} [{hint}]")
+
+    def _get_service(self) -> Any:
+        with self._lock:
+            if self._service is None:
+                client = GoogleAdsClient(
+                    credentials=self._get_credentials(),
+                    developer_token=self._secret("developer_token"),
+                    login_customer_id=self.login_customer_id,
+                    endpoint=self.config.endpoint,
+                    use_proto_plus=True,
+                    version=API_VERSION,
+                )
+                self._service = client.get_service(SERVICE_NAME, version=API_VERSION)
+            return self._service
+
+    def _get_credentials(self) -> BaseCredentials:
+        if self._credentials is None:
+            self._credentials = self._build_credentials()
+        return self._credentials
+
+    def _build_credentials(self) -> BaseCredentials:
+        """google-auth credentials from the configured references; no call to Google here."""
+        method = self.config.auth_method
+        if method == "access_token":
+            from google.oauth2.credentials import Credentials
+
+            return Credentials(token=self._secret("access_token"))  # type: ignore[no-untyped-call]
+        if method == "oauth":
+            from google.oauth2.credentials import Credentials
+
+            return Credentials(  # type: ignore[no-untyped-call]
+                token=None,
+                refresh_token=self._secret("refresh_token"),
+                client_id=self._secret("client_id"),
+                client_secret=self._secret("client_secret"),
+                token_uri=self.config.token_uri,
+                scopes=[OAUTH_SCOPE],
+            )
+        from google.oauth2 import service_account
+
+        key = self._secret("service_account_key")
+        try:
+            info = json.loads(key)
+        except json.JSONDecodeError:
+            raise ConfigError(
+                f"connectors.{self.name}.credentials.service_account_key: not a JSON service account key"
+            ) from None
+        try:
+            return service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call,no-any-return]
+                info, scopes=[OAUTH_SCOPE], subject=self.config.impersonated_email
+            )
+        except (ValueError, KeyError) as exc:
+            raise ConfigError(
+                f"connectors.{self.name}.credentials.service_account_key: unusable service account key "
+                f"({type(exc).__name__})"
+            ) from None
+
+    def _refresh_credentials(self) -> None:
+        """Fetch an access token before the call (once, shared by every thread) when one is needed."""
+        credentials = self._get_credentials()
+        if credentials.valid:
+            return
+        with self._auth_lock:
+            if credentials.valid:
+                return
+            from google.auth.transport.requests import Request
+
+            if self._http is None:
+                self._http = requests.Session()
+            credentials.refresh(Request(self._http))  # type: ignore[no-untyped-call]
+
+    def _secret(self, key: str) -> str:
+        reference = self.config.credentials[key]
+        return resolve_secret(reference, key=f"connectors.{self.name}.credentials.{key}").get_secret_value()
+
+
+def _fatal_hint(failure: ApiFailure) -> str:
+    errors = set(failure.errors)
+    if "quota_error.RESOURCE_EXHAUSTED" in errors:
+        return "daily quota exhausted: not retried; it resets at midnight Pacific time"
+    if failure.status == "UNAUTHENTICATED" or any(e.startswith("authentication_error") for e in errors):
+        return "authentication failed: check the connector's credentials; not retried"
+    if failure.status == "PERMISSION_DENIED" or any(e.startswith("authorization_error") for e in errors):
+        return "permission denied: check account access and login_customer_id; not retried"
+    return "not retryable"

@@ -1,0 +1,201 @@
+"""Google Ads connector settings: API version, GAQL fields, defaults and the configuration model."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from connectors.base import ConnectorSettings
+
+API_VERSION = "v26"
+SERVICE_NAME = "GoogleAdsService"
+FAILURE_METADATA_KEY = f"google.ads.googleads.{API_VERSION}.errors.googleadsfailure-bin"
+ERRORS_MODULE = f"google.ads.googleads.{API_VERSION}.errors.types.errors"
+SERVICE_TYPES_MODULE = f"google.ads.googleads.{API_VERSION}.services.types.google_ads_service"
+REQUEST_ID_METADATA_KEY = "request-id"
+OAUTH_SCOPE = "https://www.googleapis.com/auth/adwords"
+DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL, not a secret
+
+DEFAULT_LOOKBACK_DAYS = 14  # Google Ads conversions keep arriving for about two weeks (Airbyte re-reads 14)
+DEFAULT_REQUEST_TIMEOUT_SECONDS = 300.0  # one search_stream call, the whole stream included
+DEFAULT_MAX_ATTEMPTS = 5
+DEFAULT_INITIAL_DELAY_SECONDS = 1.0
+DEFAULT_MAX_DELAY_SECONDS = 60.0
+DEFAULT_MULTIPLIER = 2.0
+DEFAULT_JITTER = 0.5
+
+ROW_LEVEL_AD = "ad"
+ROW_LEVEL_CAMPAIGN = "campaign"
+
+# raw column -> GAQL field, for the ad-level query (FROM ad_group_ad). Order is the SELECT order.
+AD_COLUMN_FIELDS: dict[str, str] = {
+    "date": "segments.date",
+    "customer_id": "customer.id",
+    "customer_name": "customer.descriptive_name",
+    "currency_code": "customer.currency_code",
+    "time_zone": "customer.time_zone",
+    "campaign_id": "campaign.id",
+    "campaign_name": "campaign.name",
+    "campaign_status": "campaign.status",
+    "campaign_channel_type": "campaign.advertising_channel_type",
+    "ad_group_id": "ad_group.id",
+    "ad_group_name": "ad_group.name",
+    "ad_id": "ad_group_ad.ad.id",
+    "impressions": "metrics.impressions",
+    "clicks": "metrics.clicks",
+    "cost_micros": "metrics.cost_micros",
+    "conversions": "metrics.conversions",
+    "conversions_value": "metrics.conversions_value",
+    "view_through_conversions": "metrics.view_through_conversions",
+}
+_AD_ONLY_COLUMNS = ("ad_group_id", "ad_group_name", "ad_id")
+# The campaign-level query (FROM campaign) carries spend that has no ad rows (Performance Max, ...).
+CAMPAIGN_COLUMN_FIELDS: dict[str, str] = {
+    column: path for column, path in AD_COLUMN_FIELDS.items() if column not in _AD_ONLY_COLUMNS
+}
+METRIC_COLUMNS: tuple[str, ...] = tuple(c for c, p in AD_COLUMN_FIELDS.items() if p.startswith("metrics."))
+INTEGER_METRICS = frozenset({"impressions", "clicks", "cost_micros", "view_through_conversions"})
+ID_COLUMNS_AD = ("customer_id", "campaign_id", "ad_group_id", "ad_id")
+ID_COLUMNS_CAMPAIGN = ("customer_id", "campaign_id")
+
+# Manager (MCC) discovery: every account below the manager, filtered in Python (enabled, not manager).
+CUSTOMER_CLIENT_FIELDS: tuple[str, ...] = (
+    "customer_client.id",
+    "customer_client.descriptive_name",
+    "customer_client.currency_code",
+    "customer_client.time_zone",
+    "customer_client.manager",
+    "customer_client.status",
+    "customer_client.level",
+    "customer_client.hidden",
+)
+
+
+def ad_query(start: dt.date, end: dt.date) -> str:
+    """GAQL for ad-level daily metrics of one account between two ISO dates (inclusive)."""
+    return _query(AD_COLUMN_FIELDS.values(), "ad_group_ad", start, end)
+
+
+def campaign_query(start: dt.date, end: dt.date) -> str:
+    """GAQL for campaign-level daily metrics (all spend, Performance Max included)."""
+    return _query(CAMPAIGN_COLUMN_FIELDS.values(), "campaign", start, end)
+
+
+def customer_client_query() -> str:
+    """GAQL listing the accounts under a manager (no metrics: never query metrics on a manager)."""
+    return f"SELECT {', '.join(CUSTOMER_CLIENT_FIELDS)} FROM customer_client"
+
+
+def _query(fields: Iterable[str], resource: str, start: dt.date, end: dt.date) -> str:
+    return (
+        f"SELECT {', '.join(fields)} FROM {resource} "
+        f"WHERE segments.date BETWEEN '{start.isoformat()}' AND '{end.isoformat()}'"
+    )
+
+
+_CUSTOMER_ID = re.compile(r"^\d{10}$")
+_ENDPOINT = r"^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$"
+AUTH_KEYS = {
+    "access_token": frozenset({"access_token"}),
+    "oauth": frozenset({"client_id", "client_secret", "refresh_token"}),
+    "service_account": frozenset({"service_account_key"}),
+}
+CREDENTIAL_KEYS = frozenset({"developer_token"}).union(*AUTH_KEYS.values())
+
+
+def normalize_customer_id(value: str) -> str:
+    """'123-456-7890' -> '1234567890'.
+
+    Raises:
+        ValueError: when the result is not 10 digits.
+    """
+    cleaned = value.strip().replace("-", "")
+    if not _CUSTOMER_ID.match(cleaned):
+        raise ValueError(f"expected a 10-digit Google Ads customer id (dashes allowed), got {value!r}")
+    return cleaned
+
+
+class RetrySettings(BaseModel):
+    """In-connector retries of one API call (quota, INTERNAL, UNAVAILABLE, deadline exceeded)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_attempts: int = Field(DEFAULT_MAX_ATTEMPTS, ge=1, le=20, description="attempts per call, first included")
+    initial_delay_seconds: float = Field(DEFAULT_INITIAL_DELAY_SECONDS, ge=0, le=600)
+    max_delay_seconds: float = Field(
+        DEFAULT_MAX_DELAY_SECONDS,
+        ge=0,
+        le=3600,
+        description="cap of one wait; a longer retry_delay asked by the API ends the retries at once",
+    )
+    multiplier: float = Field(DEFAULT_MULTIPLIER, ge=1, le=10)
+    jitter: float = Field(DEFAULT_JITTER, ge=0, le=1, description="each backoff wait is cut by up to this share")
+
+
+class GoogleAdsSettings(ConnectorSettings):
+    """The `type: google_ads` section of pipeline.yaml."""
+
+    type: Literal["google_ads"] = "google_ads"
+    endpoint: str | None = Field(
+        None, pattern=_ENDPOINT, description="'host:port' of the API; absent means the real Google Ads API"
+    )
+    login_customer_id: str | None = Field(None, description="manager account sent as login-customer-id")
+    manager_customer_id: str | None = Field(
+        None, description="discover the enabled client accounts of this manager when `accounts` is empty"
+    )
+    token_uri: str = Field(DEFAULT_TOKEN_URI, description="OAuth token endpoint (refresh-token credentials)")
+    impersonated_email: str | None = Field(
+        None, description="user a service account acts for (domain-wide delegation), if any"
+    )
+    request_timeout_seconds: float = Field(DEFAULT_REQUEST_TIMEOUT_SECONDS, gt=0, le=3600)
+    retry: RetrySettings = Field(default_factory=lambda: RetrySettings())
+
+    @field_validator("accounts")
+    @classmethod
+    def _normalize_accounts(cls, accounts: list[str]) -> list[str]:
+        normalized = [normalize_customer_id(a) for a in accounts]
+        duplicates = sorted({a for a in normalized if normalized.count(a) > 1})
+        if duplicates:
+            raise ValueError(f"accounts listed twice: {duplicates}")
+        return normalized
+
+    @field_validator("login_customer_id", "manager_customer_id")
+    @classmethod
+    def _normalize_id(cls, value: str | None) -> str | None:
+        return None if value is None else normalize_customer_id(value)
+
+    @model_validator(mode="after")
+    def _check(self) -> GoogleAdsSettings:
+        if not self.accounts and not self.discovery_root:
+            raise ValueError(
+                "set `accounts` (customer ids) or `manager_customer_id` (or `login_customer_id`) "
+                "to discover the manager's client accounts"
+            )
+        unknown = sorted(set(self.credentials) - CREDENTIAL_KEYS)
+        if unknown:
+            raise ValueError(f"credentials: unknown key(s) {unknown}; known: {sorted(CREDENTIAL_KEYS)}")
+        if "developer_token" not in self.credentials:
+            raise ValueError("credentials: developer_token is required")
+        methods = [m for m, keys in AUTH_KEYS.items() if keys & set(self.credentials)]
+        if len(methods) != 1:
+            raise ValueError(
+                "credentials: give exactly one of access_token; client_id + client_secret + refresh_token; "
+                f"service_account_key (got {methods or 'none'})"
+            )
+        missing = sorted(AUTH_KEYS[methods[0]] - set(self.credentials))
+        if missing:
+            raise ValueError(f"credentials: {methods[0]} credentials also need {missing}")
+        return self
+
+    @property
+    def discovery_root(self) -> str | None:
+        """The manager whose client accounts are discovered when no account is listed."""
+        return self.manager_customer_id or self.login_customer_id
+
+    @property
+    def auth_method(self) -> str:
+        return next(m for m, keys in AUTH_KEYS.items() if keys & set(self.credentials))

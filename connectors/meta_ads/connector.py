@@ -1,0 +1,214 @@
+"""The Meta Ads connector: ad-level daily insights of each configured ad account through async report runs.
+
+One instance serves several threads: every `extract` call opens its own Graph session.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar
+
+from pydantic import SecretStr
+
+from connectors.base import Account, Connector, ConnectorSettings, Extracted
+from connectors.meta_ads.exceptions import MetaAdsError
+from connectors.meta_ads.graph import GraphClient
+from connectors.meta_ads.reports import ReportRunner
+from connectors.meta_ads.rows import RowBatch, to_table
+from connectors.meta_ads.schema import AD_INSIGHTS
+from connectors.meta_ads.settings import (
+    ACCOUNT_FIELDS,
+    DEFAULT_LOOKBACK_DAYS,
+    INACTIVE_ACCOUNT_STATUSES,
+    PERMISSION_CODES,
+    TOKEN_CODES,
+    MetaAdsSettings,
+    normalize_account_id,
+)
+from mdp.errors import ConnectorError
+from mdp.schema import TableSpec
+from mdp.secrets import resolve_secret
+
+logger = logging.getLogger(__name__)
+
+
+class MetaAdsConnector(Connector):
+    """`type: meta_ads`: raw_meta_ads.ad_insights, one row per day and ad."""
+
+    type_name: ClassVar[str] = "meta_ads"
+    settings_model: ClassVar[type[ConnectorSettings]] = MetaAdsSettings
+    table: ClassVar[TableSpec] = AD_INSIGHTS
+    default_lookback_days: ClassVar[int] = DEFAULT_LOOKBACK_DAYS
+
+    def __init__(
+        self,
+        settings: ConnectorSettings,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not isinstance(settings, MetaAdsSettings):
+            settings = MetaAdsSettings.model_validate(settings.model_dump())
+        super().__init__(settings)
+        self.meta: MetaAdsSettings = settings
+        self._sleep = sleep
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._credentials: tuple[SecretStr, SecretStr | None] | None = None
+        self._accounts: dict[str, Account] = {}
+        self._fatal: dict[str, MetaAdsError] = {}
+
+    def list_accounts(self) -> list[Account]:
+        """The configured accounts (digits only), or every active ad account the token can read."""
+        if self.meta.accounts:
+            with self._lock:
+                return [self._accounts.get(a, Account(a)) for a in self.meta.accounts]
+        with self._client() as client:
+            found = self._discover(client)
+        with self._lock:
+            self._accounts.update({a.id: a for a in found})
+        logger.info("Meta Ads %s: discovered %d ad account(s)", self.name, len(found))
+        return found
+
+    def extract(self, account: str, start: dt.date, end: dt.date) -> Iterator[Extracted]:
+        """Every day of [start, end] for one account, one batch per completed report run.
+
+        Raises:
+            MetaAdsRetryableError: throttling, 5xx or timeouts outlasted the retries, or a day's report
+                run kept failing.
+            MetaAdsError: token, permission or parameter errors (the account's other chunks fail at once).
+        """
+        try:
+            account_id = normalize_account_id(account)
+        except ValueError as error:
+            raise ConnectorError(f"Meta Ads {self.name}: {error}") from None
+        if end < start:
+            raise ConnectorError(f"Meta Ads account {account_id}: end {end} is before start {start}")
+        self._raise_if_failed_before(account_id)
+        began = self._clock()
+        with self._client() as client:
+            try:
+                info = self._account(client, account_id)
+                runner = ReportRunner(client, self.meta, account_id, sleep=self._sleep, clock=self._clock)
+                batch = RowBatch(info, frozenset(self.meta.conversion_action_types))
+                rows = quarantined = 0
+                for since, until, raw_rows in runner.rows(start, end):
+                    batch.add(raw_rows, since, until)
+                    records, quarantine = batch.take()
+                    rows += len(records)
+                    quarantined += len(quarantine)
+                    if records or quarantine:
+                        yield Extracted(to_table(records), quarantine)
+            except MetaAdsError as error:
+                self._remember(account_id, error)
+                raise
+        if batch.unknown:
+            logger.warning("Meta Ads account %s: ignored fields the API added: %s", account_id, sorted(batch.unknown))
+        logger.info(
+            "Meta Ads account %s %s..%s: %d row(s), %d quarantined; %d request(s), %d retried, "
+            "%d report run(s), %d split(s), %.1fs",
+            account_id,
+            start,
+            end,
+            rows,
+            quarantined,
+            client.requests,
+            client.retries,
+            runner.runs,
+            runner.splits,
+            self._clock() - began,
+        )
+
+    def describe(self) -> dict[str, Any]:
+        return super().describe() | {
+            "graph_url": self.meta.base_url,
+            "api_version": self.meta.api_version,
+            "conversion_action_types": list(self.meta.conversion_action_types),
+        }
+
+    def _client(self) -> GraphClient:
+        token, secret = self._secrets()
+        return GraphClient(
+            self.meta,
+            token.get_secret_value(),
+            secret.get_secret_value() if secret else None,
+            sleep=self._sleep,
+        )
+
+    def _secrets(self) -> tuple[SecretStr, SecretStr | None]:
+        with self._lock:
+            if self._credentials is None:
+                prefix = f"connectors.{self.name}.credentials"
+                refs = self.meta.credentials
+                token = resolve_secret(refs["access_token"], key=f"{prefix}.access_token")
+                secret_ref = refs.get("app_secret")
+                secret = resolve_secret(secret_ref, key=f"{prefix}.app_secret") if secret_ref else None
+                self._credentials = (token, secret)
+            return self._credentials
+
+    def _account(self, client: GraphClient, account_id: str) -> Account:
+        """The account's name, currency and time zone (read once per connector instance)."""
+        with self._lock:
+            known = self._accounts.get(account_id)
+        if known is not None and known.currency and known.time_zone:
+            return known
+        body = client.get(
+            (f"act_{account_id}",),
+            {"fields": ",".join(ACCOUNT_FIELDS)},
+            what=f"account {account_id}: read name, currency and time zone",
+        )
+        info = _account_from(body, account_id)
+        with self._lock:
+            self._accounts[account_id] = info
+        return info
+
+    def _discover(self, client: GraphClient) -> list[Account]:
+        found: list[Account] = []
+        params: dict[str, Any] = {"fields": ",".join(ACCOUNT_FIELDS), "limit": 100}
+        seen: set[str] = set()
+        while True:
+            body = client.get(("me", "adaccounts"), params, what="list the token's ad accounts")
+            for item in body.get("data") or []:
+                if not isinstance(item, dict) or item.get("account_status") in INACTIVE_ACCOUNT_STATUSES:
+                    continue
+                raw_id = str(item.get("account_id") or item.get("id") or "")
+                try:
+                    found.append(_account_from(item, normalize_account_id(raw_id)))
+                except ValueError:
+                    logger.warning("Meta Ads %s: skipped an ad account with id %r", self.name, raw_id)
+            paging = body.get("paging")
+            paging = paging if isinstance(paging, dict) else {}
+            cursors = paging.get("cursors")
+            after = cursors.get("after") if isinstance(cursors, dict) else None
+            if not paging.get("next") or not after or after in seen:
+                return found
+            seen.add(after)
+            params = {**params, "after": after}
+
+    def _raise_if_failed_before(self, account_id: str) -> None:
+        with self._lock:
+            earlier = self._fatal.get(account_id)
+        if earlier is not None:
+            raise MetaAdsError(f"{earlier} (earlier in this run; not asked again)", earlier.failure)
+
+    def _remember(self, account_id: str, error: MetaAdsError) -> None:
+        """A rejected token or permission stays so for the run: the account's other chunks fail at once."""
+        code = error.failure.code if error.failure else None
+        if code in TOKEN_CODES or code in PERMISSION_CODES:
+            with self._lock:
+                self._fatal.setdefault(account_id, error)
+
+
+def _account_from(body: dict[str, Any], account_id: str) -> Account:
+    def text(key: str) -> str | None:
+        value = body.get(key)
+        return value if isinstance(value, str) and value else None
+
+    returned = text("account_id")
+    if returned is not None and returned != account_id:
+        raise MetaAdsError(f"Meta Ads account {account_id}: the API answered for account {returned}")
+    return Account(account_id, text("name"), text("currency"), text("timezone_name"))

@@ -1,0 +1,267 @@
+"""A Graph API client for one thread: an explicit `FacebookAdsApi` session, a timeout on every request,
+and retries (exponential backoff with jitter, throttle headers honoured) for retryable failures only."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import requests
+from facebook_business.api import FacebookAdsApi
+from facebook_business.exceptions import FacebookRequestError
+from facebook_business.session import FacebookSession
+
+from connectors.meta_ads.exceptions import GraphFailure, MetaAdsError, MetaAdsRetryableError
+from connectors.meta_ads.settings import (
+    INVALID_PARAMETER_CODE,
+    PERMISSION_CODES,
+    THROTTLE_CODES,
+    TOKEN_CODES,
+    MetaAdsSettings,
+)
+from mdp.secrets import redact, register_secret
+
+logger = logging.getLogger(__name__)
+
+Path = tuple[str, ...]
+_JITTER = random.Random()  # noqa: S311  (backoff jitter, not cryptography)
+_URL_SECRETS = re.compile(r"((?:access_token|appsecret_proof)=)[^&\s\"']+")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to wait before asking again."""
+
+    max_retries: int = 5
+    base_delay: float = 2.0
+    max_delay: float = 300.0
+    throttle_pause: float = 60.0
+
+    @classmethod
+    def from_settings(cls, settings: MetaAdsSettings) -> RetryPolicy:
+        return cls(
+            settings.max_retries,
+            settings.retry_base_delay_seconds,
+            settings.retry_max_delay_seconds,
+            settings.throttle_pause_seconds,
+        )
+
+    def delay(self, retry: int, hint: float | None = None, rng: random.Random | None = None) -> float:
+        """Seconds before retry number `retry` (1-based): exponential with equal jitter, at least the
+        API's hint, never more than `max_delay`."""
+        ceiling = min(self.max_delay, self.base_delay * 2.0 ** (retry - 1))
+        jitter = (rng or _JITTER).uniform(0, ceiling / 2)
+        wait = ceiling / 2 + jitter
+        if hint is not None:
+            wait = max(wait, hint)
+        return min(wait, self.max_delay)
+
+
+def throttle_wait(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds the throttling headers ask to wait, if they name a time.
+
+    `x-business-use-case-usage` gives `estimated_time_to_regain_access` in minutes per business and
+    usage type; `x-ad-account-usage` gives `reset_time_duration` in seconds.
+    """
+    if not headers:
+        return None
+    lowered = {str(k).lower(): v for k, v in headers.items()}
+    waits: list[float] = []
+    usage = _json_header(lowered.get("x-business-use-case-usage"))
+    if isinstance(usage, dict):
+        for entries in usage.values():
+            for entry in entries if isinstance(entries, list) else []:
+                minutes = entry.get("estimated_time_to_regain_access") if isinstance(entry, dict) else None
+                if isinstance(minutes, int | float) and not isinstance(minutes, bool) and minutes > 0:
+                    waits.append(60.0 * minutes)
+    account_usage = _json_header(lowered.get("x-ad-account-usage"))
+    if isinstance(account_usage, dict):
+        seconds = account_usage.get("reset_time_duration")
+        if isinstance(seconds, int | float) and not isinstance(seconds, bool) and seconds > 0:
+            waits.append(float(seconds))
+    return max(waits) if waits else None
+
+
+def insights_utilisation(headers: Mapping[str, str] | None) -> int | None:
+    """The highest percentage in `x-fb-ads-insights-throttle` (app and account), if present."""
+    if not headers:
+        return None
+    lowered = {str(k).lower(): v for k, v in headers.items()}
+    value = _json_header(lowered.get("x-fb-ads-insights-throttle"))
+    if not isinstance(value, dict):
+        return None
+    pcts = [
+        v
+        for k, v in value.items()
+        if k.endswith("_util_pct") and isinstance(v, int | float) and not isinstance(v, bool)
+    ]
+    return int(max(pcts)) if pcts else None
+
+
+def _json_header(raw: str | None) -> Any:
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def classify_graph_error(error: FacebookRequestError, policy: RetryPolicy) -> GraphFailure:
+    """A Graph error answer: throttling, transient and 5xx errors are retryable; token (190), permission
+    (10, 200-299), invalid parameter (100) and any other 4xx are not."""
+    code = _as_int(error.api_error_code())
+    subcode = _as_int(error.api_error_subcode())
+    status = _as_int(error.http_status())
+    headers = error.http_headers()
+    body = error.body()
+    trace = body["error"].get("fbtrace_id") if isinstance(body, dict) and "error" in body else None
+    if trace is None and headers:
+        trace = {str(k).lower(): v for k, v in headers.items()}.get("x-fb-trace-id")
+    message = error.api_error_message()
+    common: dict[str, Any] = {
+        "http_status": status,
+        "code": code,
+        "subcode": subcode,
+        "fbtrace_id": str(trace) if trace else None,
+        "message": redact(str(message)) if message else None,
+    }
+    if code in THROTTLE_CODES:
+        wait = throttle_wait(headers)
+        return GraphFailure(True, "throttled", retry_after=wait or policy.throttle_pause, **common)
+    if code in TOKEN_CODES:
+        return GraphFailure(False, "access token rejected", **common)
+    if code in PERMISSION_CODES:
+        return GraphFailure(False, "permission denied", **common)
+    if code == INVALID_PARAMETER_CODE:
+        return GraphFailure(False, "invalid parameter", **common)
+    if status is not None and status >= 500:
+        return GraphFailure(True, "server error", **common)
+    if error.api_transient_error() is True:
+        return GraphFailure(True, "transient error", **common)
+    return GraphFailure(False, "request rejected", **common)
+
+
+def classify_transport_error(error: requests.RequestException, timeout: tuple[float, float]) -> GraphFailure:
+    """No answer: timeouts and broken connections are retryable, anything else is not. The exception's
+    own text is left out (it may hold the URL, and so the token)."""
+    if isinstance(error, requests.ConnectTimeout):
+        return GraphFailure(True, f"connect timeout after {timeout[0]:g}s")
+    if isinstance(error, requests.Timeout):
+        return GraphFailure(True, f"read timeout after {timeout[1]:g}s")
+    if isinstance(error, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
+        return GraphFailure(True, f"connection failed ({type(error).__name__})")
+    return GraphFailure(False, f"request failed ({type(error).__name__})")
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+class GraphClient:
+    """One Graph API session. Not shared between threads: create one per extraction."""
+
+    def __init__(
+        self,
+        settings: MetaAdsSettings,
+        access_token: str,
+        app_secret: str | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.settings = settings
+        self.policy = RetryPolicy.from_settings(settings)
+        self._sleep = sleep
+        session = FacebookSession(access_token=access_token, app_secret=app_secret, timeout=settings.timeout)
+        session.GRAPH = settings.base_url
+        self._secrets = [access_token]
+        if app_secret:
+            self._secrets += [app_secret, session.appsecret_proof]
+        for value in self._secrets:
+            register_secret(value)  # the token and the proof travel in URLs that urllib3 logs at DEBUG
+        self._session = session
+        self._api = FacebookAdsApi(session, api_version=settings.api_version)
+        self.requests = 0
+        self.retries = 0
+
+    def __enter__(self) -> GraphClient:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._session.requests.close()
+
+    def get(self, path: Sequence[str], params: Mapping[str, Any], *, what: str) -> dict[str, Any]:
+        return self.request("GET", path, params, what=what)
+
+    def post(self, path: Sequence[str], params: Mapping[str, Any], *, what: str) -> dict[str, Any]:
+        return self.request("POST", path, params, what=what)
+
+    def request(self, method: str, path: Sequence[str], params: Mapping[str, Any], *, what: str) -> dict[str, Any]:
+        """The JSON object answered, after retrying retryable failures.
+
+        Raises:
+            MetaAdsRetryableError: still failing after `max_retries` retries.
+            MetaAdsError: a failure retrying cannot fix.
+        """
+        retry = 0
+        while True:
+            body, failure = self._attempt(method, tuple(path), params)
+            if failure is None:
+                assert body is not None
+                return body
+            if not failure.retryable:
+                break
+            if retry >= self.policy.max_retries:
+                break
+            retry += 1
+            self.retries += 1
+            wait = self.policy.delay(retry, failure.retry_after)
+            logger.warning(
+                "Meta Ads %s: %s; retry %d/%d in %.1fs",
+                what,
+                failure.describe(),
+                retry,
+                self.policy.max_retries,
+                wait,
+            )
+            self._sleep(wait)
+        # Raised outside any `except`: no chained exception (with URLs) travels with it.
+        text = self.scrub(f"Meta Ads {what} failed: {failure.describe()}")
+        if failure.retryable:
+            raise MetaAdsRetryableError(f"{text} (after {retry} retries)", failure)
+        raise MetaAdsError(text, failure)
+
+    def _attempt(
+        self, method: str, path: Path, params: Mapping[str, Any]
+    ) -> tuple[dict[str, Any] | None, GraphFailure | None]:
+        self.requests += 1
+        try:
+            response = self._api.call(method, path, params=dict(params))
+        except FacebookRequestError as error:
+            return None, classify_graph_error(error, self.policy)
+        except requests.RequestException as error:
+            return None, classify_transport_error(error, self.settings.timeout)
+        body = response.json()
+        if not isinstance(body, dict):
+            return None, GraphFailure(True, "unexpected answer (not a JSON object)", response.status())
+        utilisation = insights_utilisation(response.headers())
+        if utilisation is not None and utilisation >= 90:
+            logger.info("Meta Ads insights throttle at %d%% for %s", utilisation, "/".join(path))
+        return body, None
+
+    def scrub(self, text: str) -> str:
+        """`text` without this client's secrets (nor any registered one, nor token-like URL values)."""
+        return _URL_SECRETS.sub(r"\1***", redact(text, self._secrets))

@@ -1,0 +1,167 @@
+"""Async insights report runs: start, poll with a bounded growing wait, read the pages; a run that fails
+or outlives its timeout is split into two halves of its date range, down to single days."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from connectors.meta_ads.exceptions import MetaAdsError, MetaAdsRetryableError, ReportRunFailed
+from connectors.meta_ads.graph import GraphClient
+from connectors.meta_ads.settings import (
+    INSIGHTS_EXTRA_PARAMS,
+    INSIGHTS_FIELDS,
+    INSIGHTS_LEVEL,
+    JOB_COMPLETED,
+    JOB_FAILED_STATES,
+    MetaAdsSettings,
+)
+
+logger = logging.getLogger(__name__)
+
+DateRange = tuple[dt.date, dt.date]
+
+
+def split_range(since: dt.date, until: dt.date) -> tuple[DateRange, DateRange]:
+    """Two halves of a range of at least two days (the first one is the longer when odd)."""
+    if until <= since:
+        raise ValueError(f"cannot split {since}..{until}")
+    middle = since + dt.timedelta(days=(until - since).days // 2)
+    return (since, middle), (middle + dt.timedelta(days=1), until)
+
+
+def poll_waits(initial: float, maximum: float) -> Iterator[float]:
+    """Waits between status polls: doubling from `initial`, capped at `maximum`."""
+    wait = initial
+    while True:
+        yield wait
+        wait = min(maximum, wait * 2 if wait > 0 else maximum)
+
+
+class ReportRunner:
+    """Runs the insights reports of one account through one client."""
+
+    def __init__(
+        self,
+        client: GraphClient,
+        settings: MetaAdsSettings,
+        account_id: str,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.settings = settings
+        self.account_id = account_id
+        self.runs = 0
+        self.splits = 0
+        self._sleep = sleep
+        self._clock = clock
+
+    def rows(self, since: dt.date, until: dt.date) -> Iterator[tuple[dt.date, dt.date, list[Any]]]:
+        """(since, until, rows) per completed report run, covering every day of the range once.
+
+        Raises:
+            MetaAdsRetryableError: a single day's run failed `job_attempts` times.
+            MetaAdsError, MetaAdsRetryableError: from the requests.
+        """
+        for attempt in range(1, self.settings.job_attempts + 1):
+            try:
+                rows = self._run(since, until)
+            except ReportRunFailed as failed:
+                reason = str(failed)
+            else:
+                yield since, until, rows
+                return
+            if since < until:
+                self.splits += 1
+                first, second = split_range(since, until)
+                logger.warning(
+                    "Meta Ads account %s: report run %s..%s %s; splitting into %s..%s and %s..%s",
+                    self.account_id,
+                    since,
+                    until,
+                    reason,
+                    *first,
+                    *second,
+                )
+                yield from self.rows(*first)
+                yield from self.rows(*second)
+                return
+            logger.warning(
+                "Meta Ads account %s: report run for %s %s (attempt %d/%d)",
+                self.account_id,
+                since,
+                reason,
+                attempt,
+                self.settings.job_attempts,
+            )
+        raise MetaAdsRetryableError(
+            f"Meta Ads account {self.account_id}: the insights report run for {since} {reason} "
+            f"{self.settings.job_attempts} time(s); try again later"
+        )
+
+    def _run(self, since: dt.date, until: dt.date) -> list[Any]:
+        what = f"account {self.account_id} report run {since}..{until}"
+        params: dict[str, Any] = {
+            "fields": list(INSIGHTS_FIELDS),
+            "level": INSIGHTS_LEVEL,
+            "time_increment": 1,
+            "time_range": {"since": since.isoformat(), "until": until.isoformat()},
+            **INSIGHTS_EXTRA_PARAMS,
+        }
+        started = self.client.post((f"act_{self.account_id}", "insights"), params, what=f"{what}: start")
+        run_id = started.get("report_run_id")
+        if not isinstance(run_id, str | int) or not str(run_id).isdigit():
+            raise MetaAdsRetryableError(f"Meta Ads {what}: the answer carries no report_run_id")
+        self.runs += 1
+        self._wait(str(run_id), what)
+        rows: list[Any] = []
+        for page in self._pages(str(run_id), what):
+            rows.extend(page)
+        return rows
+
+    def _wait(self, run_id: str, what: str) -> None:
+        deadline = self._clock() + self.settings.job_timeout_seconds
+        polls = 0
+        for wait in poll_waits(self.settings.poll_initial_seconds, self.settings.poll_max_seconds):
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                break
+            self._sleep(min(wait, remaining))
+            status = self.client.get(
+                (run_id,),
+                {"fields": "id,async_status,async_percent_completion"},
+                what=f"{what}: status of run {run_id}",
+            )
+            polls += 1
+            state = status.get("async_status")
+            percent = status.get("async_percent_completion")
+            logger.debug("Meta Ads %s: run %s %s (%s%%)", what, run_id, state, percent)
+            if state == JOB_COMPLETED and percent in (100, "100", None):
+                return
+            if state in JOB_FAILED_STATES:
+                raise ReportRunFailed(f"ended {state!r}")
+        raise ReportRunFailed(f"timed out after {self.settings.job_timeout_seconds:g}s ({polls} status polls)")
+
+    def _pages(self, run_id: str, what: str) -> Iterator[list[Any]]:
+        params: dict[str, Any] = {"limit": self.settings.page_limit}
+        seen: set[str] = set()
+        while True:
+            body = self.client.get((run_id, "insights"), params, what=f"{what}: results of run {run_id}")
+            data = body.get("data")
+            if not isinstance(data, list):
+                raise MetaAdsRetryableError(f"Meta Ads {what}: a results page carries no 'data' list")
+            yield data
+            paging = body.get("paging")
+            cursors = paging.get("cursors") if isinstance(paging, dict) else None
+            after = cursors.get("after") if isinstance(cursors, dict) else None
+            if not (isinstance(paging, dict) and paging.get("next") and isinstance(after, str) and after):
+                return
+            if after in seen:
+                raise MetaAdsError(f"Meta Ads {what}: the results cursor repeats itself")
+            seen.add(after)
+            params = {"limit": self.settings.page_limit, "after": after}

@@ -1,0 +1,229 @@
+"""Insights rows (Graph JSON, values as strings) -> typed raw rows, or quarantined with a reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import Any
+
+import pyarrow as pa
+
+from connectors.base import Account
+from connectors.meta_ads.schema import AD_INSIGHTS
+from connectors.meta_ads.settings import INSIGHTS_FIELDS
+from mdp.schema import QuarantinedRow
+
+_SPEND_QUANTUM = Decimal("0.000001")
+_SPEND_LIMIT = Decimal(10) ** 12  # decimal128(18, 6)
+_ID_FIELDS = ("campaign_id", "adset_id", "ad_id")
+_KNOWN_FIELDS = frozenset(INSIGHTS_FIELDS)
+
+
+class BadRow(ValueError):
+    """Why a row cannot be loaded."""
+
+
+def parse_row(
+    raw: Any, account: Account, action_types: frozenset[str], since: dt.date, until: dt.date
+) -> dict[str, Any]:
+    """One insights row as a raw-table record.
+
+    Metrics Graph leaves out of a row count as 0 (reach: unknown); unknown keys are ignored.
+
+    Raises:
+        BadRow: the reason it must go to quarantine instead.
+    """
+    if not isinstance(raw, Mapping):
+        raise BadRow(f"row is not a JSON object ({type(raw).__name__})")
+    day = _day(raw, since, until)
+    if "account_id" in raw:
+        row_account = raw["account_id"]
+        if row_account in (None, ""):
+            raise BadRow("missing account_id")
+        if str(row_account) != account.id:
+            raise BadRow(f"account_id {row_account!r} is not the requested account {account.id}")
+    ids = {name: _identifier(raw, name) for name in _ID_FIELDS}
+    actions = _action_list(raw, "actions")
+    values = _action_list(raw, "action_values")
+    return {
+        "date": day,
+        "account_id": account.id,
+        "account_name": account.name or _text(raw.get("account_name")),
+        "account_currency": account.currency or _text(raw.get("account_currency")),
+        "account_timezone": account.time_zone,
+        "campaign_id": ids["campaign_id"],
+        "campaign_name": _text(raw.get("campaign_name")),
+        "adset_id": ids["adset_id"],
+        "adset_name": _text(raw.get("adset_name")),
+        "ad_id": ids["ad_id"],
+        "ad_name": _text(raw.get("ad_name")),
+        "impressions": _count(raw, "impressions"),
+        "clicks": _count(raw, "clicks"),
+        "spend": _spend(raw),
+        "reach": _count(raw, "reach") if raw.get("reach") is not None else None,
+        "actions": _dump(actions),
+        "action_values": _dump(values),
+        "conversions": sum_actions(actions, action_types, "actions"),
+        "conversion_value": sum_actions(values, action_types, "action_values"),
+    }
+
+
+def sum_actions(items: Sequence[Mapping[str, Any]] | None, action_types: frozenset[str], name: str) -> float:
+    """The sum of `value` over the entries whose `action_type` is one of `action_types`."""
+    total = Decimal(0)
+    for item in items or ():
+        if item.get("action_type") not in action_types:
+            continue
+        value = _decimal(item.get("value"), f"{name}[{item.get('action_type')}].value")
+        if value < 0:
+            raise BadRow(f"negative {name}[{item.get('action_type')}].value ({value})")
+        total += value
+    return float(total)
+
+
+def unknown_fields(raw: Any) -> set[str]:
+    """Keys of a row that were not asked for (schema drift): logged, never loaded."""
+    return set(raw) - _KNOWN_FIELDS if isinstance(raw, Mapping) else set()
+
+
+def to_table(records: Sequence[Mapping[str, Any]]) -> pa.Table:
+    """Records in the raw table's declared schema."""
+    schema = AD_INSIGHTS.schema
+    return pa.table({name: [r[name] for r in records] for name in schema.names}, schema=schema)
+
+
+@dataclass
+class RowBatch:
+    """Rows of one account, checked: loadable records and quarantined ones, duplicates included."""
+
+    account: Account
+    action_types: frozenset[str]
+    records: list[dict[str, Any]] = field(default_factory=list)
+    quarantine: list[QuarantinedRow] = field(default_factory=list)
+    unknown: set[str] = field(default_factory=set)
+    _seen: set[tuple[dt.date, str]] = field(default_factory=set)
+
+    def add(self, rows: Iterable[Any], since: dt.date, until: dt.date) -> None:
+        for raw in rows:
+            self.unknown |= unknown_fields(raw)
+            try:
+                record = parse_row(raw, self.account, self.action_types, since, until)
+                key = (record["date"], record["ad_id"])
+                if key in self._seen:
+                    raise BadRow(f"duplicate row for ad {key[1]} on {key[0]}")
+            except BadRow as bad:
+                self.quarantine.append(
+                    QuarantinedRow(self.account.id, _quarantine_day(raw, since, until), str(bad), _json(raw))
+                )
+                continue
+            self._seen.add(key)
+            self.records.append(record)
+
+    def take(self) -> tuple[list[dict[str, Any]], list[QuarantinedRow]]:
+        """The rows added since the last call (duplicate detection keeps its memory)."""
+        records, quarantine = self.records, self.quarantine
+        self.records, self.quarantine = [], []
+        return records, quarantine
+
+
+def _day(raw: Mapping[str, Any], since: dt.date, until: dt.date) -> dt.date:
+    start = _date(raw.get("date_start"))
+    if start is None:
+        raise BadRow(f"date_start missing or not a date ({raw.get('date_start')!r})")
+    stop = raw.get("date_stop")
+    if stop is not None and _date(stop) != start:
+        raise BadRow(f"date_stop {stop!r} differs from date_start {start} (expected daily rows)")
+    if not since <= start <= until:
+        raise BadRow(f"date_start {start} is outside the requested range {since}..{until}")
+    return start
+
+
+def _quarantine_day(raw: Any, since: dt.date, until: dt.date) -> dt.date:
+    """The row's own day when it is readable and inside the requested range, else the range's first."""
+    day = _date(raw.get("date_start")) if isinstance(raw, Mapping) else None
+    return day if day is not None and since <= day <= until else since
+
+
+def _date(value: Any) -> dt.date | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _identifier(raw: Mapping[str, Any], name: str) -> str:
+    value = raw.get(name)
+    text = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    if not text or text == "0":
+        raise BadRow(f"missing {name}")
+    if not text.isdigit():
+        raise BadRow(f"{name} {text!r} is not a Graph id")
+    return text
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _count(raw: Mapping[str, Any], name: str) -> int:
+    value = raw.get(name)
+    if value is None:
+        return 0
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.strip().isdigit():
+        number = int(value)
+    else:
+        raise BadRow(f"non-numeric {name} ({value!r})")
+    if number < 0:
+        raise BadRow(f"negative {name} ({number})")
+    return number
+
+
+def _spend(raw: Mapping[str, Any]) -> Decimal:
+    value = raw.get("spend")
+    if value is None:
+        return Decimal(0).quantize(_SPEND_QUANTUM)
+    spend = _decimal(value, "spend")
+    if spend < 0:
+        raise BadRow(f"negative spend ({value})")
+    if spend >= _SPEND_LIMIT:
+        raise BadRow(f"spend out of range ({value})")
+    return spend.quantize(_SPEND_QUANTUM, rounding=ROUND_HALF_EVEN)
+
+
+def _decimal(value: Any, name: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise BadRow(f"non-numeric {name} ({value!r})")
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise BadRow(f"non-numeric {name} ({value!r})") from None
+    if not number.is_finite():
+        raise BadRow(f"non-numeric {name} ({value!r})")
+    return number
+
+
+def _action_list(raw: Mapping[str, Any], name: str) -> list[Mapping[str, Any]] | None:
+    value = raw.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
+        raise BadRow(f"{name} is not a list of {{action_type, value}} objects")
+    return value
+
+
+def _dump(items: list[Mapping[str, Any]] | None) -> str | None:
+    return None if items is None else json.dumps(items, separators=(",", ":"), ensure_ascii=False)
+
+
+def _json(raw: Any) -> str | None:
+    try:
+        return json.dumps(raw, separators=(",", ":"), ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return None

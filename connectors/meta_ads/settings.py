@@ -1,0 +1,157 @@
+"""Meta Ads constants (Graph API version, insights fields, error codes, defaults) and the settings model."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator, model_validator
+
+from connectors.base import ConnectorSettings
+
+GRAPH_API_VERSION = "v26.0"
+GRAPH_URL = "https://graph.facebook.com"
+
+INSIGHTS_LEVEL = "ad"
+INSIGHTS_FIELDS: tuple[str, ...] = (
+    "account_id",
+    "account_name",
+    "account_currency",
+    "campaign_id",
+    "campaign_name",
+    "adset_id",
+    "adset_name",
+    "ad_id",
+    "ad_name",
+    "impressions",
+    "clicks",
+    "spend",
+    "reach",
+    "actions",
+    "action_values",
+    "date_start",
+    "date_stop",
+)
+ACCOUNT_FIELDS: tuple[str, ...] = ("account_id", "name", "currency", "timezone_name", "account_status")
+# Ads Manager's numbers: each ad set's own attribution setting rather than the API default windows.
+INSIGHTS_EXTRA_PARAMS: dict[str, Any] = {"use_unified_attribution_setting": True}
+
+# Counting only `purchase` by default: Meta also reports the same purchases as
+# `offsite_conversion.fb_pixel_purchase` and `omni_purchase`; listing several of them double counts.
+DEFAULT_CONVERSION_ACTION_TYPES: tuple[str, ...] = ("purchase",)
+DEFAULT_LOOKBACK_DAYS = 28  # Meta attribution windows restate up to 28 days
+
+# Graph error codes (https://developers.facebook.com/docs/graph-api/guides/error-handling,
+# https://developers.facebook.com/docs/marketing-api/insights/best-practices).
+THROTTLE_CODES = frozenset({4, 17, 32, 613, *range(80000, 80015)})
+TOKEN_CODES = frozenset({102, 190})
+PERMISSION_CODES = frozenset({10, *range(200, 300)})
+INVALID_PARAMETER_CODE = 100
+
+# Async report run states (`async_status`).
+JOB_COMPLETED = "Job Completed"
+JOB_FAILED_STATES = frozenset({"Job Failed", "Job Skipped"})
+
+# Ad account statuses left out of discovery (2 disabled, 100 pending closure, 101 closed).
+INACTIVE_ACCOUNT_STATUSES = frozenset({2, 100, 101})
+
+ACCOUNT_ID_PATTERN = re.compile(r"^(?:act_)?([0-9]+)$")
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+CREDENTIAL_KEYS = frozenset({"access_token", "app_secret"})
+
+
+def normalize_account_id(account: str) -> str:
+    """`act_123` or `123` -> `123`.
+
+    Raises:
+        ValueError: the id is neither.
+    """
+    match = ACCOUNT_ID_PATTERN.match(account.strip())
+    if not match:
+        raise ValueError(f"expected a Meta ad account id such as 'act_123' or '123', got {account!r}")
+    return match.group(1)
+
+
+class MetaAdsSettings(ConnectorSettings):
+    """The `type: meta_ads` section of pipeline.yaml."""
+
+    graph_url: str | None = Field(
+        None, description="Graph API base URL; absent means the real API (https://graph.facebook.com)"
+    )
+    api_version: str = Field(GRAPH_API_VERSION, pattern=r"^v[0-9]+\.[0-9]+$")
+    conversion_action_types: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_CONVERSION_ACTION_TYPES), min_length=1
+    )
+    page_limit: int = Field(500, ge=1, le=5000, description="rows per results page")
+    connect_timeout_seconds: float = Field(10.0, gt=0, le=300)
+    read_timeout_seconds: float = Field(120.0, gt=0, le=3600)
+    max_retries: int = Field(5, ge=0, le=20, description="retries of one request before giving up")
+    retry_base_delay_seconds: float = Field(2.0, ge=0, le=600)
+    retry_max_delay_seconds: float = Field(300.0, ge=0, le=3600)
+    throttle_pause_seconds: float = Field(
+        60.0, ge=0, le=3600, description="least wait after throttling that names no time"
+    )
+    poll_initial_seconds: float = Field(2.0, ge=0, le=600)
+    poll_max_seconds: float = Field(30.0, ge=0, le=600)
+    job_timeout_seconds: float = Field(1800.0, gt=0, le=86400, description="then the run is split")
+    job_attempts: int = Field(3, ge=1, le=10, description="report runs tried for a single day")
+
+    @field_validator("accounts")
+    @classmethod
+    def _normalized_accounts(cls, accounts: list[str]) -> list[str]:
+        normalized = [normalize_account_id(a) for a in accounts]
+        duplicates = sorted({a for a in normalized if normalized.count(a) > 1})
+        if duplicates:
+            raise ValueError(f"accounts listed twice (with or without 'act_'): {duplicates}")
+        return normalized
+
+    @field_validator("graph_url")
+    @classmethod
+    def _graph_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"expected an http(s) URL such as {GRAPH_URL}, got {value!r}")
+        if parts.scheme == "http" and parts.hostname not in _LOOPBACK_HOSTS:
+            raise ValueError("plain http is accepted for loopback only: the access token travels in the URL")
+        if parts.query or parts.fragment or parts.path.strip("/"):
+            raise ValueError(f"expected a base URL without path or query, got {value!r}")
+        return value.rstrip("/")
+
+    @field_validator("conversion_action_types")
+    @classmethod
+    def _unique_types(cls, types: list[str]) -> list[str]:
+        if any(not t.strip() for t in types):
+            raise ValueError("action types must not be empty")
+        duplicates = sorted({t for t in types if types.count(t) > 1})
+        if duplicates:
+            raise ValueError(f"action types listed twice: {duplicates}")
+        return types
+
+    @field_validator("credentials")
+    @classmethod
+    def _credential_keys(cls, credentials: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(credentials) - CREDENTIAL_KEYS)
+        if unknown:
+            raise ValueError(f"unknown credential keys {unknown}; known: {sorted(CREDENTIAL_KEYS)}")
+        if "access_token" not in credentials:
+            raise ValueError("access_token is required (e.g. 'env:META_ACCESS_TOKEN' or 'block:NAME')")
+        return credentials
+
+    @model_validator(mode="after")
+    def _bounds(self) -> MetaAdsSettings:
+        if self.retry_max_delay_seconds < self.retry_base_delay_seconds:
+            raise ValueError("retry_max_delay_seconds must be >= retry_base_delay_seconds")
+        if self.poll_max_seconds < self.poll_initial_seconds:
+            raise ValueError("poll_max_seconds must be >= poll_initial_seconds")
+        return self
+
+    @property
+    def base_url(self) -> str:
+        return self.graph_url or GRAPH_URL
+
+    @property
+    def timeout(self) -> tuple[float, float]:
+        return (self.connect_timeout_seconds, self.read_timeout_seconds)

@@ -1,0 +1,300 @@
+"""The dbt flow: `dbt build` of transformations/ through prefect-dbt, on the warehouse pipeline.yaml selects.
+
+`dbt_invocation` (no Prefect) turns a configuration into dbt arguments and environment; `run_dbt` runs them
+in-process; the `dbt_build` flow runs them through `PrefectDbtRunner`, one Prefect task per dbt node.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import stat
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dbt.cli.main import dbtRunner, dbtRunnerResult
+from dbt_common.events.base_types import EventLevel
+from prefect import flow, get_run_logger, task
+from prefect_dbt import PrefectDbtRunner, PrefectDbtSettings
+
+from connectors.google_ads.schema import AD_PERFORMANCE
+from connectors.meta_ads.schema import AD_INSIGHTS
+from mdp.config import BigQueryWarehouseConfig, DuckDBWarehouseConfig, PipelineConfig, load_config
+from mdp.errors import ConfigError
+from mdp.paths import TRANSFORMATIONS_DIR
+from mdp.schema import TableSpec
+from warehouse.duckdb import DuckDBWarehouse
+
+logger = logging.getLogger(__name__)
+
+# The raw tables the dbt sources read, by dbt source name (transformations/scripts/generate_sources.py
+# writes the source YAML from these specs).
+SOURCE_TABLES: dict[str, TableSpec] = {"google_ads": AD_PERFORMANCE, "meta_ads": AD_INSIGHTS}
+# profiles.yml target per warehouse type.
+TARGETS = {"duckdb": "dev", "bigquery": "bigquery"}
+META_CONNECTOR_TYPE = "meta_ads"
+
+
+@dataclass(frozen=True)
+class DbtInvocation:
+    """A dbt command line (without the executable) and the environment variables profiles.yml reads."""
+
+    args: tuple[str, ...]
+    env: dict[str, str] = field(default_factory=dict)
+    project_dir: Path = TRANSFORMATIONS_DIR
+    profiles_dir: Path = TRANSFORMATIONS_DIR
+    duckdb_path: Path | None = None
+
+    def cli_args(self) -> list[str]:
+        """The arguments with the project and profiles directories, for `dbtRunner` or the `dbt` CLI."""
+        return [
+            *self.args,
+            "--project-dir",
+            str(self.project_dir),
+            "--profiles-dir",
+            str(self.profiles_dir),
+        ]
+
+
+def project_vars(config: PipelineConfig) -> dict[str, Any]:
+    """The dbt vars a configuration implies: reporting currency, dataset prefix, Meta conversion types.
+
+    Raises:
+        ConfigError: enabled Meta connectors configure different conversion action types (the dbt
+            var is global).
+    """
+    result: dict[str, Any] = {"reporting_currency": config.reporting_currency}
+    if isinstance(config.warehouse, BigQueryWarehouseConfig):
+        result["dataset_prefix"] = config.warehouse.dataset_prefix
+    meta_types = {
+        tuple(types)
+        for section in config.enabled_connectors()
+        if section.type == META_CONNECTOR_TYPE
+        and (types := section.options().get("conversion_action_types")) is not None
+    }
+    if len(meta_types) > 1:
+        raise ConfigError(
+            "connectors[*].conversion_action_types: enabled meta_ads connectors list different action "
+            f"types {sorted(meta_types)}; the marts count conversions one way, so make them equal"
+        )
+    if meta_types:
+        result["meta_conversion_action_types"] = list(meta_types.pop())
+    return result
+
+
+def dbt_invocation(
+    config: PipelineConfig,
+    *,
+    command: str = "build",
+    select: str | None = None,
+    exclude: str | None = None,
+    full_refresh: bool = False,
+    vars: Mapping[str, Any] | None = None,
+    target_path: Path | None = None,
+    log_path: Path | None = None,
+    extra_args: tuple[str, ...] = (),
+) -> DbtInvocation:
+    """The dbt arguments and environment that run `command` against the configured warehouse.
+
+    Args:
+        config: the pipeline configuration (warehouse, reporting currency, connectors).
+        command: the dbt command, e.g. "build", "seed", "parse".
+        select: a dbt selection (space-separated selectors), e.g. "fct_ad_performance_daily+".
+        exclude: a dbt exclusion, same syntax.
+        full_refresh: rebuild incremental models (and seeds) from scratch.
+        vars: dbt vars overriding those the configuration implies.
+        target_path: where dbt writes target/ (default: transformations/target).
+        log_path: where dbt writes logs/ (default: transformations/logs).
+        extra_args: appended as they are.
+    """
+    warehouse = config.warehouse
+    target = TARGETS[warehouse.type]
+    env: dict[str, str] = {"MDP_DBT_TARGET": target}
+    duckdb_path: Path | None = None
+    if isinstance(warehouse, DuckDBWarehouseConfig):
+        duckdb_path = config.warehouse_path()
+        env["MDP_DUCKDB_PATH"] = str(duckdb_path)
+    else:
+        env["MDP_BQ_PROJECT"] = warehouse.project
+        env["MDP_BQ_LOCATION"] = warehouse.location
+        env["MDP_BQ_DATASET"] = f"{warehouse.dataset_prefix}mdp"
+    merged_vars = {**project_vars(config), **(vars or {})}
+    args = [command, "--target", target, "--vars", json.dumps(merged_vars, sort_keys=True)]
+    if select:
+        args += ["--select", *select.split()]
+    if exclude:
+        args += ["--exclude", *exclude.split()]
+    if full_refresh:
+        args.append("--full-refresh")
+    if target_path is not None:
+        args += ["--target-path", str(target_path)]
+    if log_path is not None:
+        args += ["--log-path", str(log_path)]
+    args += extra_args
+    return DbtInvocation(tuple(args), env, duckdb_path=duckdb_path)
+
+
+@contextmanager
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for a block (dbt's env_var() reads the process environment)."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def release_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open after an in-process run.
+
+    dbt-duckdb caches its database handle for the life of the process, which keeps the file locked:
+    no other process (the next pipeline run, a BI tool, a DuckDB shell) could open it.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # dbt-duckdb not installed: nothing to release
+        return
+    env = getattr(DuckDBConnectionManager, "_ENV", None)
+    DuckDBConnectionManager.close_all_connections()  # type: ignore[no-untyped-call]
+    if env is not None:
+        env.close()
+
+
+def prepare_duckdb(invocation: DbtInvocation, lock_timeout: float = 30.0) -> None:
+    """Create the raw tables the sources read if they are missing (a fresh warehouse builds empty marts),
+    waiting for another process to release the file; the connection is closed before dbt starts."""
+    if invocation.duckdb_path is None:
+        return
+    warehouse = DuckDBWarehouse(invocation.duckdb_path, lock_timeout=lock_timeout)
+    for spec in SOURCE_TABLES.values():
+        warehouse.ensure_table(spec)
+
+
+def run_dbt(invocation: DbtInvocation) -> dbtRunnerResult:
+    """Run a dbt invocation in-process without Prefect (CLI, tests); the DuckDB file is released after."""
+    with environment(invocation.env):
+        try:
+            return dbtRunner().invoke(invocation.cli_args())
+        finally:
+            release_duckdb()
+
+
+@contextmanager
+def bigquery_credentials(block_name: str | None) -> Iterator[dict[str, str]]:
+    """profiles.yml variables for a prefect-gcp GcpCredentials block (service account key), or none for
+    Application Default Credentials. A key given inline lives in a private temporary file for the run."""
+    if block_name is None:
+        yield {}
+        return
+    from prefect_gcp import GcpCredentials
+
+    credentials = GcpCredentials.load(block_name)
+    if credentials.service_account_file is not None:
+        yield {"MDP_BQ_METHOD": "service-account", "MDP_BQ_KEYFILE": str(credentials.service_account_file)}
+        return
+    if credentials.service_account_info is None:
+        yield {}
+        return
+    info = credentials.service_account_info.get_secret_value()
+    descriptor, name = tempfile.mkstemp(prefix="mdp-dbt-", suffix=".json")
+    try:
+        os.fchmod(descriptor, stat.S_IRUSR | stat.S_IWUSR)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            json.dump(dict(info), handle)
+        yield {"MDP_BQ_METHOD": "service-account", "MDP_BQ_KEYFILE": name}
+    finally:
+        Path(name).unlink(missing_ok=True)
+
+
+def status_counts(result: dbtRunnerResult) -> dict[str, int]:
+    """How many dbt nodes ended in each status, e.g. {"success": 12, "pass": 40}."""
+    results = getattr(result.result, "results", None) or []
+    return dict(Counter(str(getattr(r.status, "value", r.status)) for r in results))
+
+
+@task
+def prepare_warehouse(invocation: DbtInvocation, lock_timeout: float) -> None:
+    """Create missing raw tables in the DuckDB file (no-op on BigQuery)."""
+    prepare_duckdb(invocation, lock_timeout)
+
+
+@flow(name="dbt_build")
+def dbt_build(
+    select: str | None = None,
+    full_refresh: bool = False,
+    vars: dict[str, Any] | None = None,
+    config_path: str | None = None,
+) -> dict[str, int]:
+    """`dbt build` of the marts on the configured warehouse; any failed model or test fails the flow.
+
+    Args:
+        select: a dbt selection, e.g. "fct_ad_performance_daily+" (default: everything).
+        full_refresh: rebuild incremental models from scratch.
+        vars: dbt vars, e.g. {"incremental_start_date": "2026-01-01"} for a backfill.
+        config_path: pipeline.yaml (default: $MDP_CONFIG, ./pipeline.yaml, the project's sample).
+
+    Returns:
+        How many dbt nodes ended in each status.
+    """
+    run_logger = get_run_logger()
+    config = load_config(config_path)
+    invocation = dbt_invocation(config, select=select, full_refresh=full_refresh, vars=vars)
+    lock_timeout = config.warehouse.lock_timeout_seconds if isinstance(config.warehouse, DuckDBWarehouseConfig) else 0.0
+    prepare_warehouse(invocation, lock_timeout)
+    block = config.warehouse.gcp_credentials_block if isinstance(config.warehouse, BigQueryWarehouseConfig) else None
+    run_logger.info("dbt %s (target %s)", " ".join(invocation.args), invocation.env["MDP_DBT_TARGET"])
+    runner = PrefectDbtRunner(
+        settings=PrefectDbtSettings(
+            project_dir=invocation.project_dir,
+            profiles_dir=invocation.profiles_dir,
+            log_level=dbt_log_level(),
+        )
+    )
+    with bigquery_credentials(block) as credential_env, environment({**invocation.env, **credential_env}):
+        try:
+            before = set(threading.enumerate())
+            result = runner.invoke(list(invocation.args))
+        finally:
+            join_node_threads(before)
+            release_duckdb()
+    counts = status_counts(result)
+    run_logger.info("dbt build finished: %s", counts)
+    return counts
+
+
+def dbt_log_level() -> EventLevel:
+    """dbt's level for Prefect's logging level (prefect-dbt's own default fails on WARNING and CRITICAL)."""
+    from prefect.settings import get_current_settings
+
+    level = str(get_current_settings().logging.level).lower()
+    return EventLevel({"warning": "warn", "critical": "error"}.get(level, level))
+
+
+NODE_THREAD_TIMEOUT_SECONDS = 300.0
+
+
+def join_node_threads(before: set[threading.Thread], timeout: float = NODE_THREAD_TIMEOUT_SECONDS) -> None:
+    """Wait for the task-run threads prefect-dbt started (one per dbt node, daemon, never joined by it).
+
+    Otherwise the flow can end while they still report their states, and a process that exits then
+    aborts ("FATAL: exception not rethrown") when Python stops those daemon threads mid-call.
+    """
+    deadline = time.monotonic() + timeout
+    for thread in set(threading.enumerate()) - before:
+        if thread.daemon and thread.name.endswith("(run_task)"):
+            thread.join(max(deadline - time.monotonic(), 0.0))
+            if thread.is_alive():
+                logger.warning("a dbt node task thread is still running after %.0fs", timeout)

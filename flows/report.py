@@ -1,0 +1,167 @@
+"""`mdp report`: one self-contained HTML file (inline data, script and styles; no network) with daily
+spend, revenue and ROAS per channel, the top campaigns, and the last run's volume checks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from flows import report_queries as q
+from flows.monitor import sql_table, table_exists
+from flows.volume import STATUSES
+from mdp.config import PipelineConfig
+from warehouse import Warehouse, from_config
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_DAYS = 90
+TOP_CAMPAIGNS = 10
+# Campaigns below this share of total spend are left out of the ROAS ranking (tiny spend, noisy ROAS).
+MIN_SPEND_SHARE_FOR_ROAS = 0.01
+_ASSETS = files("flows").joinpath("report_assets")
+
+
+@dataclass
+class ReportData:
+    """Everything the page shows, JSON-ready."""
+
+    generated_at: str
+    currency: str
+    marts_missing: list[str] = field(default_factory=list)
+    period: tuple[str, str] | None = None
+    channel_daily: list[dict[str, Any]] = field(default_factory=list)
+    top_by_spend: list[dict[str, Any]] = field(default_factory=list)
+    top_by_roas: list[dict[str, Any]] = field(default_factory=list)
+    checks_run_id: str | None = None
+    checks: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+def _rows(warehouse: Warehouse, sql: str, parameters: list[Any], columns: list[str]) -> list[dict[str, Any]]:
+    return [{c: _json_value(v) for c, v in zip(columns, row, strict=True)} for row in warehouse.query(sql, parameters)]
+
+
+def _tables(warehouse: Warehouse) -> dict[str, str]:
+    return {
+        "channel_daily": sql_table(warehouse, q.MART_CHANNEL_DAILY),
+        "campaign_daily": sql_table(warehouse, q.MART_CAMPAIGN_DAILY),
+        "volume_checks": sql_table(warehouse, q.VOLUME_CHECKS),
+    }
+
+
+def collect(warehouse: Warehouse, currency: str, days: int = DEFAULT_DAYS) -> ReportData:
+    """Read the marts (when built) and the last monitoring run's checks."""
+    data = ReportData(dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), currency)
+    names = _tables(warehouse)
+    data.marts_missing = [m for m in q.MARTS if not table_exists(warehouse, m)]
+    if not data.marts_missing:
+        _collect_marts(warehouse, data, names, days)
+    if table_exists(warehouse, q.VOLUME_CHECKS):
+        columns = [
+            "connector",
+            "account_id",
+            "day",
+            "metric",
+            "observed",
+            "baseline",
+            "deviation",
+            "status",
+            "reason",
+            "run_id",
+            "checked_at",
+        ]
+        data.checks = _rows(warehouse, q.LAST_RUN_CHECKS.format(**names), [], columns)
+        data.checks_run_id = data.checks[0]["run_id"] if data.checks else None
+    return data
+
+
+def _collect_marts(warehouse: Warehouse, data: ReportData, names: dict[str, str], days: int) -> None:
+    found = warehouse.query(q.LAST_DAY.format(**names))
+    last, currency = found[0] if found else (None, None)
+    if last is None:
+        return
+    last_day = last if isinstance(last, dt.date) else dt.date.fromisoformat(str(last))
+    first_day = last_day - dt.timedelta(days=days - 1)
+    data.currency = str(currency or data.currency)
+    window = [first_day, last_day]
+    data.channel_daily = _rows(
+        warehouse, q.CHANNEL_DAILY.format(**names), window, ["day", "channel", "spend", "revenue"]
+    )
+    if data.channel_daily:
+        data.period = (data.channel_daily[0]["day"], data.channel_daily[-1]["day"])
+    campaigns = _rows(
+        warehouse,
+        q.CAMPAIGN_TOTALS.format(**names),
+        window,
+        ["channel", "account_id", "account_name", "campaign_id", "campaign_name", "spend", "revenue"],
+    )
+    for campaign in campaigns:
+        spend, revenue = float(campaign["spend"] or 0), float(campaign["revenue"] or 0)
+        campaign["spend"], campaign["revenue"] = spend, revenue
+        campaign["roas"] = revenue / spend if spend else None
+    data.top_by_spend = sorted(campaigns, key=lambda c: -c["spend"])[:TOP_CAMPAIGNS]
+    total = sum(c["spend"] for c in campaigns)
+    eligible = [c for c in campaigns if c["roas"] is not None and c["spend"] >= MIN_SPEND_SHARE_FOR_ROAS * total]
+    data.top_by_roas = sorted(eligible, key=lambda c: -c["roas"])[:TOP_CAMPAIGNS]
+
+
+def _script_json(value: Any) -> str:
+    """JSON safe inside a <script> element."""
+    text = json.dumps(value, default=_json_value, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def render(data: ReportData) -> str:
+    """The HTML page: the data as inline JSON, drawn into SVG charts by the inline script."""
+    style = _ASSETS.joinpath("report.css").read_text(encoding="utf-8")
+    script = _ASSETS.joinpath("report.js").read_text(encoding="utf-8")
+    payload = asdict(data) | {"statuses": list(STATUSES)}
+    period = f"{data.period[0]} to {data.period[1]}" if data.period else "no mart data"
+    notices = []
+    if data.marts_missing:
+        notices.append(
+            '<p class="notice" id="marts-missing"><strong>Marts not built yet.</strong> Missing: '
+            + ", ".join(f"<code>{html.escape(m)}</code>" for m in data.marts_missing)
+            + ". Run the pipeline with its dbt step (<code>mdp run</code>) to build them; the performance "
+            "charts appear here afterwards.</p>"
+        )
+    if not data.checks:
+        notices.append(
+            '<p class="notice" id="checks-missing"><strong>No volume checks yet.</strong> '
+            "The monitoring flow writes them to <code>ops.volume_checks</code>.</p>"
+        )
+    page = _ASSETS.joinpath("page.html").read_text(encoding="utf-8")
+    return page.format(
+        title="Marketing performance report",
+        style=style,
+        script=script,
+        data=_script_json(payload),
+        period=html.escape(period),
+        currency=html.escape(data.currency),
+        generated=html.escape(data.generated_at),
+        notices="\n".join(notices),
+    )
+
+
+def write_report(config: PipelineConfig, out_path: Path | str, days: int = DEFAULT_DAYS) -> Path:
+    """Write the report of the configured warehouse to `out_path` (directories created) and return it."""
+    path = Path(out_path).expanduser().resolve()
+    data = collect(from_config(config), config.reporting_currency, days)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render(data), encoding="utf-8")
+    logger.info("report written to %s", path)
+    return path

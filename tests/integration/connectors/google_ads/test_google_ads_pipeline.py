@@ -1,0 +1,98 @@
+"""`daily_pipeline` on a temporary Prefect API with a pipeline.yaml aimed at the Google Ads sandbox:
+accounts discovered under the manager, every account-day equal to the truth, a revoked account failing
+alone, quarantined rows counted in ops.load_log."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from sandbox import GOOGLE, Fault, GoogleAdsSandbox
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.usefixtures("prefect_server", "secrets_env"),
+    # Prefect's API clients leave loopback sockets to the garbage collector.
+    pytest.mark.filterwarnings("ignore::ResourceWarning"),
+]
+
+START, END = dt.date(2025, 3, 10), dt.date(2025, 3, 16)
+
+
+def write_config(tmp_path: Path, sandbox: GoogleAdsSandbox) -> Path:
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(
+        "timezone: Europe/Paris\n"
+        "warehouse: {type: duckdb, path: wh.duckdb}\n"
+        "connectors:\n"
+        "  - name: google_ads\n"
+        "    type: google_ads\n"
+        f"    endpoint: '{sandbox.endpoint}'\n"
+        f"    manager_customer_id: '{sandbox.manager_id}'\n"
+        "    chunk_days: 4\n"
+        "    request_timeout_seconds: 10\n"
+        "    retry: {max_attempts: 3, initial_delay_seconds: 0.01, max_delay_seconds: 1}\n"
+        "    credentials: {developer_token: 'env:TEST_GOOGLE_ADS_DEVELOPER_TOKEN',\n"
+        "                  access_token: 'env:TEST_GOOGLE_ADS_ACCESS_TOKEN'}\n"
+    )
+    return path
+
+
+def query(config: Path, sql: str) -> list[tuple[Any, ...]]:
+    with duckdb.connect(str(config.parent / "wh.duckdb"), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_daily_pipeline_loads_the_sandbox_accounts(tmp_path: Path, google_sandbox: GoogleAdsSandbox) -> None:
+    from flows.daily import daily_pipeline
+
+    revoked, malformed, clean = google_sandbox.account_ids
+    google_sandbox.faults.add(Fault("revoked", account=revoked))
+    google_sandbox.faults.add(
+        Fault("malformed", account=malformed, times=1, params={"mode": "negative_cost", "rows": 1})
+    )
+    config = write_config(tmp_path, google_sandbox)
+    state = asyncio.run(
+        daily_pipeline(
+            config_path=str(config),
+            start_date=START,
+            end_date=END,
+            run_dbt=False,
+            run_monitoring=False,
+            return_state=True,
+        )
+    )
+    assert state.is_failed()
+    assert f"google_ads account {revoked}" in state.message
+    assert "OAUTH_TOKEN_REVOKED" in state.message
+    assert malformed not in state.message
+    assert clean not in state.message
+
+    loaded = dict(
+        ((a, d), c)
+        for a, d, c in query(
+            config,
+            "SELECT customer_id, date, sum(cost_micros) FROM raw_google_ads.ad_performance GROUP BY ALL",
+        )
+    )
+    day = START
+    while day <= END:
+        expected = google_sandbox.truth.day_totals(GOOGLE, clean, day, level="account").cost_micros
+        assert loaded[(clean, day)] == expected
+        day += dt.timedelta(days=1)
+    assert {a for a, _ in loaded} == {malformed, clean}
+
+    log = query(
+        config,
+        "SELECT account_id, min(status), max(status), sum(quarantined) FROM ops.load_log GROUP BY ALL ORDER BY ALL",
+    )
+    by_account = {a: (lo, hi, q) for a, lo, hi, q in log}
+    assert by_account[revoked][:2] == ("failed", "failed")
+    assert by_account[clean] == ("success", "success", 0)
+    assert by_account[malformed][:2] == ("success", "success")
+    assert by_account[malformed][2] >= 1

@@ -1,0 +1,55 @@
+"""The `dbt_build` Prefect flow on the session's temporary Prefect server (`prefect_server`, from
+tests/integration/conftest.py): success, failure, the DuckDB file released."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from dbt_harness import D2, DbtProject, google_rows, load_raw
+
+from flows.dbt import dbt_build
+from warehouse.duckdb import DuckDBWarehouse
+
+pytestmark = [
+    pytest.mark.slow,
+    # dbt leaves its log file to the garbage collector when run in-process
+    pytest.mark.filterwarnings("ignore::ResourceWarning"),
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+]
+
+
+def config_file(project: DbtProject) -> Path:
+    path = project.work_dir / "pipeline.yaml"
+    path.write_text(
+        yaml.safe_dump({"reporting_currency": "EUR", "warehouse": {"type": "duckdb", "path": "warehouse.duckdb"}}),
+        encoding="utf-8",
+    )
+    return path
+
+
+def other_process_can_open(path: Path) -> bool:
+    code = f"import duckdb; duckdb.connect({str(path)!r}).close()"
+    return subprocess.run([sys.executable, "-c", code], check=False, capture_output=True).returncode == 0
+
+
+def test_dbt_build_flow(prefect_server: None, scratch_project: DbtProject, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DBT_TARGET_PATH", str(scratch_project.work_dir / "flow-target"))
+    monkeypatch.setenv("DBT_LOG_PATH", str(scratch_project.work_dir / "flow-logs"))
+    config = config_file(scratch_project)
+
+    # one model: every dbt node is a Prefect task run, and the temporary server records them slowly
+    only_the_fact = "fct_ad_performance_daily,resource_type:model"
+    counts = dbt_build(select=only_the_fact, config_path=str(config))
+    assert counts["success"] == 1  # the model; its tests come along (indirect selection)
+    assert set(counts) == {"success", "pass"}
+    assert other_process_can_open(scratch_project.warehouse_path)
+
+    norwegian = [{**row, "customer_id": "9999999999", "currency_code": "NOK"} for row in google_rows(D2)[:1]]
+    load_raw(DuckDBWarehouse(scratch_project.warehouse_path), norwegian, [], "run-2")
+    with pytest.raises(ValueError, match="no FX rate to convert NOK into EUR on 2026-03-02"):
+        dbt_build(select=only_the_fact, config_path=str(config))
+    assert other_process_can_open(scratch_project.warehouse_path)

@@ -1,0 +1,132 @@
+"""Restatements, missing FX rates and the BigQuery target, each on its own copy of the built warehouse."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from dbt_harness import (
+    D1,
+    D2,
+    D3,
+    DbtProject,
+    failures,
+    google_rows,
+    load_raw,
+    meta_rows,
+)
+
+from flows.dbt import dbt_invocation, run_dbt
+from mdp.config import config_from_mapping
+from warehouse.duckdb import DuckDBWarehouse
+
+FACT = "marts.fct_ad_performance_daily"
+
+
+def fact_by_day(project: DbtProject) -> dict[object, tuple[int, float]]:
+    return {
+        day: (rows, spend)
+        for day, rows, spend in project.query(
+            f"select date_day, count(*), sum(spend) from {FACT} where channel = 'google_ads' "
+            "or account_id = '333' group by date_day"
+        )
+    }
+
+
+def test_incremental_run_replaces_the_window_after_a_restatement(scratch_project: DbtProject) -> None:
+    before = fact_by_day(scratch_project)
+    [(total_before,)] = scratch_project.query(f"select count(*) from {FACT}")
+    # Restate D3 (Google spend doubled; one Meta ad disappears) and D1, which lies outside a 1-day window.
+    restated_meta = [r for r in meta_rows(D3) if r["ad_id"] != "a3112"]
+    load_raw(DuckDBWarehouse(scratch_project.warehouse_path), google_rows(D3, scale=2), restated_meta, "run-2")
+    load_raw(DuckDBWarehouse(scratch_project.warehouse_path), google_rows(D1, scale=3), [], "run-2")
+
+    result = scratch_project.invoke("build", select="fct_ad_performance_daily+", vars={"incremental_lookback_days": 1})
+    assert result.success, failures(result)
+    after = fact_by_day(scratch_project)
+    [(total_after, keys_after)] = scratch_project.query(
+        f"select count(*), count(distinct ad_performance_key) from {FACT}"
+    )
+    assert total_after == keys_after == total_before - 1  # replaced, no duplicates, the vanished ad gone
+    google_d3 = sum(r["cost_micros"] for r in google_rows(D3, scale=2)) / 1e6
+    assert after[D3][1] == pytest.approx(google_d3 + 30.25)
+    assert after[D2] == before[D2]
+    assert after[D1] == before[D1]  # outside the window: the incremental run leaves it as it was
+
+    result = scratch_project.invoke("build", select="fct_ad_performance_daily+", full_refresh=True)
+    assert result.success, failures(result)
+    google_d1 = sum(r["cost_micros"] for r in google_rows(D1, scale=3)) / 1e6
+    assert fact_by_day(scratch_project)[D1][1] == pytest.approx(google_d1 + 30.25 + 4.0)
+
+
+def test_incremental_start_date_rebuilds_from_that_day(scratch_project: DbtProject) -> None:
+    load_raw(DuckDBWarehouse(scratch_project.warehouse_path), google_rows(D1, scale=3), [], "run-2")
+    result = scratch_project.invoke(
+        "build",
+        select="fct_ad_performance_daily",
+        vars={"incremental_lookback_days": 0, "incremental_start_date": D1.isoformat()},
+    )
+    assert result.success, failures(result)
+    google_d1 = sum(r["cost_micros"] for r in google_rows(D1, scale=3)) / 1e6
+    assert fact_by_day(scratch_project)[D1][1] == pytest.approx(google_d1 + 30.25 + 4.0)
+
+
+def test_a_missing_fx_rate_fails_naming_currency_and_day(scratch_project: DbtProject) -> None:
+    norwegian = [
+        {**row, "customer_id": "9999999999", "customer_name": "Shop NO", "currency_code": "NOK"}
+        for row in google_rows(D2)[:1]
+    ]
+    load_raw(DuckDBWarehouse(scratch_project.warehouse_path), norwegian, [], "run-2")
+    result = scratch_project.invoke("build", select="fct_ad_performance_daily")
+    assert not result.success
+    message = "\n".join(failures(result))
+    assert "no FX rate to convert NOK into EUR on 2026-03-02" in message
+    assert "google_ads 9999999999" in message
+
+
+def test_a_reporting_currency_without_rates_fails(scratch_project: DbtProject) -> None:
+    result = scratch_project.invoke(
+        "build", select="int_ad_performance_converted+", full_refresh=True, vars={"reporting_currency": "NOK"}
+    )
+    assert not result.success
+    assert "into NOK on 2026-03-0" in "\n".join(failures(result))
+
+
+def test_changing_the_reporting_currency_needs_a_full_refresh(scratch_project: DbtProject) -> None:
+    selection = "int_ad_performance_converted+"
+    result = scratch_project.invoke(
+        "build", select=selection, vars={"reporting_currency": "USD", "incremental_lookback_days": 1}
+    )
+    assert not result.success  # the incremental fact now mixes EUR (D1) and USD rows
+    assert any("reporting_currency" in f for f in failures(result))
+    result = scratch_project.invoke("build", select=selection, full_refresh=True, vars={"reporting_currency": "USD"})
+    assert result.success, failures(result)
+    assert scratch_project.query(f"select distinct reporting_currency from {FACT}") == [("USD",)]
+
+
+def test_bigquery_target_parses_without_credentials(tmp_path: Path) -> None:
+    config = config_from_mapping(
+        {
+            "reporting_currency": "USD",
+            "warehouse": {"type": "bigquery", "project": "mdp-ci-check", "dataset_prefix": "ci_"},
+        }
+    )
+    invocation = dbt_invocation(
+        config,
+        command="parse",
+        target_path=tmp_path / "target",
+        log_path=tmp_path / "logs",
+        extra_args=("--log-level-file", "none"),
+    )
+    result = run_dbt(invocation)
+    assert result.success, failures(result)
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text(encoding="utf-8"))
+    fact = manifest["nodes"]["model.marketing_data_platform.fct_ad_performance_daily"]
+    assert fact["config"]["incremental_strategy"] == "insert_overwrite"
+    assert fact["config"]["partition_by"]["field"] == "date_day"
+    assert fact["config"]["cluster_by"] == ["channel", "account_id"]
+    assert fact["schema"] == "ci_marts"
+    assert fact["columns"]["spend_reporting"]["data_type"] == "float64"
+    source = manifest["sources"]["source.marketing_data_platform.google_ads.ad_performance"]
+    assert (source["database"], source["schema"]) == ("mdp-ci-check", "ci_raw_google_ads")

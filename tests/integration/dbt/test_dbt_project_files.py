@@ -1,0 +1,135 @@
+"""The dbt project's generated files agree with their sources of truth, and the flow's dbt arguments."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+import yaml
+
+from flows.dbt import SOURCE_TABLES, dbt_invocation, project_vars
+from mdp.config import KNOWN_CURRENCIES, config_from_mapping
+from mdp.errors import ConfigError
+from mdp.paths import TRANSFORMATIONS_DIR
+from mdp.schema import EXTRACTED_AT, LOADED_AT, RUN_ID
+
+
+def load_script(name: str) -> ModuleType:
+    path = TRANSFORMATIONS_DIR / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"mdp_dbt_{name}", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("source_name", sorted(SOURCE_TABLES))
+def test_source_yaml_columns_are_the_declared_raw_schema(source_name: str) -> None:
+    spec = SOURCE_TABLES[source_name]
+    path = TRANSFORMATIONS_DIR / "models" / "staging" / source_name / f"_{source_name}__sources.yml"
+    [source] = yaml.safe_load(path.read_text(encoding="utf-8"))["sources"]
+    [table] = source["tables"]
+    assert (source["name"], table["name"]) == (source_name, spec.table_name)
+    assert source["schema"].endswith(spec.schema_name)
+    assert source["config"]["loaded_at_field"] == LOADED_AT
+    columns = {c["name"]: c["description"] for c in table["columns"]}
+    assert list(columns) == spec.full_schema().names
+    for name, doc in spec.column_docs.items():
+        assert columns[name] == doc, name
+    assert {RUN_ID, EXTRACTED_AT, LOADED_AT} <= set(columns)
+
+
+def test_generated_source_files_are_up_to_date() -> None:
+    generator = load_script("generate_sources")
+    assert generator.main(["--check"]) == 0, "run transformations/scripts/generate_sources.py"
+
+
+def test_fx_seed_is_the_scripts_output_and_covers_every_day() -> None:
+    maker = load_script("make_fx_seed")
+    seed: Path = maker.SEED
+    with seed.open(encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["date", "currency", "rate"]
+    assert [tuple(r) for r in rows[1:]] == maker.rows(), "run transformations/scripts/make_fx_seed.py"
+    days = {r[0] for r in rows[1:]}
+    currencies = {r[1] for r in rows[1:]}
+    assert len(days) == (dt.date(2027, 12, 31) - dt.date(2024, 1, 1)).days + 1
+    assert {"EUR", "USD", "GBP"} <= currencies <= KNOWN_CURRENCIES
+    assert len(rows) - 1 == len(days) * len(currencies)
+    assert all(float(r[2]) == 1.0 for r in rows[1:] if r[1] == "EUR")
+    assert all(float(r[2]) > 0 for r in rows[1:])
+
+
+def test_duckdb_invocation(tmp_path: Path) -> None:
+    config = config_from_mapping(
+        {"reporting_currency": "GBP", "warehouse": {"type": "duckdb", "path": str(tmp_path / "w.duckdb")}}
+    )
+    invocation = dbt_invocation(
+        config, select="fct_ad_performance_daily+ dim_accounts", full_refresh=True, vars={"x": 1}
+    )
+    args = list(invocation.args)
+    assert args[:3] == ["build", "--target", "dev"]
+    assert json.loads(args[args.index("--vars") + 1]) == {"reporting_currency": "GBP", "x": 1}
+    assert args[args.index("--select") + 1 : args.index("--select") + 3] == [
+        "fct_ad_performance_daily+",
+        "dim_accounts",
+    ]
+    assert "--full-refresh" in args
+    assert invocation.env == {"MDP_DBT_TARGET": "dev", "MDP_DUCKDB_PATH": str(tmp_path / "w.duckdb")}
+    assert invocation.duckdb_path == tmp_path / "w.duckdb"
+    assert invocation.cli_args()[-4:] == [
+        "--project-dir",
+        str(TRANSFORMATIONS_DIR),
+        "--profiles-dir",
+        str(TRANSFORMATIONS_DIR),
+    ]
+
+
+def test_bigquery_invocation_and_meta_conversion_types() -> None:
+    meta = {"type": "meta_ads", "conversion_action_types": ["purchase"]}
+    config = config_from_mapping(
+        {
+            "warehouse": {
+                "type": "bigquery",
+                "project": "my-project",
+                "location": "US",
+                "dataset_prefix": "acme_",
+            },
+            "connectors": [{"name": "meta_eu", **meta}, {"name": "meta_us", **meta}],
+        }
+    )
+    invocation = dbt_invocation(config, vars={"reporting_currency": "USD"})
+    assert invocation.env == {
+        "MDP_DBT_TARGET": "bigquery",
+        "MDP_BQ_PROJECT": "my-project",
+        "MDP_BQ_LOCATION": "US",
+        "MDP_BQ_DATASET": "acme_mdp",
+    }
+    assert invocation.duckdb_path is None
+    args = list(invocation.args)
+    assert json.loads(args[args.index("--vars") + 1]) == {
+        "reporting_currency": "USD",
+        "dataset_prefix": "acme_",
+        "meta_conversion_action_types": ["purchase"],
+    }
+
+
+def test_meta_connectors_disagreeing_on_conversion_types_fail() -> None:
+    config = config_from_mapping(
+        {
+            "connectors": [
+                {"name": "a", "type": "meta_ads", "conversion_action_types": ["purchase"]},
+                {"name": "b", "type": "meta_ads", "conversion_action_types": ["lead"]},
+            ]
+        }
+    )
+    with pytest.raises(ConfigError, match="conversion_action_types"):
+        project_vars(config)

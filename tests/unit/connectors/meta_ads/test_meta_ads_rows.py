@@ -1,0 +1,169 @@
+"""Insights rows -> raw records: types, conversions from the configured action types, quarantine reasons."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from connectors.base import Account
+from connectors.meta_ads.rows import BadRow, RowBatch, parse_row, to_table, unknown_fields
+from connectors.meta_ads.schema import AD_INSIGHTS
+
+ACCOUNT = Account("123", "Shop FR", "EUR", "Europe/Paris")
+DAY = dt.date(2025, 3, 3)
+PURCHASE = frozenset({"purchase"})
+
+
+def row(**changes: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "account_id": "123",
+        "account_name": "Shop FR (row)",
+        "account_currency": "EUR",
+        "campaign_id": "11",
+        "campaign_name": "Spring",
+        "adset_id": "22",
+        "adset_name": "Lookalike",
+        "ad_id": "33",
+        "ad_name": "Video",
+        "impressions": "1000",
+        "clicks": "25",
+        "spend": "12.34",
+        "reach": "800",
+        "actions": [
+            {"action_type": "link_click", "value": "20"},
+            {"action_type": "purchase", "value": "3"},
+            {"action_type": "offsite_conversion.fb_pixel_purchase", "value": "3"},
+            {"action_type": "omni_purchase", "value": "3"},
+        ],
+        "action_values": [
+            {"action_type": "purchase", "value": "90.50"},
+            {"action_type": "offsite_conversion.fb_pixel_purchase", "value": "90.50"},
+        ],
+        "date_start": "2025-03-03",
+        "date_stop": "2025-03-03",
+    }
+    base.update(changes)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def parse(raw: Any, types: frozenset[str] = PURCHASE) -> dict[str, Any]:
+    return parse_row(raw, ACCOUNT, types, DAY, DAY + dt.timedelta(days=6))
+
+
+def test_a_row_becomes_a_typed_record() -> None:
+    record = parse(row())
+    assert record["date"] == DAY
+    assert (record["account_id"], record["account_name"]) == ("123", "Shop FR")
+    assert (record["account_currency"], record["account_timezone"]) == ("EUR", "Europe/Paris")
+    assert (record["campaign_id"], record["adset_id"], record["ad_id"]) == ("11", "22", "33")
+    assert (record["impressions"], record["clicks"], record["reach"]) == (1000, 25, 800)
+    assert record["spend"] == Decimal("12.340000")
+    assert json.loads(record["actions"]) == row()["actions"]
+    assert json.loads(record["action_values"]) == row()["action_values"]
+    table = to_table([record])
+    assert table.schema == AD_INSIGHTS.schema
+    assert table["spend"].to_pylist() == [Decimal("12.34")]
+
+
+def test_default_purchase_only_and_the_double_count_of_listing_duplicates() -> None:
+    record = parse(row())
+    assert (record["conversions"], record["conversion_value"]) == (3.0, 90.5)
+    doubled = parse(row(), frozenset({"purchase", "offsite_conversion.fb_pixel_purchase"}))
+    assert (doubled["conversions"], doubled["conversion_value"]) == (6.0, 181.0)
+
+
+def test_absent_metrics_and_lists() -> None:
+    record = parse(row(clicks=None, reach=None, actions=None, action_values=None, spend=None))
+    assert (record["clicks"], record["reach"], record["spend"]) == (0, None, Decimal(0))
+    assert (record["actions"], record["action_values"]) == (None, None)
+    assert (record["conversions"], record["conversion_value"]) == (0.0, 0.0)
+
+
+def test_account_details_fall_back_to_the_row() -> None:
+    record = parse_row(row(), Account("123"), PURCHASE, DAY, DAY)
+    assert (record["account_name"], record["account_currency"], record["account_timezone"]) == (
+        "Shop FR (row)",
+        "EUR",
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"spend": "-1.00"}, "negative spend (-1.00)"),
+        ({"spend": "N/A"}, "non-numeric spend ('N/A')"),
+        ({"spend": "NaN"}, "non-numeric spend ('NaN')"),
+        ({"ad_id": ""}, "missing ad_id"),
+        ({"adset_id": None}, "missing adset_id"),
+        ({"campaign_id": "0"}, "missing campaign_id"),
+        ({"ad_id": "abc"}, "ad_id 'abc' is not a Graph id"),
+        ({"account_id": ""}, "missing account_id"),
+        ({"account_id": "999"}, "account_id '999' is not the requested account 123"),
+        ({"impressions": "N/A"}, "non-numeric impressions ('N/A')"),
+        ({"clicks": "1,2k"}, "non-numeric clicks ('1,2k')"),
+        ({"clicks": "-3"}, "non-numeric clicks ('-3')"),
+        ({"date_start": None}, "date_start missing or not a date (None)"),
+        ({"date_start": "2025-02-28", "date_stop": "2025-02-28"}, "date_start 2025-02-28 is outside"),
+        ({"date_stop": "2025-03-04"}, "date_stop '2025-03-04' differs from date_start 2025-03-03"),
+        ({"actions": {"purchase": 1}}, "actions is not a list"),
+        ({"actions": [{"action_type": "purchase", "value": "x"}]}, "non-numeric actions[purchase].value"),
+        ({"action_values": [{"action_type": "purchase", "value": "-2"}]}, "negative action_values[purchase]"),
+        ({"spend": "1e13"}, "spend out of range"),
+    ],
+)
+def test_bad_rows_name_their_reason(changes: dict[str, Any], reason: str) -> None:
+    raw = row()
+    raw.update(changes)
+    raw = {k: v for k, v in raw.items() if v is not None}
+    with pytest.raises(BadRow) as info:
+        parse(raw)
+    assert str(info.value).startswith(reason)
+
+
+def test_an_unrequested_action_type_may_be_anything() -> None:
+    record = parse(row(actions=[{"action_type": "lead", "value": "n/a"}, {"action_type": "purchase", "value": "2"}]))
+    assert record["conversions"] == 2.0
+
+
+def test_batch_quarantines_bad_and_duplicate_rows_and_notes_drift() -> None:
+    batch = RowBatch(ACCOUNT, PURCHASE)
+    batch.add([row(), row(spend="-5"), row(extra_metric="1"), "not an object", row(ad_id="34")], DAY, DAY)
+    records, quarantine = batch.take()
+    assert [r["ad_id"] for r in records] == ["33", "34"]
+    assert [q.reason for q in quarantine] == [
+        "negative spend (-5)",
+        "duplicate row for ad 33 on 2025-03-03",
+        "row is not a JSON object (str)",
+    ]
+    assert all(q.account_id == "123" and q.day == DAY for q in quarantine)
+    assert quarantine[0].record is not None
+    assert '"spend":"-5"' in quarantine[0].record
+    assert batch.unknown == {"extra_metric"}
+    batch.add([row()], DAY, DAY)
+    assert batch.take()[1][0].reason.startswith("duplicate")
+
+
+def test_a_row_outside_the_range_is_quarantined_on_the_first_day() -> None:
+    batch = RowBatch(ACCOUNT, PURCHASE)
+    batch.add([row(date_start="2025-01-01", date_stop="2025-01-01")], DAY, DAY + dt.timedelta(days=2))
+    _, (quarantined,) = batch.take()
+    assert quarantined.day == DAY
+
+
+def test_unknown_fields() -> None:
+    assert unknown_fields(row(new="1")) == {"new"}
+    assert unknown_fields([1]) == set()
+
+
+def test_the_docs_describe_every_column() -> None:
+    from mdp.paths import PROJECT_ROOT
+
+    text = (PROJECT_ROOT / "docs" / "connectors" / "meta_ads.md").read_text(encoding="utf-8")
+    for name, doc in AD_INSIGHTS.column_docs.items():
+        assert f"| `{name}` |" in text
+        assert doc in text

@@ -1,0 +1,95 @@
+"""The report page without a browser: self-contained, safe against hostile names, honest about missing
+marts, and reading only mart columns the dbt project declares."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import yaml
+
+from flows import report_queries
+from flows.monitor import VOLUME_CHECKS
+from flows.report import ReportData, render
+from mdp.paths import TRANSFORMATIONS_DIR
+
+HOSTILE = '</script><script>alert("x")</script><img src=x>'
+
+
+def data(**kw: object) -> ReportData:
+    values: dict[str, object] = {
+        "generated_at": "2025-03-20T06:00:00+00:00",
+        "currency": "EUR",
+        "period": ("2025-03-01", "2025-03-02"),
+        "channel_daily": [
+            {"day": "2025-03-01", "channel": "google_ads", "spend": 10.0, "revenue": 30.0},
+            {"day": "2025-03-01", "channel": "meta_ads", "spend": 5.0, "revenue": 20.0},
+        ],
+        "top_by_spend": [
+            {
+                "channel": "google_ads",
+                "account_id": "1",
+                "account_name": HOSTILE,
+                "campaign_id": "c",
+                "campaign_name": HOSTILE,
+                "spend": 10.0,
+                "revenue": 30.0,
+                "roas": 3.0,
+            },
+        ],
+    }
+    values.update(kw)
+    return ReportData(**values)  # type: ignore[arg-type]
+
+
+def embedded(page: str) -> dict[str, object]:
+    match = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', page, re.S)
+    assert match is not None
+    return dict(json.loads(match.group(1)))
+
+
+def test_the_page_needs_no_network() -> None:
+    page = render(data(top_by_spend=[]))
+    assert not re.search(r"\b(src|href)\s*=", page)
+    assert "@import" not in page
+    assert "url(" not in page
+
+
+def test_names_cannot_break_out_of_the_data_script() -> None:
+    page = render(data())
+    assert HOSTILE not in page
+    assert page.count("</script>") == 2
+    assert embedded(page)["top_by_spend"][0]["campaign_name"] == HOSTILE  # type: ignore[index]
+
+
+def test_missing_marts_are_announced() -> None:
+    page = render(data(marts_missing=[report_queries.MART_CHANNEL_DAILY], channel_daily=[], top_by_spend=[]))
+    assert 'id="marts-missing"' in page
+    assert "Marts not built yet" in page
+    assert 'id="checks-missing"' in page
+    assert 'id="marts-missing"' not in render(data())
+
+
+def _declared_columns() -> dict[str, set[str]]:
+    declared: dict[str, set[str]] = {}
+    for path in (TRANSFORMATIONS_DIR / "models" / "marts").glob("*.yml"):
+        for model in yaml.safe_load(Path(path).read_text()).get("models", []):
+            declared[model["name"]] = {c["name"] for c in model.get("columns", [])}
+    return declared
+
+
+def test_the_queries_read_declared_mart_columns() -> None:
+    declared = _declared_columns()
+    for table, columns in report_queries.MART_COLUMNS.items():
+        model = table.split(".")[1]
+        assert model in declared, f"{model} is not a mart of transformations/models/marts"
+        assert set(columns) <= declared[model], set(columns) - declared[model]
+        for column in columns:
+            assert column in report_queries.CHANNEL_DAILY + report_queries.CAMPAIGN_TOTALS + report_queries.LAST_DAY
+
+
+def test_the_checks_query_reads_the_declared_table() -> None:
+    assert VOLUME_CHECKS.name == report_queries.VOLUME_CHECKS
+    selected = report_queries.LAST_RUN_CHECKS.split("from")[0].replace("select", "")
+    assert {c.strip() for c in selected.split(",")} <= set(VOLUME_CHECKS.schema.names)

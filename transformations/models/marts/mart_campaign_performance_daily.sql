@@ -1,0 +1,47 @@
+with
+
+performance as (
+
+    select * from {{ ref('fct_ad_performance_daily') }}
+
+),
+
+aggregated as (
+
+    select
+        date_day,
+        channel,
+        account_id,
+        campaign_id,
+        max(account_name) as account_name,
+        max(campaign_name) as campaign_name,
+        account_currency,
+        reporting_currency,
+        cast(sum(impressions) as {{ mdp_type('integer') }}) as impressions,
+        cast(sum(clicks) as {{ mdp_type('integer') }}) as clicks,
+        cast(sum(conversions) as {{ mdp_type('float') }}) as conversions,
+        cast(sum(spend) as {{ mdp_type('float') }}) as spend,
+        cast(sum(conversion_value) as {{ mdp_type('float') }}) as conversion_value,
+        cast(sum(spend_reporting) as {{ mdp_type('float') }}) as spend_reporting,
+        cast(sum(conversion_value_reporting) as {{ mdp_type('float') }}) as conversion_value_reporting
+
+    from performance
+    group by date_day, channel, account_id, campaign_id, account_currency, reporting_currency
+
+),
+
+final as (
+
+    select
+        {{ dbt.hash(dbt.concat([
+            'channel', "'|'", 'account_id', "'|'", 'campaign_id', "'|'",
+            'cast(date_day as ' ~ mdp_type('string') ~ ')',
+        ])) }} as campaign_performance_key,
+        *,
+        {{ performance_ratios() }}
+
+    from aggregated
+
+)
+
+select * from final

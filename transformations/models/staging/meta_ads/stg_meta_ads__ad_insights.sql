@@ -1,0 +1,38 @@
+with
+
+source as (
+
+    select * from {{ source('meta_ads', 'ad_insights') }}
+
+),
+
+renamed as (
+
+    select
+        cast(date as date) as date_day,
+        'meta_ads' as channel,
+        account_id,
+        account_name,
+        upper(account_currency) as account_currency,
+        account_timezone,
+        campaign_id,
+        campaign_name,
+        adset_id as ad_group_id,
+        adset_name as ad_group_name,
+        ad_id,
+        ad_name,
+        cast(impressions as {{ mdp_type('integer') }}) as impressions,
+        cast(clicks as {{ mdp_type('integer') }}) as clicks,
+        cast(spend as {{ mdp_type('float') }}) as spend,
+        -- recomputed from the raw actions by the configured action types (vars
+        -- meta_conversion_action_types, meta_conversion_aggregation), not taken from the connector
+        cast({{ meta_conversions('actions') }} as {{ mdp_type('float') }}) as conversions,
+        cast({{ meta_conversions('action_values') }} as {{ mdp_type('float') }}) as conversion_value,
+        cast(reach as {{ mdp_type('integer') }}) as reach,
+        _loaded_at as loaded_at
+
+    from source
+
+)
+
+select * from renamed
