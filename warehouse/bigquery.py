@@ -34,7 +34,7 @@ from warehouse.base import (
     Unit,
     Warehouse,
 )
-from warehouse.rows import conformed_batches
+from warehouse.rows import check_quarantine_scope, conformed_batches
 
 logger = logging.getLogger(__name__)
 
@@ -339,9 +339,7 @@ class BigQueryWarehouse(Warehouse):
         context: LoadContext,
         quarantine: Sequence[QuarantinedRow] = (),
     ) -> ReplaceResult:
-        outside = sorted({(q.account_id, q.day) for q in quarantine} - scope.units)
-        if outside:
-            raise ScopeError(f"{spec.name}: quarantined rows outside the load scope: {outside[:5]}")
+        check_quarantine_scope(spec, quarantine, scope)
         loaded_at = dt.datetime.now(dt.UTC)
         counts: dict[Unit, int] = dict.fromkeys(scope.units, 0)
         with tempfile.TemporaryFile() as staged:

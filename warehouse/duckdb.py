@@ -28,7 +28,7 @@ from warehouse.base import (
     Unit,
     Warehouse,
 )
-from warehouse.rows import conformed_batches
+from warehouse.rows import check_quarantine_scope, conformed_batches
 
 logger = logging.getLogger(__name__)
 
@@ -165,9 +165,7 @@ class DuckDBWarehouse(Warehouse):
         context: LoadContext,
         quarantine: Sequence[QuarantinedRow] = (),
     ) -> ReplaceResult:
-        outside = sorted({(q.account_id, q.day) for q in quarantine} - scope.units)
-        if outside:
-            raise ScopeError(f"{spec.name}: quarantined rows outside the load scope: {outside[:5]}")
+        check_quarantine_scope(spec, quarantine, scope)
         loaded_at = dt.datetime.now(dt.UTC)
         target = spec.full_schema()
         columns = ", ".join(quote(f.name) for f in target)

@@ -9,9 +9,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from mdp.errors import WarehouseError
-from mdp.schema import EXTRACTED_AT, LOADED_AT, RUN_ID, TableSpec
-from warehouse.base import LoadContext, RowsInput
+from mdp.errors import ScopeError, WarehouseError
+from mdp.schema import EXTRACTED_AT, LOADED_AT, RUN_ID, QuarantinedRow, TableSpec
+from warehouse.base import LoadContext, RowsInput, Scope
 
 
 def conformed_batches(
@@ -78,3 +78,10 @@ def _conform(spec: TableSpec, table: pa.Table, context: LoadContext, loaded_at: 
         if not f.nullable and array.null_count:
             raise WarehouseError(f"{spec.name}, column {f.name}: {array.null_count} null value(s) in a required column")
     return pa.Table.from_arrays(arrays, schema=target)
+
+
+def check_quarantine_scope(spec: TableSpec, quarantine: Sequence[QuarantinedRow], scope: Scope) -> None:
+    """Quarantined rows belong to units of the load, like the rows themselves."""
+    outside = sorted({(q.account_id, q.day) for q in quarantine} - scope.units)
+    if outside:
+        raise ScopeError(f"{spec.name}: quarantined rows outside the load scope: {outside[:5]}")
