@@ -157,7 +157,11 @@ async def daily_pipeline(
     landed = any(o.status == "success" for o in summary.outcomes)
 
     if params.run_dbt:
-        summary.steps["dbt"] = await _step("flows.dbt", "dbt_build", landed or not windows, config_path, log)
+        # The incremental marts rebuild from the earliest day this run reloaded (a backfill reaches back).
+        dbt_vars = {"incremental_start_date": min(s for s, _ in windows.values()).isoformat()} if windows else {}
+        summary.steps["dbt"] = await _step(
+            "flows.dbt", "dbt_build", landed or not windows, config_path, log, vars=dbt_vars
+        )
     if params.run_monitoring:
         summary.steps["monitoring"] = await _step(
             "flows.monitor", "volume_monitor", True, config_path, log, run_id=run_id, windows=windows
