@@ -336,7 +336,9 @@ def deploy(
         raise typer.Exit(1) from None
     console.print(f"[green]Prefect UI:[/] {stack.ui_url}")
     console.print(f"  deployments: {', '.join(stack.deployments)} on work pool 'mdp-process'")
-    console.print(f"  worker pid {stack.worker_pid}" + (f", server pid {stack.server_pid}" if stack.server_pid else ""))
+    pids = " ".join(str(p) for p in (stack.worker_pid, stack.server_pid) if p)
+    console.print(f"  worker and server run in the background; stop them with: kill {pids}")
+    console.print("  runs read pipeline.yaml; for its sandbox connectors, keep `mdp sandbox` running")
     console.print(
         "  run a backfill: open Deployments > daily_pipeline/rerun-local > Run > Custom run,\n"
         "  set start_date and end_date;\n"
