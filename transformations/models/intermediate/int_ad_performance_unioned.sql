@@ -5,6 +5,7 @@
 {%- set channels = var('ad_performance_channels') -%}
 {%- set field_overrides = {} -%}
 
+-- noqa: disable=LT02
 with
 
 {% for channel, model_name in channels.items() %}
