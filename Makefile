@@ -10,7 +10,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install demo test lint format clean browser
+.PHONY: install demo test lint format clean browser bench
 
 install: $(STAMP)
 
@@ -37,6 +37,10 @@ LINT_NODE := tools/node_modules/.mdp-installed
 $(LINT_NODE): tools/package.json tools/package-lock.json
 	npm ci --prefix tools --silent --no-audit --no-fund
 	@touch $@
+
+# Benchmarks, on demand (minutes; results in docs/benchmarks.md). `make test` runs only their smoke test.
+bench: install
+	$(BIN)/python -m benchmarks all
 
 lint: install $(LINT_NODE)
 	$(BIN)/ruff check .

@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from mdp.errors import ScopeError, WarehouseError
@@ -57,9 +58,9 @@ def _conform(spec: TableSpec, table: pa.Table, context: LoadContext, loaded_at: 
     arrays = []
     for f in target:
         if f.name == RUN_ID:
-            arrays.append(pa.array([context.run_id] * n, f.type))
+            arrays.append(_constant(context.run_id, f.type, n))
         elif f.name == LOADED_AT:
-            arrays.append(pa.array([loaded_at] * n, f.type))
+            arrays.append(_constant(loaded_at, f.type, n))
         elif f.name in table.column_names:
             column = table.column(f.name)
             try:
@@ -69,7 +70,7 @@ def _conform(spec: TableSpec, table: pa.Table, context: LoadContext, loaded_at: 
                     f"{spec.name}, column {f.name}: cannot store {column.type} as {f.type}: {exc}"
                 ) from exc
         elif f.name == EXTRACTED_AT:
-            arrays.append(pa.array([loaded_at] * n, f.type))
+            arrays.append(_constant(loaded_at, f.type, n))
         elif f.nullable:
             arrays.append(pa.nulls(n, f.type))
         else:
@@ -85,3 +86,11 @@ def check_quarantine_scope(spec: TableSpec, quarantine: Sequence[QuarantinedRow]
     outside = sorted({(q.account_id, q.day) for q in quarantine} - scope.units)
     if outside:
         raise ScopeError(f"{spec.name}: quarantined rows outside the load scope: {outside[:5]}")
+
+
+def _constant(value: Any, type_: pa.DataType, n: int) -> pa.Array:
+    """`n` copies of `value`, built without a Python list (a timestamp through its int64 storage)."""
+    if pa.types.is_timestamp(type_):
+        micros = pa.scalar(value, type_).value
+        return pa.array(np.full(n, micros, dtype=np.int64)).view(type_)
+    return pa.repeat(pa.scalar(value, type_), n)

@@ -1,0 +1,84 @@
+"""`python -m benchmarks [loader|e2e|dbt|all]`: run benchmarks and write docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from benchmarks.common import DOCS_PATH, RESULTS_PATH, Section, quiet_environment, write_document
+
+logger = logging.getLogger("benchmarks")
+
+SMOKE = {"sizes": [2_000], "repeats": 1, "accounts": [1], "days": [2], "dbt_sizes": [5_000]}
+QUICK = {"sizes": [100_000], "repeats": 3, "accounts": [5], "days": [7, 90], "dbt_sizes": [100_000]}
+FULL = {"sizes": [100_000, 1_000_000], "repeats": 3, "accounts": [5, 50], "days": [7, 90], "dbt_sizes": [1_000_000]}
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    p.add_argument("benchmark", nargs="?", default="all", choices=["loader", "e2e", "dbt", "all"])
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="smaller sizes (minutes)")
+    size.add_argument("--smoke", action="store_true", help="tiny sizes (seconds), to check the code runs")
+    p.add_argument("--sizes", type=float, nargs="+", help="loader row counts, e.g. 1e5 1e6 1e7")
+    p.add_argument("--repeats", type=int, help="timed replace loads per method (median reported; >= 3)")
+    p.add_argument("--methods", nargs="+", help="loader methods (default: all but dlt's insert_values path)")
+    p.add_argument("--max-dict-rows", type=float, default=1e6, help="largest size for the Python-dict paths")
+    p.add_argument("--accounts", type=int, nargs="+", help="e2e accounts per channel, e.g. 5 50 200")
+    p.add_argument("--days", type=int, nargs="+", help="e2e days per run, e.g. 7 90 365")
+    p.add_argument("--dbt-sizes", type=float, nargs="+", help="dbt fact rows, e.g. 1e6 1e7")
+    p.add_argument("--output", type=Path, help=f"results document (default {DOCS_PATH}; --smoke writes none)")
+    p.add_argument("--workdir", type=Path, help="scratch directory for the DuckDB files (default: system temp)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
+    logging.getLogger("warehouse").setLevel(logging.WARNING)  # one line per load would drown the results
+    quiet_environment()
+    preset = SMOKE if args.smoke else QUICK if args.quick else FULL
+    sizes = [int(s) for s in args.sizes] if args.sizes else preset["sizes"]
+    repeats = args.repeats or preset["repeats"]
+    accounts = args.accounts or preset["accounts"]
+    days = args.days or preset["days"]
+    dbt_sizes = [int(s) for s in args.dbt_sizes] if args.dbt_sizes else preset["dbt_sizes"]
+    chosen = ["loader", "e2e", "dbt"] if args.benchmark == "all" else [args.benchmark]
+    sections: list[Section] = []
+    began = time.monotonic()
+    if "loader" in chosen:
+        from benchmarks import loader
+
+        methods = args.methods or loader.DEFAULT_METHODS
+        sections.append(loader.run(sizes, repeats, methods, int(args.max_dict_rows), args.workdir))
+    if "e2e" in chosen:
+        from benchmarks import e2e
+
+        sections.append(e2e.run(accounts, days, args.workdir))
+    if "dbt" in chosen:
+        from benchmarks import dbt_bench
+
+        sections.append(dbt_bench.run(dbt_sizes, args.workdir))
+    for section in sections:
+        print(f"\n## {section.name}\n\n{section.markdown}\n")
+    output = args.output if args.output or not args.smoke else None
+    if output is None and not args.smoke:
+        output = DOCS_PATH
+    if output is not None:
+        command = "python -m benchmarks " + " ".join(
+            shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
+        )
+        raw = output.with_suffix(".json") if args.output else RESULTS_PATH
+        write_document(output, sections, command.strip(), raw)
+        print(f"results written to {output}")
+    logger.info("benchmarks finished in %.0fs", time.monotonic() - began)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
