@@ -145,6 +145,8 @@ async def daily_pipeline(
         )
     states: list[State[Any]] = await asyncio.gather(*calls)
     for name, state in zip(windows, states, strict=True):
+        # A failed subflow still carries its per-unit outcomes: collect them; the run fails below
+        # (PipelineFailed) naming every failed connector, account and day range.
         result: Any = state.result(raise_on_failure=False)
         if asyncio.iscoroutine(result):
             result = await result
