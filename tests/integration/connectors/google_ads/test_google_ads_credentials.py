@@ -6,10 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import threading
 import urllib.parse
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -18,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from connectors.google_ads.exceptions import GoogleAdsAPIError
 from mdp.errors import ConnectorError, RetryableAPIError
 from sandbox import Fault, GoogleAdsSandbox
+from tests.integration.conftest import LoopbackServer
 from tests.integration.connectors.google_ads.conftest import (
     ACCESS_TOKEN,
     DEVELOPER_TOKEN,
@@ -65,15 +65,11 @@ class TokenEndpoint:
             def log_message(self, *args: object) -> None:
                 return
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/token"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.server = LoopbackServer(Handler)
+        self.url = self.server.url("/token")
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+        self.server.close()
 
 
 @pytest.fixture
