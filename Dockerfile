@@ -37,6 +37,6 @@ USER 10001:10001
 # it at build time fails the build on a broken project instead of at the first run.
 RUN MDP_BQ_PROJECT=parse-only dbt parse --project-dir transformations --target bigquery --target-path /tmp/dbt-target --log-path /tmp/dbt-logs
 HEALTHCHECK --interval=60s --timeout=20s --start-period=10s --retries=3 \
-    CMD ["python", "-c", "import flows.daily, flows.dbt, warehouse.bigquery"]
+    CMD ["python", "-c", "import flows.daily, flows.transform, warehouse.bigquery"]
 # Flow runs start through the Docker worker, which sets the command; alone, the image checks its configuration.
 CMD ["mdp", "check"]

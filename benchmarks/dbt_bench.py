@@ -14,7 +14,7 @@ from typing import Any
 from benchmarks.common import Section, human, peak_rss, rate, table
 from benchmarks.synthetic import FIRST_DAY, Shape, ad_performance
 from connectors.google_ads.schema import AD_PERFORMANCE
-from flows.dbt import dbt_invocation, prepare_duckdb, run_dbt, status_counts
+from flows.transform import dbt_invocation, prepare_duckdb, run_dbt, status_counts
 from mdp.config import config_from_mapping
 from warehouse.base import LoadContext
 from warehouse.duckdb import DuckDBWarehouse
@@ -137,7 +137,7 @@ def _markdown(results: list[dict[str, Any]]) -> str:
             top = ", ".join(f"{_short(name)} {seconds:.1f}s" for name, seconds in r[label]["top_nodes"])
             profile.append([f"{r['fact_rows']:,}", label, top])
     notes = (
-        "Both runs are `dbt build --exclude resource_type:seed` (models and tests) through `flows.dbt.run_dbt`, "
+        "Both runs are `dbt build --exclude resource_type:seed` (models and tests) through `flows.transform.run_dbt`, "
         "in this process, after `dbt seed`. The full build adds `--full-refresh`; the incremental build passes "
         "`incremental_start_date` = the first day of the reloaded window, as `daily_pipeline` does after "
         "loading yesterday plus the 28-day lookback (the raw window is replaced first, untimed). The marts "

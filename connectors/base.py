@@ -28,6 +28,8 @@ class ConnectorSettings(BaseModel):
     credentials: dict[str, SecretRef] = Field(default_factory=dict)
     chunk_days: int = Field(31, ge=1, le=366)
     max_concurrency: int = Field(4, ge=1, le=64)
+    unit_retries: int = Field(3, ge=0, le=20)
+    max_retry_wait_minutes: float = Field(15.0, gt=0, le=1440)
 
 
 @dataclass(frozen=True)

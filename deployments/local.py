@@ -1,10 +1,16 @@
 """Local deployments: a Prefect server on 127.0.0.1, the process work pool, the Slack block, the
-`*-local` deployments of prefect.yaml, and a worker, so a person can click "Run" in the UI."""
+`*-local` deployments of prefect.yaml, and a worker, so a person can click "Run" in the UI.
+
+Every process started here is its own process group, recorded in `<data>/prefect/local-stack.json`, so
+`mdp deploy --local --stop` (`down`) stops exactly what `up` started, children included."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -22,7 +28,10 @@ logger = logging.getLogger(__name__)
 LOCAL_POOL = "mdp-process"
 LOCAL_DEPLOYMENTS = ("daily-local", "rerun-local", "dbt-local", "monitor-local")
 SLACK_URL_ENV = "MDP_SLACK_WEBHOOK_URL"
-HEALTH_TIMEOUT_SECONDS = 120.0
+# A loaded 2-core machine took 140 s to start a Prefect server: wait long, and say so.
+HEALTH_TIMEOUT_SECONDS = 600.0
+STOP_TIMEOUT_SECONDS = 30.0
+STATE_FILE = "local-stack.json"
 
 
 class DeploymentError(MDPError):
@@ -36,6 +45,22 @@ class LocalStack:
     server_pid: int | None
     worker_pid: int | None
     deployments: tuple[str, ...]
+    state_file: Path | None = None
+    stopped: tuple[int, ...] = ()
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = {"api_url": self.api_url, "server_pid": self.server_pid, "worker_pid": self.worker_pid}
+        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> LocalStack | None:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        api_url = str(data.get("api_url") or "")
+        return cls(api_url, api_url.removesuffix("/api"), data.get("server_pid"), data.get("worker_pid"), (), path)
 
 
 def prefect_env(api_url: str, home: Path | None = None) -> dict[str, str]:
@@ -52,9 +77,31 @@ def prefect_env(api_url: str, home: Path | None = None) -> dict[str, str]:
     return env
 
 
+def read_env_file(path: Path) -> dict[str, str]:
+    """`NAME=value` lines (an optional `export ` prefix, `#` comments), as `mdp sandbox` writes them.
+
+    Raises:
+        DeploymentError: the file is missing or a line is not NAME=value (naming the line, never a value).
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise DeploymentError(f"--env-file {path}: cannot read it ({exc.strerror})") from None
+    values: dict[str, str] = {}
+    for number, line in enumerate(lines, 1):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        name, sep, value = text.removeprefix("export ").partition("=")
+        if not sep or not name.strip().isidentifier():
+            raise DeploymentError(f"--env-file {path}, line {number}: expected NAME=value")
+        values[name.strip()] = value.strip().strip("'\"")
+    return values
+
+
 def healthy(api_url: str) -> bool:
     try:
-        with urllib.request.urlopen(f"{api_url}/health", timeout=2) as response:  # noqa: S310 - loopback URL
+        with urllib.request.urlopen(f"{api_url}/health", timeout=5) as response:  # noqa: S310 - loopback URL
             return bool(response.status == 200)
     except (urllib.error.URLError, OSError):
         return False
@@ -72,15 +119,72 @@ def wait_healthy(
         time.sleep(0.5)
 
 
+def alive(pid: int | None) -> bool:
+    """Whether a process with this id exists (and is not a zombie)."""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        pass
+    except PermissionError:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
+def _wait_gone(process: subprocess.Popen[bytes] | None, pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (process.poll() is not None) if process is not None else not alive(pid):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def stop_process_group(target: subprocess.Popen[bytes] | int | None, timeout: float = STOP_TIMEOUT_SECONDS) -> bool:
+    """SIGTERM the process group led by `target` (a process started with start_new_session), SIGKILL what
+    is left of the group after the leader exits or `timeout` passes. Returns whether it was running."""
+    if target is None:
+        return False
+    process = target if isinstance(target, subprocess.Popen) else None
+    pid = target.pid if isinstance(target, subprocess.Popen) else target
+    if (process.poll() is not None) if process is not None else not alive(pid):
+        return False
+    _signal_group(pid, signal.SIGTERM)
+    if not _wait_gone(process, pid, timeout):
+        logger.warning("process %d still running %.0fs after SIGTERM: killing its group", pid, timeout)
+    _signal_group(pid, signal.SIGKILL)  # the leader's children, or the leader itself if it ignored SIGTERM
+    _wait_gone(process, pid, 10.0)
+    return True
+
+
 def _prefect() -> list[str]:
     return [sys.executable, "-m", "prefect"]
 
 
-def start_server(port: int, log_dir: Path, home: Path | None = None) -> tuple[subprocess.Popen[bytes], str]:
-    """`prefect server start` on 127.0.0.1:port, detached, logging to log_dir/prefect-server.log."""
+def start_server(
+    port: int, log_dir: Path, home: Path | None = None, timeout: float = HEALTH_TIMEOUT_SECONDS
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`prefect server start` on 127.0.0.1:port, detached, logging to log_dir/prefect-server.log; waits
+    until healthy, and stops it again if it never is."""
     api_url = f"http://127.0.0.1:{port}/api"
     log_dir.mkdir(parents=True, exist_ok=True)
-    with (log_dir / "prefect-server.log").open("ab") as log:
+    log_path = log_dir / "prefect-server.log"
+    with log_path.open("ab") as log:
         process = subprocess.Popen(
             [*_prefect(), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
             stdout=log,
@@ -88,7 +192,13 @@ def start_server(port: int, log_dir: Path, home: Path | None = None) -> tuple[su
             env=prefect_env(api_url, home),
             start_new_session=True,
         )
-    wait_healthy(api_url, process)
+    try:
+        wait_healthy(api_url, process, timeout)
+    except BaseException as exc:
+        stop_process_group(process)
+        if isinstance(exc, DeploymentError):
+            raise DeploymentError(f"{exc} (server PID {process.pid}, stopped; log: {log_path})") from None
+        raise
     return process, api_url
 
 
@@ -100,7 +210,7 @@ def run_prefect(args: list[str], api_url: str, home: Path | None = None, **env: 
         text=True,
         cwd=PROJECT_ROOT,
         env={**prefect_env(api_url, home), **env},
-        timeout=600,
+        timeout=900,
         check=False,
     )
     if result.returncode != 0:
@@ -109,10 +219,28 @@ def run_prefect(args: list[str], api_url: str, home: Path | None = None, **env: 
     return result.stdout
 
 
-def ensure_pool(api_url: str, home: Path | None = None) -> None:
-    existing = run_prefect(["work-pool", "ls"], api_url, home)
-    if LOCAL_POOL not in existing:
-        run_prefect(["work-pool", "create", LOCAL_POOL, "--type", "process"], api_url, home)
+def ensure_pool(api_url: str) -> bool:
+    """Create the local process work pool unless it exists (read through the API, not CLI text).
+
+    Returns whether it was created."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.workers.process import ProcessWorker
+
+    with temporary_settings({PREFECT_API_URL: api_url}), get_client(sync_client=True) as client:
+        try:
+            client.read_work_pool(LOCAL_POOL)
+            return False
+        except ObjectNotFound:
+            pass
+        template = ProcessWorker.get_default_base_job_template()
+        try:
+            client.create_work_pool(WorkPoolCreate(name=LOCAL_POOL, type="process", base_job_template=template))
+        except ObjectAlreadyExists:  # created meanwhile by another `mdp deploy --local`
+            return False
+        return True
 
 
 def ensure_slack_block(config: PipelineConfig, api_url: str) -> str:
@@ -132,7 +260,7 @@ def ensure_slack_block(config: PipelineConfig, api_url: str) -> str:
         capture_output=True,
         text=True,
         env=prefect_env(api_url),
-        timeout=120,
+        timeout=300,
         check=False,
     )
     if result.returncode != 0:
@@ -151,9 +279,15 @@ def deploy(
 
 
 def start_worker(
-    api_url: str, log_dir: Path, home: Path | None = None, *, run_once: bool = False
+    api_url: str,
+    log_dir: Path,
+    home: Path | None = None,
+    *,
+    run_once: bool = False,
+    env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
-    """A process worker on the local pool, detached, logging to log_dir/prefect-worker.log."""
+    """A process worker on the local pool, detached (its own process group), logging to
+    log_dir/prefect-worker.log; `env` is added to the environment its flow runs inherit."""
     log_dir.mkdir(parents=True, exist_ok=True)
     args = [*_prefect(), "worker", "start", "--pool", LOCAL_POOL, "--type", "process"]
     if run_once:
@@ -164,24 +298,59 @@ def start_worker(
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=PROJECT_ROOT,
-            env=prefect_env(api_url, home),
+            env={**prefect_env(api_url, home), **(env or {})},
             start_new_session=True,
         )
 
 
-def up(config: PipelineConfig, port: int = 4200) -> LocalStack:
-    """Server (reused when $PREFECT_API_URL or the port already answers), pool, block, deployments, worker."""
-    log_dir = config.warehouse_path().parent / "prefect"
+def state_path(config: PipelineConfig) -> Path:
+    return config.warehouse_path().parent / "prefect" / STATE_FILE
+
+
+def up(
+    config: PipelineConfig,
+    port: int = 4200,
+    *,
+    env: dict[str, str] | None = None,
+    health_timeout: float = HEALTH_TIMEOUT_SECONDS,
+) -> LocalStack:
+    """Server (reused when $PREFECT_API_URL or the port already answers), pool, block, deployments, and a
+    worker (replacing the one a previous `up` started). Safe to repeat."""
+    state_file = state_path(config)
+    log_dir = state_file.parent
+    previous = LocalStack.load(state_file)
     api_url = os.environ.get("PREFECT_API_URL") or f"http://127.0.0.1:{port}/api"
-    server_pid = None
+    reused = previous is not None and previous.api_url == api_url and alive(previous.server_pid)
+    server_pid = previous.server_pid if previous is not None and reused else None
+    started: subprocess.Popen[bytes] | None = None
     if not healthy(api_url):
         if not api_url.startswith("http://127.0.0.1:"):
             raise DeploymentError(f"PREFECT_API_URL {api_url} does not answer")
-        process, api_url = start_server(port, log_dir)
-        server_pid = process.pid
-    ensure_pool(api_url)
-    note = ensure_slack_block(config, api_url)
-    logger.info(note)
-    deploy(config, api_url)
-    worker = start_worker(api_url, log_dir)
-    return LocalStack(api_url, api_url.removesuffix("/api"), server_pid, worker.pid, LOCAL_DEPLOYMENTS)
+        started, api_url = start_server(int(api_url.rsplit(":", 1)[1].split("/")[0]), log_dir, timeout=health_timeout)
+        server_pid = started.pid
+    try:
+        ensure_pool(api_url)
+        logger.info(ensure_slack_block(config, api_url))
+        deploy(config, api_url)
+        stopped = tuple(pid for pid in ([previous.worker_pid] if previous else []) if pid and stop_process_group(pid))
+        worker = start_worker(api_url, log_dir, env=env)
+    except BaseException:
+        if started is not None:
+            stop_process_group(started)
+        raise
+    stack = LocalStack(
+        api_url, api_url.removesuffix("/api"), server_pid, worker.pid, LOCAL_DEPLOYMENTS, state_file, stopped
+    )
+    stack.save(state_file)
+    return stack
+
+
+def down(config: PipelineConfig) -> list[int]:
+    """Stop the worker and the server a previous `up` started (process groups); the PIDs stopped."""
+    state_file = state_path(config)
+    stack = LocalStack.load(state_file)
+    if stack is None:
+        return []
+    stopped = [pid for pid in (stack.worker_pid, stack.server_pid) if pid and stop_process_group(pid)]
+    state_file.unlink(missing_ok=True)
+    return stopped

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,9 +15,12 @@ from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from connectors.registry import build_connectors
+from flows.fx_coverage import check_fx_coverage
 from flows.ingest import UnitOutcome, ingest_connector
+from flows.monitor import volume_monitor
 from flows.notify import notify_flow_failure
-from flows.windows import ParameterError, RunParameters, check_names, resolve_window
+from flows.transform import dbt_build
+from flows.windows import RunParameters, check_names, resolve_window, run_parameters
 from mdp.config import PipelineConfig, load_config
 from mdp.errors import MDPError
 from mdp.secrets import redact
@@ -50,6 +52,7 @@ class RunSummary:
     outcomes: list[UnitOutcome] = field(default_factory=list)
     connector_errors: dict[str, str] = field(default_factory=dict)
     steps: dict[str, str] = field(default_factory=dict)
+    step_errors: dict[str, str] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[UnitOutcome]:
@@ -62,7 +65,11 @@ class RunSummary:
     def failure_text(self) -> str:
         lines = [f"{name}: {error}" for name, error in self.connector_errors.items()]
         lines += [f"{o.connector} account {o.account} {o.start}..{o.end}: {o.error}" for o in self.failed]
-        lines += [f"step {step}: failed" for step, status in self.steps.items() if status == "failed"]
+        lines += [
+            f"step {step}: failed: {self.step_errors.get(step, 'no reason given')}"
+            for step, status in self.steps.items()
+            if status == "failed"
+        ]
         return "\n".join(lines)
 
 
@@ -71,6 +78,7 @@ def plan(config: PipelineConfig, params: RunParameters, today: dt.date) -> dict[
 
     Raises:
         ParameterError: naming the offending parameter.
+        FxCoverageError: the marts could not convert some day of the windows (checked when dbt runs).
     """
     enabled = [c.name for c in config.enabled_connectors()]
     configured = [c.name for c in config.connectors]
@@ -81,7 +89,12 @@ def plan(config: PipelineConfig, params: RunParameters, today: dt.date) -> dict[
         discovering = [c.name for c in connectors if not c.settings.accounts]
         if not discovering:
             check_names("accounts", params.accounts, [a for c in connectors for a in c.settings.accounts])
-    return {c.name: resolve_window(params, today, c.lookback_days) for c in connectors}
+    windows = {c.name: resolve_window(params, today, c.lookback_days) for c in connectors}
+    if params.run_dbt and windows:
+        check_fx_coverage(
+            min(s for s, _ in windows.values()), max(e for _, e in windows.values()), config.reporting_currency
+        )
+    return windows
 
 
 @flow(
@@ -116,19 +129,16 @@ async def daily_pipeline(
         config_path: pipeline.yaml to use (default: $MDP_CONFIG, ./pipeline.yaml, the sample).
     """
     log = get_run_logger()
-    try:
-        params = RunParameters(
-            run_date=run_date,
-            start_date=start_date,
-            end_date=end_date,
-            lookback_days=lookback_days,
-            connectors=connectors,
-            accounts=accounts,
-            run_dbt=run_dbt,
-            run_monitoring=run_monitoring,
-        )
-    except ValueError as exc:
-        raise ParameterError(str(exc)) from None
+    params = run_parameters(
+        run_date=run_date,
+        start_date=start_date,
+        end_date=end_date,
+        lookback_days=lookback_days,
+        connectors=connectors,
+        accounts=accounts,
+        run_dbt=run_dbt,
+        run_monitoring=run_monitoring,
+    )
     config = load_config(config_path)
     today = dt.datetime.now(config.tz).date()
     windows = plan(config, params, today)
@@ -161,36 +171,38 @@ async def daily_pipeline(
     if params.run_dbt:
         # The incremental marts rebuild from the earliest day this run reloaded (a backfill reaches back).
         dbt_vars = {"incremental_start_date": min(s for s, _ in windows.values()).isoformat()} if windows else {}
-        summary.steps["dbt"] = await _step(
-            "flows.dbt", "dbt_build", landed or not windows, config_path, log, vars=dbt_vars
-        )
+        await _step(summary, "dbt", dbt_build, landed or not windows, config_path, log, vars=dbt_vars)
     if params.run_monitoring:
-        summary.steps["monitoring"] = await _step(
-            "flows.monitor", "volume_monitor", True, config_path, log, run_id=run_id, windows=windows
-        )
+        await _step(summary, "monitoring", volume_monitor, True, config_path, log, run_id=run_id, windows=windows)
     await _publish(summary)
     if not summary.ok:
         raise PipelineFailed(f"run {run_id} failed:\n{summary.failure_text()}")
     return summary
 
 
-async def _step(module: str, name: str, wanted: bool, config_path: str | None, log: Any, **kwargs: Any) -> str:
-    """Run a downstream flow if it is built; a failure is recorded, not raised, to complete the summary."""
+async def _step(
+    summary: RunSummary, step: str, target: Any, wanted: bool, config_path: str | None, log: Any, **kwargs: Any
+) -> None:
+    """Run a downstream flow and record its outcome; a failure (with its reason) fails the parent run."""
     if not wanted:
-        log.warning("%s skipped: nothing landed", name)
-        return "skipped"
+        log.warning("%s skipped: nothing landed", target.name)
+        summary.steps[step] = "skipped"
+        return
     try:
-        target = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        log.warning("%s is not built yet: step skipped", name)
-        return "not built yet"
-    state = target(config_path=config_path, return_state=True, **kwargs)
-    if asyncio.iscoroutine(state):
-        state = await state
-    if state.is_completed():
-        return "completed"
-    log.error("%s ended %s: %s", name, state.name, state.message)
-    return "failed"
+        state = target(config_path=config_path, return_state=True, **kwargs)
+        if asyncio.iscoroutine(state):
+            state = await state
+    except Exception as exc:  # the flow could not even start: a failed step, with the reason
+        state = None
+        reason = f"{type(exc).__name__}: {exc}"
+    if state is not None and state.is_completed():
+        summary.steps[step] = "completed"
+        return
+    if state is not None:
+        reason = f"{state.name}: {state.message}"
+    summary.steps[step] = "failed"
+    summary.step_errors[step] = redact(reason)
+    log.error("%s failed: %s", target.name, summary.step_errors[step])
 
 
 async def _publish(summary: RunSummary) -> None:

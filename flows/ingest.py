@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import random
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 from prefect import flow, task
@@ -16,7 +18,6 @@ from prefect.client.schemas.objects import State
 from prefect.futures import PrefectFuture
 from prefect.logging import get_run_logger
 from prefect.states import Completed, Failed
-from prefect.tasks import exponential_backoff
 
 from connectors.base import Connector
 from connectors.registry import build_connector
@@ -29,7 +30,8 @@ from warehouse import Warehouse, from_config
 from warehouse.base import LoadContext, Scope
 
 logger = logging.getLogger(__name__)
-TASK_RETRIES = 3
+UNIT_BACKOFF_SECONDS = 2.0
+T = TypeVar("T")
 _PREFECT_PREFIX = "Task run encountered an exception "
 
 
@@ -58,24 +60,64 @@ class UnitOutcome:
         return row
 
 
-def _retry_if_retryable(task: Any, task_run: Any, state: State[Any]) -> bool:
-    """Retry a unit only when the API said it may succeed later."""
-    try:
-        state.result()
-    except RetryableAPIError:
-        return True
-    except Exception:
-        return False
-    return False
+class RetryWaitTooLong(RetryableAPIError):
+    """The API asked to wait longer than the connector's `max_retry_wait_minutes`."""
+
+
+def unit_retry_delay(attempt: int, retry_after: float | None, jitter: float) -> float:
+    """Seconds before retry number `attempt` (1-based) of a unit: exponential backoff with jitter
+    (2, 4, 8 s ... times 1 to 1.5), and never sooner than the delay the API asked for."""
+    backoff = UNIT_BACKOFF_SECONDS * 2.0 ** (attempt - 1) * (1 + 0.5 * jitter)
+    return backoff if retry_after is None else max(backoff, retry_after)
+
+
+def with_unit_retries(
+    call: Callable[[], T],
+    *,
+    retries: int,
+    max_wait_seconds: float,
+    what: str,
+    sleep: Callable[[float], None] = time.sleep,
+    jitter: Callable[[], float] = random.random,
+) -> T:
+    """`call()`, retried on RetryableAPIError up to `retries` times, each wait honouring the API's delay.
+
+    Raises:
+        RetryWaitTooLong: the API asked for a longer wait than `max_wait_seconds` (not waited for).
+        RetryableAPIError: still failing after the retries.
+    """
+    attempt = 0
+    while True:
+        try:
+            return call()
+        except RetryableAPIError as exc:
+            if attempt >= retries:
+                raise
+            attempt += 1
+            wait = unit_retry_delay(attempt, exc.retry_after, jitter())
+            if wait > max_wait_seconds:
+                raise RetryWaitTooLong(
+                    redact(
+                        f"{exc} [the API asks to wait {wait:.0f}s, over max_retry_wait_minutes "
+                        f"({max_wait_seconds / 60:g} min): not retried]"
+                    ),
+                    retry_after=exc.retry_after,
+                ) from None
+            logger.warning(
+                "%s: %s; retry %d of %d in %.1fs%s",
+                what,
+                redact(str(exc)),
+                attempt,
+                retries,
+                wait,
+                " (as the API asked)" if exc.retry_after is not None and wait == exc.retry_after else "",
+            )
+            sleep(wait)
 
 
 @task(
     name="extract-and-load",
     task_run_name="{connector_name} {account} {start}..{end}",
-    retries=TASK_RETRIES,
-    retry_delay_seconds=exponential_backoff(backoff_factor=2),
-    retry_jitter_factor=0.5,
-    retry_condition_fn=_retry_if_retryable,
     cache_policy=NO_CACHE,
 )
 def extract_and_load(
@@ -90,8 +132,27 @@ def extract_and_load(
     """Extract every day of one account chunk in full, then replace those days in one transaction.
 
     Extraction finishes before the warehouse is touched, so a failed extraction never erases the
-    last good data; chunking keeps memory flat on long backfills.
+    last good data; chunking keeps memory flat on long backfills. A retryable API error retries the
+    extraction after the delay the API asked for (bounded by `max_retry_wait_minutes`).
     """
+    settings = connector.settings
+    return with_unit_retries(
+        lambda: _extract_and_load(connector, warehouse, connector_name, account, start, end, run_id),
+        retries=settings.unit_retries,
+        max_wait_seconds=settings.max_retry_wait_minutes * 60,
+        what=f"{connector_name} account {account} {start}..{end}",
+    )
+
+
+def _extract_and_load(
+    connector: Connector,
+    warehouse: Warehouse,
+    connector_name: str,
+    account: str,
+    start: dt.date,
+    end: dt.date,
+    run_id: str,
+) -> UnitOutcome:
     began = time.monotonic()
     context = LoadContext(connector_name, run_id)
     tables: list[pa.Table] = []
@@ -124,18 +185,17 @@ def extract_and_load(
     return outcome
 
 
-@task(
-    name="list-accounts",
-    task_run_name="{connector_name} accounts",
-    retries=TASK_RETRIES,
-    retry_delay_seconds=exponential_backoff(backoff_factor=2),
-    retry_jitter_factor=0.5,
-    retry_condition_fn=_retry_if_retryable,
-    cache_policy=NO_CACHE,
-)
+@task(name="list-accounts", task_run_name="{connector_name} accounts", cache_policy=NO_CACHE)
 def list_accounts(connector: Connector, connector_name: str) -> list[str]:
     """The accounts to extract: configured, or discovered (for example under a manager account)."""
-    return [account.id for account in connector.list_accounts()]
+    settings = connector.settings
+    accounts = with_unit_retries(
+        connector.list_accounts,
+        retries=settings.unit_retries,
+        max_wait_seconds=settings.max_retry_wait_minutes * 60,
+        what=f"{connector_name} account discovery",
+    )
+    return [account.id for account in accounts]
 
 
 def _failure(future: PrefectFuture[UnitOutcome], unit: tuple[str, dt.date, dt.date], name: str) -> UnitOutcome:

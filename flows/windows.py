@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mdp.errors import MDPError
 
@@ -39,6 +40,23 @@ class RunParameters(BaseModel):
     accounts: list[str] | None = Field(None, description="Only these accounts (default: every configured one).")
     run_dbt: bool = Field(True, description="Rebuild the dbt models after loading.")
     run_monitoring: bool = Field(True, description="Compare loaded volumes with their history afterwards.")
+
+
+def run_parameters(**values: Any) -> RunParameters:
+    """Validated run parameters.
+
+    Raises:
+        ParameterError: one line per invalid parameter, naming it, e.g.
+            "lookback_days: Input should be less than or equal to 400 (got 999)".
+    """
+    try:
+        return RunParameters(**values)
+    except ValidationError as exc:
+        lines = [
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']} (got {error.get('input')!r})"
+            for error in exc.errors()
+        ]
+        raise ParameterError("; ".join(lines)) from None
 
 
 def resolve_window(params: RunParameters, today: dt.date, lookback_days: int) -> tuple[dt.date, dt.date]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from mdp.config import PipelineConfig, load_config
@@ -30,7 +32,7 @@ def _quiet_telemetry() -> None:
         ("DO_NOT_TRACK", "1"),
         ("PREFECT_SERVER_ANALYTICS_ENABLED", "false"),
         ("DBT_SEND_ANONYMOUS_USAGE_STATS", "false"),
-        ("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120"),
+        ("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "600"),
     ):
         os.environ.setdefault(name, value)
 
@@ -39,12 +41,41 @@ def _load(config: Path | None) -> PipelineConfig:
     try:
         return load_config(config)
     except MDPError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
 
 
 def _today(config: PipelineConfig) -> dt.date:
     return dt.datetime.now(config.tz).date()
+
+
+# The flag of `mdp run` for each parameter of daily_pipeline.
+RUN_FLAGS = {
+    "start_date": "--start",
+    "end_date": "--end",
+    "run_date": "--run-date",
+    "lookback_days": "--lookback-days",
+    "connectors": "--connector",
+    "accounts": "--account",
+}
+
+
+def _as_flags(message: str) -> str:
+    """A parameter error in the words the user typed: `start_date` becomes `--start`."""
+    return re.sub(r"\b(" + "|".join(RUN_FLAGS) + r")\b", lambda m: RUN_FLAGS[m.group(1)], message)
+
+
+def _validate_run(cfg: PipelineConfig, parameters: dict[str, Any]) -> None:
+    """Check every parameter of a run (and the FX seed's days) before any flow starts: exit 2 naming
+    the flag otherwise, and no flow run is created."""
+    from flows.daily import plan
+    from flows.windows import run_parameters
+
+    try:
+        plan(cfg, run_parameters(**parameters), _today(cfg))
+    except MDPError as exc:
+        err_console.print(f"[bold red]error:[/] {escape(_as_flags(str(exc)))}", highlight=False)
+        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -56,17 +87,17 @@ def check(config: ConfigOption = None) -> None:
     try:
         connectors = build_connectors(cfg)
     except MDPError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
     today = _today(cfg)
-    console.print(f"[bold]configuration[/] {cfg.source}: [green]valid[/]")
+    console.print(f"[bold]configuration[/] {escape(str(cfg.source))}: [green]valid[/]")
     console.print(f"  pipeline clock: {cfg.timezone} (today is {today}); reporting currency {cfg.reporting_currency}")
     if cfg.warehouse.type == "duckdb":
-        console.print(f"  warehouse: DuckDB file {cfg.warehouse_path()}")
+        console.print(f"  warehouse: DuckDB file {escape(str(cfg.warehouse_path()))}")
     else:
-        console.print(f"  warehouse: {cfg.warehouse.type} {cfg.warehouse.model_dump(exclude={'type'})}")
+        console.print(f"  warehouse: {cfg.warehouse.type} {escape(str(cfg.warehouse.model_dump(exclude={'type'})))}")
     alerts = cfg.alerts.slack_webhook_block
-    console.print(f"  alerts: Slack block {alerts!r}" if alerts else "  alerts: none configured")
+    console.print(f"  alerts: Slack block {escape(repr(alerts))}" if alerts else "  alerts: none configured")
     if not connectors:
         console.print("  connectors: none enabled; a run would only rebuild the marts")
         return
@@ -74,8 +105,8 @@ def check(config: ConfigOption = None) -> None:
     for connector in connectors:
         start = today - dt.timedelta(days=max(connector.lookback_days, 1))
         end = today - dt.timedelta(days=1)
-        refs = ", ".join(f"{k}={v}" for k, v in connector.settings.credentials.items()) or "-"
-        accounts = connector.settings.accounts
+        refs = escape(", ".join(f"{k}={v}" for k, v in connector.settings.credentials.items()) or "-")
+        accounts = [escape(a) for a in connector.settings.accounts]
         console.print(
             f"  [cyan]{connector.name}[/] ({connector.type_name}) -> {connector.table.name}\n"
             f"    days {start} .. {end} (lookback {connector.lookback_days}), "
@@ -159,7 +190,7 @@ def _print_channel_summary(cfg: PipelineConfig, start: dt.date, end: dt.date) ->
             [start, end],
         )
     except Exception as exc:  # the marts do not exist when nothing landed or dbt did not run
-        err_console.print(f"[yellow]no summary:[/] {str(exc).splitlines()[0]}", highlight=False)
+        err_console.print(f"[yellow]no summary:[/] {escape(str(exc).splitlines()[0])}", highlight=False)
         return
     currency = cfg.reporting_currency
     table = Table(title=f"{start} .. {end}, in {currency} (marts.mart_channel_performance_daily)")
@@ -193,7 +224,7 @@ def report(
     try:
         path = write_report(cfg, out or cfg.warehouse_path().parent / "report.html", days)
     except MDPError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
     console.print(f"report: {path}")
 
@@ -204,6 +235,10 @@ def sandbox(
     meta_port: Annotated[int, typer.Option(help="HTTP port of the Meta Graph sandbox (0: any free port).")] = 8700,
     seed: Annotated[int | None, typer.Option(help="Data seed (default: $MDP_SANDBOX_SEED or 42).")] = None,
     accounts: Annotated[int | None, typer.Option(help="Accounts per channel (default 3).", min=1, max=1000)] = None,
+    state_dir: Annotated[
+        Path,
+        typer.Option(help="Where the TLS certificate (reused across restarts) and sandbox.env are kept."),
+    ] = Path("data/sandbox"),
 ) -> None:
     """Start the local Google Ads and Meta API sandboxes, print their endpoints and a pipeline.yaml
     fragment, and run until Ctrl-C."""
@@ -217,7 +252,10 @@ def sandbox(
         config = replace(config, seed=seed)
     if accounts is not None:
         config = replace(config, google_accounts=accounts, meta_accounts=accounts)
-    run_forever(config, google_port=google_port, meta_port=meta_port)
+    state = state_dir.expanduser().resolve()
+    if config.cert_dir is None:  # a stable CA path: exported variables stay valid across restarts
+        config = replace(config, cert_dir=state)
+    run_forever(config, google_port=google_port, meta_port=meta_port, env_file=state / "sandbox.env")
 
 
 @app.command()
@@ -244,19 +282,20 @@ def run(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's run logs.")] = False,
 ) -> None:
     """Run the daily pipeline once, locally (ingest, dbt, monitoring), with live progress."""
+    _quiet_telemetry()  # before Prefect is imported: it reads its settings once
     cfg = _load(config)
-    state = _run_pipeline(
-        cfg,
-        verbose=verbose,
-        start_date=start.date() if start else None,
-        end_date=end.date() if end else None,
-        run_date=run_date.date() if run_date else None,
-        lookback_days=lookback_days,
-        connectors=connector or None,
-        accounts=account or None,
-        run_dbt=dbt,
-        run_monitoring=monitoring,
-    )
+    parameters: dict[str, Any] = {
+        "start_date": start.date() if start else None,
+        "end_date": end.date() if end else None,
+        "run_date": run_date.date() if run_date else None,
+        "lookback_days": lookback_days,
+        "connectors": connector or None,
+        "accounts": account or None,
+        "run_dbt": dbt,
+        "run_monitoring": monitoring,
+    }
+    _validate_run(cfg, parameters)
+    state = _run_pipeline(cfg, verbose=verbose, **parameters)
     if not state.is_completed():
         raise typer.Exit(1)
 
@@ -305,7 +344,7 @@ def _run_pipeline(cfg: PipelineConfig, *, verbose: bool, **parameters: Any) -> A
         steps = ", ".join(f"{k}: {v}" for k, v in summary.steps.items()) or "none"
         console.print(f"[green]run {summary.run_id} completed[/]: {sum(rows.values()):,} rows loaded; steps {steps}")
     else:
-        err_console.print(f"[bold red]run failed:[/] {state.message}", highlight=False)
+        err_console.print(f"[bold red]run failed:[/] {escape(str(state.message))}", highlight=False)
     return state
 
 
@@ -314,9 +353,18 @@ def deploy(
     config: ConfigOption = None,
     local: Annotated[bool, typer.Option("--local", help="Local process work pool on a local server.")] = False,
     port: Annotated[int, typer.Option(help="Port of the local Prefect server, when one must be started.")] = 4200,
+    env_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--env-file",
+            help="NAME=value lines the worker's flow runs inherit, e.g. data/sandbox/sandbox.env from `mdp sandbox`.",
+        ),
+    ] = None,
+    stop: Annotated[bool, typer.Option("--stop", help="Stop the worker and server --local started.")] = False,
 ) -> None:
     """Deploy the flows. --local: start a Prefect server on 127.0.0.1 if none answers, create the process
-    work pool and the Slack block, deploy the *-local deployments of prefect.yaml, start a worker."""
+    work pool and the Slack block, deploy the *-local deployments of prefect.yaml, start a worker (replacing
+    the one a previous --local started). --local --stop: stop what --local started."""
     _quiet_telemetry()
     if not local:
         err_console.print(
@@ -326,18 +374,33 @@ def deploy(
             "Use --local for a local server, process pool and worker."
         )
         raise typer.Exit(2)
-    from deployments.local import up
+    from deployments.local import down, read_env_file, up
 
     cfg = _load(config)
+    if stop:
+        stopped = down(cfg)
+        console.print(f"stopped PID {', '.join(map(str, stopped))}" if stopped else "nothing to stop")
+        return
     try:
-        stack = up(cfg, port)
+        env = read_env_file(env_file) if env_file else None
+        console.print("starting or reusing the Prefect server, then deploying (a minute or two on a busy machine)")
+        stack = up(cfg, port, env=env)
     except MDPError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
     console.print(f"[green]Prefect UI:[/] {stack.ui_url}")
     console.print(f"  deployments: {', '.join(stack.deployments)} on work pool 'mdp-process'")
-    pids = " ".join(str(p) for p in (stack.worker_pid, stack.server_pid) if p)
-    console.print(f"  worker and server run in the background; stop them with: kill {pids}")
+    if stack.stopped:
+        console.print(f"  replaced the previous worker (PID {', '.join(map(str, stack.stopped))})")
+    log_dir = stack.state_file.parent if stack.state_file else None
+    console.print(f"  worker PID {stack.worker_pid} (log: {escape(str(log_dir))}/prefect-worker.log)")
+    if stack.server_pid:
+        console.print(f"  server PID {stack.server_pid}")
+    else:
+        console.print(f"  server: an existing one at {stack.api_url} (not started here)")
+    if env:
+        console.print(f"  the worker's runs inherit {', '.join(sorted(env))} from {escape(str(env_file))}")
+    console.print("  stop them with: mdp deploy --local --stop")
     console.print("  runs read pipeline.yaml; for its sandbox connectors, keep `mdp sandbox` running")
     console.print(
         "  run a backfill: open Deployments > daily_pipeline/rerun-local > Run > Custom run,\n"

@@ -99,6 +99,10 @@ class ConnectorConfig(BaseModel):
     credentials: dict[str, SecretRef] = Field(default_factory=dict)
     chunk_days: int = Field(31, ge=1, le=366, description="days per extraction unit")
     max_concurrency: int = Field(4, ge=1, le=64, description="concurrent API units for this connector")
+    unit_retries: int = Field(3, ge=0, le=20, description="retries of a failed unit on a retryable API error")
+    max_retry_wait_minutes: float = Field(
+        15.0, gt=0, le=1440, description="longest wait before a unit retry (a longer delay asked by the API fails)"
+    )
 
     @field_validator("accounts")
     @classmethod

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -235,15 +236,22 @@ def faults_from_env(environ: Mapping[str, str] | None = None) -> list[Fault]:
 
 
 class CallCounter:
-    """Counts API calls per (account, method); thread-safe."""
+    """Counts API calls per (account, method), and when they came (monotonic clock); thread-safe."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: Counter[tuple[str, str]] = Counter()
+        self._times: dict[str, list[float]] = {}
 
     def record(self, account: str | None, method: str) -> None:
         with self._lock:
             self._counts[(account or "", method)] += 1
+            self._times.setdefault(account or "", []).append(time.monotonic())
+
+    def times(self, account: str) -> list[float]:
+        """When each call for `account` arrived (time.monotonic), in order."""
+        with self._lock:
+            return list(self._times.get(normalize_account_id(account), []))
 
     def snapshot(self) -> dict[tuple[str, str], int]:
         with self._lock:
@@ -261,6 +269,7 @@ class CallCounter:
     def reset(self) -> None:
         with self._lock:
             self._counts.clear()
+            self._times.clear()
 
     def as_json(self) -> str:
         return json.dumps([{"account": a, "method": m, "calls": n} for (a, m), n in self.snapshot().items()])

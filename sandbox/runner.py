@@ -189,11 +189,13 @@ def run_forever(
     meta_port: int | None = None,
     out: IO[str] | None = None,
     stop_event: threading.Event | None = None,
+    env_file: Path | None = None,
 ) -> None:
     """Start both servers, print endpoints, a pipeline.yaml fragment and exports; block until Ctrl-C/SIGTERM.
 
     Defaults come from `SandboxConfig.from_env()` (MDP_SANDBOX_* variables, MDP_SANDBOX_FAULTS).
-    Setting `stop_event` also stops it (for callers outside the main thread)."""
+    Setting `stop_event` also stops it (for callers outside the main thread); `env_file` receives the
+    exports too."""
     stream = out or sys.stdout
     config = config or SandboxConfig.from_env()
     if google_port is not None:
@@ -210,6 +212,10 @@ def run_forever(
         print("# environment for clients (set before the first gRPC channel)", file=stream)
         for line in environment_exports(handle):
             print(line, file=stream)
+        if env_file is not None:
+            env_file.parent.mkdir(parents=True, exist_ok=True)
+            env_file.write_text("\n".join(environment_exports(handle)) + "\n", encoding="utf-8")
+            print(f"# also written to {env_file} (`source` it, or `mdp deploy --local --env-file` it)", file=stream)
         print("\nPress Ctrl-C to stop.", file=stream, flush=True)
         _wait_for_signal(stop)
     print("sandbox stopped", file=stream)

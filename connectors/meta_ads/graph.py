@@ -54,14 +54,12 @@ class RetryPolicy:
         )
 
     def delay(self, retry: int, hint: float | None = None, rng: random.Random | None = None) -> float:
-        """Seconds before retry number `retry` (1-based): exponential with equal jitter, at least the
-        API's hint, never more than `max_delay`."""
+        """Seconds before retry number `retry` (1-based): exponential with equal jitter up to `max_delay`,
+        and never less than the API's hint (a hint over `max_delay` is not retried here: see `request`)."""
         ceiling = min(self.max_delay, self.base_delay * 2.0 ** (retry - 1))
         jitter = (rng or _JITTER).uniform(0, ceiling / 2)
         wait = ceiling / 2 + jitter
-        if hint is not None:
-            wait = max(wait, hint)
-        return min(wait, self.max_delay)
+        return wait if hint is None else max(wait, hint)
 
 
 def throttle_wait(headers: Mapping[str, str] | None) -> float | None:
@@ -225,6 +223,9 @@ class GraphClient:
             if not failure.retryable:
                 break
             if retry >= self.policy.max_retries:
+                break
+            if failure.retry_after is not None and failure.retry_after > self.policy.max_delay:
+                # Longer than this call may wait: the unit is retried later by the flow, which honours it.
                 break
             retry += 1
             self.retries += 1

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import socket
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from deployments.local import start_server
+from deployments.local import start_server, stop_process_group
 
 
 @dataclass
@@ -34,9 +33,4 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectSer
     try:
         yield PrefectServer(api_url, home, log_dir)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process_group(process)

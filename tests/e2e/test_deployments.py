@@ -1,6 +1,8 @@
-"""End to end on a real Prefect server: deploy from prefect.yaml to a process work pool, trigger the
-rerun deployment with parameters through the API (as the UI does), let a worker run it, and check the
-warehouse; then a run with a sandbox fault ends Failed and Slack is told."""
+"""End to end on a real Prefect server, the way users run the pipeline: `up` (what `mdp deploy --local`
+runs) deploys every `*-local` deployment of prefect.yaml to a process work pool and starts a worker, twice
+(it must be repeatable); flow runs are created through the API as the UI's "Custom run" does, and the
+worker runs them: the rerun rebuilds the marts and checks volumes, the dbt and monitoring deployments
+complete alone, an API fault and a dbt failure each end Failed, and `down` stops what `up` started."""
 
 from __future__ import annotations
 
@@ -8,7 +10,9 @@ import asyncio
 import datetime as dt
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +20,11 @@ import duckdb
 import pytest
 import yaml
 
-from deployments.local import LOCAL_POOL, deploy, ensure_pool, prefect_env, start_worker
-from mdp.config import load_config
+from deployments.local import LOCAL_DEPLOYMENTS, LOCAL_POOL, LocalStack, alive, down, prefect_env, state_path, up
+from mdp.config import PipelineConfig, load_config
 from sandbox import Fault
 from sandbox.config import SandboxConfig
-from sandbox.runner import SANDBOX_SECRETS, SandboxHandle, start_sandbox
+from sandbox.runner import SandboxHandle, environment_exports, start_sandbox
 from tests.e2e.conftest import PrefectServer
 from tests.integration.flows.conftest import SlackReceiver
 
@@ -28,6 +32,16 @@ pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.filterwarnings("ign
 
 AS_OF = dt.date(2026, 3, 1)
 START, END = dt.date(2026, 2, 20), dt.date(2026, 2, 26)
+RUN_TIMEOUT_SECONDS = 900.0
+FINAL_STATES = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+
+
+@dataclass
+class Deployed:
+    server: PrefectServer
+    config: PipelineConfig
+    first: LocalStack
+    second: LocalStack
 
 
 @pytest.fixture(scope="module")
@@ -59,69 +73,106 @@ def config_path(tmp_path_factory: pytest.TempPathFactory, sandbox: SandboxHandle
 
 
 @pytest.fixture(scope="module")
-def deployed(prefect_api: PrefectServer, config_path: Path, slack: SlackReceiver) -> PrefectServer:
-    env = prefect_env(prefect_api.api_url, prefect_api.home)
-    code = "import sys; from prefect_slack import SlackWebhook; SlackWebhook(url=sys.argv[1]).save('mdp-e2e-alerts', overwrite=True)"
-    subprocess.run([sys.executable, "-c", code, slack.url], env=env, check=True, timeout=120)
-    ensure_pool(prefect_api.api_url, prefect_api.home)
-    deploy(load_config(config_path), prefect_api.api_url, prefect_api.home, names=("daily-local", "rerun-local"))
-    return prefect_api
+def deployed(
+    prefect_api: PrefectServer, config_path: Path, sandbox: SandboxHandle, slack: SlackReceiver
+) -> Iterator[Deployed]:
+    """`up` twice against the session's server; the sandbox's secrets reach the worker only through the
+    env file `mdp sandbox` writes (this process does not export them)."""
+    env_file = config_path.parent / "sandbox.env"
+    env_file.write_text("\n".join(environment_exports(sandbox)) + "\n")
+    from deployments.local import read_env_file
 
-
-@pytest.fixture(scope="module", autouse=True)
-def sandbox_secrets() -> Iterator[None]:
-    """The worker's flow runs read the sandbox's credentials from the environment it inherits."""
     with pytest.MonkeyPatch.context() as mp:
-        for key, value in SANDBOX_SECRETS.items():
-            mp.setenv(key, value)
-        yield
+        mp.setenv("PREFECT_API_URL", prefect_api.api_url)
+        mp.setenv("PREFECT_HOME", str(prefect_api.home))
+        mp.setenv("PREFECT_WORKER_QUERY_SECONDS", "2")
+        env = prefect_env(prefect_api.api_url, prefect_api.home)
+        code = "import sys; from prefect_slack import SlackWebhook; SlackWebhook(url=sys.argv[1]).save('mdp-e2e-alerts', overwrite=True)"
+        subprocess.run([sys.executable, "-c", code, slack.url], env=env, check=True, timeout=300)
+        config = load_config(config_path)
+        first = up(config, env=read_env_file(env_file))
+        try:
+            second = up(config, env=read_env_file(env_file))
+        except BaseException:
+            down(config)
+            raise
+        try:
+            yield Deployed(prefect_api, config, first, second)
+        finally:
+            stopped = down(config)
+            assert second.worker_pid in stopped
+            assert not alive(second.worker_pid)
 
 
-def run_deployment(server: PrefectServer, parameters: dict[str, Any]) -> Any:
-    """Create a flow run of daily_pipeline/rerun-local as the UI's "Custom run" does; a worker runs it."""
+def run_deployment(deployed: Deployed, name: str, parameters: dict[str, Any]) -> Any:
+    """Create a flow run of `name` through the API (as the UI does) and wait until the worker ends it."""
 
     async def create_and_wait() -> Any:
         from prefect.client.orchestration import get_client
         from prefect.settings import PREFECT_API_URL, temporary_settings
 
-        with temporary_settings({PREFECT_API_URL: server.api_url}):
-            return await _create_and_wait(get_client)
+        with temporary_settings({PREFECT_API_URL: deployed.server.api_url}):
+            async with get_client() as client:
+                deployment = await client.read_deployment_by_name(name)
+                run = await client.create_flow_run_from_deployment(deployment.id, parameters=parameters)
+                deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
+                while time.monotonic() < deadline:
+                    current = await client.read_flow_run(run.id)
+                    if current.state is not None and current.state.type.value in FINAL_STATES:
+                        return current
+                    await asyncio.sleep(1)
+                return current
 
-    async def _create_and_wait(get_client: Any) -> Any:
-        async with get_client() as client:
-            deployment = await client.read_deployment_by_name("daily_pipeline/rerun-local")
-            run = await client.create_flow_run_from_deployment(deployment.id, parameters=parameters)
-            worker = start_worker(server.api_url, server.log_dir, server.home, run_once=True)
-            try:
-                await asyncio.to_thread(worker.wait, 600)
-            finally:
-                if worker.poll() is None:
-                    worker.kill()
-            return await client.read_flow_run(run.id)
-
-    return asyncio.run(create_and_wait())
+    flow_run = asyncio.run(create_and_wait())
+    assert flow_run.state.type.value in FINAL_STATES, f"{name} still {flow_run.state.name}:\n{worker_log(deployed)}"
+    return flow_run
 
 
-def test_rerun_deployment_lands_the_range_then_a_fault_fails_and_alerts(
-    deployed: PrefectServer, config_path: Path, sandbox: SandboxHandle, slack: SlackReceiver
-) -> None:
-    parameters = {
-        "start_date": START.isoformat(),
-        "end_date": END.isoformat(),
-        "run_dbt": False,
-        "run_monitoring": False,
-        "config_path": str(config_path),
-    }
-    flow_run = run_deployment(deployed, parameters)
-    assert flow_run.state.is_completed(), (
-        f"{flow_run.state.name}: {flow_run.state.message}\n{(deployed.log_dir / 'prefect-worker.log').read_text()[-3000:]}"
-    )
-    assert sandbox.truth is not None
+def worker_log(deployed: Deployed) -> str:
+    return (state_path(deployed.config).parent / "prefect-worker.log").read_text(errors="replace")[-4000:]
+
+
+def query(config_path: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
     with duckdb.connect(str(config_path.parent / "wh.duckdb"), read_only=True) as con:
-        google = con.execute(
-            "SELECT customer_id, date, sum(cost_micros) FROM raw_google_ads.ad_performance GROUP BY ALL ORDER BY ALL"
-        ).fetchall()
-        meta_days = con.execute("SELECT count(DISTINCT (account_id, date)) FROM raw_meta_ads.ad_insights").fetchone()
+        return con.execute(sql, list(params)).fetchall()
+
+
+def test_local_deploy_is_repeatable_and_tracks_what_it_started(deployed: Deployed) -> None:
+    first, second = deployed.first, deployed.second
+    assert first.server_pid is None
+    assert second.server_pid is None
+    assert second.stopped == (first.worker_pid,)
+    assert not alive(first.worker_pid)
+    assert alive(second.worker_pid)
+    assert LocalStack.load(state_path(deployed.config)) is not None
+
+    async def read() -> Any:
+        from prefect.client.orchestration import get_client
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        with temporary_settings({PREFECT_API_URL: deployed.server.api_url}):
+            async with get_client() as client:
+                pools = [p.name for p in await client.read_work_pools()]
+                names = [d.name for d in await client.read_deployments()]
+                return pools, names
+
+    pools, names = asyncio.run(read())
+    assert pools.count(LOCAL_POOL) == 1
+    assert sorted(names) == sorted(LOCAL_DEPLOYMENTS)
+
+
+def test_rerun_deployment_lands_the_range_rebuilds_the_marts_and_checks_volumes(
+    deployed: Deployed, config_path: Path, sandbox: SandboxHandle, slack: SlackReceiver
+) -> None:
+    parameters = {"start_date": START.isoformat(), "end_date": END.isoformat(), "config_path": str(config_path)}
+    flow_run = run_deployment(deployed, "daily_pipeline/rerun-local", parameters)
+    assert flow_run.state.is_completed(), f"{flow_run.state.message}\n{worker_log(deployed)}"
+
+    assert sandbox.truth is not None
+    google = query(
+        config_path,
+        "SELECT customer_id, date, sum(cost_micros) FROM raw_google_ads.ad_performance GROUP BY ALL ORDER BY ALL",
+    )
     expected = sorted(
         (
             account.account_id,
@@ -132,28 +183,93 @@ def test_rerun_deployment_lands_the_range_then_a_fault_fails_and_alerts(
         for day in (START + dt.timedelta(days=i) for i in range((END - START).days + 1))
     )
     assert google == expected
-    assert meta_days == (2 * 7,)
+    # The marts hold every reloaded day of both channels, with the raw spend.
+    marts = query(
+        config_path,
+        "SELECT channel, date_day, round(sum(spend), 2) FROM marts.fct_ad_performance_daily "
+        "WHERE date_day BETWEEN ? AND ? GROUP BY ALL ORDER BY ALL",
+        START,
+        END,
+    )
+    raw = query(
+        config_path,
+        "SELECT 'google_ads', date, round(sum(cost_micros) / 1e6, 2) FROM raw_google_ads.ad_performance GROUP BY ALL "
+        "UNION ALL SELECT 'meta_ads', date, round(sum(spend), 2) FROM raw_meta_ads.ad_insights GROUP BY ALL "
+        "ORDER BY ALL",
+    )
+    assert len(marts) == 2 * 7
+    assert marts == raw
+    checks = query(config_path, "SELECT count(*) FROM ops.volume_checks WHERE run_id = ?", str(flow_run.id))
+    assert checks[0][0] >= 2 * 2 * 7  # accounts x days, rows and spend at least
     assert slack.messages == []
 
+
+def test_dbt_and_monitoring_deployments_complete_on_their_own(deployed: Deployed, config_path: Path) -> None:
+    for name in ("dbt_build/dbt-local", "volume_monitor/monitor-local"):
+        flow_run = run_deployment(deployed, name, {"config_path": str(config_path)})
+        assert flow_run.state.is_completed(), f"{name}: {flow_run.state.message}\n{worker_log(deployed)}"
+
+
+def test_an_api_fault_fails_the_run_and_alerts(
+    deployed: Deployed, config_path: Path, sandbox: SandboxHandle, slack: SlackReceiver
+) -> None:
     assert sandbox.meta is not None
+    assert sandbox.truth is not None
     meta_account = sandbox.truth.accounts("meta_ads")[0]
     sandbox.meta.faults.add(Fault("token_invalid", account=meta_account.account_id))
+    parameters = {
+        "start_date": START.isoformat(),
+        "end_date": END.isoformat(),
+        "connectors": ["meta_ads"],
+        "run_dbt": False,
+        "run_monitoring": False,
+        "config_path": str(config_path),
+    }
     try:
-        failed = run_deployment(deployed, parameters)
+        failed = run_deployment(deployed, "daily_pipeline/rerun-local", parameters)
     finally:
         sandbox.meta.faults.clear()
     assert failed.state.is_failed()
     assert "meta_ads account" in failed.state.message
+    # The on-failure hook posts once the Failed state is set: give it time.
+    deadline = time.monotonic() + 120
+    while not slack.messages and time.monotonic() < deadline:
+        time.sleep(0.5)
+    time.sleep(1)
     assert len(slack.messages) == 1
     assert "Failed: daily_pipeline" in slack.messages[0]["text"]
 
 
-def test_daily_deployment_carries_its_cron_schedule_and_time_zone(deployed: PrefectServer) -> None:
+def test_a_run_whose_dbt_fails_ends_failed_and_says_why(
+    deployed: Deployed, config_path: Path, sandbox: SandboxHandle
+) -> None:
+    """Another account's raw rows (not reloaded by this run) in a currency without FX rates: dbt fails."""
+    assert sandbox.truth is not None
+    reloaded, corrupted = (a.account_id for a in sandbox.truth.accounts("google_ads"))
+    with duckdb.connect(str(config_path.parent / "wh.duckdb")) as con:
+        con.execute(
+            "UPDATE raw_google_ads.ad_performance SET currency_code = 'XXX' WHERE customer_id = ? AND date = ?",
+            [corrupted, START],
+        )
+    parameters = {
+        "start_date": START.isoformat(),
+        "end_date": END.isoformat(),
+        "connectors": ["google_ads"],
+        "accounts": [reloaded],
+        "run_monitoring": False,
+        "config_path": str(config_path),
+    }
+    flow_run = run_deployment(deployed, "daily_pipeline/rerun-local", parameters)
+    assert flow_run.state.is_failed(), f"{flow_run.state.name}: {flow_run.state.message}"
+    assert "step dbt: failed" in flow_run.state.message
+
+
+def test_daily_deployment_carries_its_cron_schedule_and_time_zone(deployed: Deployed) -> None:
     async def read() -> Any:
         from prefect.client.orchestration import get_client
         from prefect.settings import PREFECT_API_URL, temporary_settings
 
-        with temporary_settings({PREFECT_API_URL: deployed.api_url}):
+        with temporary_settings({PREFECT_API_URL: deployed.server.api_url}):
             async with get_client() as client:
                 return await client.read_deployment_by_name("daily_pipeline/daily-local")
 

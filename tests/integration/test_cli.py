@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from pathlib import Path
 
@@ -41,6 +42,46 @@ def test_check_rejects_a_bad_file_with_exit_code_2(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert f"invalid configuration in {bad}" in result.output
     assert "timezone: expected an IANA time zone" in result.output
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--start", "2026-01-10", "--end", "2026-01-05"], "--end 2026-01-05 is before --start 2026-01-10"),
+        (["--end", "2026-01-05"], "--start is required when --end is given"),
+        (["--connector", "bing"], "--connector: unknown ['bing']; known: ['google_ads', 'meta_ads']"),
+        (["--account", "123"], "--account: unknown ['123']"),
+        (["--lookback-days", "999"], "--lookback-days: Input should be less than or equal to 400 (got 999)"),
+        (["--run-date", "2999-01-01"], "--run-date 2999-01-01 is in the future"),
+        (
+            ["--start", "2019-12-30", "--end", "2020-01-02"],
+            "no FX rate in fx_rates_daily.csv for 2019-12-30..2019-12-31 (AUD, CAD, CHF, DKK, EUR, GBP, JPY, PLN, "
+            "SEK, USD); the seed covers 2020-01-01..2027-12-31",
+        ),
+    ],
+)
+def test_run_rejects_bad_parameters_by_flag_before_any_flow_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, arguments: list[str], message: str
+) -> None:
+    # No Prefect API answers here: a run that got as far as starting a flow would fail differently.
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
+    result = runner.invoke(app, ["run", "--config", str(write_config(tmp_path)), *arguments])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert result.output.startswith("error: ")
+    assert len(result.output.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+
+
+def test_run_without_dbt_needs_no_fx_rate(tmp_path: Path) -> None:
+    from flows.daily import plan
+    from flows.windows import run_parameters
+    from mdp.config import load_config
+
+    config = load_config(write_config(tmp_path))
+    params = run_parameters(start_date="2019-12-30", end_date="2020-01-02", run_dbt=False)
+    windows = plan(config, params, dt.date(2026, 11, 27))
+    assert {str(s) for s, _ in windows.values()} == {"2019-12-30"}
 
 
 def digest(path: Path) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Write seeds/fx_rates_daily.csv: deterministic placeholder daily FX rates, 2024-01-01..2027-12-31.
+"""Write seeds/fx_rates_daily.csv: deterministic placeholder daily FX rates, 2020-01-01..2027-12-31.
 
 `rate` is the number of units of `currency` per 1 EUR (the ECB reference-rate convention; EUR = 1).
 Values are plausible (a level near the 2024 average plus smooth seasonal waves), not market data;
@@ -14,7 +14,9 @@ import sys
 from pathlib import Path
 
 SEED = Path(__file__).resolve().parents[1] / "seeds" / "fx_rates_daily.csv"
-START, END = dt.date(2024, 1, 1), dt.date(2027, 12, 31)
+START, END = dt.date(2020, 1, 1), dt.date(2027, 12, 31)
+# The waves are anchored here, so extending START leaves the rates of later days unchanged.
+ANCHOR = dt.date(2024, 1, 1)
 # currency: (units per EUR around 2024, decimals)
 LEVELS: dict[str, tuple[float, int]] = {
     "EUR": (1.0, 6),
@@ -35,7 +37,7 @@ def rate(currency: str, day: dt.date) -> float:
     level, decimals = LEVELS[currency]
     if currency == "EUR":
         return 1.0
-    t = (day - START).days
+    t = (day - ANCHOR).days
     phase = sum(ord(c) for c in currency) / 7.0
     factor = 1 + 0.03 * math.sin(2 * math.pi * t / 365.25 + phase) + 0.01 * math.sin(2 * math.pi * t / 29.5 + 2 * phase)
     return round(level * factor, decimals)

@@ -18,7 +18,7 @@ from dbt.cli.main import dbtRunnerResult
 
 from connectors.google_ads.schema import AD_PERFORMANCE
 from connectors.meta_ads.schema import AD_INSIGHTS
-from flows.dbt import DbtInvocation, dbt_invocation, run_dbt
+from flows.transform import DbtInvocation, dbt_invocation, run_dbt
 from mdp.config import PipelineConfig, config_from_mapping
 from mdp.paths import TRANSFORMATIONS_DIR
 from warehouse.base import LoadContext, Scope
@@ -239,7 +239,7 @@ def expected_totals(
 @dataclass
 class DbtProject:
     """The dbt project bound to one DuckDB file, with its own target and log directories; runs dbt the
-    way the flow does (`flows.dbt.dbt_invocation` + `run_dbt`)."""
+    way the flow does (`flows.transform.dbt_invocation` + `run_dbt`)."""
 
     warehouse_path: Path
     work_dir: Path

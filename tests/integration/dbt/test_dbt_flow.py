@@ -11,7 +11,7 @@ import pytest
 import yaml
 from dbt_harness import D2, DbtProject, google_rows, load_raw
 
-from flows.dbt import dbt_build
+from flows.transform import dbt_build
 from warehouse.duckdb import DuckDBWarehouse
 
 pytestmark = [

@@ -17,7 +17,7 @@ from dbt_harness import (
     meta_rows,
 )
 
-from flows.dbt import dbt_invocation, run_dbt
+from flows.transform import dbt_invocation, run_dbt
 from mdp.config import config_from_mapping
 from warehouse.duckdb import DuckDBWarehouse
 

@@ -14,7 +14,7 @@ from dbt_harness import (
     meta_rows,
 )
 
-from flows.dbt import status_counts
+from flows.transform import status_counts
 
 REL = 1e-9
 

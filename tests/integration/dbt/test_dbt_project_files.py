@@ -13,7 +13,7 @@ from types import ModuleType
 import pytest
 import yaml
 
-from flows.dbt import SOURCE_TABLES, dbt_invocation, project_vars
+from flows.transform import SOURCE_TABLES, dbt_invocation, project_vars
 from mdp.config import KNOWN_CURRENCIES, config_from_mapping
 from mdp.errors import ConfigError
 from mdp.paths import TRANSFORMATIONS_DIR
@@ -61,7 +61,7 @@ def test_fx_seed_is_the_scripts_output_and_covers_every_day() -> None:
     assert [tuple(r) for r in rows[1:]] == maker.rows(), "run transformations/scripts/make_fx_seed.py"
     days = {r[0] for r in rows[1:]}
     currencies = {r[1] for r in rows[1:]}
-    assert len(days) == (dt.date(2027, 12, 31) - dt.date(2024, 1, 1)).days + 1
+    assert len(days) == (dt.date(2027, 12, 31) - dt.date(2020, 1, 1)).days + 1
     assert {"EUR", "USD", "GBP"} <= currencies <= KNOWN_CURRENCIES
     assert len(rows) - 1 == len(days) * len(currencies)
     assert all(float(r[2]) == 1.0 for r in rows[1:] if r[1] == "EUR")

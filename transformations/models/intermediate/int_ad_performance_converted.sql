@@ -1,5 +1,6 @@
 {#- Adds reporting-currency money: amount * fx_rate, where fx_rate = units of the reporting currency
-    per 1 unit of the account currency on that day = units_per_eur(reporting) / units_per_eur(account).
+    per 1 unit of the account currency on that day = units_per_eur(reporting) / units_per_eur(account),
+    and exactly 1 when the account already reports in the reporting currency (no seed row needed).
     A day whose account currency (or reporting currency) has no rate stops the build with an error
     naming the currency and the day: a silent null or a stale rate would make the marts wrong. -#}
 {%- set reporting_currency = var('reporting_currency') | upper -%}
@@ -33,7 +34,10 @@ joined as (
     select
         performance.*,
         '{{ reporting_currency }}' as reporting_currency,
-        {{ safe_divide('reporting_rates.units_per_eur', 'account_rates.units_per_eur') }} as fx_rate
+        case
+            when performance.account_currency = '{{ reporting_currency }}' then 1.0
+            else {{ safe_divide('reporting_rates.units_per_eur', 'account_rates.units_per_eur') }}
+        end as fx_rate
 
     from performance
     left join fx_rates as account_rates

@@ -96,3 +96,39 @@ def test_daily_pipeline_loads_the_sandbox_accounts(tmp_path: Path, google_sandbo
     assert by_account[clean] == ("success", "success", 0)
     assert by_account[malformed][:2] == ("success", "success")
     assert by_account[malformed][2] >= 1
+
+
+def test_a_delay_the_server_asks_for_is_honoured_beyond_max_delay_seconds(
+    tmp_path: Path, google_sandbox: GoogleAdsSandbox
+) -> None:
+    """RESOURCE_EXHAUSTED asking 3 s (over the connector's max_delay_seconds of 1 s): the unit waits at
+    least 3 s and loads; the other accounts load meanwhile; a delay over max_retry_wait_minutes fails."""
+    from flows.daily import daily_pipeline
+
+    waited, too_long, clean = google_sandbox.account_ids
+    google_sandbox.faults.add(Fault("quota_retry", account=waited, times=1, params={"retry_delay_seconds": 3}))
+    google_sandbox.faults.add(Fault("quota_retry", account=too_long, params={"retry_delay_seconds": 121}))
+    config = write_config(tmp_path, google_sandbox)
+    config.write_text(config.read_text() + "    max_retry_wait_minutes: 1\n")
+    state = asyncio.run(
+        daily_pipeline(
+            config_path=str(config),
+            start_date=START,
+            end_date=END,
+            run_dbt=False,
+            run_monitoring=False,
+            return_state=True,
+        )
+    )
+    assert state.is_failed()
+    assert f"google_ads account {too_long}" in state.message
+    assert "asks to wait 121s, over max_retry_wait_minutes (1 min)" in state.message
+    assert waited not in state.message
+    assert clean not in state.message
+
+    calls = google_sandbox.calls.times(waited)
+    # The account's first call failed; its unit's retry (the last call) came no sooner than the 3 s asked.
+    assert calls[-1] - calls[0] >= 3.0, calls
+    assert google_sandbox.calls.times(clean)[-1] < calls[0] + 3.0  # the clean account did not wait
+    loaded = query(config, "SELECT customer_id, count(DISTINCT date) FROM raw_google_ads.ad_performance GROUP BY ALL")
+    assert dict(loaded) == {waited: 7, clean: 7}

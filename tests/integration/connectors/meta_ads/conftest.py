@@ -1,10 +1,12 @@
 """The Meta Ads connector against the session's Meta Graph sandbox, with retry and poll delays shrunk so
-faults cost milliseconds."""
+faults cost milliseconds. A wait the API asks for (throttling headers: minutes) is recorded in
+`connector.slept` and honoured in full, but slept for at most 10 ms."""
 
 from __future__ import annotations
 
 import datetime as dt
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -20,7 +22,7 @@ TOKEN_ENV = "MDP_TEST_META_ACCESS_TOKEN"
 SECRET_ENV = "MDP_TEST_META_APP_SECRET"  # pragma: allowlist secret
 FAST: dict[str, Any] = {
     "retry_base_delay_seconds": 0.001,
-    "retry_max_delay_seconds": 0.01,
+    "retry_max_delay_seconds": 600,
     "throttle_pause_seconds": 0.002,
     "poll_initial_seconds": 0.001,
     "poll_max_seconds": 0.004,
@@ -57,7 +59,14 @@ def make_connector(
             **FAST,
         }
         values.update(overrides)
-        connector = MetaAdsConnector(MetaAdsSettings.model_validate(values))
+        slept: list[float] = []
+
+        def sleep(seconds: float) -> None:
+            slept.append(seconds)
+            time.sleep(min(seconds, 0.01))
+
+        connector = MetaAdsConnector(MetaAdsSettings.model_validate(values), sleep=sleep)
+        connector.slept = slept  # type: ignore[attr-defined]
         built.append(connector)
         return connector
 

@@ -174,9 +174,12 @@ def test_throttling_is_retried(
     account = digits(meta_sandbox.account_ids[0])
     meta_sandbox.faults.add(Fault("throttle", method="insights_async", times=2, params={"code": code}))
     meta_sandbox.faults.add(Fault("throttle", method="report_insights", times=1, params={"code": code}))
-    table, _ = extract_all(make_connector(page_limit=10), account, START, END)
+    connector = make_connector(page_limit=10)
+    table, _ = extract_all(connector, account, START, END)
     assert totals(table) == truth_totals(meta_sandbox, account, START, END)
     assert meta_sandbox.calls.total(method="insights_async") == 3
+    # The headers ask for 5 minutes (estimated_time_to_regain_access): every retry waited that long.
+    assert sorted(connector.slept)[-3:] == [300.0, 300.0, 300.0]
 
 
 def test_persistent_throttling_gives_up_as_retryable(meta_sandbox: MetaSandbox, make_connector: Make) -> None:
@@ -190,6 +193,20 @@ def test_persistent_throttling_gives_up_as_retryable(meta_sandbox: MetaSandbox, 
     assert "(after 2 retries)" in message
     assert info.value.retry_after == 300  # estimated_time_to_regain_access: 5 minutes
     assert meta_sandbox.calls.total(method="report_run") == 3
+
+
+def test_a_wait_over_the_connector_ceiling_is_handed_to_the_flow(
+    meta_sandbox: MetaSandbox, make_connector: Make
+) -> None:
+    account = digits(meta_sandbox.account_ids[0])
+    meta_sandbox.faults.add(Fault("throttle", method="report_run", params={"code": 80004}))
+    connector = make_connector(retry_max_delay_seconds=60)
+    with pytest.raises(RetryableAPIError) as info:
+        list(connector.extract(account, START, END))
+    assert info.value.retry_after == 300
+    assert "(after 0 retries)" in str(info.value)
+    assert max(connector.slept, default=0) < 1  # no throttle retry here: the unit retry waits the 300 s
+    assert meta_sandbox.calls.total(method="report_run") == 1
 
 
 @pytest.mark.parametrize("kind", ["internal", "unavailable"])

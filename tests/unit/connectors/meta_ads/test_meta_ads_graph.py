@@ -42,6 +42,7 @@ def settings(**changes: Any) -> MetaAdsSettings:
         "graph_url": "http://127.0.0.1:9",
         "retry_base_delay_seconds": 0,
         "retry_max_delay_seconds": 0,
+        "throttle_pause_seconds": 0,
         "poll_initial_seconds": 1,
         "poll_max_seconds": 8,
     }
@@ -122,13 +123,14 @@ def test_transport_errors() -> None:
 
 
 @given(retry=st.integers(1, 30), hint=st.none() | st.floats(0, 10_000), seed=st.integers())
-def test_backoff_grows_is_jittered_and_capped(retry: int, hint: float | None, seed: int) -> None:
+def test_backoff_grows_is_jittered_capped_and_never_shorter_than_asked(
+    retry: int, hint: float | None, seed: int
+) -> None:
     wait = POLICY.delay(retry, hint, random.Random(seed))
     ceiling = min(POLICY.max_delay, POLICY.base_delay * 2 ** (retry - 1))
-    assert ceiling / 2 <= wait <= POLICY.max_delay
-    assert wait <= max(ceiling, min(hint or 0, POLICY.max_delay))
+    assert ceiling / 2 <= wait <= max(ceiling, hint or 0)
     if hint is not None:
-        assert wait >= min(hint, POLICY.max_delay)
+        assert wait >= hint
 
 
 class FakeApi:
@@ -181,6 +183,16 @@ def test_the_retry_loop_retries_only_what_is_retryable() -> None:
     assert (len(api.calls), sleeps) == (1, [])
     assert info.value.__context__ is None
     assert info.value.__cause__ is None
+
+
+def test_a_wait_longer_than_the_call_may_sleep_is_handed_up_with_the_delay_asked() -> None:
+    usage = {"123": [{"type": "ads_insights", "estimated_time_to_regain_access": 2}]}
+    api = FakeApi(graph_error(80004, headers={"X-Business-Use-Case-Usage": json.dumps(usage)}), {"ok": 1})
+    client, sleeps = client_with(api, max_retries=3, retry_max_delay_seconds=30)
+    with pytest.raises(MetaAdsRetryableError) as info:
+        client.get(("act_1",), {}, what="account 1: read")
+    assert info.value.retry_after == 120
+    assert (len(api.calls), sleeps) == (1, [])
 
 
 def test_retries_end_in_a_retryable_error_without_the_token() -> None:

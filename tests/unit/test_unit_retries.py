@@ -1,0 +1,61 @@
+"""The unit retry loop of the ingest flow: retryable errors only, never sooner than the API asked."""
+
+from __future__ import annotations
+
+import pytest
+
+from flows.ingest import RetryWaitTooLong, unit_retry_delay, with_unit_retries
+from mdp.errors import ConnectorError, RetryableAPIError
+
+
+class Flaky:
+    def __init__(self, *errors: Exception) -> None:
+        self.errors = list(errors)
+        self.calls = 0
+
+    def __call__(self) -> str:
+        self.calls += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return "loaded"
+
+
+def run(call: Flaky, retries: int = 3, max_wait: float = 900.0) -> tuple[str, list[float]]:
+    sleeps: list[float] = []
+    result = with_unit_retries(
+        call, retries=retries, max_wait_seconds=max_wait, what="unit", sleep=sleeps.append, jitter=lambda: 0.0
+    )
+    return result, sleeps
+
+
+def test_backoff_doubles_and_a_requested_delay_is_a_floor() -> None:
+    assert [unit_retry_delay(n, None, 0.0) for n in (1, 2, 3)] == [2.0, 4.0, 8.0]
+    assert unit_retry_delay(1, None, 1.0) == 3.0
+    assert unit_retry_delay(1, 103.0, 0.0) == 103.0
+    assert unit_retry_delay(3, 1.0, 0.0) == 8.0
+
+
+def test_a_server_requested_delay_over_a_minute_is_waited_for() -> None:
+    call = Flaky(RetryableAPIError("quota", retry_after=121), RetryableAPIError("5xx"))
+    assert run(call) == ("loaded", [121.0, 4.0])
+    assert call.calls == 3
+
+
+def test_a_delay_over_the_ceiling_fails_at_once_and_says_why() -> None:
+    call = Flaky(RetryableAPIError("quota", retry_after=3600))
+    with pytest.raises(RetryWaitTooLong) as info:
+        run(call, max_wait=15 * 60)
+    assert str(info.value) == "quota [the API asks to wait 3600s, over max_retry_wait_minutes (15 min): not retried]"
+    assert info.value.retry_after == 3600
+    assert call.calls == 1
+
+
+def test_only_retryable_errors_are_retried_and_retries_run_out() -> None:
+    fatal = Flaky(ConnectorError("revoked"))
+    with pytest.raises(ConnectorError):
+        run(fatal)
+    assert fatal.calls == 1
+    flaky = Flaky(*[RetryableAPIError("5xx") for _ in range(3)])
+    with pytest.raises(RetryableAPIError, match="5xx"):
+        run(flaky, retries=2)
+    assert flaky.calls == 3
