@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-from mdp.config import NAME_PATTERN, SecretRef
+from mdp.config import NAME_PATTERN, SecretRef, StrictScalars
 from mdp.schema import QuarantinedRow, TableSpec
 
 
-class ConnectorSettings(BaseModel):
+class ConnectorSettings(StrictScalars):
     """A connector's validated configuration section. Subclasses add their own keys; unknown keys fail."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -72,6 +73,9 @@ def prefect_env(api_url: str, home: Path | None = None) -> dict[str, str]:
         DO_NOT_TRACK="1",
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
     )
+    # A loaded server answers 503 at times: the worker's runs retry longer than Prefect's default.
+    env.setdefault("PREFECT_CLIENT_MAX_RETRIES", "10")
+    env.setdefault("PREFECT_CLIENT_RETRY_EXTRA_CODES", "502,504")
     if home is not None:
         env["PREFECT_HOME"] = str(home)
     return env
@@ -353,4 +357,100 @@ def down(config: PipelineConfig) -> list[int]:
         return []
     stopped = [pid for pid in (stack.worker_pid, stack.server_pid) if pid and stop_process_group(pid)]
     state_file.unlink(missing_ok=True)
+    return stopped
+
+
+RUN_TAG_PREFIX = "mdp-pid:"
+
+
+def run_tag() -> str:
+    """The tag `mdp run` puts on its flow runs: this host and process, so a later run can tell whether
+    the process that ran them is gone."""
+    return f"{RUN_TAG_PREFIX}{socket.gethostname()}:{os.getpid()}"
+
+
+def _tag_owner_gone(tags: list[str]) -> int | None:
+    """The PID of a tagged run's process on this host when that process is gone, else None."""
+    host = socket.gethostname()
+    for tag in tags:
+        if tag.startswith(RUN_TAG_PREFIX):
+            where, _, pid = tag.removeprefix(RUN_TAG_PREFIX).rpartition(":")
+            if where == host and pid.isdigit() and not alive(int(pid)):
+                return int(pid)
+    return None
+
+
+async def mark_stale_runs() -> list[str]:
+    """Mark Crashed the flow runs still Running or Pending whose `mdp run` process (tag) is gone, e.g.
+    killed; returns their names."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+        FlowRunFilterTags,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import Crashed
+
+    marked: list[str] = []
+    async with get_client() as client:
+        runs = await client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.RUNNING, StateType.PENDING])),
+                tags=FlowRunFilterTags(is_null_=False),
+            ),
+            limit=200,
+        )
+        for run in runs:
+            pid = _tag_owner_gone(list(run.tags))
+            if pid is None:
+                continue
+            message = f"the process that ran it (PID {pid}) is gone; marked Crashed by the next `mdp run`"
+            await client.set_flow_run_state(run.id, Crashed(message=message), force=True)
+            marked.append(run.name)
+    return marked
+
+
+OWNER_ENV = "MDP_RUN_OWNER_PID"
+
+
+def claim_temporary_server() -> None:
+    """Mark the temporary Prefect server this process may start with its PID (it inherits the variable),
+    so that a later run can tell the server was left behind if this process is killed."""
+    os.environ[OWNER_ENV] = str(os.getpid())
+
+
+def orphaned_temporary_servers() -> list[int]:
+    """Prefect temporary (ephemeral) API servers whose owner (`claim_temporary_server`) is gone."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                command = handle.read().replace(b"\0", b" ")
+            if b"uvicorn" not in command or b"prefect.server.api.server:create_app" not in command:
+                continue
+            with open(f"/proc/{entry}/environ", "rb") as handle:
+                environ = dict(item.split(b"=", 1) for item in handle.read().split(b"\0") if b"=" in item)
+        except (OSError, ValueError):
+            continue
+        owner = environ.get(OWNER_ENV.encode(), b"").decode(errors="replace")
+        if owner.isdigit() and not alive(int(owner)):
+            found.append(int(entry))
+    return found
+
+
+def stop_orphaned_temporary_servers() -> list[int]:
+    """Stop what `orphaned_temporary_servers` finds (SIGTERM, then SIGKILL: they may ignore SIGTERM)."""
+    stopped = []
+    for pid in orphaned_temporary_servers():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        if not _wait_gone(None, pid, 5.0):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            _wait_gone(None, pid, 5.0)
+        stopped.append(pid)
     return stopped

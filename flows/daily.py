@@ -20,7 +20,7 @@ from flows.ingest import UnitOutcome, ingest_connector
 from flows.monitor import volume_monitor
 from flows.notify import notify_flow_failure
 from flows.transform import dbt_build
-from flows.windows import RunParameters, check_names, resolve_window, run_parameters
+from flows.windows import RunParameters, check_names, resolve_accounts, resolve_window, run_parameters
 from mdp.config import PipelineConfig, load_config
 from mdp.errors import MDPError
 from mdp.secrets import redact
@@ -85,16 +85,19 @@ def plan(config: PipelineConfig, params: RunParameters, today: dt.date) -> dict[
     check_names("connectors", params.connectors, configured)
     names = params.connectors or enabled
     connectors = build_connectors(config, names)
-    if params.accounts:
-        discovering = [c.name for c in connectors if not c.settings.accounts]
-        if not discovering:
-            check_names("accounts", params.accounts, [a for c in connectors for a in c.settings.accounts])
+    accounts_of(connectors, params.accounts)
     windows = {c.name: resolve_window(params, today, c.lookback_days) for c in connectors}
     if params.run_dbt and windows:
         check_fx_coverage(
             min(s for s, _ in windows.values()), max(e for _, e in windows.values()), config.reporting_currency
         )
     return windows
+
+
+def accounts_of(connectors: list[Any], asked: list[str] | None) -> list[str] | None:
+    """The asked accounts as the connectors spell them (`act_` prefixes and dashes do not matter)."""
+    configured = [a for c in connectors for a in c.settings.accounts]
+    return resolve_accounts(asked, configured, discovering=any(not c.settings.accounts for c in connectors))
 
 
 @flow(
@@ -113,6 +116,7 @@ async def daily_pipeline(
     accounts: list[str] | None = None,
     run_dbt: bool = True,
     run_monitoring: bool = True,
+    allow_long_range: bool = False,
     config_path: str | None = None,
 ) -> RunSummary:
     """Load every connector's recent days (or a rerun/backfill range), rebuild the marts, check volumes.
@@ -126,6 +130,7 @@ async def daily_pipeline(
         accounts: only these accounts (default: every account the connectors cover).
         run_dbt: rebuild the dbt models after loading.
         run_monitoring: compare the loaded volumes with their history afterwards.
+        allow_long_range: load more than 37 months in one run, on purpose.
         config_path: pipeline.yaml to use (default: $MDP_CONFIG, ./pipeline.yaml, the sample).
     """
     log = get_run_logger()
@@ -138,10 +143,12 @@ async def daily_pipeline(
         accounts=accounts,
         run_dbt=run_dbt,
         run_monitoring=run_monitoring,
+        allow_long_range=allow_long_range,
     )
     config = load_config(config_path)
     today = dt.datetime.now(config.tz).date()
     windows = plan(config, params, today)
+    selected = accounts_of(build_connectors(config, list(windows)), params.accounts)
     run_id = str(flow_run.get_id() or f"local-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}")
     summary = RunSummary(run_id, windows)
     log.info("run %s: windows %s", run_id, {k: f"{s}..{e}" for k, (s, e) in windows.items()})
@@ -150,9 +157,7 @@ async def daily_pipeline(
     for name, (start, end) in windows.items():
         section = config.connector(name)
         subflow = ingest_connector.with_options(task_runner=_threads(section.max_concurrency))
-        calls.append(
-            subflow(name, start, end, run_id, accounts=params.accounts, config_path=config_path, return_state=True)
-        )
+        calls.append(subflow(name, start, end, run_id, accounts=selected, config_path=config_path, return_state=True))
     states: list[State[Any]] = await asyncio.gather(*calls)
     for name, state in zip(windows, states, strict=True):
         # A failed subflow still carries its per-unit outcomes: collect them; the run fails below

@@ -22,9 +22,9 @@ from prefect.states import Completed, Failed
 from connectors.base import Connector
 from connectors.registry import build_connector
 from flows.progress import ProgressEvent, emit
-from flows.windows import chunks
+from flows.windows import canonical_account, chunks
 from mdp.config import load_config
-from mdp.errors import RetryableAPIError
+from mdp.errors import RetryableAPIError, WarehouseBusyError, WarehouseError
 from mdp.secrets import redact
 from warehouse import Warehouse, from_config
 from warehouse.base import LoadContext, Scope
@@ -58,6 +58,29 @@ class UnitOutcome:
         row["start"], row["end"] = self.start.isoformat(), self.end.isoformat()
         row["seconds"] = round(self.seconds, 2)
         return row
+
+
+BUSY_WAITS_SECONDS = (5.0, 10.0, 20.0, 40.0, 60.0, 120.0, 180.0, 180.0)
+
+
+def when_free(
+    call: Callable[[], T],
+    *,
+    what: str,
+    waits: tuple[float, ...] = BUSY_WAITS_SECONDS,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """`call()`, tried again while the warehouse is busy (another process holds the DuckDB file), so
+    that rows already extracted are loaded later instead of being thrown away (about 10 minutes in all)."""
+    for wait in (*waits, None):
+        try:
+            return call()
+        except WarehouseBusyError as exc:
+            if wait is None:
+                raise
+            logger.warning("%s: %s; loading again in %.0fs (the extracted rows are kept)", what, exc, wait)
+            sleep(wait)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 class RetryWaitTooLong(RetryableAPIError):
@@ -161,7 +184,12 @@ def _extract_and_load(
         tables.append(batch.rows)
         quarantine.extend(batch.quarantine)
     rows: pa.Table | list[dict[str, Any]] = pa.concat_tables(tables, promote_options="default") if tables else []
-    result = warehouse.replace_partitions(connector.table, rows, Scope.of([account], start, end), context, quarantine)
+    result = when_free(
+        lambda: warehouse.replace_partitions(
+            connector.table, rows, Scope.of([account], start, end), context, quarantine
+        ),
+        what=f"{connector_name} account {account} {start}..{end}",
+    )
     outcome = UnitOutcome(
         connector_name,
         account,
@@ -230,7 +258,8 @@ async def ingest_connector(
     try:
         discovery = list_accounts.submit(connector, connector_name)
         covered = await asyncio.to_thread(discovery.result)
-        selected = [a for a in covered if accounts is None or a in accounts]
+        wanted = None if accounts is None else {canonical_account(a) for a in accounts}
+        selected = [a for a in covered if wanted is None or canonical_account(a) in wanted]
         units = [(a, s, e) for a in selected for s, e in chunks(start, end, connector.settings.chunk_days)]
         log.info(
             "run %s: %s has %d account(s), %d unit(s) from %s to %s",
@@ -250,16 +279,23 @@ async def ingest_connector(
     finally:
         connector.close()
     failed = [o for o in outcomes if o.status == "failed"]
+    unrecorded = []
     for outcome in failed:
-        await asyncio.to_thread(
-            warehouse.log_failure,
-            connector.table,
-            Scope.of([outcome.account], outcome.start, outcome.end),
-            LoadContext(connector_name, run_id),
-            outcome.error or "failed",
-        )
+        try:
+            await asyncio.to_thread(
+                warehouse.log_failure,
+                connector.table,
+                Scope.of([outcome.account], outcome.start, outcome.end),
+                LoadContext(connector_name, run_id),
+                outcome.error or "failed",
+            )
+        except WarehouseError as exc:  # e.g. a full disk: keep every unit's outcome and say so
+            log.error("%s", exc)
+            unrecorded.append(str(exc))
     if failed:
         summary = "; ".join(f"{o.account} {o.start}..{o.end}: {o.error}" for o in failed)
+        if unrecorded:
+            summary += f" (not recorded in ops.load_log: {unrecorded[0]})"
         return Failed(
             message=f"{connector_name}: {len(failed)} of {len(outcomes)} unit(s) failed: {summary}",
             data=outcomes,

@@ -21,8 +21,8 @@ from prefect.runtime import flow_run
 from connectors.registry import connector_class
 from flows.notify import notify_flow_failure, run_url, send_slack
 from flows.volume import Check, DayVolume, alert_lines, check_account, counts, worst
-from mdp.config import MonitoringSettings, PipelineConfig, load_config
-from mdp.errors import MDPError
+from mdp.config import MonitoringSettings, PipelineConfig, load_config, spend_expression_columns
+from mdp.errors import ConfigError, MDPError
 from mdp.schema import TableSpec
 from warehouse import Warehouse, from_config
 from warehouse.base import LOAD_LOG, LoadContext, Scope
@@ -115,7 +115,14 @@ def table_exists(warehouse: Warehouse, name: str) -> bool:
 def spend_sql(spec: TableSpec, connector: str, settings: MonitoringSettings) -> str | None:
     """The SQL aggregate of spend for a raw table, or None when it has no spend column."""
     if connector in settings.spend_expressions:
-        return settings.spend_expressions[connector]
+        expression = settings.spend_expressions[connector]
+        unknown = sorted(spend_expression_columns(expression) - set(spec.schema.names))
+        if unknown:
+            raise ConfigError(
+                f"monitoring.spend_expressions.{connector}: no column {', '.join(unknown)} in {spec.name} "
+                f"(columns: {', '.join(spec.schema.names)})"
+            )
+        return expression
     for column, template in SPEND_COLUMNS:
         if column in spec.schema.names:
             return template.format(column=column)

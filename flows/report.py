@@ -160,7 +160,7 @@ def render(data: ReportData) -> str:
 def write_report(config: PipelineConfig, out_path: Path | str, days: int = DEFAULT_DAYS) -> Path:
     """Write the report of the configured warehouse to `out_path` (directories created) and return it."""
     path = Path(out_path).expanduser().resolve()
-    data = collect(from_config(config), config.reporting_currency, days)
+    data = collect(from_config(config, read_only=True), config.reporting_currency, days)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render(data), encoding="utf-8")
     logger.info("report written to %s", path)

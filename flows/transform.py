@@ -6,6 +6,7 @@ in-process; the `dbt_build` flow runs them through `PrefectDbtRunner`, one Prefe
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
@@ -23,14 +24,17 @@ from typing import Any
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 from dbt_common.events.base_types import EventLevel
 from prefect import flow, get_run_logger, task
+from prefect.runtime import flow_run
 from prefect_dbt import PrefectDbtRunner, PrefectDbtSettings
 
 from connectors.google_ads.schema import AD_PERFORMANCE
 from connectors.meta_ads.schema import AD_INSIGHTS
+from flows.marts_watermark import latest_load, record_build, unbuilt_since
 from mdp.config import BigQueryWarehouseConfig, DuckDBWarehouseConfig, PipelineConfig, load_config
 from mdp.errors import ConfigError
 from mdp.paths import TRANSFORMATIONS_DIR
 from mdp.schema import TableSpec
+from warehouse import from_config
 from warehouse.duckdb import DuckDBWarehouse
 
 logger = logging.getLogger(__name__)
@@ -251,6 +255,18 @@ def dbt_build(
     """
     run_logger = get_run_logger()
     config = load_config(config_path)
+    warehouse = from_config(config)
+    raw_tables = [spec.name for spec in SOURCE_TABLES.values()]
+    started_at = dt.datetime.now(dt.UTC)
+    loads_through = latest_load(warehouse, raw_tables)
+    vars = dict(vars or {})
+    if select is None and not full_refresh:
+        # Catch up: rebuild from the earliest day loaded since the last successful build, if earlier.
+        behind = unbuilt_since(warehouse, raw_tables)
+        given = vars.get("incremental_start_date")
+        if behind is not None and (given is None or behind < dt.date.fromisoformat(str(given))):
+            run_logger.info("the marts miss raw loads from %s on: rebuilding from there", behind)
+            vars["incremental_start_date"] = behind.isoformat()
     invocation = dbt_invocation(config, select=select, full_refresh=full_refresh, vars=vars)
     lock_timeout = config.warehouse.lock_timeout_seconds if isinstance(config.warehouse, DuckDBWarehouseConfig) else 0.0
     prepare_warehouse(invocation, lock_timeout)
@@ -272,6 +288,15 @@ def dbt_build(
             release_duckdb()
     counts = status_counts(result)
     run_logger.info("dbt build finished: %s", counts)
+    if select is None:
+        rebuilt_from = vars.get("incremental_start_date")
+        record_build(
+            warehouse,
+            str(flow_run.get_id() or "local"),
+            started_at,
+            loads_through,
+            dt.date.fromisoformat(str(rebuilt_from)) if rebuilt_from and not full_refresh else None,
+        )
     return counts
 
 

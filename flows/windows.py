@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from mdp.errors import MDPError
 
 MAX_LOOKBACK_DAYS = 400
+# 37 months: as far back as Meta keeps insights; a longer range needs allow_long_range.
+MAX_RANGE_DAYS = 1130
 
 
 class ParameterError(MDPError):
@@ -40,6 +42,9 @@ class RunParameters(BaseModel):
     accounts: list[str] | None = Field(None, description="Only these accounts (default: every configured one).")
     run_dbt: bool = Field(True, description="Rebuild the dbt models after loading.")
     run_monitoring: bool = Field(True, description="Compare loaded volumes with their history afterwards.")
+    allow_long_range: bool = Field(
+        False, description=f"Load more than {MAX_RANGE_DAYS} days (37 months) in one run, on purpose."
+    )
 
 
 def run_parameters(**values: Any) -> RunParameters:
@@ -80,6 +85,17 @@ def resolve_window(params: RunParameters, today: dt.date, lookback_days: int) ->
         raise ParameterError(f"end_date {end} is before start_date {start}")
     if end > today:
         raise ParameterError(f"end_date {end} is in the future (today is {today} in the pipeline time zone)")
+    if end == today:
+        raise ParameterError(
+            f"end_date {end} is today, which is not over yet in the pipeline time zone: "
+            f"the last complete day is {today - dt.timedelta(days=1)}"
+        )
+    days = (end - start).days + 1
+    if days > MAX_RANGE_DAYS and not params.allow_long_range:
+        raise ParameterError(
+            f"start_date {start} to end_date {end} is {days:,} days, more than {MAX_RANGE_DAYS:,} (37 months, "
+            "as far back as Meta keeps insights); set allow_long_range to load it anyway"
+        )
     return start, end
 
 
@@ -99,3 +115,23 @@ def check_names(parameter: str, asked: Sequence[str] | None, known: Sequence[str
     unknown = sorted(set(asked or ()) - set(known))
     if unknown:
         raise ParameterError(f"{parameter}: unknown {unknown}; known: {sorted(known) or 'none'}")
+
+
+def canonical_account(account: str) -> str:
+    """An account id compared across spellings: `act_123` = `123`, `123-456-7890` = `1234567890`."""
+    return account.strip().lower().removeprefix("act_").replace("-", "")
+
+
+def resolve_accounts(asked: Sequence[str] | None, configured: Sequence[str], discovering: bool) -> list[str] | None:
+    """The asked accounts as the configuration spells them.
+
+    Raises:
+        ParameterError: an account no connector lists (when none discovers its accounts at run time).
+    """
+    if not asked:
+        return None
+    known = {canonical_account(a): a for a in configured}
+    unknown = [a for a in asked if canonical_account(a) not in known]
+    if unknown and not discovering:
+        raise ParameterError(f"accounts: unknown {unknown}; known: {sorted(configured) or 'none'}")
+    return [known.get(canonical_account(a), canonical_account(a)) for a in asked]

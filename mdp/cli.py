@@ -33,6 +33,9 @@ def _quiet_telemetry() -> None:
         ("PREFECT_SERVER_ANALYTICS_ENABLED", "false"),
         ("DBT_SEND_ANONYMOUS_USAGE_STATS", "false"),
         ("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "600"),
+        # A loaded server answers 503 at times: retry longer than Prefect's default 5 times, 502/504 too.
+        ("PREFECT_CLIENT_MAX_RETRIES", "10"),
+        ("PREFECT_CLIENT_RETRY_EXTRA_CODES", "502,504"),
     ):
         os.environ.setdefault(name, value)
 
@@ -57,6 +60,7 @@ RUN_FLAGS = {
     "lookback_days": "--lookback-days",
     "connectors": "--connector",
     "accounts": "--account",
+    "allow_long_range": "--allow-long-range",
 }
 
 
@@ -89,9 +93,21 @@ def check(config: ConfigOption = None) -> None:
     except MDPError as exc:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
+    from flows.fx_coverage import FX_SEED, seed_days
+
+    rates = seed_days()
+    if cfg.reporting_currency not in rates:
+        err_console.print(
+            f"[bold red]error:[/] reporting_currency: {cfg.reporting_currency} has no rates in {FX_SEED.name} "
+            f"(it has {', '.join(sorted(rates))}): add its rates there or choose one of those",
+            highlight=False,
+        )
+        raise typer.Exit(2)
     today = _today(cfg)
     console.print(f"[bold]configuration[/] {escape(str(cfg.source))}: [green]valid[/]")
     console.print(f"  pipeline clock: {cfg.timezone} (today is {today}); reporting currency {cfg.reporting_currency}")
+    first, last = min(min(d) for d in rates.values()), max(max(d) for d in rates.values())
+    console.print(f"  FX rates: {', '.join(sorted(rates))} from {first} to {last} ({FX_SEED.name})")
     if cfg.warehouse.type == "duckdb":
         console.print(f"  warehouse: DuckDB file {escape(str(cfg.warehouse_path()))}")
     else:
@@ -279,6 +295,9 @@ def run(
     account: Annotated[list[str] | None, typer.Option("--account", help="Only this account (repeatable).")] = None,
     dbt: Annotated[bool, typer.Option("--dbt/--no-dbt", help="Rebuild the dbt models afterwards.")] = True,
     monitoring: Annotated[bool, typer.Option("--monitoring/--no-monitoring", help="Check volumes afterwards.")] = True,
+    allow_long_range: Annotated[
+        bool, typer.Option("--allow-long-range", help="Load more than 37 months in one run, on purpose.")
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's run logs.")] = False,
 ) -> None:
     """Run the daily pipeline once, locally (ingest, dbt, monitoring), with live progress."""
@@ -293,6 +312,7 @@ def run(
         "accounts": account or None,
         "run_dbt": dbt,
         "run_monitoring": monitoring,
+        "allow_long_range": allow_long_range,
     }
     _validate_run(cfg, parameters)
     state = _run_pipeline(cfg, verbose=verbose, **parameters)
@@ -305,10 +325,20 @@ def _run_pipeline(cfg: PipelineConfig, *, verbose: bool, **parameters: Any) -> A
     _quiet_telemetry()
     if not verbose:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from prefect import tags
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from deployments.local import claim_temporary_server, mark_stale_runs, run_tag, stop_orphaned_temporary_servers
     from flows import progress
     from flows.daily import daily_pipeline
+
+    orphans = stop_orphaned_temporary_servers()
+    if orphans:
+        console.print(f"stopped {len(orphans)} temporary Prefect server(s) a killed run left behind (PID {orphans})")
+    claim_temporary_server()
+    crashed = asyncio.run(mark_stale_runs())
+    if crashed:
+        console.print(f"marked Crashed {len(crashed)} flow run(s) whose process is gone: {', '.join(crashed)}")
 
     rows: dict[str, int] = {}
     failed: dict[str, int] = {}
@@ -335,8 +365,9 @@ def _run_pipeline(cfg: PipelineConfig, *, verbose: bool, **parameters: Any) -> A
 
         unsubscribe = progress.subscribe(on_event)
         try:
-            call: Any = daily_pipeline(config_path=str(cfg.source), return_state=True, **parameters)
-            state: Any = asyncio.run(call)
+            with tags(run_tag()):
+                call: Any = daily_pipeline(config_path=str(cfg.source), return_state=True, **parameters)
+                state: Any = asyncio.run(call)
         finally:
             unsubscribe()
     if state.is_completed():

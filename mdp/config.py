@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -58,6 +59,21 @@ def _check_currency(value: str) -> str:
 Currency = Annotated[str, AfterValidator(_check_currency)]
 
 
+_NUMBERS: tuple[Any, ...] = (int, float, int | None, float | None)
+
+
+class StrictScalars(BaseModel):
+    """Refuses YAML booleans for numeric keys (pydantic would read `lookback_days: true` as 1)."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_boolean_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if isinstance(value, bool) and field is not None and field.annotation in _NUMBERS:
+            raise ValueError(f"expected a number, got the boolean {str(value).lower()}")
+        return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -85,7 +101,7 @@ class BigQueryWarehouseConfig(_Strict):
 WarehouseConfig = Annotated[DuckDBWarehouseConfig | BigQueryWarehouseConfig, Field(discriminator="type")]
 
 
-class ConnectorConfig(BaseModel):
+class ConnectorConfig(StrictScalars):
     """Options every connector shares. Connector-specific keys (endpoint, graph_url, ...) are kept
     as extras here and validated by the connector's own settings model through the registry."""
 
@@ -124,9 +140,51 @@ class AlertsConfig(_Strict):
 
 
 MonitoringMethod = Literal["log", "linear"]
+# monitoring.spend_expressions is SQL: it must parse as this small grammar (column names, numbers,
+# arithmetic and a few functions, one aggregate), so nothing else from the file reaches a query.
+_SPEND_TOKEN = re.compile(
+    r"\s*(?:(?P<number>\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>[-+*/(),]))"
+)
+SPEND_FUNCTIONS = frozenset({"sum", "coalesce", "nullif", "abs", "round", "cast", "as", "double", "float64", "numeric"})
 
 
-class MonitoringSettings(BaseModel):
+def spend_expression_columns(expression: str) -> set[str]:
+    """The column names an accepted spend expression reads (the words that are not functions)."""
+    return {
+        m.group("name")
+        for m in _SPEND_TOKEN.finditer(expression)
+        if m.group("name") and m.group("name").lower() not in SPEND_FUNCTIONS
+    }
+
+
+def check_spend_expression(expression: str, *, where: str) -> None:
+    """Accept `SUM(cost_micros) / 1e6`-like aggregates only.
+
+    Raises:
+        ValueError: naming the connector and the first offending character.
+    """
+    if "--" in expression or "/*" in expression:
+        raise ValueError(f"{where}: {expression!r} is not a spend aggregate (SQL comments are not allowed)")
+    position, depth = 0, 0
+    text = expression.rstrip()
+    while position < len(text):
+        match = _SPEND_TOKEN.match(text, position)
+        if match is None or match.end() == position:
+            raise ValueError(
+                f"{where}: {expression!r} is not a spend aggregate (unexpected {text[position:].lstrip()[:1]!r}); "
+                "use column names, numbers, + - * / ( ), and SUM, COALESCE, NULLIF, ABS, ROUND, CAST(x AS DOUBLE)"
+            )
+        depth += {"(": 1, ")": -1}.get(match.group("op") or "", 0)
+        if depth < 0:
+            break
+        position = match.end()
+    if depth != 0:
+        raise ValueError(f"{where}: {expression!r} has unbalanced parentheses")
+    if not re.search(r"\bsum\s*\(", expression, re.IGNORECASE):
+        raise ValueError(f"{where}: {expression!r} must aggregate with SUM(...)")
+
+
+class MonitoringSettings(StrictScalars):
     """The `monitoring:` section of pipeline.yaml; every key has a default."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -158,6 +216,13 @@ class MonitoringSettings(BaseModel):
         ("anomaly",), description="statuses listed in the Slack alert"
     )
     max_alert_lines: int = Field(25, ge=1, le=200)
+
+    @field_validator("spend_expressions")
+    @classmethod
+    def _spend_grammar(cls, expressions: dict[str, str]) -> dict[str, str]:
+        for connector, expression in expressions.items():
+            check_spend_expression(expression, where=connector)
+        return expressions
 
     @model_validator(mode="after")
     def _ordered_thresholds(self) -> MonitoringSettings:
@@ -288,6 +353,21 @@ def validation_message(exc: ValidationError, source: Path | str | None, prefix: 
     return "\n".join(lines)
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (the later one would silently win)", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_config(path: Path | str | None = None) -> PipelineConfig:
     """Read, override from the environment and validate `pipeline.yaml`.
 
@@ -298,14 +378,17 @@ def load_config(path: Path | str | None = None) -> PipelineConfig:
     if not source.is_file():
         raise ConfigError(f"configuration file not found: {source}")
     try:
-        data = yaml.safe_load(source.read_text(encoding="utf-8"))
+        data = yaml.load(source.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "not valid YAML"
         raise ConfigError(f"invalid configuration in {source}{at}: {problem}") from None
     if data is None:
-        data = {}
+        raise ConfigError(
+            f"invalid configuration in {source}: the file is empty; start from the project's pipeline.yaml "
+            "(docs/configuration.md lists every key)"
+        )
     if not isinstance(data, dict):
         raise ConfigError(
             f"invalid configuration in {source}: expected a mapping of keys at the top level, got {type(data).__name__}"

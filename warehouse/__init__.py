@@ -6,12 +6,15 @@ from mdp.config import BigQueryWarehouseConfig, DuckDBWarehouseConfig, PipelineC
 from warehouse.base import LoadContext, QuarantinedRow, ReplaceResult, Scope, Warehouse
 
 
-def from_config(config: PipelineConfig) -> Warehouse:
-    """The warehouse the configuration selects."""
+def from_config(config: PipelineConfig, *, read_only: bool = False) -> Warehouse:
+    """The warehouse the configuration selects; `read_only` for readers (reports): a DuckDB file is then
+    opened read-only and must exist."""
     if isinstance(config.warehouse, DuckDBWarehouseConfig):
         from warehouse.duckdb import DuckDBWarehouse
 
-        return DuckDBWarehouse(config.warehouse_path(), lock_timeout=config.warehouse.lock_timeout_seconds)
+        return DuckDBWarehouse(
+            config.warehouse_path(), lock_timeout=config.warehouse.lock_timeout_seconds, read_only=read_only
+        )
     if isinstance(config.warehouse, BigQueryWarehouseConfig):
         from warehouse.bigquery import BigQueryWarehouse
 

@@ -47,6 +47,8 @@ _COMPATIBLE = {"FLOAT": {"INTEGER"}, "NUMERIC": {"INTEGER"}, "BIGNUMERIC": {"INT
 _SQL_TYPES = {"FLOAT": "FLOAT64", "INTEGER": "INT64", "BOOLEAN": "BOOL"}
 _MAX_CLUSTERING_FIELDS = 4
 _CONCURRENT_UPDATE = "concurrent update"
+# After a timeout and a cancel, how long to wait for the job's final state.
+CANCEL_GRACE_SECONDS = 120.0
 
 
 def bigquery_type(arrow_type: pa.DataType) -> str:
@@ -596,9 +598,26 @@ class BigQueryWarehouse(Warehouse):
         except concurrent.futures.TimeoutError:
             with contextlib.suppress(google_exceptions.GoogleAPICallError):
                 job.cancel(timeout=self.api_timeout)
+            # A cancel can come too late (a COMMIT under way): report what the job finally did.
+            deadline = time.monotonic() + CANCEL_GRACE_SECONDS
+            while job.state != "DONE" and time.monotonic() < deadline:
+                time.sleep(1.0)
+                with contextlib.suppress(google_exceptions.GoogleAPICallError):
+                    job.reload(timeout=self.api_timeout)
+            if job.state == "DONE" and job.error_result is None:
+                logger.warning(
+                    "%s %s finished despite its cancel after %gs: it applied", what, job.job_id, self.job_timeout
+                )
+                return job.result(timeout=self.api_timeout)
+            if job.state == "DONE":
+                raise WarehouseError(
+                    f"{what} {job.job_id} did not finish within {self.job_timeout:g}s and was cancelled; nothing "
+                    "of it applied"
+                ) from None
             raise WarehouseError(
-                f"{what} {job.job_id} did not finish within {self.job_timeout:g}s and was cancelled; a "
-                "transaction either applied as a whole or not at all (see ops.load_log)"
+                f"{what} {job.job_id} did not finish within {self.job_timeout:g}s and did not stop within "
+                f"{CANCEL_GRACE_SECONDS:g}s of its cancel: its outcome is unknown; check the job in BigQuery "
+                "before rerunning (a transaction applies as a whole or not at all)"
             ) from None
 
     @staticmethod

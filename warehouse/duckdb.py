@@ -86,9 +86,10 @@ class DuckDBWarehouse(Warehouse):
     """A DuckDB file. Every operation opens and closes its own connection, because DuckDB lets only
     one process hold the file: another process (a dbt build, a second run) gets its turn in between."""
 
-    def __init__(self, path: Path | str, *, lock_timeout: float = 30.0) -> None:
+    def __init__(self, path: Path | str, *, lock_timeout: float = 30.0, read_only: bool = False) -> None:
         self.path = Path(path)
         self.lock_timeout = lock_timeout
+        self.read_only = read_only
 
     def __repr__(self) -> str:
         return f"DuckDBWarehouse({str(self.path)!r})"
@@ -96,17 +97,24 @@ class DuckDBWarehouse(Warehouse):
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection to the file, waiting up to `lock_timeout` for another process to release it."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.read_only:
+            if not self.path.is_file():
+                raise WarehouseError(
+                    f"warehouse file not found: {self.path} (check warehouse.path; `mdp run` or `mdp demo` creates it)"
+                )
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + self.lock_timeout
         delay = 0.05
         while True:
             try:
-                connection = duckdb.connect(str(self.path))
+                connection = duckdb.connect(str(self.path), read_only=self.read_only)
                 break
             except duckdb.IOException as exc:
                 text = str(exc).lower()
                 if not any(marker in text for marker in _LOCK_MARKERS):
-                    raise WarehouseError(f"cannot open warehouse {self.path}: {exc}") from exc
+                    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                    raise WarehouseError(f"cannot open warehouse {self.path}: {first}") from None
                 if time.monotonic() >= deadline:
                     raise WarehouseBusyError(
                         f"warehouse is in use by another process: {self.path} stayed locked for "
@@ -210,11 +218,15 @@ class DuckDBWarehouse(Warehouse):
                 con.execute(f"INSERT INTO {quote(LOAD_LOG)} SELECT * FROM mdp_log")
                 con.execute("COMMIT")
             except BaseException as exc:
-                con.execute("ROLLBACK")
+                try:
+                    con.execute("ROLLBACK")
+                except duckdb.Error as rollback_error:  # a failed COMMIT already ended the transaction
+                    logger.debug("rollback after a failed load of %s: %s", spec.name, rollback_error)
                 if isinstance(exc, WarehouseError) or not isinstance(exc, Exception):
                     raise
                 if isinstance(exc, duckdb.Error):
-                    raise WarehouseError(f"{spec.name}: load failed, nothing was changed: {exc}") from exc
+                    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                    raise WarehouseError(f"{spec.name}: load failed, nothing was changed: {first}") from None
                 raise
         total = sum(counts.values())
         logger.info(
@@ -230,9 +242,13 @@ class DuckDBWarehouse(Warehouse):
         now = dt.datetime.now(dt.UTC)
         table = _log_table(spec, scope, context, dict.fromkeys(scope.units, 0), (), now, error=error)
         with _write_lock(self.path), self.connect() as con:
-            self._ensure(con, LOAD_LOG, LOAD_LOG_SCHEMA)
-            con.register("mdp_log", table)
-            con.execute(f"INSERT INTO {quote(LOAD_LOG)} SELECT * FROM mdp_log")
+            try:
+                self._ensure(con, LOAD_LOG, LOAD_LOG_SCHEMA)
+                con.register("mdp_log", table)
+                con.execute(f"INSERT INTO {quote(LOAD_LOG)} SELECT * FROM mdp_log")
+            except duckdb.Error as exc:
+                first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise WarehouseError(f"{LOAD_LOG}: cannot record the failure of {spec.name}: {first}") from None
 
     def row_counts(
         self,
@@ -263,13 +279,22 @@ class DuckDBWarehouse(Warehouse):
         return {(a, d): n for a, d, n in result}
 
     def query(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self.connect() as con:
+        with self.connect() as con, self._unreadable():
             return con.execute(sql, list(parameters)).fetchall()
 
     def query_arrow(self, sql: str, parameters: Sequence[Any] = ()) -> pa.Table:
-        with self.connect() as con:
+        with self.connect() as con, self._unreadable():
             result = con.execute(sql, list(parameters)).to_arrow_table()
         return result if isinstance(result, pa.Table) else pa.table(result)
+
+    @contextmanager
+    def _unreadable(self) -> Iterator[None]:
+        """A file DuckDB cannot read (truncated, corrupt) as a WarehouseError naming it, not a traceback."""
+        try:
+            yield
+        except duckdb.IOException as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise WarehouseError(f"cannot read warehouse {self.path}: {first}") from None
 
     def table_exists(self, name: str) -> bool:
         with self.connect() as con:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import random
 import threading
 import time
@@ -69,6 +70,7 @@ class GoogleAdsConnector(Connector):
     def __init__(self, settings: ConnectorSettings) -> None:
         if not isinstance(settings, GoogleAdsSettings):
             settings = GoogleAdsSettings.model_validate(settings.model_dump())
+        refuse_grpc_tracing(settings.name)
         super().__init__(settings)
         self.config: GoogleAdsSettings = settings
         self._lock = threading.Lock()
@@ -288,6 +290,24 @@ class GoogleAdsConnector(Connector):
     def _secret(self, key: str) -> str:
         reference = self.config.credentials[key]
         return resolve_secret(reference, key=f"connectors.{self.name}.credentials.{key}").get_secret_value()
+
+
+GRPC_TRACE_ENV = "GRPC_TRACE"
+
+
+def refuse_grpc_tracing(name: str) -> None:
+    """gRPC core tracing (GRPC_TRACE, e.g. `api` or `http`) prints request metadata, the developer token
+    and the OAuth token included, straight to stderr, where no Python log redaction can reach it.
+
+    Raises:
+        ConfigError: while GRPC_TRACE is set to anything but empty or "none".
+    """
+    trace = os.environ.get(GRPC_TRACE_ENV, "").strip()
+    if trace and trace.lower() not in {"none", "-all"}:
+        raise ConfigError(
+            f"connectors.{name}: {GRPC_TRACE_ENV}={trace} would print the Google Ads developer token and access "
+            f"token to stderr (gRPC core tracing bypasses log redaction); unset {GRPC_TRACE_ENV} to run this connector"
+        )
 
 
 def _fatal_hint(failure: ApiFailure) -> str:

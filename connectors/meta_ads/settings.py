@@ -60,6 +60,8 @@ ACCOUNT_ID_PATTERN = re.compile(r"^(?:act_)?([0-9]+)$")
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 CREDENTIAL_KEYS = frozenset({"access_token", "app_secret"})
 
+_ACTION_TYPE = re.compile(r"[A-Za-z0-9_.:\-]+")
+
 
 def normalize_account_id(account: str) -> str:
     """`act_123` or `123` -> `123`.
@@ -125,6 +127,10 @@ class MetaAdsSettings(ConnectorSettings):
     def _unique_types(cls, types: list[str]) -> list[str]:
         if any(not t.strip() for t in types):
             raise ValueError("action types must not be empty")
+        # They become SQL string literals in the dbt models: only the characters Meta's types use.
+        odd = [t for t in types if not _ACTION_TYPE.fullmatch(t)]
+        if odd:
+            raise ValueError(f"action types may hold only letters, digits and _ . : - ; got {odd}")
         duplicates = sorted({t for t in types if types.count(t) > 1})
         if duplicates:
             raise ValueError(f"action types listed twice: {duplicates}")

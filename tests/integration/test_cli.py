@@ -53,6 +53,7 @@ def test_check_rejects_a_bad_file_with_exit_code_2(tmp_path: Path) -> None:
         (["--account", "123"], "--account: unknown ['123']"),
         (["--lookback-days", "999"], "--lookback-days: Input should be less than or equal to 400 (got 999)"),
         (["--run-date", "2999-01-01"], "--run-date 2999-01-01 is in the future"),
+        (["--start", "1990-01-01", "--end", "2020-01-02"], "is 10,959 days, more than 1,130 (37 months"),
         (
             ["--start", "2019-12-30", "--end", "2020-01-02"],
             "no FX rate in fx_rates_daily.csv for 2019-12-30..2019-12-31 (AUD, CAD, CHF, DKK, EUR, GBP, JPY, PLN, "
@@ -73,6 +74,27 @@ def test_run_rejects_bad_parameters_by_flag_before_any_flow_starts(
     assert "Traceback" not in result.output
 
 
+def test_run_refuses_today_which_is_not_over(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mdp.config import load_config
+
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
+    config = write_config(tmp_path)
+    today = dt.datetime.now(load_config(config).tz).date()
+    result = runner.invoke(app, ["run", "--config", str(config), "--start", str(today), "--end", str(today)])
+    assert result.exit_code == 2, result.output
+    assert f"--end {today} is today, which is not over yet in the pipeline time zone" in result.output
+
+
+def test_accounts_match_whatever_their_spelling(tmp_path: Path) -> None:
+    from connectors.registry import build_connectors
+    from flows.daily import accounts_of
+    from mdp.config import load_config
+
+    connectors = build_connectors(load_config(write_config(tmp_path)))
+    asked = ["act_844772136928080", "844772136928080", "987-428-5372"]
+    assert accounts_of(connectors, asked) == ["844772136928080", "844772136928080", "9874285372"]
+
+
 def test_run_without_dbt_needs_no_fx_rate(tmp_path: Path) -> None:
     from flows.daily import plan
     from flows.windows import run_parameters
@@ -82,6 +104,23 @@ def test_run_without_dbt_needs_no_fx_rate(tmp_path: Path) -> None:
     params = run_parameters(start_date="2019-12-30", end_date="2020-01-02", run_dbt=False)
     windows = plan(config, params, dt.date(2026, 11, 27))
     assert {str(s) for s, _ in windows.values()} == {"2019-12-30"}
+
+
+def test_check_refuses_a_reporting_currency_without_fx_rates_and_survives_markup(tmp_path: Path) -> None:
+    path = write_config(tmp_path)
+    data = yaml.safe_load(path.read_text())
+    data["reporting_currency"] = "BRL"
+    path.write_text(yaml.safe_dump(data))
+    result = runner.invoke(app, ["check", "--config", str(path)])
+    assert result.exit_code == 2
+    assert "reporting_currency: BRL has no rates in fx_rates_daily.csv (it has AUD, CAD" in result.output
+
+    data["reporting_currency"] = "EUR"
+    data["connectors"][1]["accounts"] = ["act_[/x]"]
+    path.write_text(yaml.safe_dump(data))
+    result = runner.invoke(app, ["check", "--config", str(path)])
+    assert "[/x]" in result.output
+    assert "MarkupError" not in result.output
 
 
 def digest(path: Path) -> dict[str, str]:
@@ -115,3 +154,35 @@ def test_demo_twice_is_safe_and_leaves_the_same_data(tmp_path: Path) -> None:
         digests.append(digest(tmp_path / "wh" / "demo.duckdb"))
     assert digests[0] == digests[1]
     assert (tmp_path / "wh" / "report.html").stat().st_size > 10_000
+
+
+def test_report_reads_the_warehouse_read_only_and_names_a_missing_or_broken_file(tmp_path: Path) -> None:
+    import stat
+
+    path = write_config(tmp_path)
+    missing = runner.invoke(app, ["report", "--config", str(path), "--out", str(tmp_path / "r.html")])
+    assert missing.exit_code == 1
+    assert "warehouse file not found" in missing.output
+    assert not (tmp_path / "wh").exists()  # no folder, no empty database created
+
+    warehouse = tmp_path / "wh" / "demo.duckdb"
+    warehouse.parent.mkdir()
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("CREATE SCHEMA marts; CREATE TABLE marts.filler AS SELECT range AS i FROM range(200000)")
+    warehouse.chmod(stat.S_IRUSR)
+    warehouse.parent.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    try:
+        readable = runner.invoke(app, ["report", "--config", str(path), "--out", str(tmp_path / "r.html")])
+    finally:
+        warehouse.parent.chmod(stat.S_IRWXU)
+        warehouse.chmod(stat.S_IRUSR | stat.S_IWUSR)
+    assert readable.exit_code == 0, readable.output
+
+    data = warehouse.read_bytes()
+    warehouse.write_bytes(data[: len(data) // 3])
+    broken = runner.invoke(app, ["report", "--config", str(path), "--out", str(tmp_path / "r.html")])
+    assert broken.exit_code == 1
+    assert (
+        f"cannot read warehouse {warehouse}" in broken.output or f"cannot open warehouse {warehouse}" in broken.output
+    )
+    assert "Traceback" not in broken.output

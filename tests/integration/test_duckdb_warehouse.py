@@ -210,3 +210,43 @@ def test_another_process_holding_the_file_gives_a_clear_error_then_works(tmp_pat
             holder.wait(timeout=30)
     wh.replace_partitions(SPEC, rows("a", D1, 1), Scope.of(["a"], D1, D1), LoadContext("t", "r1"))
     assert content(wh) == [("a", D1, "ad0", 1.0)]
+
+
+FULL_DISK = r"""
+import datetime as dt, os, resource, signal, sys
+import pyarrow as pa
+from warehouse.base import LoadContext, Scope
+from warehouse.duckdb import DuckDBWarehouse
+from tests.integration.test_duckdb_warehouse import SPEC, rows
+
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG, as on a full disk
+wh = DuckDBWarehouse(sys.argv[1])
+wh.ensure_ops()
+wh.ensure_table(SPEC)
+limit = 8192  # bytes: the write-ahead log of the load cannot fit
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+day = dt.date(2026, 1, 1)
+try:
+    wh.replace_partitions(SPEC, rows("a", day, *range(2000)), Scope.of(["a"], day, day), LoadContext("t", "r1"))
+except Exception as exc:
+    print(type(exc).__name__, exc)
+"""
+
+
+def test_a_failed_commit_keeps_its_own_reason(tmp_path: Path) -> None:
+    """The COMMIT fails (the write-ahead log cannot grow: a file size limit stands in for a full disk)."""
+    from mdp.paths import PROJECT_ROOT
+
+    result = subprocess.run(
+        [sys.executable, "-c", FULL_DISK, str(tmp_path / "full.duckdb")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=PROJECT_ROOT,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith("WarehouseError "), result.stdout
+    assert "File too large" in result.stdout
+    assert "cannot rollback" not in result.stdout
+    assert content(DuckDBWarehouse(tmp_path / "full.duckdb")) == []

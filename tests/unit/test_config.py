@@ -145,3 +145,72 @@ def test_unknown_connector_name_lists_the_configured_ones(tmp_path: Path) -> Non
     config = load_config(write(tmp_path, GOOD))
     with pytest.raises(ConfigError, match=r"unknown connector 'bing'; configured connectors: google_ads, meta_ads"):
         config.connector("bing")
+
+
+def test_yaml_is_strict_duplicate_keys_booleans_for_numbers_and_empty_files(tmp_path: Path) -> None:
+    duplicated = write(tmp_path, GOOD + "connectors: []\n")
+    assert error_of(duplicated).endswith(
+        "at line 17, column 1: duplicate key 'connectors' (the later one would silently win)"
+    )
+    boolean = write(tmp_path, GOOD.replace("lookback_days: 14", "lookback_days: true"))
+    assert "connectors[0].lookback_days: expected a number, got the boolean true" in error_of(boolean)
+    weeks = write(tmp_path, GOOD + "monitoring: {weeks: false}\n")
+    assert "monitoring.weeks: expected a number, got the boolean false" in error_of(weeks)
+    empty = write(tmp_path, "\n# nothing\n")
+    assert (
+        error_of(empty) == f"invalid configuration in {empty}: the file is empty; start from the project's "
+        "pipeline.yaml (docs/configuration.md lists every key)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        (
+            "SUM(spend) FROM raw_meta_ads.ad_insights GROUP BY 1,2; DROP TABLE main.victim; SELECT 1,2,3,4 --",
+            "is not a spend aggregate",
+        ),
+        ("SUM(spend); DROP TABLE x", "is not a spend aggregate (unexpected ';')"),
+        ("SUM(spend) -- comment", "is not a spend aggregate (SQL comments are not allowed)"),
+        ("'a' || 'b'", 'is not a spend aggregate (unexpected "\'")'),
+        ("SUM(spend", "has unbalanced parentheses"),
+        ("max(spend)", "must aggregate with SUM(...)"),
+    ],
+)
+def test_spend_expressions_must_parse_as_an_aggregate(tmp_path: Path, expression: str, message: str) -> None:
+    import json
+
+    path = write(tmp_path, GOOD + f"monitoring: {{spend_expressions: {{meta_ads: {json.dumps(expression)}}}}}\n")
+    error = error_of(path)
+    assert "monitoring.spend_expressions: meta_ads: " in error
+    assert message in error
+
+
+def test_accepted_spend_expressions_and_their_columns() -> None:
+    from mdp.config import check_spend_expression, spend_expression_columns
+
+    for good in ("SUM(cost_micros) / 1e6", "sum(coalesce(spend, 0)) * 1.0", "SUM(CAST(cost_cents AS DOUBLE)) / 100"):
+        check_spend_expression(good, where="x")
+    assert spend_expression_columns("SUM(CAST(cost_cents AS DOUBLE)) / 100") == {"cost_cents"}
+
+
+def test_a_spend_expression_reads_only_columns_of_its_raw_table() -> None:
+    from connectors.meta_ads.schema import AD_INSIGHTS
+    from flows.monitor import spend_sql
+    from mdp.config import MonitoringSettings
+
+    settings = MonitoringSettings(spend_expressions={"meta_ads": "SUM(spend) / 1", "other": "SUM(victim)"})
+    assert spend_sql(AD_INSIGHTS, "meta_ads", settings) == "SUM(spend) / 1"
+    with pytest.raises(ConfigError, match=r"monitoring.spend_expressions.other: no column victim in raw_meta_ads"):
+        spend_sql(AD_INSIGHTS, "other", settings)
+
+
+def test_meta_action_types_cannot_carry_sql(tmp_path: Path) -> None:
+    from pydantic import ValidationError
+
+    from connectors.meta_ads.settings import MetaAdsSettings
+
+    base = {"name": "meta_ads", "type": "meta_ads", "accounts": ["act_1"]}
+    MetaAdsSettings.model_validate({**base, "conversion_action_types": ["offsite_conversion.custom.123", "purchase"]})
+    with pytest.raises(ValidationError, match="action types may hold only letters, digits"):
+        MetaAdsSettings.model_validate({**base, "conversion_action_types": ["purchase' OR '1'='1"]})

@@ -59,3 +59,24 @@ def test_only_retryable_errors_are_retried_and_retries_run_out() -> None:
     with pytest.raises(RetryableAPIError, match="5xx"):
         run(flaky, retries=2)
     assert flaky.calls == 3
+
+
+def test_a_busy_warehouse_is_waited_for_without_extracting_again() -> None:
+    from flows.ingest import when_free
+    from mdp.errors import WarehouseBusyError
+
+    attempts: list[int] = []
+
+    def load() -> str:
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise WarehouseBusyError("warehouse is in use by another process")
+        return "loaded"
+
+    sleeps: list[float] = []
+    assert when_free(load, what="unit", waits=(5.0, 10.0, 20.0), sleep=sleeps.append) == "loaded"
+    assert sleeps == [5.0, 10.0]
+    always = Flaky(*[WarehouseBusyError("busy") for _ in range(3)])
+    with pytest.raises(WarehouseBusyError):
+        when_free(always, what="unit", waits=(1.0, 1.0), sleep=sleeps.append)
+    assert always.calls == 3

@@ -27,7 +27,11 @@ def test_explicit_range_is_a_rerun_or_backfill() -> None:
     start, end = dt.date(2025, 1, 1), dt.date(2025, 12, 31)
     assert window(start_date=start, end_date=end) == (start, end)
     assert window(start_date=start) == (start, dt.date(2026, 11, 23))
-    assert window(start_date=TODAY, end_date=TODAY) == (TODAY, TODAY)
+    with pytest.raises(ParameterError, match="is today, which is not over yet"):
+        window(start_date=TODAY, end_date=TODAY)
+    with pytest.raises(ParameterError, match="more than 1,130"):
+        window(start_date=dt.date(2020, 1, 1))
+    assert window(start_date=dt.date(2020, 1, 1), allow_long_range=True)[0] == dt.date(2020, 1, 1)
 
 
 @pytest.mark.parametrize(

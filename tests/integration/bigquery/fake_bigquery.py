@@ -51,6 +51,7 @@ class Canned:
     error: dict[str, str] | None = None
     stall: bool = False
     times: int | None = None
+    lands_on_cancel: bool = False  # a stalled job that finishes anyway when cancelled (COMMIT under way)
 
 
 @dataclass
@@ -177,9 +178,10 @@ class FakeBigQuery:
         error = {"reason": reason, "message": message, "location": "query"}
         self.canned.append(Canned(re.compile(pattern, re.S), error=error, times=times))
 
-    def stall_query(self, pattern: str) -> None:
-        """Query jobs whose SQL matches `pattern` never finish (until cancelled)."""
-        self.canned.append(Canned(re.compile(pattern, re.S), stall=True))
+    def stall_query(self, pattern: str, *, lands_on_cancel: bool = False) -> None:
+        """Query jobs whose SQL matches `pattern` never finish until cancelled; then they end cancelled, or
+        (`lands_on_cancel`) done without error, as a script whose COMMIT was already under way."""
+        self.canned.append(Canned(re.compile(pattern, re.S), stall=True, lands_on_cancel=lands_on_cancel))
 
     def calls(self, method: str | None = None, contains: str = "") -> list[Request]:
         """The recorded requests, filtered by method and path substring."""
@@ -225,10 +227,15 @@ class FakeBigQuery:
                 return 200, self._job(project, job_id), {}
             case ["jobs", job_id, "cancel"], "POST":
                 job = self._job(project, job_id)
-                job["status"] = {
-                    "state": "DONE",
-                    "errorResult": {"reason": "stopped", "message": "Job execution was cancelled"},
-                }
+                with self._lock:
+                    canned = self._results.get((project, job_id))
+                if canned is not None and canned.lands_on_cancel:
+                    job["status"] = {"state": "DONE"}
+                else:
+                    job["status"] = {
+                        "state": "DONE",
+                        "errorResult": {"reason": "stopped", "message": "Job execution was cancelled"},
+                    }
                 return 200, {"kind": "bigquery#jobCancelResponse", "job": job}, {}
             case ["queries", job_id], "GET":
                 return 200, self._query_results(project, job_id, request), {}

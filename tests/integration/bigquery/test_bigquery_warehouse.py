@@ -473,6 +473,18 @@ def test_a_job_that_outlives_its_timeout_is_cancelled(bq_client: bigquery.Client
     assert fake_bigquery.inserted_jobs("query")[0]["configuration"]["jobTimeoutMs"] == "500"
 
 
+def test_a_job_that_lands_despite_its_cancel_is_reported_as_loaded(
+    bq_client: bigquery.Client, fake_bigquery: FakeBigQuery
+) -> None:
+    """The timeout fires while the COMMIT is under way: the cancel comes too late and the job succeeds.
+    The warehouse checks the job's final state and reports the load, not a failure."""
+    warehouse = BigQueryWarehouse(PROJECT, LOCATION, client=bq_client, job_timeout=0.5)
+    fake_bigquery.stall_query("BEGIN TRANSACTION", lands_on_cancel=True)
+    result = warehouse.replace_partitions(SPEC, [], Scope.of(["a"], D1, D1), LoadContext("t", "r"))
+    assert result.units == 1
+    assert len(fake_bigquery.calls("POST", "/cancel")) == 1
+
+
 def test_log_failure_appends_failed_units(warehouse: BigQueryWarehouse, fake_bigquery: FakeBigQuery) -> None:
     warehouse.log_failure(SPEC, Scope.of(["b"], D1, D2), LoadContext("google_ads", "run-43"), "PERMISSION_DENIED")
     job = only_script(fake_bigquery)

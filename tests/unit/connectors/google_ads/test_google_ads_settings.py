@@ -263,3 +263,24 @@ def test_backoff_grows_is_capped_jittered_and_honours_the_api() -> None:
     assert backoff_delay(policy, 2, None, 0.999) == pytest.approx(1.001)
     assert backoff_delay(policy, 1, 3.0, 0.5) == 3.0
     assert backoff_delay(RetrySettings(jitter=0), 1, None, 0.7) == 1.0
+
+
+@pytest.mark.parametrize("trace", ["api", "http,call_error", "all"])
+def test_grpc_core_tracing_is_refused_because_it_prints_the_tokens(monkeypatch: pytest.MonkeyPatch, trace: str) -> None:
+    from connectors.google_ads.connector import GoogleAdsConnector
+    from connectors.google_ads.settings import GoogleAdsSettings
+    from mdp.errors import ConfigError
+
+    settings = GoogleAdsSettings.model_validate(
+        {
+            "name": "google_ads",
+            "type": "google_ads",
+            "accounts": ["1234567890"],
+            "credentials": {"developer_token": "env:X_DEV", "access_token": "env:X_ACCESS"},
+        }
+    )
+    monkeypatch.setenv("GRPC_TRACE", trace)
+    with pytest.raises(ConfigError, match=f"GRPC_TRACE={trace} would print the Google Ads developer token"):
+        GoogleAdsConnector(settings)
+    monkeypatch.setenv("GRPC_TRACE", "")
+    GoogleAdsConnector(settings)
