@@ -28,7 +28,7 @@ def seed_days(path: Path = FX_SEED) -> dict[str, frozenset[dt.date]]:
     return {currency: frozenset(found) for currency, found in days.items()}
 
 
-def _ranges(days: Iterable[dt.date]) -> str:
+def day_ranges(days: Iterable[dt.date]) -> str:
     """'2019-12-01..2019-12-31, 2020-02-29' for a set of days."""
     ordered = sorted(days)
     parts: list[str] = []
@@ -63,7 +63,7 @@ def check_fx_coverage(start: dt.date, end: dt.date, reporting_currency: str, pat
         return
     by_days: dict[str, list[str]] = {}
     for currency, gap in missing.items():
-        by_days.setdefault(_ranges(gap), []).append(currency)
+        by_days.setdefault(day_ranges(gap), []).append(currency)
     described = "; ".join(f"{days} ({', '.join(currencies)})" for days, currencies in by_days.items())
     first = min(min(days) for days in covered.values()) if covered else None
     last = max(max(days) for days in covered.values()) if covered else None

@@ -17,7 +17,9 @@ from rich.table import Table
 from mdp.config import PipelineConfig, load_config
 from mdp.errors import MDPError
 
-app = typer.Typer(help="Marketing Data Platform: Google Ads + Meta Ads into your warehouse, daily.")
+app = typer.Typer(
+    help="Marketing Data Platform: Google Ads + Meta Ads into your warehouse, daily.", rich_markup_mode="markdown"
+)
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
 
@@ -80,6 +82,82 @@ def _validate_run(cfg: PipelineConfig, parameters: dict[str, Any]) -> None:
     except MDPError as exc:
         err_console.print(f"[bold red]error:[/] {escape(_as_flags(str(exc)))}", highlight=False)
         raise typer.Exit(2) from None
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from mdp import __version__
+
+        console.print(f"mdp {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Marketing Data Platform: Google Ads + Meta Ads into your warehouse, daily."""
+
+
+@app.command()
+def status(
+    config: ConfigOption = None,
+    days: Annotated[int, typer.Option(help="Days checked, ending --end.", min=1, max=400)] = 7,
+    end: Annotated[
+        dt.datetime | None, typer.Option("--end", formats=["%Y-%m-%d"], help="Last day checked (default: yesterday).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """What is loaded, per connector and account: the last loaded day, days missing or failed, quarantined
+    rows, the last run; and whether the marts are level with raw. Exits 1 when something is stale."""
+    import json
+
+    from flows.fx_coverage import day_ranges
+    from flows.status import read_status
+
+    cfg = _load(config)
+    last = end.date() if end else _today(cfg) - dt.timedelta(days=1)
+    first = last - dt.timedelta(days=days - 1)
+    try:
+        found = read_status(cfg, first, last)
+    except MDPError as exc:
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(2) from None
+    if as_json:
+        console.print_json(json.dumps(found.as_json()))
+        raise typer.Exit(1 if found.stale else 0)
+    table = Table(title=f"loads {first} .. {last}")
+    for column in ("connector", "account", "last loaded day", "missing", "failed", "quarantined", "last run"):
+        table.add_column(column)
+    for row in found.accounts:
+        table.add_row(
+            row.connector,
+            escape(row.account),
+            str(row.last_loaded_day or "never"),
+            day_ranges(row.missing_days) if row.missing_days else "-",
+            day_ranges(row.failed_days) if row.failed_days else "-",
+            str(row.quarantined),
+            f"{row.last_run_status} ({row.last_loaded_at:%Y-%m-%d %H:%M} UTC)" if row.last_loaded_at else "-",
+        )
+    console.print(table)
+    for channel, raw_day in found.raw_last_day.items():
+        console.print(
+            f"  {channel}: raw through {raw_day or '-'}, marts through {found.marts_last_day.get(channel) or '-'}"
+        )
+    if found.marts_behind_from is not None:
+        console.print(
+            f"[yellow]marts behind raw[/] from {found.marts_behind_from}: the next run with dbt (or the dbt "
+            "deployment) rebuilds from there"
+        )
+    for row in found.accounts:
+        if row.failed_days and row.last_error:
+            console.print(f"  {row.connector} {escape(row.account)}: {escape(row.last_error)}", highlight=False)
+    if found.stale:
+        console.print("[red]stale[/]: rerun the missing or failed days, e.g. mdp run --start D --end D --account ID")
+        raise typer.Exit(1)
+    console.print("[green]fresh[/]: every account has every day, and the marts are level with raw")
 
 
 @app.command()

@@ -186,3 +186,11 @@ def test_report_reads_the_warehouse_read_only_and_names_a_missing_or_broken_file
         f"cannot read warehouse {warehouse}" in broken.output or f"cannot open warehouse {warehouse}" in broken.output
     )
     assert "Traceback" not in broken.output
+
+
+def test_version() -> None:
+    from mdp import __version__
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"mdp {__version__}"
