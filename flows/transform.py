@@ -280,12 +280,25 @@ def dbt_build(
         )
     )
     with bigquery_credentials(block) as credential_env, environment({**invocation.env, **credential_env}):
-        try:
-            before = set(threading.enumerate())
-            result = runner.invoke(list(invocation.args))
-        finally:
-            join_node_threads(before)
-            release_duckdb()
+        for attempt in range(1, DBT_LOCK_ATTEMPTS + 1):
+            try:
+                before = set(threading.enumerate())
+                result = runner.invoke(list(invocation.args))
+                break
+            except ValueError as exc:
+                # dbt-duckdb does not wait for a file another process holds: wait here, then try again.
+                if invocation.duckdb_path is None or not is_lock_conflict(exc) or attempt == DBT_LOCK_ATTEMPTS:
+                    raise
+                run_logger.warning(
+                    "dbt could not open %s (held by another process); waiting for it, attempt %d of %d",
+                    invocation.duckdb_path,
+                    attempt,
+                    DBT_LOCK_ATTEMPTS,
+                )
+            finally:
+                join_node_threads(before)
+                release_duckdb()
+            prepare_duckdb(invocation, lock_timeout)  # returns once the file is free (or raises busy)
     counts = status_counts(result)
     run_logger.info("dbt build finished: %s", counts)
     if select is None:
@@ -309,6 +322,13 @@ def dbt_log_level() -> EventLevel:
 
 
 NODE_THREAD_TIMEOUT_SECONDS = 300.0
+DBT_LOCK_ATTEMPTS = 3
+_LOCK_MARKERS = ("could not set lock", "conflicting lock")
+
+
+def is_lock_conflict(error: BaseException) -> bool:
+    """Whether dbt failed because another process held the DuckDB file."""
+    return any(marker in str(error).lower() for marker in _LOCK_MARKERS)
 
 
 def join_node_threads(before: set[threading.Thread], timeout: float = NODE_THREAD_TIMEOUT_SECONDS) -> None:

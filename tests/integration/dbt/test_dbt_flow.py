@@ -53,3 +53,35 @@ def test_dbt_build_flow(prefect_server: None, scratch_project: DbtProject, monke
     with pytest.raises(ValueError, match="no FX rate to convert NOK into EUR on 2026-03-02"):
         dbt_build(select=only_the_fact, config_path=str(config))
     assert other_process_can_open(scratch_project.warehouse_path)
+
+
+def test_a_lock_held_by_another_process_is_recognised_in_what_dbt_reports(scratch_project: DbtProject) -> None:
+    """dbt-duckdb fails at once on a held file; dbt_build waits for it and tries again when it sees this."""
+    from flows.transform import is_lock_conflict, run_dbt
+
+    database = scratch_project.work_dir / "locked.duckdb"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, sys; c = duckdb.connect({str(database)!r}); print('held'); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None
+    assert holder.stdin is not None
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        invocation = scratch_project.invocation("build")
+        invocation.env["MDP_DUCKDB_PATH"] = str(database)
+        result = run_dbt(invocation)
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+        holder.stdout.close()
+    assert not result.success
+    # PrefectDbtRunner wraps it as ValueError("Failed to invoke dbt command ...: <exception>").
+    assert is_lock_conflict(ValueError(f"Failed to invoke dbt command 'build': {result.exception}"))
+    assert not is_lock_conflict(ValueError("Failures detected during invocation of dbt command 'build'"))
