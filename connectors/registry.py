@@ -43,7 +43,11 @@ def connector_class(type_name: str) -> type[Connector]:
 def build_connector(config: PipelineConfig, section: ConnectorConfig) -> Connector:
     """Validate a connector's section with its own settings model and construct it (no API call)."""
     index = config.connectors.index(section)
-    cls = connector_class(section.type)
+    try:
+        cls = connector_class(section.type)
+    except ConfigError as exc:
+        where = config.source or "the configuration"
+        raise ConfigError(f"invalid configuration in {where}: connectors[{index}].type: {exc}") from None
     try:
         settings = cls.settings_model.model_validate(section.options())
     except ValidationError as exc:

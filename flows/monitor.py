@@ -222,6 +222,17 @@ def write_checks(warehouse: Warehouse, checks: list[Check], run_id: str) -> int:
     return result.rows
 
 
+def _rounded(value: float | None, digits: int = 2) -> float | None:
+    """Two decimals for people (234.96, not 234.95999999999998)."""
+    return None if value is None else round(float(value), digits)
+
+
+def monitor_run_name() -> str:
+    """volume-monitor-<pipeline run id>, or -<UTC date> when run alone: a stable, searchable name."""
+    run_id = flow_run.get_parameters().get("run_id")
+    return f"volume-monitor-{run_id or dt.datetime.now(dt.UTC).date()}"
+
+
 def artifact_rows(checks: list[Check], limit: int = 500) -> list[dict[str, Any]]:
     """The flagged checks (most severe first) for the table artifact; one 'ok' line when none are."""
     flagged = worst(checks)
@@ -234,10 +245,10 @@ def artifact_rows(checks: list[Check], limit: int = 500) -> list[dict[str, Any]]
             "account_id": c.account_id,
             "day": c.day.isoformat(),
             "metric": c.metric,
-            "observed": c.observed,
-            "baseline": c.baseline,
+            "observed": _rounded(c.observed),
+            "baseline": _rounded(c.baseline),
             "change": None if c.change is None else f"{c.change:+.0%}",
-            "deviation": c.deviation,
+            "deviation": _rounded(c.deviation),
             "reason": c.reason,
         }
         for c in flagged[:limit]
@@ -275,7 +286,12 @@ def alert(config: PipelineConfig, result: MonitorResult, settings: MonitoringSet
     return True
 
 
-@flow(name="volume_monitor", on_failure=[notify_flow_failure], on_crashed=[notify_flow_failure])
+@flow(
+    name="volume_monitor",
+    flow_run_name=monitor_run_name,
+    on_failure=[notify_flow_failure],
+    on_crashed=[notify_flow_failure],
+)
 def volume_monitor(
     config_path: str | None = None,
     run_id: str | None = None,

@@ -235,7 +235,13 @@ def prepare_warehouse(invocation: DbtInvocation, lock_timeout: float) -> None:
     prepare_duckdb(invocation, lock_timeout)
 
 
-@flow(name="dbt_build")
+def dbt_run_name() -> str:
+    """dbt-build-<first rebuilt day> (or -default), and the UTC date: stable, searchable names."""
+    given = (flow_run.get_parameters().get("vars") or {}).get("incremental_start_date")
+    return f"dbt-build-from-{given or 'default'}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M}"
+
+
+@flow(name="dbt_build", flow_run_name=dbt_run_name)
 def dbt_build(
     select: str | None = None,
     full_refresh: bool = False,

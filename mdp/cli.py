@@ -71,17 +71,44 @@ def _as_flags(message: str) -> str:
     return re.sub(r"\b(" + "|".join(RUN_FLAGS) + r")\b", lambda m: RUN_FLAGS[m.group(1)], message)
 
 
-def _validate_run(cfg: PipelineConfig, parameters: dict[str, Any]) -> None:
+def _validate_run(cfg: PipelineConfig, parameters: dict[str, Any]) -> dict[str, tuple[dt.date, dt.date]]:
     """Check every parameter of a run (and the FX seed's days) before any flow starts: exit 2 naming
-    the flag otherwise, and no flow run is created."""
+    the flag otherwise, and no flow run is created. Returns each connector's window."""
     from flows.daily import plan
     from flows.windows import run_parameters
 
     try:
-        plan(cfg, run_parameters(**parameters), _today(cfg))
+        return plan(cfg, run_parameters(**parameters), _today(cfg))
     except MDPError as exc:
         err_console.print(f"[bold red]error:[/] {escape(_as_flags(str(exc)))}", highlight=False)
         raise typer.Exit(2) from None
+
+
+def _print_plan(cfg: PipelineConfig, windows: dict[str, tuple[dt.date, dt.date]], parameters: dict[str, Any]) -> None:
+    """What a run would do, per connector: window, accounts, units; no API call, nothing written."""
+    from connectors.registry import build_connectors
+    from flows.daily import accounts_of
+    from flows.windows import chunks
+
+    connectors = build_connectors(cfg, list(windows))
+    asked = accounts_of(connectors, parameters.get("accounts"))
+    console.print("[bold]dry run[/]: nothing is called or written")
+    for connector in connectors:
+        start, end = windows[connector.name]
+        configured = list(connector.settings.accounts)
+        accounts = [a for a in configured if asked is None or a in asked] if configured else None
+        pieces = len(list(chunks(start, end, connector.settings.chunk_days)))
+        units = f"{pieces * len(accounts)} unit(s)" if accounts is not None else f"{pieces} unit(s) per account"
+        named = escape(", ".join(accounts)) if accounts is not None else "discovered at run time"
+        console.print(
+            f"  {connector.name}: {start} .. {end} ({(end - start).days + 1} days); accounts {named}; "
+            f"{pieces} chunk(s) of up to {connector.settings.chunk_days} days each: {units}",
+            highlight=False,
+        )
+    steps = [name for name, key in (("dbt", "run_dbt"), ("monitoring", "run_monitoring")) if parameters.get(key)]
+    console.print(
+        f"  then: {', '.join(steps) or 'nothing else'}; each unit replaces its (account, day) rows atomically"
+    )
 
 
 def _print_version(value: bool) -> None:
@@ -377,6 +404,9 @@ def run(
         bool, typer.Option("--allow-long-range", help="Load more than 37 months in one run, on purpose.")
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's run logs.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print what the run would load; call no API, write nothing.")
+    ] = False,
 ) -> None:
     """Run the daily pipeline once, locally (ingest, dbt, monitoring), with live progress."""
     _quiet_telemetry()  # before Prefect is imported: it reads its settings once
@@ -392,7 +422,10 @@ def run(
         "run_monitoring": monitoring,
         "allow_long_range": allow_long_range,
     }
-    _validate_run(cfg, parameters)
+    windows = _validate_run(cfg, parameters)
+    if dry_run:
+        _print_plan(cfg, windows, parameters)
+        return
     state = _run_pipeline(cfg, verbose=verbose, **parameters)
     if not state.is_completed():
         raise typer.Exit(1)

@@ -5,6 +5,8 @@ Secrets appear only as references (`env:NAME`, `block:NAME`); see `mdp.secrets` 
 
 from __future__ import annotations
 
+import difflib
+import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -336,12 +338,25 @@ def _describe(error: Mapping[str, Any], prefix: Sequence[int | str]) -> str:
         message = "unknown key (check the spelling; see the sample pipeline.yaml)"
     elif kind == "missing":
         message = "required key is missing"
+        given = error.get("input")
+        if isinstance(given, Mapping) and loc and isinstance(loc[-1], str):
+            near = difflib.get_close_matches(loc[-1], [str(k) for k in given], n=1, cutoff=0.6)
+            if near:
+                message += f" (found {near[0]!r}: did you mean {loc[-1]!r}?)"
     elif "credentials" not in loc and kind not in ("value_error",):
         shown = repr(error.get("input"))
         if len(shown) > 60:
             shown = shown[:57] + "..."
         message = f"{message} (got {shown})"
+    variable = env_variable(loc)
+    if variable in os.environ:
+        message += f" (from environment variable {variable})"
     return f"  - {format_location(loc)}: {message}"
+
+
+def env_variable(loc: Sequence[int | str]) -> str:
+    """The MDP_* variable that sets a key path: ('monitoring', 'weeks') -> MDP_MONITORING__WEEKS."""
+    return ENV_PREFIX + "__".join(str(part).upper() for part in loc)
 
 
 def validation_message(exc: ValidationError, source: Path | str | None, prefix: Sequence[int | str] = ()) -> str:

@@ -194,3 +194,18 @@ def test_version() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
     assert result.output.strip() == f"mdp {__version__}"
+
+
+def test_dry_run_prints_the_plan_and_touches_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")  # nothing may reach Prefect
+    path = write_config(tmp_path)
+    result = runner.invoke(
+        app, ["run", "--config", str(path), "--start", "2026-01-01", "--end", "2026-03-01", "--dry-run"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "dry run: nothing is called or written" in result.output
+    assert (
+        "google_ads: 2026-01-01 .. 2026-03-01 (60 days); accounts 9874285372, 4115488168, 2774303166; "
+        "2 chunk(s) of up to 31 days each: 6 unit(s)"
+    ) in result.output
+    assert not (tmp_path / "wh").exists()

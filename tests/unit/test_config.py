@@ -214,3 +214,14 @@ def test_meta_action_types_cannot_carry_sql(tmp_path: Path) -> None:
     MetaAdsSettings.model_validate({**base, "conversion_action_types": ["offsite_conversion.custom.123", "purchase"]})
     with pytest.raises(ValidationError, match="action types may hold only letters, digits"):
         MetaAdsSettings.model_validate({**base, "conversion_action_types": ["purchase' OR '1'='1"]})
+
+
+def test_a_misspelt_key_is_named_and_an_environment_variable_is_blamed_when_it_is_the_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    typo = write(tmp_path, GOOD.replace("    type: meta_ads", "    typ: meta_ads"))
+    assert "connectors[1].type: required key is missing (found 'typ': did you mean 'type'?)" in error_of(typo)
+    monkeypatch.setenv("MDP_MONITORING__WEEKS", "abc")
+    error = error_of(write(tmp_path, GOOD))
+    assert "monitoring.weeks: " in error
+    assert "(from environment variable MDP_MONITORING__WEEKS)" in error

@@ -75,8 +75,9 @@ def test_connector_specific_key_errors_name_file_and_path(tmp_path: Path) -> Non
 
 def test_unknown_type_lists_available_types(tmp_path: Path) -> None:
     config = load_config(config_file(tmp_path, "connectors: [{name: b, type: bing_ads}]\n"))
-    with pytest.raises(ConfigError, match=r"unknown connector type 'bing_ads'; available types: .*echo"):
+    with pytest.raises(ConfigError, match=r"unknown connector type 'bing_ads'; available types: .*echo") as info:
         registry.build_connectors(config)
+    assert str(info.value).startswith(f"invalid configuration in {config.source}: connectors[0].type: ")
 
 
 def test_a_type_that_is_not_a_connector_is_refused() -> None:
