@@ -122,7 +122,10 @@ def _print_version(value: bool) -> None:
 @app.callback()
 def _options(
     version: Annotated[
-        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, metavar="", help="Print the version and exit."
+        ),
     ] = False,
 ) -> None:
     """Marketing Data Platform: Google Ads + Meta Ads into your warehouse, daily."""
@@ -133,9 +136,12 @@ def status(
     config: ConfigOption = None,
     days: Annotated[int, typer.Option(help="Days checked, ending --end.", min=1, max=400)] = 7,
     end: Annotated[
-        dt.datetime | None, typer.Option("--end", formats=["%Y-%m-%d"], help="Last day checked (default: yesterday).")
+        dt.datetime | None,
+        typer.Option(
+            "--end", formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", help="Last day checked (default: yesterday)."
+        ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", metavar="", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """What is loaded, per connector and account: the last loaded day, days missing or failed, quarantined
     rows, the last run; and whether the marts are level with raw. Exits 1 when something is stale."""
@@ -383,29 +389,36 @@ def sandbox(
 def run(
     config: ConfigOption = None,
     start: Annotated[
-        dt.datetime | None, typer.Option("--start", formats=["%Y-%m-%d"], help="First day (rerun/backfill).")
+        dt.datetime | None,
+        typer.Option("--start", formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", help="First day (rerun/backfill)."),
     ] = None,
     end: Annotated[
-        dt.datetime | None, typer.Option("--end", formats=["%Y-%m-%d"], help="Last day (default: yesterday).")
+        dt.datetime | None,
+        typer.Option("--end", formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", help="Last day (default: yesterday)."),
     ] = None,
     run_date: Annotated[
-        dt.datetime | None, typer.Option("--run-date", formats=["%Y-%m-%d"], help="The run's 'today'.")
+        dt.datetime | None,
+        typer.Option("--run-date", formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", help="The run's 'today'."),
     ] = None,
     lookback_days: Annotated[
         int | None, typer.Option("--lookback-days", help="Override every connector's lookback.")
     ] = None,
     connector: Annotated[
-        list[str] | None, typer.Option("--connector", help="Only this connector (repeatable).")
+        list[str] | None, typer.Option("--connector", metavar="NAME", help="Only this connector (repeatable).")
     ] = None,
-    account: Annotated[list[str] | None, typer.Option("--account", help="Only this account (repeatable).")] = None,
-    dbt: Annotated[bool, typer.Option("--dbt/--no-dbt", help="Rebuild the dbt models afterwards.")] = True,
-    monitoring: Annotated[bool, typer.Option("--monitoring/--no-monitoring", help="Check volumes afterwards.")] = True,
+    account: Annotated[
+        list[str] | None, typer.Option("--account", metavar="ID", help="Only this account (repeatable).")
+    ] = None,
+    dbt: Annotated[bool, typer.Option("--dbt/--no-dbt", metavar="", help="Rebuild the dbt models afterwards.")] = True,
+    monitoring: Annotated[
+        bool, typer.Option("--monitoring/--no-monitoring", metavar="", help="Check volumes afterwards.")
+    ] = True,
     allow_long_range: Annotated[
-        bool, typer.Option("--allow-long-range", help="Load more than 37 months in one run, on purpose.")
+        bool, typer.Option("--allow-long-range", metavar="", help="Load more than 37 months in one run, on purpose.")
     ] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's run logs.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", metavar="", help="Show Prefect's run logs.")] = False,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print what the run would load; call no API, write nothing.")
+        bool, typer.Option("--dry-run", metavar="", help="Print what the run would load; call no API, write nothing.")
     ] = False,
 ) -> None:
     """Run the daily pipeline once, locally (ingest, dbt, monitoring), with live progress."""
@@ -493,7 +506,9 @@ def _run_pipeline(cfg: PipelineConfig, *, verbose: bool, **parameters: Any) -> A
 @app.command()
 def deploy(
     config: ConfigOption = None,
-    local: Annotated[bool, typer.Option("--local", help="Local process work pool on a local server.")] = False,
+    local: Annotated[
+        bool, typer.Option("--local", metavar="", help="Local process work pool on a local server.")
+    ] = False,
     port: Annotated[int, typer.Option(help="Port of the local Prefect server, when one must be started.")] = 4200,
     env_file: Annotated[
         Path | None,
@@ -502,7 +517,9 @@ def deploy(
             help="NAME=value lines the worker's flow runs inherit, e.g. data/sandbox/sandbox.env from `mdp sandbox`.",
         ),
     ] = None,
-    stop: Annotated[bool, typer.Option("--stop", help="Stop the worker and server --local started.")] = False,
+    stop: Annotated[
+        bool, typer.Option("--stop", metavar="", help="Stop the worker and server --local started.")
+    ] = False,
 ) -> None:
     """Deploy the flows. --local: start a Prefect server on 127.0.0.1 if none answers, create the process
     work pool and the Slack block, deploy the *-local deployments of prefect.yaml, start a worker (replacing

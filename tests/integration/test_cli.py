@@ -209,3 +209,13 @@ def test_dry_run_prints_the_plan_and_touches_nothing(tmp_path: Path, monkeypatch
         "2 chunk(s) of up to 31 days each: 6 unit(s)"
     ) in result.output
     assert not (tmp_path / "wh").exists()
+
+
+def test_help_reads_well_at_80_columns() -> None:
+    result = runner.invoke(app, ["run", "--help"], env={"COLUMNS": "80", "TERM": "dumb"})
+    assert result.exit_code == 0
+    assert "YYYY-MM-DD" in result.output
+    for placeholder in ("<%Y-%m-%d>", "<list[str]>", "<datetime>"):
+        assert placeholder not in result.output
+    assert "--dry-run" in result.output
+    assert max(len(line) for line in result.output.splitlines()) <= 80
