@@ -13,6 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from flows.monitor import sql_table, table_exists
 from mdp.schema import TableSpec
 from warehouse import Warehouse
 from warehouse.base import LOAD_LOG
@@ -44,30 +45,17 @@ MARTS_BUILDS = TableSpec(
 )
 
 
-def _table(warehouse: Warehouse, name: str) -> str:
-    """`schema.table` as the warehouse's SQL spells it (BigQuery: project and dataset prefix)."""
-    table_id = getattr(warehouse, "table_id", None)
-    if callable(table_id):
-        return f"`{table_id(name)}`"
-    return ".".join('"' + part.replace('"', '""') + '"' for part in name.split("."))
-
-
-def _exists(warehouse: Warehouse, name: str) -> bool:
-    exists = getattr(warehouse, "table_exists", None)
-    return bool(exists(name)) if callable(exists) else True
-
-
 def _in_list(values: Sequence[str]) -> tuple[str, list[Any]]:
     return ", ".join("?" for _ in values), list(values)
 
 
 def latest_load(warehouse: Warehouse, raw_tables: Sequence[str]) -> dt.datetime | None:
     """The latest successful load of any of `raw_tables` (what a build starting now covers)."""
-    if not _exists(warehouse, LOAD_LOG):
+    if not table_exists(warehouse, LOAD_LOG):
         return None
     marks, values = _in_list(raw_tables)
     rows = warehouse.query(
-        f"SELECT max(finished_at) FROM {_table(warehouse, LOAD_LOG)} "
+        f"SELECT max(finished_at) FROM {sql_table(warehouse, LOAD_LOG)} "
         f"WHERE status = 'success' AND table_name IN ({marks})",
         values,
     )
@@ -77,17 +65,17 @@ def latest_load(warehouse: Warehouse, raw_tables: Sequence[str]) -> dt.datetime 
 def unbuilt_since(warehouse: Warehouse, raw_tables: Sequence[str]) -> dt.date | None:
     """The earliest day loaded after the last successful build (every loaded day when none is recorded);
     None when the marts are up to date with raw."""
-    if not _exists(warehouse, LOAD_LOG):
+    if not table_exists(warehouse, LOAD_LOG):
         return None
     marks, values = _in_list(raw_tables)
     built = None
-    if _exists(warehouse, MARTS_BUILDS.name):
+    if table_exists(warehouse, MARTS_BUILDS.name):
         rows = warehouse.query(
-            f"SELECT max(loads_through) FROM {_table(warehouse, MARTS_BUILDS.name)} WHERE target = ?",
+            f"SELECT max(loads_through) FROM {sql_table(warehouse, MARTS_BUILDS.name)} WHERE target = ?",
             [MARTS_TARGET],
         )
         built = rows[0][0] if rows else None
-    sql = f"SELECT min(day) FROM {_table(warehouse, LOAD_LOG)} WHERE status = 'success' AND table_name IN ({marks})"
+    sql = f"SELECT min(day) FROM {sql_table(warehouse, LOAD_LOG)} WHERE status = 'success' AND table_name IN ({marks})"
     if built is not None:
         sql += " AND finished_at > ?"
         values.append(built)
@@ -112,6 +100,6 @@ def record_build(
     # NULL as a literal: an untyped null parameter would be a STRING on BigQuery.
     marks = ", ".join("NULL" if value is None else "?" for value in values)
     warehouse.query(
-        f"INSERT INTO {_table(warehouse, MARTS_BUILDS.name)} ({', '.join(columns)}) VALUES ({marks})",
+        f"INSERT INTO {sql_table(warehouse, MARTS_BUILDS.name)} ({', '.join(columns)}) VALUES ({marks})",
         [value for value in values if value is not None],
     )
