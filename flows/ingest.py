@@ -27,7 +27,7 @@ from mdp.config import load_config
 from mdp.errors import RetryableAPIError, WarehouseBusyError, WarehouseError
 from mdp.secrets import redact
 from warehouse import Warehouse, from_config
-from warehouse.base import LoadContext, Scope
+from warehouse.base import LoadContext, QuarantinedRow, Scope
 
 logger = logging.getLogger(__name__)
 UNIT_BACKOFF_SECONDS = 2.0
@@ -159,36 +159,19 @@ def extract_and_load(
     extraction after the delay the API asked for (bounded by `max_retry_wait_minutes`).
     """
     settings = connector.settings
-    return with_unit_retries(
-        lambda: _extract_and_load(connector, warehouse, connector_name, account, start, end, run_id),
+    what = f"{connector_name} account {account} {start}..{end}"
+    began, rows, quarantine = with_unit_retries(
+        lambda: _extract(connector, account, start, end),
         retries=settings.unit_retries,
         max_wait_seconds=settings.max_retry_wait_minutes * 60,
-        what=f"{connector_name} account {account} {start}..{end}",
+        what=what,
     )
-
-
-def _extract_and_load(
-    connector: Connector,
-    warehouse: Warehouse,
-    connector_name: str,
-    account: str,
-    start: dt.date,
-    end: dt.date,
-    run_id: str,
-) -> UnitOutcome:
-    began = time.monotonic()
     context = LoadContext(connector_name, run_id)
-    tables: list[pa.Table] = []
-    quarantine = []
-    for batch in connector.extract(account, start, end):
-        tables.append(batch.rows)
-        quarantine.extend(batch.quarantine)
-    rows: pa.Table | list[dict[str, Any]] = pa.concat_tables(tables, promote_options="default") if tables else []
     result = when_free(
         lambda: warehouse.replace_partitions(
             connector.table, rows, Scope.of([account], start, end), context, quarantine
         ),
-        what=f"{connector_name} account {account} {start}..{end}",
+        what=what,
     )
     outcome = UnitOutcome(
         connector_name,
@@ -224,6 +207,20 @@ def list_accounts(connector: Connector, connector_name: str) -> list[str]:
         what=f"{connector_name} account discovery",
     )
     return [account.id for account in accounts]
+
+
+def _extract(
+    connector: Connector, account: str, start: dt.date, end: dt.date
+) -> tuple[float, pa.Table | list[dict[str, Any]], list[QuarantinedRow]]:
+    """Every row of the chunk (one table) and its quarantine, with when this attempt began."""
+    began = time.monotonic()
+    tables: list[pa.Table] = []
+    quarantine: list[QuarantinedRow] = []
+    for batch in connector.extract(account, start, end):
+        tables.append(batch.rows)
+        quarantine.extend(batch.quarantine)
+    rows: pa.Table | list[dict[str, Any]] = pa.concat_tables(tables, promote_options="default") if tables else []
+    return began, rows, quarantine
 
 
 def _failure(future: PrefectFuture[UnitOutcome], unit: tuple[str, dt.date, dt.date], name: str) -> UnitOutcome:

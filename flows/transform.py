@@ -167,10 +167,8 @@ def release_duckdb() -> None:
     dbt-duckdb caches its database handle for the life of the process, which keeps the file locked:
     no other process (the next pipeline run, a BI tool, a DuckDB shell) could open it.
     """
-    try:
-        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-    except ImportError:  # dbt-duckdb not installed: nothing to release
-        return
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
     env = getattr(DuckDBConnectionManager, "_ENV", None)
     DuckDBConnectionManager.close_all_connections()  # type: ignore[no-untyped-call]
     if env is not None:
