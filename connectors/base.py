@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import pyarrow as pa
 from pydantic import ConfigDict, Field
@@ -30,6 +31,31 @@ class ConnectorSettings(StrictScalars):
     max_concurrency: int = Field(4, ge=1, le=64)
     unit_retries: int = Field(3, ge=0, le=20)
     max_retry_wait_minutes: float = Field(15.0, gt=0, le=1440)
+    streams: list[str] | None = Field(
+        None, description="the streams to extract (default: every stream the connector declares)"
+    )
+
+
+StreamKind = Literal["report", "snapshot"]
+
+
+@dataclass(frozen=True)
+class Stream:
+    """One raw table a connector produces, with its own unit of idempotence.
+
+    A `report` stream holds daily metrics: its unit is (account, day) over the requested window.
+    A `snapshot` stream holds the entities' state as the API returns it now (names, statuses, budgets):
+    its unit is (account, snapshot day), and it is extracted only for the latest complete day, since the
+    API cannot say what an entity looked like in the past.
+    """
+
+    name: str
+    table: TableSpec
+    kind: StreamKind = "report"
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", self.name):
+            raise ValueError(f"stream name {self.name!r} must be lower_snake_case")
 
 
 @dataclass(frozen=True)
@@ -51,12 +77,43 @@ class Extracted:
 
 
 class Connector(ABC):
-    """A source. Subclasses declare `type_name`, `settings_model`, `table` and `default_lookback_days`."""
+    """A source. Subclasses declare `type_name`, `settings_model`, `streams` (or a single `table`) and
+    `default_lookback_days`. The first stream is the primary one: ad-level daily performance, which
+    monitoring and freshness read."""
 
     type_name: ClassVar[str]
     settings_model: ClassVar[type[ConnectorSettings]] = ConnectorSettings
+    streams: ClassVar[tuple[Stream, ...]]
     table: ClassVar[TableSpec]
     default_lookback_days: ClassVar[int] = 7
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        declared = cls.__dict__.get("streams")
+        if declared:
+            cls.table = declared[0].table
+        elif "table" in cls.__dict__:
+            cls.streams = (Stream(cls.table.table_name, cls.table),)
+        names = [s.name for s in getattr(cls, "streams", ())]
+        if len(set(names)) != len(names):
+            raise TypeError(f"{cls.__name__}: duplicate stream names {names}")
+
+    @classmethod
+    def stream_names(cls) -> list[str]:
+        return [s.name for s in cls.streams]
+
+    @classmethod
+    def stream(cls, name: str) -> Stream:
+        for candidate in cls.streams:
+            if candidate.name == name:
+                return candidate
+        raise KeyError(f"{cls.type_name} has no stream {name!r}; streams: {', '.join(cls.stream_names())}")
+
+    @property
+    def selected_streams(self) -> tuple[Stream, ...]:
+        """The configured streams, in declaration order (default: all)."""
+        wanted = self.settings.streams
+        return self.streams if wanted is None else tuple(s for s in self.streams if s.name in wanted)
 
     def __init__(self, settings: ConnectorSettings) -> None:
         self.settings = settings
@@ -75,8 +132,10 @@ class Connector(ABC):
         """The accounts this configuration covers (configured, or discovered)."""
 
     @abstractmethod
-    def extract(self, account: str, start: dt.date, end: dt.date) -> Iterator[Extracted]:
-        """Rows of `account` for every day from `start` to `end` inclusive, in batches.
+    def extract(self, stream: str, account: str, start: dt.date, end: dt.date) -> Iterator[Extracted]:
+        """Rows of one stream of `account` for every day from `start` to `end` inclusive, in batches.
+
+        A snapshot stream is asked for one day (start == end): the entities' state now, dated that day.
 
         Raises:
             RetryableAPIError: the API may succeed if asked again later.
@@ -92,6 +151,7 @@ class Connector(ABC):
             "name": self.name,
             "type": self.type_name,
             "table": self.table.name,
+            "streams": {s.name: s.table.name for s in self.selected_streams},
             "lookback_days": self.lookback_days,
             "accounts": list(self.settings.accounts) or "discovered at run time",
             "chunk_days": self.settings.chunk_days,

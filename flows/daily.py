@@ -64,7 +64,7 @@ class RunSummary:
 
     def failure_text(self) -> str:
         lines = [f"{name}: {error}" for name, error in self.connector_errors.items()]
-        lines += [f"{o.connector} account {o.account} {o.start}..{o.end}: {o.error}" for o in self.failed]
+        lines += [f"{o.connector} {o.stream} account {o.account} {o.start}..{o.end}: {o.error}" for o in self.failed]
         lines += [
             f"step {step}: failed: {self.step_errors.get(step, 'no reason given')}"
             for step, status in self.steps.items()
@@ -92,6 +92,14 @@ def plan(config: PipelineConfig, params: RunParameters, today: dt.date) -> dict[
             min(s for s, _ in windows.values()), max(e for _, e in windows.values()), config.reporting_currency
         )
     return windows
+
+
+def snapshot_day(params: RunParameters, today: dt.date, end: dt.date) -> dt.date | None:
+    """The day entity snapshots are dated: the window's end when it is the latest complete day before
+    run_date (a daily run or a rerun up to yesterday); None for a backfill that ends earlier, because
+    the APIs only return entities as they are now and would date today's names in the past."""
+    run_date = params.run_date or today
+    return end if end == run_date - dt.timedelta(days=1) else None
 
 
 def accounts_of(connectors: list[Any], asked: list[str] | None) -> list[str] | None:
@@ -157,7 +165,18 @@ async def daily_pipeline(
     for name, (start, end) in windows.items():
         section = config.connector(name)
         subflow = ingest_connector.with_options(task_runner=_threads(section.max_concurrency))
-        calls.append(subflow(name, start, end, run_id, accounts=selected, config_path=config_path, return_state=True))
+        calls.append(
+            subflow(
+                name,
+                start,
+                end,
+                run_id,
+                accounts=selected,
+                config_path=config_path,
+                snapshot_day=snapshot_day(params, today, end),
+                return_state=True,
+            )
+        )
     states: list[State[Any]] = await asyncio.gather(*calls)
     for name, state in zip(windows, states, strict=True):
         # A failed subflow still carries its per-unit outcomes: collect them; the run fails below
@@ -214,6 +233,7 @@ async def _publish(summary: RunSummary) -> None:
     rows = [
         {
             "connector": o.connector,
+            "stream": o.stream,
             "account": o.account,
             "days": f"{o.start}..{o.end}",
             "rows": o.rows,

@@ -1,4 +1,4 @@
-"""One ingest subflow per connector: a task per (account, date chunk), each loaded atomically."""
+"""One ingest subflow per connector: a task per (stream, account, date chunk), each loaded atomically."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ _PREFECT_PREFIX = "Task run encountered an exception "
 
 @dataclass(frozen=True)
 class UnitOutcome:
-    """What happened to one (connector, account, date chunk)."""
+    """What happened to one (connector, stream, account, date chunk)."""
 
     connector: str
     account: str
@@ -48,6 +48,7 @@ class UnitOutcome:
     quarantined: int = 0
     seconds: float = 0.0
     error: str | None = None
+    stream: str = ""
 
     @property
     def days(self) -> int:
@@ -140,13 +141,14 @@ def with_unit_retries(
 
 @task(
     name="extract-and-load",
-    task_run_name="{connector_name} {account} {start}..{end}",
+    task_run_name="{connector_name} {stream} {account} {start}..{end}",
     cache_policy=NO_CACHE,
 )
 def extract_and_load(
     connector: Connector,
     warehouse: Warehouse,
     connector_name: str,
+    stream: str,
     account: str,
     start: dt.date,
     end: dt.date,
@@ -159,9 +161,9 @@ def extract_and_load(
     extraction after the delay the API asked for (bounded by `max_retry_wait_minutes`).
     """
     settings = connector.settings
-    what = f"{connector_name} account {account} {start}..{end}"
+    what = f"{connector_name} {stream} account {account} {start}..{end}"
     began, rows, quarantine = with_unit_retries(
-        lambda: _extract(connector, account, start, end),
+        lambda: _extract(connector, stream, account, start, end),
         retries=settings.unit_retries,
         max_wait_seconds=settings.max_retry_wait_minutes * 60,
         what=what,
@@ -169,7 +171,7 @@ def extract_and_load(
     context = LoadContext(connector_name, run_id)
     result = when_free(
         lambda: warehouse.replace_partitions(
-            connector.table, rows, Scope.of([account], start, end), context, quarantine
+            connector.stream(stream).table, rows, Scope.of([account], start, end), context, quarantine
         ),
         what=what,
     )
@@ -182,11 +184,13 @@ def extract_and_load(
         result.rows,
         result.quarantined,
         time.monotonic() - began,
+        stream=stream,
     )
     get_run_logger().info(
-        "run %s: %s %s %s..%s loaded %d row(s), %d quarantined",
+        "run %s: %s %s %s %s..%s loaded %d row(s), %d quarantined",
         run_id,
         connector_name,
+        stream,
         account,
         start,
         end,
@@ -210,23 +214,49 @@ def list_accounts(connector: Connector, connector_name: str) -> list[str]:
 
 
 def _extract(
-    connector: Connector, account: str, start: dt.date, end: dt.date
+    connector: Connector, stream: str, account: str, start: dt.date, end: dt.date
 ) -> tuple[float, pa.Table | list[dict[str, Any]], list[QuarantinedRow]]:
     """Every row of the chunk (one table) and its quarantine, with when this attempt began."""
     began = time.monotonic()
     tables: list[pa.Table] = []
     quarantine: list[QuarantinedRow] = []
-    for batch in connector.extract(account, start, end):
+    for batch in connector.extract(stream, account, start, end):
         tables.append(batch.rows)
         quarantine.extend(batch.quarantine)
     rows: pa.Table | list[dict[str, Any]] = pa.concat_tables(tables, promote_options="default") if tables else []
     return began, rows, quarantine
 
 
-def _failure(future: PrefectFuture[UnitOutcome], unit: tuple[str, dt.date, dt.date], name: str) -> UnitOutcome:
+Unit = tuple[str, str, dt.date, dt.date]  # (stream, account, start, end)
+
+
+def _failure(future: PrefectFuture[UnitOutcome], unit: Unit, name: str) -> UnitOutcome:
     message = str(future.state.message or future.state.name)
-    account, start, end = unit
-    return UnitOutcome(name, account, start, end, "failed", error=redact(message.removeprefix(_PREFECT_PREFIX)))
+    stream, account, start, end = unit
+    error = redact(message.removeprefix(_PREFECT_PREFIX))
+    return UnitOutcome(name, account, start, end, "failed", error=error, stream=stream)
+
+
+def plan_units(
+    connector: Connector, accounts: list[str], start: dt.date, end: dt.date, snapshot_day: dt.date | None
+) -> tuple[list[Unit], list[str]]:
+    """The units of a connector's selected streams, and the snapshot streams left out (with why).
+
+    Report streams: every account x date chunk. Snapshot streams: one unit per account on
+    `snapshot_day`, when the run covers the latest complete day (the state is the API's current one).
+    """
+    units: list[Unit] = []
+    skipped: list[str] = []
+    for stream in connector.selected_streams:
+        if stream.kind == "snapshot":
+            if snapshot_day is None:
+                skipped.append(stream.name)
+                continue
+            units += [(stream.name, a, snapshot_day, snapshot_day) for a in accounts]
+        else:
+            pieces = list(chunks(start, end, connector.settings.chunk_days))
+            units += [(stream.name, a, s, e) for a in accounts for s, e in pieces]
+    return units, skipped
 
 
 @flow(name="ingest", flow_run_name="ingest-{connector_name}-{start}-{end}")
@@ -237,8 +267,9 @@ async def ingest_connector(
     run_id: str,
     accounts: list[str] | None = None,
     config_path: str | None = None,
+    snapshot_day: dt.date | None = None,
 ) -> list[UnitOutcome] | State[Any]:
-    """Extract and load one connector's accounts for [start, end], chunk by chunk.
+    """Extract and load one connector's streams and accounts for [start, end], chunk by chunk.
 
     Args:
         connector_name: the connector section's name in pipeline.yaml.
@@ -247,6 +278,7 @@ async def ingest_connector(
         run_id: written to every row and to ops.load_log (the parent flow run id).
         accounts: only these accounts (default: all the connector covers).
         config_path: pipeline.yaml to use (default: $MDP_CONFIG or ./pipeline.yaml).
+        snapshot_day: take the entity snapshot streams, dated this day (default: not taken).
     """
     log = get_run_logger()
     config = load_config(config_path)
@@ -257,20 +289,29 @@ async def ingest_connector(
         covered = await asyncio.to_thread(discovery.result)
         wanted = None if accounts is None else {canonical_account(a) for a in accounts}
         selected = [a for a in covered if wanted is None or canonical_account(a) in wanted]
-        units = [(a, s, e) for a in selected for s, e in chunks(start, end, connector.settings.chunk_days)]
+        units, skipped = plan_units(connector, selected, start, end, snapshot_day)
         log.info(
-            "run %s: %s has %d account(s), %d unit(s) from %s to %s",
+            "run %s: %s has %d account(s), %d stream(s), %d unit(s) from %s to %s",
             run_id,
             connector_name,
             len(selected),
+            len(connector.selected_streams),
             len(units),
             start,
             end,
         )
+        if skipped:
+            log.info(
+                "run %s: %s snapshot stream(s) %s not taken: the window does not end on the latest complete "
+                "day, and the API only returns entities as they are now",
+                run_id,
+                connector_name,
+                ", ".join(skipped),
+            )
         emit(ProgressEvent("planned", connector_name, units=len(units)))
         futures = [
-            extract_and_load.submit(connector, warehouse, connector_name, account, s, e, run_id)
-            for account, s, e in units
+            extract_and_load.submit(connector, warehouse, connector_name, stream, account, s, e, run_id)
+            for stream, account, s, e in units
         ]
         outcomes = await asyncio.to_thread(_collect, futures, units, connector_name)
     finally:
@@ -281,7 +322,7 @@ async def ingest_connector(
         try:
             await asyncio.to_thread(
                 warehouse.log_failure,
-                connector.table,
+                connector.stream(outcome.stream).table,
                 Scope.of([outcome.account], outcome.start, outcome.end),
                 LoadContext(connector_name, run_id),
                 outcome.error or "failed",
@@ -290,7 +331,7 @@ async def ingest_connector(
             log.error("%s", exc)
             unrecorded.append(str(exc))
     if failed:
-        summary = "; ".join(f"{o.account} {o.start}..{o.end}: {o.error}" for o in failed)
+        summary = "; ".join(f"{o.stream} {o.account} {o.start}..{o.end}: {o.error}" for o in failed)
         if unrecorded:
             summary += f" (not recorded in ops.load_log: {unrecorded[0]})"
         return Failed(
@@ -300,9 +341,7 @@ async def ingest_connector(
     return Completed(message=f"{connector_name}: {len(outcomes)} unit(s) loaded", data=outcomes)
 
 
-def _collect(
-    futures: list[PrefectFuture[UnitOutcome]], units: list[tuple[str, dt.date, dt.date]], name: str
-) -> list[UnitOutcome]:
+def _collect(futures: list[PrefectFuture[UnitOutcome]], units: list[Unit], name: str) -> list[UnitOutcome]:
     """Wait for every unit; a failed one becomes a 'failed' outcome instead of stopping the others."""
     outcomes = []
     for future, unit in zip(futures, units, strict=True):

@@ -88,21 +88,30 @@ def _print_plan(cfg: PipelineConfig, windows: dict[str, tuple[dt.date, dt.date]]
     """What a run would do, per connector: window, accounts, units; no API call, nothing written."""
     from connectors.registry import build_connectors
     from flows.daily import accounts_of
-    from flows.windows import chunks
+    from flows.ingest import plan_units
 
     connectors = build_connectors(cfg, list(windows))
     asked = accounts_of(connectors, parameters.get("accounts"))
+    run_date = parameters.get("run_date") or _today(cfg)
     console.print("[bold]dry run[/]: nothing is called or written")
     for connector in connectors:
         start, end = windows[connector.name]
+        snapshot = end if end == run_date - dt.timedelta(days=1) else None
         configured = list(connector.settings.accounts)
         accounts = [a for a in configured if asked is None or a in asked] if configured else None
-        pieces = len(list(chunks(start, end, connector.settings.chunk_days)))
-        units = f"{pieces * len(accounts)} unit(s)" if accounts is not None else f"{pieces} unit(s) per account"
+        units, skipped = plan_units(connector, accounts or ["?"], start, end, snapshot)
+        count = f"{len(units)} unit(s)" if accounts is not None else f"{len(units)} unit(s) per account"
         named = escape(", ".join(accounts)) if accounts is not None else "discovered at run time"
+        streams = ", ".join(s.name for s in connector.selected_streams if s.name not in skipped)
         console.print(
             f"  {connector.name}: {start} .. {end} ({(end - start).days + 1} days); accounts {named}; "
-            f"{pieces} chunk(s) of up to {connector.settings.chunk_days} days each: {units}",
+            f"streams {streams}; chunks of up to {connector.settings.chunk_days} days: {count}"
+            + (
+                f"; snapshot streams not taken (window ends before {run_date - dt.timedelta(days=1)}): "
+                f"{', '.join(skipped)}"
+                if skipped
+                else ""
+            ),
             highlight=False,
         )
     steps = [name for name, key in (("dbt", "run_dbt"), ("monitoring", "run_monitoring")) if parameters.get(key)]
@@ -235,7 +244,8 @@ def check(config: ConfigOption = None) -> None:
         refs = escape(", ".join(f"{k}={v}" for k, v in connector.settings.credentials.items()) or "-")
         accounts = [escape(a) for a in connector.settings.accounts]
         console.print(
-            f"  [cyan]{connector.name}[/] ({connector.type_name}) -> {connector.table.name}\n"
+            f"  [cyan]{connector.name}[/] ({connector.type_name})\n"
+            f"    streams: {', '.join(f'{st.name} -> {st.table.name}' for st in connector.selected_streams)}\n"
             f"    days {start} .. {end} (lookback {connector.lookback_days}), "
             f"chunks of {connector.settings.chunk_days} days, "
             f"{connector.settings.max_concurrency} at a time\n"

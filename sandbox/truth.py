@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Literal
 
+from sandbox import history
 from sandbox.data import (
     GOOGLE,
     Account,
@@ -98,7 +99,11 @@ class Truth:
     ) -> list[DailyRecord]:
         """Leaf records (ads, and ad-less campaigns on Google) of one account and day."""
         account = normalize_account_id(account_id)
-        records = self.data.records(channel, account, day, self.resolve_as_of(as_of))
+        records = [
+            r
+            for r in self.data.records(channel, account, day, self.resolve_as_of(as_of))
+            if r.ad_id is None or not self.ad_paused(channel, account, r.ad_id, day)
+        ]
         if not apply_faults:
             return records
         for fault in self.faults.data_faults(channel, account, day):
@@ -110,6 +115,11 @@ class Truth:
                 factor = float(fault.param("factor", 10.0))
                 records = [replace(r, cost_micros=round(r.cost_micros * factor / 10_000) * 10_000) for r in records]
         return records
+
+    def ad_paused(self, channel: Channel, account_id: str, ad_id: str, day: date) -> bool:
+        """Whether the ad was paused on `day` (sandbox.history): a paused ad delivers nothing that day."""
+        ad = self.data.structure(channel, account_id).ad_by_id[ad_id]
+        return history.state(self.data.seed, ad_id, ad.name, day).paused
 
     def day_totals(
         self,

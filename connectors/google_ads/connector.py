@@ -125,8 +125,9 @@ class GoogleAdsConnector(Connector):
         logger.info("google_ads: %d enabled client account(s) under manager %s", len(found), root)
         return sorted(found, key=lambda a: a.id)
 
-    def extract(self, account: str, start: dt.date, end: dt.date) -> Iterator[Extracted]:
+    def extract(self, stream: str, account: str, start: dt.date, end: dt.date) -> Iterator[Extracted]:
         """One ad-level and one campaign-level stream for the whole chunk; all or nothing."""
+        self.stream(stream)  # an unknown stream fails before any call
         if end < start:
             raise ValueError(f"end {end} is before start {start}")
         builder = ChunkBuilder(account, start, end)

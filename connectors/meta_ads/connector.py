@@ -74,7 +74,7 @@ class MetaAdsConnector(Connector):
         logger.info("Meta Ads %s: discovered %d ad account(s)", self.name, len(found))
         return found
 
-    def extract(self, account: str, start: dt.date, end: dt.date) -> Iterator[Extracted]:
+    def extract(self, stream: str, account: str, start: dt.date, end: dt.date) -> Iterator[Extracted]:
         """Every day of [start, end] for one account, one batch per completed report run.
 
         Raises:
@@ -82,6 +82,7 @@ class MetaAdsConnector(Connector):
                 run kept failing.
             MetaAdsError: token, permission or parameter errors (the account's other chunks fail at once).
         """
+        self.stream(stream)  # an unknown stream fails before any call
         try:
             account_id = normalize_account_id(account)
         except ValueError as error:

@@ -35,7 +35,7 @@ class EchoConnector(Connector):
     def list_accounts(self) -> list[Account]:
         return [Account(a) for a in self.settings.accounts]
 
-    def extract(self, account: str, start: dt.date, end: dt.date) -> Iterator[Extracted]:
+    def extract(self, stream: str, account: str, start: dt.date, end: dt.date) -> Iterator[Extracted]:
         yield Extracted(pa.table({"account_id": [account], "day": [start]}))
 
 

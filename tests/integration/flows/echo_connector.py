@@ -44,7 +44,7 @@ class EchoConnector(Connector):
     def list_accounts(self) -> list[Account]:
         return [Account(a) for a in self.settings.accounts]
 
-    def extract(self, account: str, start: dt.date, end: dt.date) -> Iterator[Extracted]:
+    def extract(self, stream: str, account: str, start: dt.date, end: dt.date) -> Iterator[Extracted]:
         assert isinstance(self.settings, EchoSettings)
         with _lock:
             key = (self.name, account)

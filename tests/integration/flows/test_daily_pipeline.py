@@ -84,7 +84,9 @@ def test_a_failing_connector_does_not_stop_the_other(tmp_path: Path) -> None:
     )
     state = run(config, run_date=RUN_DATE)
     assert state.is_failed()
-    assert "echo_b account b1 2026-03-05..2026-03-09: ConnectorError: account b1: PERMISSION_DENIED" in state.message
+    assert (
+        "echo_b daily account b1 2026-03-05..2026-03-09: ConnectorError: account b1: PERMISSION_DENIED" in state.message
+    )
     assert "echo_a" not in state.message
     assert log_rows(config, "SELECT DISTINCT connector, account_id, status FROM ops.load_log ORDER BY ALL") == [
         ("echo_a", "a1", "success"),
@@ -121,7 +123,7 @@ def test_failure_is_sent_to_the_slack_block(tmp_path: Path, slack_receiver: Slac
     assert len(slack_receiver.messages) == 1
     message = slack_receiver.messages[0]
     assert message["text"].startswith("Failed: daily_pipeline run daily-2026-03-10")
-    assert "echo_b account b1 2026-03-05..2026-03-09" in message["text"]
+    assert "echo_b daily account b1 2026-03-05..2026-03-09" in message["text"]
     assert message["blocks"][0]["type"] == "header"
 
 

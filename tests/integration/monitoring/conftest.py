@@ -104,7 +104,7 @@ def load(config: PipelineConfig, start: dt.date, end: dt.date, accounts: Sequenc
             for account in [a.id for a in connector.list_accounts()]:
                 if accounts is not None and account not in accounts:
                     continue
-                batches = list(connector.extract(account, start, end))
+                batches = list(connector.extract(connector.streams[0].name, account, start, end))
                 rows = pa.concat_tables([b.rows for b in batches], promote_options="default")
                 quarantine = [q for b in batches for q in b.quarantine]
                 warehouse.replace_partitions(

@@ -97,9 +97,9 @@ def test_refresh_token_credentials_use_the_configured_token_uri_only_when_extrac
     connector.describe()
     assert token_endpoint.requests == []  # construction calls nobody
     account = google_sandbox.account_ids[0]
-    batches = list(connector.extract(account, DAY, DAY))
+    batches = list(connector.extract("ad_performance", account, DAY, DAY))
     assert batches[0].rows.num_rows > 0
-    list(connector.extract(google_sandbox.account_ids[1], DAY, DAY))
+    list(connector.extract("ad_performance", google_sandbox.account_ids[1], DAY, DAY))
     assert len(token_endpoint.requests) == 1  # one token for every call while it is valid
     grant = token_endpoint.requests[0]
     assert grant["grant_type"] == "refresh_token"
@@ -112,7 +112,7 @@ def test_a_revoked_refresh_token_is_fatal_and_never_echoed(
     token_endpoint.accept = False
     connector = make_connector(credentials=OAUTH, token_uri=token_endpoint.url)
     with pytest.raises(GoogleAdsAPIError) as caught:
-        list(connector.extract(google_sandbox.account_ids[0], DAY, DAY))
+        list(connector.extract("ad_performance", google_sandbox.account_ids[0], DAY, DAY))
     message = str(caught.value)
     assert "UNAUTHENTICATED" in message
     assert "invalid_grant" in message
@@ -149,7 +149,7 @@ def test_service_account_key_credentials(
         },
         impersonated_email="ads-admin@example.com",
     )
-    assert next(iter(connector.extract(google_sandbox.account_ids[0], DAY, DAY))).rows.num_rows > 0
+    assert next(iter(connector.extract("ad_performance", google_sandbox.account_ids[0], DAY, DAY))).rows.num_rows > 0
     assert len(token_endpoint.requests) == 1
     assert "assertion" in token_endpoint.requests[0]
 
@@ -181,7 +181,7 @@ def _extract_with_faults(
     assert len(connector.list_accounts()) == 3
     for account in (first, second, third):
         try:
-            list(connector.extract(account, DAY, DAY))
+            list(connector.extract("ad_performance", account, DAY, DAY))
         except ConnectorError as exc:
             messages.append(str(exc))
     assert len(messages) == 3  # describe() + two failed accounts

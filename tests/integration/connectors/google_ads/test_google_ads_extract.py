@@ -26,7 +26,7 @@ START, END = dt.date(2025, 3, 1), dt.date(2025, 3, 20)
 
 
 def extract(connector: GoogleAdsConnector, account: str, start: dt.date, end: dt.date) -> Extracted:
-    batches = list(connector.extract(account, start, end))
+    batches = list(connector.extract("ad_performance", account, start, end))
     rows = pa.concat_tables([b.rows for b in batches])
     return Extracted(rows, [q for b in batches for q in b.quarantine])
 

@@ -23,7 +23,7 @@ START, END = dt.date(2025, 3, 10), dt.date(2025, 3, 16)
 
 
 def rows_and_quarantine(connector: GoogleAdsConnector, account: str) -> tuple[pa.Table, list[Any]]:
-    batches = list(connector.extract(account, START, END))
+    batches = list(connector.extract("ad_performance", account, START, END))
     return pa.concat_tables([b.rows for b in batches]), [q for b in batches for q in b.quarantine]
 
 
@@ -73,7 +73,7 @@ def test_exhausted_daily_quota_fails_the_account_at_once_and_others_continue(
         rows_and_quarantine(connector, first)
     assert not isinstance(caught.value, RetryableAPIError)
     message = str(caught.value)
-    assert f"google_ads account {first}" in message
+    assert f"google_ads ad_performance account {first}" in message
     assert "RESOURCE_EXHAUSTED quota_error.RESOURCE_EXHAUSTED (request id " in message
     assert "daily quota exhausted" in message
     assert google_sandbox.calls.total(account=first) == 1

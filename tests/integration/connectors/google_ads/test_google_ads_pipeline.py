@@ -68,7 +68,7 @@ def test_daily_pipeline_loads_the_sandbox_accounts(tmp_path: Path, google_sandbo
         )
     )
     assert state.is_failed()
-    assert f"google_ads account {revoked}" in state.message
+    assert f"google_ads ad_performance account {revoked}" in state.message
     assert "OAUTH_TOKEN_REVOKED" in state.message
     assert malformed not in state.message
     assert clean not in state.message
@@ -121,7 +121,7 @@ def test_a_delay_the_server_asks_for_is_honoured_beyond_max_delay_seconds(
         )
     )
     assert state.is_failed()
-    assert f"google_ads account {too_long}" in state.message
+    assert f"google_ads ad_performance account {too_long}" in state.message
     assert "asks to wait 121s, over max_retry_wait_minutes (1 min)" in state.message
     assert waited not in state.message
     assert clean not in state.message

@@ -80,7 +80,7 @@ def collect(
 ) -> tuple[pa.Table, list[QuarantinedRow]]:
     """Everything one extraction yields, as one table and one quarantine list."""
     tables, quarantine = [], []
-    for batch in connector.extract(account, start, end):
+    for batch in connector.extract("ad_insights", account, start, end):
         assert batch.rows.schema == connector.table.schema
         tables.append(batch.rows)
         quarantine.extend(batch.quarantine)

@@ -87,7 +87,7 @@ def test_requests_per_chunk_paging_and_polls(meta_sandbox: MetaSandbox, make_con
     account = digits(meta_sandbox.account_ids[0])
     rows = meta_sandbox.truth.totals(META, account, START, END).rows
     connector = make_connector(page_limit=3)
-    table = pa.concat_tables(b.rows for b in connector.extract(account, START, END))
+    table = pa.concat_tables(b.rows for b in connector.extract("ad_insights", account, START, END))
     assert table.num_rows == rows
     pages = -(-rows // 3)
     assert pages >= 10
@@ -110,7 +110,7 @@ def test_a_single_day_that_keeps_failing_is_retryable(meta_sandbox: MetaSandbox,
     account = digits(meta_sandbox.account_ids[1])
     meta_sandbox.faults.add(Fault("job_failed"))
     with pytest.raises(MetaAdsRetryableError, match=f"account {account}: .* for 2025-03-01 ended 'Job Failed'"):
-        list(make_connector(job_attempts=2).extract(account, START, START))
+        list(make_connector(job_attempts=2).extract("ad_insights", account, START, START))
     assert meta_sandbox.calls.total(method="insights_async") == 2
 
 
@@ -138,7 +138,7 @@ def test_restatement_replaces_values_in_the_warehouse(
     )
 
     def load(run_id: str) -> list[tuple[Any, ...]]:
-        batches = list(connector.extract(account, start, end))
+        batches = list(connector.extract("ad_insights", account, start, end))
         rows = pa.concat_tables(b.rows for b in batches)
         warehouse.replace_partitions(
             connector.table, rows, Scope.of([account], start, end), LoadContext("meta_ads", run_id)
@@ -186,7 +186,7 @@ def test_persistent_throttling_gives_up_as_retryable(meta_sandbox: MetaSandbox, 
     account = digits(meta_sandbox.account_ids[0])
     meta_sandbox.faults.add(Fault("throttle", method="report_run", params={"code": 80004}))
     with pytest.raises(RetryableAPIError) as info:
-        list(make_connector(max_retries=2).extract(account, START, END))
+        list(make_connector(max_retries=2).extract("ad_insights", account, START, END))
     message = str(info.value)
     assert f"account {account}" in message
     assert "throttled (HTTP 400, code 80004, subcode 2446079, fbtrace_id " in message
@@ -202,7 +202,7 @@ def test_a_wait_over_the_connector_ceiling_is_handed_to_the_flow(
     meta_sandbox.faults.add(Fault("throttle", method="report_run", params={"code": 80004}))
     connector = make_connector(retry_max_delay_seconds=60)
     with pytest.raises(RetryableAPIError) as info:
-        list(connector.extract(account, START, END))
+        list(connector.extract("ad_insights", account, START, END))
     assert info.value.retry_after == 300
     assert "(after 0 retries)" in str(info.value)
     assert max(connector.slept, default=0) < 1  # no throttle retry here: the unit retry waits the 300 s
@@ -224,7 +224,7 @@ def test_persistent_server_errors_are_retryable(meta_sandbox: MetaSandbox, make_
     account = digits(meta_sandbox.account_ids[0])
     meta_sandbox.faults.add(Fault("internal", method="report_insights"))
     with pytest.raises(RetryableAPIError, match=r"server error \(HTTP 500, code 1"):
-        list(make_connector(max_retries=1).extract(account, START, END))
+        list(make_connector(max_retries=1).extract("ad_insights", account, START, END))
 
 
 def test_a_read_timeout_is_retried(meta_sandbox: MetaSandbox, make_connector: Make, extract_all: Extract) -> None:
@@ -256,7 +256,7 @@ def test_fatal_errors_fail_only_that_account(
     meta_sandbox.faults.add(Fault(kind, account=bad, method="insights_async"))
     connector = make_connector()
     with pytest.raises(MetaAdsError) as info:
-        list(connector.extract(bad, START, END))
+        list(connector.extract("ad_insights", bad, START, END))
     error = info.value
     assert not isinstance(error, RetryableAPIError)
     assert f"account {bad}" in str(error)
@@ -274,13 +274,13 @@ def test_fatal_errors_fail_only_that_account(
     assert totals(table) == truth_totals(meta_sandbox, good, START, END)
     before = meta_sandbox.calls.total(account=bad)
     with pytest.raises(ConnectorError, match="earlier in this run"):
-        list(connector.extract(bad, END + dt.timedelta(days=1), END + dt.timedelta(days=3)))
+        list(connector.extract("ad_insights", bad, END + dt.timedelta(days=1), END + dt.timedelta(days=3)))
     assert meta_sandbox.calls.total(account=bad) == before
 
 
 def test_an_unknown_account_is_an_invalid_parameter(make_connector: Make) -> None:
     with pytest.raises(MetaAdsError, match=r"account 1: .*invalid parameter \(HTTP 400, code 100, subcode 33"):
-        list(make_connector().extract("act_1", START, END))
+        list(make_connector().extract("ad_insights", "act_1", START, END))
 
 
 @pytest.mark.parametrize(
@@ -410,13 +410,13 @@ def test_no_secret_in_debug_logs_or_errors(
     for name in ("urllib3", "facebook_business", ""):
         monkeypatch.setattr(logging.getLogger(name), "level", logging.DEBUG)
     with caplog.at_level(logging.DEBUG):
-        assert list(connector.extract(good, START, END))
+        assert list(connector.extract("ad_insights", good, START, END))
         with pytest.raises(MetaAdsError) as info:
-            list(connector.extract(bad, START, END))
+            list(connector.extract("ad_insights", bad, START, END))
         errors.append(info.value)
         meta_sandbox.faults.add(Fault("internal", account=good))
         with pytest.raises(MetaAdsRetryableError) as retry_info:
-            list(make_connector(max_retries=1).extract(good, START, END))
+            list(make_connector(max_retries=1).extract("ad_insights", good, START, END))
         errors.append(retry_info.value)
     assert "access_token=***" in caplog.text  # urllib3 did log the URLs, masked
     texts = [caplog.text, *(r.getMessage() for r in caplog.records)]

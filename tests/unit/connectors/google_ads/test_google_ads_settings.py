@@ -101,7 +101,7 @@ def test_the_registry_builds_it_from_pipeline_yaml_without_any_call(tmp_path: Pa
     assert described["auth"] == "access_token"
     # secrets are resolved on first use, with a message naming the key (never a value)
     with pytest.raises(ConfigError, match=r"connectors.google_ads.credentials.(developer_token|access_token)"):
-        list(connector.extract("1234567890", dt.date(2025, 3, 1), dt.date(2025, 3, 1)))
+        list(connector.extract("ad_performance", "1234567890", dt.date(2025, 3, 1), dt.date(2025, 3, 1)))
 
 
 def test_a_bad_section_fails_with_the_file_and_key(tmp_path: Path) -> None:
