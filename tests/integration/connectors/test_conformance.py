@@ -1,0 +1,182 @@
+"""The connector conformance suite: every stream of every connector with a sandbox target, checked the same
+way (like Airbyte's acceptance tests or the Meltano SDK's standard tap tests).
+
+For each (connector type, stream): batches match the declared schema; rows stay inside the requested days
+and account; the same "as of" gives identical rows; a day without data gives no rows and no error (report
+streams); a retryable API error is a RetryableAPIError and a refused permission is a fatal ConnectorError;
+no secret reaches the logs. A new connector is done when it has a TARGETS entry and passes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from connectors.base import Connector
+from connectors.registry import connector_class
+from mdp.errors import ConnectorError, RetryableAPIError
+from sandbox import GoogleAdsSandbox, MetaSandbox
+from sandbox.faults import Fault
+
+DAY = dt.date(2025, 3, 10)  # inside the session sandbox's history (as of 2025-03-20)
+DEVELOPER_TOKEN = "dev-" + secrets.token_hex(12)
+ACCESS_TOKEN = "ya29." + secrets.token_hex(16)
+META_TOKEN = "EAAB" + secrets.token_hex(20)
+
+
+@dataclass(frozen=True)
+class Target:
+    """How to run one connector type on its sandbox: the settings, the sandbox fixture and its faults."""
+
+    sandbox_fixture: str
+    settings: Callable[[Any], dict[str, Any]]
+    account: Callable[[Any], str]
+    retryable: Fault
+    fatal: Fault
+
+
+TARGETS: dict[str, Target] = {
+    "google_ads": Target(
+        "google_sandbox",
+        lambda sb: {
+            "endpoint": sb.endpoint,
+            "login_customer_id": sb.manager_id,
+            "accounts": list(sb.account_ids),
+            "credentials": {"developer_token": "env:CONF_GOOGLE_DEV", "access_token": "env:CONF_GOOGLE_ACCESS"},
+            "request_timeout_seconds": 10,
+            "retry": {"max_attempts": 2, "initial_delay_seconds": 0.01, "max_delay_seconds": 0.05},
+        },
+        lambda sb: sb.account_ids[0],
+        Fault("unavailable"),
+        Fault("permission_denied"),
+    ),
+    "meta_ads": Target(
+        "meta_sandbox",
+        lambda sb: {
+            "graph_url": sb.base_url,
+            "accounts": list(sb.account_ids),
+            "credentials": {"access_token": "env:CONF_META_TOKEN"},
+            "max_retries": 1,
+            "job_attempts": 1,
+            "retry_base_delay_seconds": 0.001,
+            "throttle_pause_seconds": 0.001,
+            "poll_initial_seconds": 0.001,
+            "poll_max_seconds": 0.004,
+        },
+        lambda sb: sb.account_ids[0],
+        Fault("internal"),
+        Fault("permission_denied"),
+    ),
+}
+SECRETS = {
+    "CONF_GOOGLE_DEV": DEVELOPER_TOKEN,
+    "CONF_GOOGLE_ACCESS": ACCESS_TOKEN,
+    "CONF_META_TOKEN": META_TOKEN,
+}
+CASES = [(t, s.name) for t in TARGETS for s in connector_class(t).streams]
+REPORT_CASES = [(t, s.name) for t in TARGETS for s in connector_class(t).streams if s.kind == "report"]
+
+
+@pytest.fixture
+def build(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Any]]:
+    """`build(type)` -> (connector on that type's sandbox, the sandbox)."""
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    built: list[Connector] = []
+
+    def make(type_name: str) -> tuple[Connector, Any]:
+        target = TARGETS[type_name]
+        sandbox: GoogleAdsSandbox | MetaSandbox = request.getfixturevalue(target.sandbox_fixture)
+        cls = connector_class(type_name)
+        settings = cls.settings_model.model_validate(
+            {"name": f"conf_{type_name}", "type": type_name, **target.settings(sandbox)}
+        )
+        connector = cls(settings)
+        built.append(connector)
+        return connector, sandbox
+
+    yield make
+    for connector in built:
+        connector.close()
+
+
+def extract(connector: Connector, stream: str, account: str, start: dt.date, end: dt.date) -> pa.Table:
+    spec = connector.stream(stream).table
+    tables = []
+    for batch in connector.extract(stream, account, start, end):
+        assert batch.rows.schema.names == spec.schema.names, f"{stream}: columns differ from the declared schema"
+        for got, declared in zip(batch.rows.schema, spec.schema, strict=True):
+            assert got.type == declared.type, f"{stream}.{got.name}: {got.type} != declared {declared.type}"
+        tables.append(batch.rows)
+    return pa.concat_tables(tables) if tables else spec.schema.empty_table()
+
+
+def window(connector: Connector, stream: str) -> tuple[dt.date, dt.date]:
+    """Two days for a report stream; the snapshot day for a snapshot stream."""
+    if connector.stream(stream).kind == "snapshot":
+        return DAY, DAY
+    return DAY - dt.timedelta(days=1), DAY
+
+
+@pytest.mark.parametrize(("type_name", "stream"), CASES)
+def test_rows_match_the_schema_stay_in_scope_repeat_and_keep_secrets(
+    type_name: str, stream: str, build: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    connector, sandbox = build(type_name)
+    spec = connector.stream(stream).table
+    account = TARGETS[type_name].account(sandbox)
+    start, end = window(connector, stream)
+    with caplog.at_level(logging.DEBUG):
+        first = extract(connector, stream, account, start, end)
+        second = extract(connector, stream, account, start, end)
+    assert first.num_rows > 0, f"{stream}: no rows for {account} {start}..{end}"
+    days = set(first.column(spec.date_column).to_pylist())
+    assert days <= {start + dt.timedelta(days=n) for n in range((end - start).days + 1)}
+    assert set(first.column(spec.account_column).to_pylist()) == {account.removeprefix("act_")}
+    for field in spec.schema:
+        if not field.nullable:
+            assert first.column(field.name).null_count == 0, f"{stream}.{field.name} is declared not null"
+    order = [(name, "ascending") for name in spec.schema.names if not pa.types.is_nested(spec.schema.field(name).type)]
+    assert first.sort_by(order).equals(second.sort_by(order)), f"{stream}: the same as-of gave different rows"
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    for secret in SECRETS.values():
+        assert secret not in logged
+
+
+@pytest.mark.parametrize(("type_name", "stream"), REPORT_CASES)
+def test_a_day_without_data_gives_no_rows_and_no_error(type_name: str, stream: str, build: Callable[..., Any]) -> None:
+    connector, sandbox = build(type_name)
+    after = sandbox.truth.as_of + dt.timedelta(days=1)  # the sandbox has no data after its clock
+    assert extract(connector, stream, TARGETS[type_name].account(sandbox), after, after).num_rows == 0
+
+
+@pytest.mark.parametrize(("type_name", "stream"), CASES)
+def test_errors_are_classified(type_name: str, stream: str, build: Callable[..., Any]) -> None:
+    connector, sandbox = build(type_name)
+    target = TARGETS[type_name]
+    account = target.account(sandbox)
+    start, end = window(connector, stream)
+    sandbox.faults.add(target.retryable)
+    with pytest.raises(RetryableAPIError):
+        extract(connector, stream, account, start, end)
+    sandbox.faults.clear()
+    sandbox.faults.add(target.fatal)
+    with pytest.raises(ConnectorError) as raised:
+        extract(connector, stream, account, start, end)
+    assert not isinstance(raised.value, RetryableAPIError), f"{stream}: a refused permission must not be retried"
+
+
+def test_an_unknown_stream_fails_before_any_call(build: Callable[..., Any]) -> None:
+    for type_name in TARGETS:
+        connector, sandbox = build(type_name)
+        sandbox.calls.reset()
+        with pytest.raises(KeyError, match="no stream 'nope'"):
+            list(connector.extract("nope", TARGETS[type_name].account(sandbox), DAY, DAY))
+        assert sandbox.calls.total() == 0
