@@ -1,5 +1,6 @@
-"""A local Meta Graph API (v26.0) for the official facebook-business SDK: ad accounts, campaign/ad set/ad
-listings, and ads insights, synchronous and as async report runs, with cursor paging and Graph errors."""
+"""A local Meta Graph API (v26.0) for the official facebook-business SDK: ad accounts, campaign/ad set/ad/
+creative listings, and ads insights (breakdowns and attribution windows included), synchronous and as async
+report runs, with cursor paging and Graph errors."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from sandbox import meta_streams
 from sandbox.config import SandboxConfig
 from sandbox.data import META, Account, AccountStructure, DailyRecord, normalize_account_id
 from sandbox.faults import CallCounter, Fault, FaultPlan
@@ -62,10 +64,19 @@ _LEVEL_FIELDS = {
     "adset": {"adset_id", "adset_name"},
     "ad": {"ad_id", "ad_name"},
 }
+_ENTITY_FIELDS = {"id", "name", "status", "effective_status", "account_id", "created_time", "updated_time"}
 EDGE_FIELDS = {
-    "campaigns": frozenset({"id", "name", "status", "effective_status", "objective", "account_id"}),
-    "adsets": frozenset({"id", "name", "status", "effective_status", "campaign_id", "account_id"}),
-    "ads": frozenset({"id", "name", "status", "effective_status", "adset_id", "campaign_id", "account_id"}),
+    "campaigns": frozenset(
+        _ENTITY_FIELDS | {"objective", "daily_budget", "lifetime_budget", "bid_strategy", "start_time", "stop_time"}
+    ),
+    "adsets": frozenset(
+        _ENTITY_FIELDS
+        | {"campaign_id", "daily_budget", "lifetime_budget", "optimization_goal", "billing_event", "targeting"}
+    ),
+    "ads": frozenset(_ENTITY_FIELDS | {"adset_id", "campaign_id", "creative"}),
+    "adcreatives": frozenset(
+        {"id", "name", "account_id", "object_type", "object_story_spec", "asset_feed_spec", "url_tags", "title", "body"}
+    ),
 }
 ACCOUNT_FIELDS = frozenset({"id", "account_id", "name", "currency", "timezone_name", "account_status"})
 MAX_RANGE_DAYS = 37 * 31
@@ -153,6 +164,7 @@ class _ReportRun:
     fail: bool
     polls: int = 0
     created: float = field(default_factory=time.time)
+    rows: list[dict[str, Any]] | None = None  # computed once, at the first results page
 
 
 @dataclass(frozen=True)
@@ -162,6 +174,8 @@ class _InsightsRequest:
     since: date
     until: date
     increment: int | None  # days per row bucket; None = whole range
+    breakdowns: tuple[str, ...] = ()
+    windows: tuple[str, ...] = ()  # action_attribution_windows
 
 
 class _State:
@@ -308,8 +322,10 @@ class _Router:
             params = dict(run.params)
             params.update({k: v for k, v in self.params.items() if k in ("limit", "after", "access_token")})
             self.params = params
-            rows = _insights_rows(self.state.truth, account, self._insights_request(account))
-            return self._page(rows, row_faults, throttle_headers(account, self.state.calls))
+            request = self._insights_request(account)
+            if run.rows is None:
+                run.rows = _insights_rows(self.state.truth, account, request)
+            return self._page(run.rows, row_faults, throttle_headers(account, self.state.calls))
         if method_name == "account":
             return 200, _account_values(account, self._fields(ACCOUNT_FIELDS, default=("id",))), {}
         if method_name == "adaccounts":
@@ -318,7 +334,9 @@ class _Router:
             return self._page(rows, [], {})
         if method_name in EDGE_FIELDS:
             fields = self._fields(EDGE_FIELDS[method_name], default=("id",))
-            return self._page(_edge_rows(self.data.structure(META, account.account_id), method_name, fields), [], {})
+            structure = self.data.structure(META, account.account_id)
+            items = meta_streams.edge_items(self.data.seed, structure, method_name, self.state.truth.resolve_as_of())
+            return self._page([meta_streams.pick(item, fields) for item in items], [], {})
         raise AssertionError(method_name)
 
     def _target(self, node: str, edge: str) -> tuple[Account | None, str, _ReportRun | None]:
@@ -397,7 +415,19 @@ class _Router:
             raise _param_error("the 'until' date must be on or after the 'since' date")
         if (until - since).days > MAX_RANGE_DAYS:
             raise _param_error("the time range is too long", subcode=1487534)
-        return _InsightsRequest(fields, level, since, until, increment)
+        breakdowns = tuple(_parse_list(self.params.get("breakdowns", "")))
+        action_breakdowns = tuple(_parse_list(self.params.get("action_breakdowns", "") or '["action_type"]'))
+        refused = meta_streams.check_breakdowns(breakdowns, action_breakdowns)
+        if refused:
+            raise _param_error(refused)
+        windows = tuple(_parse_list(self.params.get("action_attribution_windows", "")))
+        for index, window in enumerate(windows):
+            if window not in meta_streams.ATTRIBUTION_WINDOW_VALUES:
+                allowed = ", ".join(sorted(meta_streams.ATTRIBUTION_WINDOW_VALUES))
+                raise _param_error(
+                    f"action_attribution_windows[{index}] must be one of the following values: {allowed}"
+                )
+        return _InsightsRequest(fields, level, since, until, increment, breakdowns, windows)
 
     def _page(
         self, rows: list[dict[str, Any]], row_faults: Sequence[Fault], headers: dict[str, str]
@@ -578,52 +608,9 @@ def _apply_row_faults(rows: list[dict[str, Any]], faults: Sequence[Fault]) -> No
                         row["clicks"] = "1,2k"
 
 
-def _edge_rows(structure: AccountStructure, edge: str, fields: Sequence[str]) -> list[dict[str, Any]]:
-    account_id = structure.account.account_id
-    effective = {"ENABLED": "ACTIVE"}
-    items: list[dict[str, Any]] = []
-    if edge == "campaigns":
-        for c in structure.campaigns:
-            items.append(
-                {
-                    "id": c.campaign_id,
-                    "name": c.name,
-                    "status": c.status,
-                    "effective_status": effective.get(c.status, c.status),
-                    "objective": c.channel_type,
-                    "account_id": account_id,
-                }
-            )
-    elif edge == "adsets":
-        for g in structure.ad_groups:
-            items.append(
-                {
-                    "id": g.ad_group_id,
-                    "name": g.name,
-                    "status": g.status,
-                    "effective_status": g.status,
-                    "campaign_id": g.campaign_id,
-                    "account_id": account_id,
-                }
-            )
-    else:
-        for a in structure.ads:
-            items.append(
-                {
-                    "id": a.ad_id,
-                    "name": a.name,
-                    "status": a.status,
-                    "effective_status": a.status,
-                    "adset_id": a.ad_group_id,
-                    "campaign_id": a.campaign_id,
-                    "account_id": account_id,
-                }
-            )
-    return [{k: item[k] for k in fields} | {"id": item["id"]} for item in items]
-
-
 def _insights_rows(truth: Truth, account: Account, request: _InsightsRequest) -> list[dict[str, Any]]:
     structure = truth.data.structure(META, account.account_id)
+    seed = truth.data.seed
     as_of = truth.resolve_as_of()
     level_index = LEVELS.index(request.level)
     groups: dict[tuple[Any, ...], list[DailyRecord]] = {}
@@ -636,12 +623,20 @@ def _insights_rows(truth: Truth, account: Account, request: _InsightsRequest) ->
             bucket = (bucket_start, bucket_end)
         for record in truth.records(META, account.account_id, day, as_of):
             entity = (record.campaign_id, record.ad_group_id, record.ad_id)[:level_index]
-            groups.setdefault((bucket, *entity), []).append(record)
+            if not request.breakdowns:
+                groups.setdefault((bucket, *entity, ()), []).append(record)
+                continue
+            for dims, part in meta_streams.split(seed, account, record, request.breakdowns):
+                segment = tuple(dims[name] for name in request.breakdowns)
+                groups.setdefault((bucket, *entity, segment), []).append(part)
     rows = []
     for key, records in groups.items():
-        (start, stop), first = key[0], records[0]
-        values = _entity_values(structure, first)
+        (start, stop), segment, first = key[0], key[-1], records[0]
+        values = _entity_values(seed, structure, first, as_of)
         values |= _metric_values(records)
+        if request.windows:
+            window_key = (start.isoformat(), *key[1:-1], *segment)
+            meta_streams.add_windows(values, request.windows, seed, window_key, _value_micros(records), _money)
         row = {}
         for name in request.fields:
             if name in ("date_start", "date_stop"):
@@ -651,13 +646,15 @@ def _insights_rows(truth: Truth, account: Account, request: _InsightsRequest) ->
                 continue
             if name in values:
                 row[name] = values[name]
+        row.update(zip(request.breakdowns, segment, strict=True))
         row["date_start"] = start.isoformat()
         row["date_stop"] = stop.isoformat()
         rows.append(row)
     return rows
 
 
-def _entity_values(structure: AccountStructure, record: DailyRecord) -> dict[str, Any]:
+def _entity_values(seed: int, structure: AccountStructure, record: DailyRecord, as_of: date) -> dict[str, Any]:
+    """Account and entity fields of a row; entities named as they are on `as_of`, like the real API."""
     account = structure.account
     campaign = structure.campaign_by_id[record.campaign_id]
     values: dict[str, Any] = {
@@ -665,15 +662,26 @@ def _entity_values(structure: AccountStructure, record: DailyRecord) -> dict[str
         "account_name": account.name,
         "account_currency": account.currency,
         "campaign_id": campaign.campaign_id,
-        "campaign_name": campaign.name,
+        "campaign_name": meta_streams.entity_name(seed, campaign.campaign_id, campaign.name, as_of),
         "objective": campaign.channel_type,
     }
     if record.ad_group_id is not None:
         group = structure.ad_group_by_id[record.ad_group_id]
-        values |= {"adset_id": group.ad_group_id, "adset_name": group.name}
+        values |= {
+            "adset_id": group.ad_group_id,
+            "adset_name": meta_streams.entity_name(seed, group.ad_group_id, group.name, as_of),
+        }
     if record.ad_id is not None:
         ad = structure.ad_by_id[record.ad_id]
-        values |= {"ad_id": ad.ad_id, "ad_name": ad.name}
+        values |= {"ad_id": ad.ad_id, "ad_name": meta_streams.entity_name(seed, ad.ad_id, ad.name, as_of)}
+    return values
+
+
+def _value_micros(records: Sequence[DailyRecord]) -> dict[str, int]:
+    values: dict[str, int] = {}
+    for r in records:
+        for action_type, micros in r.action_value_micros:
+            values[action_type] = values.get(action_type, 0) + micros
     return values
 
 

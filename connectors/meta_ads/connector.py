@@ -1,4 +1,6 @@
-"""The Meta Ads connector: ad-level daily insights of each configured ad account through async report runs.
+"""The Meta Ads connector: daily insights of each configured ad account through async report runs (ad level,
+campaign level by breakdown, campaign actions by attribution window), and entity snapshots from the
+account's Graph edges.
 
 One instance serves several threads: every `extract` call opens its own Graph session.
 """
@@ -14,34 +16,42 @@ from typing import Any, ClassVar
 
 from pydantic import SecretStr
 
-from connectors.base import Account, Connector, ConnectorSettings, Extracted
+from connectors.base import Account, Connector, ConnectorSettings, Extracted, Stream
 from connectors.meta_ads.exceptions import MetaAdsError
 from connectors.meta_ads.graph import GraphClient
 from connectors.meta_ads.reports import ReportRunner
-from connectors.meta_ads.rows import RowBatch, to_table
-from connectors.meta_ads.schema import AD_INSIGHTS
+from connectors.meta_ads.rows import ROW_FORMATS, RowBatch, to_table
+from connectors.meta_ads.schema import SNAPSHOT_TABLES
 from connectors.meta_ads.settings import (
     ACCOUNT_FIELDS,
     DEFAULT_LOOKBACK_DAYS,
     INACTIVE_ACCOUNT_STATUSES,
+    INSIGHTS_QUERIES,
     PERMISSION_CODES,
     TOKEN_CODES,
     MetaAdsSettings,
     normalize_account_id,
 )
+from connectors.meta_ads.snapshots import SnapshotBatch, edge_pages
 from mdp.errors import ConnectorError
-from mdp.schema import TableSpec
 from mdp.secrets import resolve_secret
 
 logger = logging.getLogger(__name__)
 
 
+STREAMS: tuple[Stream, ...] = (
+    *(Stream(name, fmt.spec) for name, fmt in ROW_FORMATS.items()),
+    *(Stream(name, spec, kind="snapshot") for name, spec in SNAPSHOT_TABLES.items()),
+)
+
+
 class MetaAdsConnector(Connector):
-    """`type: meta_ads`: raw_meta_ads.ad_insights, one row per day and ad."""
+    """`type: meta_ads`: raw_meta_ads.ad_insights (one row per day and ad, the primary stream), campaign
+    insights by breakdown and by action, and entity snapshots."""
 
     type_name: ClassVar[str] = "meta_ads"
     settings_model: ClassVar[type[ConnectorSettings]] = MetaAdsSettings
-    table: ClassVar[TableSpec] = AD_INSIGHTS
+    streams: ClassVar[tuple[Stream, ...]] = STREAMS
     default_lookback_days: ClassVar[int] = DEFAULT_LOOKBACK_DAYS
 
     def __init__(
@@ -75,44 +85,61 @@ class MetaAdsConnector(Connector):
         return found
 
     def extract(self, stream: str, account: str, start: dt.date, end: dt.date) -> Iterator[Extracted]:
-        """Every day of [start, end] for one account, one batch per completed report run.
+        """Every day of [start, end] for one account and stream: one batch per completed report run (report
+        streams), or per page of the account's edge (snapshot streams, asked for one day).
 
         Raises:
             MetaAdsRetryableError: throttling, 5xx or timeouts outlasted the retries, or a day's report
                 run kept failing.
             MetaAdsError: token, permission or parameter errors (the account's other chunks fail at once).
         """
-        self.stream(stream)  # an unknown stream fails before any call
+        kind = self.stream(stream).kind  # an unknown stream fails before any call
         try:
             account_id = normalize_account_id(account)
         except ValueError as error:
             raise ConnectorError(f"Meta Ads {self.name}: {error}") from None
         if end < start:
             raise ConnectorError(f"Meta Ads account {account_id}: end {end} is before start {start}")
+        if kind == "snapshot" and start != end:
+            raise ConnectorError(f"Meta Ads {stream}: a snapshot is of one day, got {start}..{end}")
         self._raise_if_failed_before(account_id)
         began = self._clock()
         with self._client() as client:
             try:
                 info = self._account(client, account_id)
-                runner = ReportRunner(client, self.meta, account_id, sleep=self._sleep, clock=self._clock)
-                batch = RowBatch(info, frozenset(self.meta.conversion_action_types))
-                rows = quarantined = 0
-                for since, until, raw_rows in runner.rows(start, end):
-                    batch.add(raw_rows, since, until)
-                    records, quarantine = batch.take()
-                    rows += len(records)
-                    quarantined += len(quarantine)
-                    if records or quarantine:
-                        yield Extracted(to_table(records), quarantine)
+                if kind == "snapshot":
+                    yield from self._snapshot(client, info, stream, end, began)
+                else:
+                    yield from self._report(client, info, stream, start, end, began)
             except MetaAdsError as error:
                 self._remember(account_id, error)
                 raise
+
+    def _report(
+        self, client: GraphClient, info: Account, stream: str, start: dt.date, end: dt.date, began: float
+    ) -> Iterator[Extracted]:
+        fmt = ROW_FORMATS[stream]
+        runner = ReportRunner(
+            client, self.meta, info.id, query=INSIGHTS_QUERIES[stream], sleep=self._sleep, clock=self._clock
+        )
+        batch = RowBatch(info, frozenset(self.meta.conversion_action_types), fmt, self.meta.requested_windows)
+        rows = quarantined = 0
+        for since, until, raw_rows in runner.rows(start, end):
+            batch.add(raw_rows, since, until)
+            records, quarantine = batch.take()
+            rows += len(records)
+            quarantined += len(quarantine)
+            if records or quarantine:
+                yield Extracted(to_table(records, fmt.spec), quarantine)
         if batch.unknown:
-            logger.warning("Meta Ads account %s: ignored fields the API added: %s", account_id, sorted(batch.unknown))
+            logger.warning(
+                "Meta Ads account %s %s: ignored fields the API added: %s", info.id, stream, sorted(batch.unknown)
+            )
         logger.info(
-            "Meta Ads account %s %s..%s: %d row(s), %d quarantined; %d request(s), %d retried, "
+            "Meta Ads account %s %s %s..%s: %d row(s), %d quarantined; %d request(s), %d retried, "
             "%d report run(s), %d split(s), %.1fs",
-            account_id,
+            info.id,
+            stream,
             start,
             end,
             rows,
@@ -124,11 +151,39 @@ class MetaAdsConnector(Connector):
             self._clock() - began,
         )
 
+    def _snapshot(
+        self, client: GraphClient, info: Account, stream: str, day: dt.date, began: float
+    ) -> Iterator[Extracted]:
+        batch = SnapshotBatch(info, stream, day)
+        rows = quarantined = 0
+        for page in edge_pages(client, info.id, stream, self.meta.page_limit):
+            records, quarantine = batch.parse(page)
+            rows += len(records)
+            quarantined += len(quarantine)
+            if records or quarantine:
+                yield Extracted(to_table(records, batch.spec), quarantine)
+        if batch.unknown:
+            logger.warning(
+                "Meta Ads account %s %s: ignored fields the API added: %s", info.id, stream, sorted(batch.unknown)
+            )
+        logger.info(
+            "Meta Ads account %s %s of %s: %d row(s), %d quarantined; %d request(s), %d retried, %.1fs",
+            info.id,
+            stream,
+            day,
+            rows,
+            quarantined,
+            client.requests,
+            client.retries,
+            self._clock() - began,
+        )
+
     def describe(self) -> dict[str, Any]:
         return super().describe() | {
             "graph_url": self.meta.base_url,
             "api_version": self.meta.api_version,
             "conversion_action_types": list(self.meta.conversion_action_types),
+            "action_attribution_windows": list(self.meta.action_attribution_windows),
         }
 
     def _client(self) -> GraphClient:

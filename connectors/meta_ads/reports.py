@@ -13,10 +13,10 @@ from connectors.meta_ads.exceptions import MetaAdsError, MetaAdsRetryableError, 
 from connectors.meta_ads.graph import GraphClient
 from connectors.meta_ads.settings import (
     INSIGHTS_EXTRA_PARAMS,
-    INSIGHTS_FIELDS,
-    INSIGHTS_LEVEL,
+    INSIGHTS_QUERIES,
     JOB_COMPLETED,
     JOB_FAILED_STATES,
+    InsightsQuery,
     MetaAdsSettings,
 )
 
@@ -41,8 +41,28 @@ def poll_waits(initial: float, maximum: float) -> Iterator[float]:
         wait = min(maximum, wait * 2 if wait > 0 else maximum)
 
 
+def insights_params(
+    query: InsightsQuery, since: dt.date, until: dt.date, windows: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """The parameters of one daily report run of `query` over since..until."""
+    params: dict[str, Any] = {
+        "fields": list(query.fields),
+        "level": query.level,
+        "time_increment": 1,
+        "time_range": {"since": since.isoformat(), "until": until.isoformat()},
+        **INSIGHTS_EXTRA_PARAMS,
+    }
+    if query.breakdowns:
+        params["breakdowns"] = list(query.breakdowns)
+    if query.action_breakdowns:
+        params["action_breakdowns"] = list(query.action_breakdowns)
+    if query.attribution_windows and windows:
+        params["action_attribution_windows"] = list(windows)
+    return params
+
+
 class ReportRunner:
-    """Runs the insights reports of one account through one client."""
+    """Runs the insights reports of one account and stream through one client."""
 
     def __init__(
         self,
@@ -50,12 +70,14 @@ class ReportRunner:
         settings: MetaAdsSettings,
         account_id: str,
         *,
+        query: InsightsQuery = INSIGHTS_QUERIES["ad_insights"],
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
         self.settings = settings
         self.account_id = account_id
+        self.query = query
         self.runs = 0
         self.splits = 0
         self._sleep = sleep
@@ -106,13 +128,7 @@ class ReportRunner:
 
     def _run(self, since: dt.date, until: dt.date) -> list[Any]:
         what = f"account {self.account_id} report run {since}..{until}"
-        params: dict[str, Any] = {
-            "fields": list(INSIGHTS_FIELDS),
-            "level": INSIGHTS_LEVEL,
-            "time_increment": 1,
-            "time_range": {"since": since.isoformat(), "until": until.isoformat()},
-            **INSIGHTS_EXTRA_PARAMS,
-        }
+        params = insights_params(self.query, since, until, self.settings.requested_windows)
         started = self.client.post((f"act_{self.account_id}", "insights"), params, what=f"{what}: start")
         run_id = started.get("report_run_id")
         if not isinstance(run_id, str | int) or not str(run_id).isdigit():

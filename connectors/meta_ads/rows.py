@@ -1,10 +1,11 @@
-"""Insights rows (Graph JSON, values as strings) -> typed raw rows, or quarantined with a reason."""
+"""Insights rows (Graph JSON, values as strings) -> typed raw rows, or quarantined with a reason: ad-level rows,
+campaign rows by breakdown, and campaign actions by action type and attribution window (long format)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
@@ -12,9 +13,9 @@ from typing import Any
 import pyarrow as pa
 
 from connectors.base import Account
-from connectors.meta_ads.schema import AD_INSIGHTS
-from connectors.meta_ads.settings import INSIGHTS_FIELDS
-from mdp.schema import QuarantinedRow
+from connectors.meta_ads.schema import ACTION_INSIGHTS, AD_INSIGHTS, BREAKDOWN_TABLES
+from connectors.meta_ads.settings import DEFAULT_ATTRIBUTION_WINDOW, INSIGHTS_FIELDS, INSIGHTS_QUERIES
+from mdp.schema import QuarantinedRow, TableSpec
 
 _SPEND_QUANTUM = Decimal("0.000001")
 _SPEND_LIMIT = Decimal(10) ** 12  # decimal128(18, 6)
@@ -39,12 +40,7 @@ def parse_row(
     if not isinstance(raw, Mapping):
         raise BadRow(f"row is not a JSON object ({type(raw).__name__})")
     day = _day(raw, since, until)
-    if "account_id" in raw:
-        row_account = raw["account_id"]
-        if row_account in (None, ""):
-            raise BadRow("missing account_id")
-        if str(row_account) != account.id:
-            raise BadRow(f"account_id {row_account!r} is not the requested account {account.id}")
+    _check_account(raw, account)
     ids = {name: _identifier(raw, name) for name in _ID_FIELDS}
     actions = _action_list(raw, "actions")
     values = _action_list(raw, "action_values")
@@ -84,43 +80,211 @@ def sum_actions(items: Sequence[Mapping[str, Any]] | None, action_types: frozens
     return float(total)
 
 
-def unknown_fields(raw: Any) -> set[str]:
+def parse_breakdown_row(
+    raw: Any, account: Account, action_types: frozenset[str], since: dt.date, until: dt.date, breakdowns: Sequence[str]
+) -> dict[str, Any]:
+    """One campaign-level insights row of a breakdown stream (its breakdown values as columns).
+
+    Raises:
+        BadRow: the reason it must go to quarantine instead.
+    """
+    if not isinstance(raw, Mapping):
+        raise BadRow(f"row is not a JSON object ({type(raw).__name__})")
+    day = _day(raw, since, until)
+    _check_account(raw, account)
+    campaign_id = _identifier(raw, "campaign_id")
+    segment = {name: _breakdown(raw, name) for name in breakdowns}
+    actions = _action_list(raw, "actions")
+    values = _action_list(raw, "action_values")
+    return {
+        "date": day,
+        "account_id": account.id,
+        "account_currency": account.currency or _text(raw.get("account_currency")),
+        "campaign_id": campaign_id,
+        "campaign_name": _text(raw.get("campaign_name")),
+        **segment,
+        "impressions": _count(raw, "impressions"),
+        "clicks": _count(raw, "clicks"),
+        "spend": _spend(raw),
+        "reach": _count(raw, "reach") if raw.get("reach") is not None else None,
+        "conversions": sum_actions(actions, action_types, "actions"),
+        "conversion_value": sum_actions(values, action_types, "action_values"),
+        "actions": _dump(actions),
+        "action_values": _dump(values),
+    }
+
+
+def parse_action_rows(
+    raw: Any, account: Account, since: dt.date, until: dt.date, windows: Sequence[str]
+) -> list[dict[str, Any]]:
+    """One campaign-level row (action_breakdowns=action_type) as long records: per action type, the `default`
+    window (Graph's `value`) and each of `windows`. A window Graph leaves out of an action counts 0.
+
+    Raises:
+        BadRow: the reason the whole row must go to quarantine instead.
+    """
+    if not isinstance(raw, Mapping):
+        raise BadRow(f"row is not a JSON object ({type(raw).__name__})")
+    day = _day(raw, since, until)
+    _check_account(raw, account)
+    campaign_id = _identifier(raw, "campaign_id")
+    counts = _by_action_type(_action_list(raw, "actions"), "actions")
+    values = _by_action_type(_action_list(raw, "action_values"), "action_values")
+    records = []
+    for action_type in [*counts, *(t for t in values if t not in counts)]:
+        count, value = counts.get(action_type), values.get(action_type)
+        for window in (DEFAULT_ATTRIBUTION_WINDOW, *windows):
+            key = "value" if window == DEFAULT_ATTRIBUTION_WINDOW else window
+            name = f"[{action_type}].{key}"
+            records.append(
+                {
+                    "date": day,
+                    "account_id": account.id,
+                    "campaign_id": campaign_id,
+                    "action_type": action_type,
+                    "attribution_window": window,
+                    "actions": _window_value(count, key, "actions" + name) or 0.0,
+                    "action_value": None if value is None else _window_value(value, key, "action_values" + name) or 0.0,
+                }
+            )
+    return records
+
+
+def _by_action_type(items: list[Mapping[str, Any]] | None, name: str) -> dict[str, Mapping[str, Any]]:
+    out: dict[str, Mapping[str, Any]] = {}
+    for item in items or ():
+        action_type = item.get("action_type")
+        if not isinstance(action_type, str) or not action_type.strip():
+            raise BadRow(f"{name} entry without an action_type ({item!r})")
+        if action_type in out:
+            raise BadRow(f"{name} lists action_type {action_type!r} twice")
+        out[action_type] = item
+    return out
+
+
+def _window_value(item: Mapping[str, Any] | None, key: str, name: str) -> float | None:
+    if item is None or item.get(key) is None:
+        return None
+    value = _decimal(item[key], name)
+    if value < 0:
+        raise BadRow(f"negative {name} ({value})")
+    return float(value)
+
+
+def _check_account(raw: Mapping[str, Any], account: Account) -> None:
+    if "account_id" in raw:
+        row_account = raw["account_id"]
+        if row_account in (None, ""):
+            raise BadRow("missing account_id")
+        if str(row_account) != account.id:
+            raise BadRow(f"account_id {row_account!r} is not the requested account {account.id}")
+
+
+def _breakdown(raw: Mapping[str, Any], name: str) -> str:
+    value = raw.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise BadRow(f"missing breakdown {name} ({value!r})")
+    return value
+
+
+def unknown_fields(raw: Any, known: frozenset[str] = _KNOWN_FIELDS) -> set[str]:
     """Keys of a row that were not asked for (schema drift): logged, never loaded."""
-    return set(raw) - _KNOWN_FIELDS if isinstance(raw, Mapping) else set()
+    return set(raw) - known if isinstance(raw, Mapping) else set()
 
 
-def to_table(records: Sequence[Mapping[str, Any]]) -> pa.Table:
+def to_table(records: Sequence[Mapping[str, Any]], spec: TableSpec = AD_INSIGHTS) -> pa.Table:
     """Records in the raw table's declared schema."""
-    schema = AD_INSIGHTS.schema
+    schema = spec.schema
     return pa.table({name: [r[name] for r in records] for name in schema.names}, schema=schema)
+
+
+Parser = Callable[[Any, Account, frozenset[str], dt.date, dt.date, Sequence[str]], list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class RowFormat:
+    """How one report stream's rows become records: the table, the parser, the grain and the known fields."""
+
+    spec: TableSpec
+    parse: Parser
+    grain: tuple[str, ...]  # the columns beside `date` that make a row unique
+    known: frozenset[str]
+
+    def describe(self, record: Mapping[str, Any]) -> str:
+        return " ".join(f"{name.removesuffix('_id')} {record[name]}" for name in self.grain)
+
+
+def _ad_rows(
+    raw: Any, account: Account, types: frozenset[str], since: dt.date, until: dt.date, _: Sequence[str]
+) -> list[dict[str, Any]]:
+    return [parse_row(raw, account, types, since, until)]
+
+
+def _breakdown_parser(breakdowns: tuple[str, ...]) -> Parser:
+    def parse(
+        raw: Any, account: Account, types: frozenset[str], since: dt.date, until: dt.date, _: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        return [parse_breakdown_row(raw, account, types, since, until, breakdowns)]
+
+    return parse
+
+
+def _action_parser(
+    raw: Any, account: Account, _: frozenset[str], since: dt.date, until: dt.date, windows: Sequence[str]
+) -> list[dict[str, Any]]:
+    return parse_action_rows(raw, account, since, until, windows)
+
+
+def _breakdown_format(stream: str) -> RowFormat:
+    query = INSIGHTS_QUERIES[stream]
+    known = frozenset(query.fields) | frozenset(query.breakdowns)
+    grain = ("campaign_id", *query.breakdowns)
+    return RowFormat(BREAKDOWN_TABLES[stream], _breakdown_parser(query.breakdowns), grain, known)
+
+
+AD_FORMAT = RowFormat(AD_INSIGHTS, _ad_rows, ("ad_id",), _KNOWN_FIELDS)
+ROW_FORMATS: dict[str, RowFormat] = {
+    "ad_insights": AD_FORMAT,
+    **{stream: _breakdown_format(stream) for stream in BREAKDOWN_TABLES},
+    "action_insights": RowFormat(
+        ACTION_INSIGHTS,
+        _action_parser,
+        ("campaign_id", "action_type", "attribution_window"),
+        frozenset(INSIGHTS_QUERIES["action_insights"].fields),
+    ),
+}
 
 
 @dataclass
 class RowBatch:
-    """Rows of one account, checked: loadable records and quarantined ones, duplicates included."""
+    """Rows of one account and stream, checked: loadable records and quarantined ones, duplicates included."""
 
     account: Account
     action_types: frozenset[str]
+    format: RowFormat = AD_FORMAT
+    windows: tuple[str, ...] = ()
     records: list[dict[str, Any]] = field(default_factory=list)
     quarantine: list[QuarantinedRow] = field(default_factory=list)
     unknown: set[str] = field(default_factory=set)
-    _seen: set[tuple[dt.date, str]] = field(default_factory=set)
+    _seen: set[tuple[Any, ...]] = field(default_factory=set)
 
     def add(self, rows: Iterable[Any], since: dt.date, until: dt.date) -> None:
+        grain = self.format.grain
         for raw in rows:
-            self.unknown |= unknown_fields(raw)
+            self.unknown |= unknown_fields(raw, self.format.known)
             try:
-                record = parse_row(raw, self.account, self.action_types, since, until)
-                key = (record["date"], record["ad_id"])
-                if key in self._seen:
-                    raise BadRow(f"duplicate row for ad {key[1]} on {key[0]}")
+                parsed = self.format.parse(raw, self.account, self.action_types, since, until, self.windows)
+                keys = [(r["date"], *(r[name] for name in grain)) for r in parsed]
+                for record, key in zip(parsed, keys, strict=True):
+                    if key in self._seen or keys.count(key) > 1:
+                        raise BadRow(f"duplicate row for {self.format.describe(record)} on {key[0]}")
             except BadRow as bad:
                 self.quarantine.append(
                     QuarantinedRow(self.account.id, _quarantine_day(raw, since, until), str(bad), _json(raw))
                 )
                 continue
-            self._seen.add(key)
-            self.records.append(record)
+            self._seen.update(keys)
+            self.records.extend(parsed)
 
     def take(self) -> tuple[list[dict[str, Any]], list[QuarantinedRow]]:
         """The rows added since the last call (duplicate detection keeps its memory)."""

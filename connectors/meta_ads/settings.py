@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,6 +35,107 @@ INSIGHTS_FIELDS: tuple[str, ...] = (
     "date_stop",
 )
 ACCOUNT_FIELDS: tuple[str, ...] = ("account_id", "name", "currency", "timezone_name", "account_status")
+# Campaign-level rows of the breakdown streams (the breakdown values come with each row unasked: naming them
+# in `fields` is an error).
+BREAKDOWN_FIELDS: tuple[str, ...] = (
+    "account_id",
+    "account_currency",
+    "campaign_id",
+    "campaign_name",
+    "impressions",
+    "clicks",
+    "spend",
+    "reach",
+    "actions",
+    "action_values",
+    "date_start",
+    "date_stop",
+)
+ACTION_FIELDS: tuple[str, ...] = ("account_id", "campaign_id", "actions", "action_values", "date_start", "date_stop")
+
+
+@dataclass(frozen=True)
+class InsightsQuery:
+    """The insights parameters of one report stream (one report run per account and date chunk)."""
+
+    level: str
+    fields: tuple[str, ...]
+    breakdowns: tuple[str, ...] = ()
+    action_breakdowns: tuple[str, ...] = ()
+    attribution_windows: bool = False  # ask for the configured `action_attribution_windows`
+
+
+INSIGHTS_QUERIES: dict[str, InsightsQuery] = {
+    "ad_insights": InsightsQuery(INSIGHTS_LEVEL, INSIGHTS_FIELDS),
+    "country_insights": InsightsQuery("campaign", BREAKDOWN_FIELDS, ("country",)),
+    "region_insights": InsightsQuery("campaign", BREAKDOWN_FIELDS, ("region",)),
+    "platform_insights": InsightsQuery("campaign", BREAKDOWN_FIELDS, ("publisher_platform", "platform_position")),
+    "device_insights": InsightsQuery("campaign", BREAKDOWN_FIELDS, ("device_platform",)),
+    "age_gender_insights": InsightsQuery("campaign", BREAKDOWN_FIELDS, ("age", "gender")),
+    "action_insights": InsightsQuery(
+        "campaign", ACTION_FIELDS, action_breakdowns=("action_type",), attribution_windows=True
+    ),
+}
+
+# Entity snapshots: the account's Graph edge and the fields asked for (paged with `limit` / `after`).
+SNAPSHOT_EDGES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "campaign_snapshot": (
+        "campaigns",
+        (
+            "id",
+            "name",
+            "status",
+            "effective_status",
+            "objective",
+            "daily_budget",
+            "lifetime_budget",
+            "bid_strategy",
+            "start_time",
+            "stop_time",
+            "created_time",
+            "updated_time",
+        ),
+    ),
+    "adset_snapshot": (
+        "adsets",
+        (
+            "id",
+            "name",
+            "campaign_id",
+            "status",
+            "effective_status",
+            "daily_budget",
+            "lifetime_budget",
+            "optimization_goal",
+            "billing_event",
+            "targeting",
+        ),
+    ),
+    "ad_snapshot": ("ads", ("id", "name", "adset_id", "campaign_id", "status", "effective_status", "creative")),
+    "creative_snapshot": (
+        "adcreatives",
+        ("id", "name", "object_type", "object_story_spec", "asset_feed_spec", "url_tags", "title", "body"),
+    ),
+}
+
+# `action_attribution_windows` (https://developers.facebook.com/docs/marketing-api/reference/ads-action-stats/):
+# 7d_view and 28d_view are no longer returned since 2026-01-12. "default" is the account's (unified)
+# attribution setting, which Graph returns as each action's `value`: it is always extracted.
+ATTRIBUTION_WINDOWS: tuple[str, ...] = ("1d_click", "7d_click", "28d_click", "1d_view", "1d_ev", "dda", "default")
+RETIRED_ATTRIBUTION_WINDOWS: tuple[str, ...] = ("7d_view", "28d_view")
+DEFAULT_ATTRIBUTION_WINDOW = "default"
+DEFAULT_ACTION_ATTRIBUTION_WINDOWS: tuple[str, ...] = ("1d_click", "7d_click", "1d_view")
+
+# Budgets and bids come as strings in the currency's minor units: amount = value / offset
+# (https://developers.facebook.com/docs/marketing-api/currencies); 100 unless listed here.
+CURRENCY_OFFSET_ONE = frozenset({"CLP", "COP", "CRC", "HUF", "ISK", "IDR", "JPY", "KRW", "PYG", "TWD", "VND"})
+
+
+def currency_offset(currency: str | None) -> int:
+    """Minor units per unit of `currency` for Graph budgets (1 for zero-decimal currencies, else 100)."""
+    return 1 if (currency or "").upper() in CURRENCY_OFFSET_ONE else 100
+
+
 # Ads Manager's numbers: each ad set's own attribution setting rather than the API default windows.
 INSIGHTS_EXTRA_PARAMS: dict[str, Any] = {"use_unified_attribution_setting": True}
 
@@ -85,6 +187,11 @@ class MetaAdsSettings(ConnectorSettings):
     conversion_action_types: list[str] = Field(
         default_factory=lambda: list(DEFAULT_CONVERSION_ACTION_TYPES), min_length=1
     )
+    action_attribution_windows: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_ACTION_ATTRIBUTION_WINDOWS),
+        min_length=1,
+        description="attribution windows of action_insights, beside the account's default setting",
+    )
     page_limit: int = Field(500, ge=1, le=5000, description="rows per results page")
     connect_timeout_seconds: float = Field(10.0, gt=0, le=300)
     read_timeout_seconds: float = Field(120.0, gt=0, le=3600)
@@ -135,6 +242,28 @@ class MetaAdsSettings(ConnectorSettings):
         if duplicates:
             raise ValueError(f"action types listed twice: {duplicates}")
         return types
+
+    @field_validator("action_attribution_windows")
+    @classmethod
+    def _known_windows(cls, windows: list[str]) -> list[str]:
+        retired = [w for w in windows if w in RETIRED_ATTRIBUTION_WINDOWS]
+        if retired:
+            raise ValueError(
+                f"{retired} are no longer returned by Meta (since 2026-01-12); "
+                f"allowed: {', '.join(ATTRIBUTION_WINDOWS)}"
+            )
+        unknown = [w for w in windows if w not in ATTRIBUTION_WINDOWS]
+        if unknown:
+            raise ValueError(f"unknown attribution window(s) {unknown}; allowed: {', '.join(ATTRIBUTION_WINDOWS)}")
+        duplicates = sorted({w for w in windows if windows.count(w) > 1})
+        if duplicates:
+            raise ValueError(f"attribution windows listed twice: {duplicates}")
+        return windows
+
+    @property
+    def requested_windows(self) -> tuple[str, ...]:
+        """The windows asked for beside `default` (which every action carries as `value`)."""
+        return tuple(w for w in self.action_attribution_windows if w != DEFAULT_ATTRIBUTION_WINDOW)
 
     @field_validator("credentials")
     @classmethod
