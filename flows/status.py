@@ -82,8 +82,7 @@ def _day(value: Any) -> dt.date:
 
 def read_status(config: PipelineConfig, start: dt.date, end: dt.date) -> Status:
     """The status of every enabled connector's accounts for [start, end], from the warehouse (read-only)."""
-    from connectors.registry import build_connectors
-    from flows.transform import SOURCE_TABLES
+    from connectors.registry import build_connectors, connector_class
 
     warehouse = from_config(config, read_only=True)
     connectors = build_connectors(config)
@@ -97,7 +96,7 @@ def read_status(config: PipelineConfig, start: dt.date, end: dt.date) -> Status:
             accounts.append(
                 _account_status(connector.name, account, [r for r in mine if r["account_id"] == account], window)
             )
-    raw_tables = {channel: spec.name for channel, spec in SOURCE_TABLES.items()}
+    raw_tables = {c.type_name: connector_class(c.type_name).table.name for c in connectors}
     raw_last = {
         channel: max(
             (r["day"] for r in log_rows if r["table_name"] == table and r["status"] == "success"), default=None

@@ -27,8 +27,7 @@ from prefect import flow, get_run_logger, task
 from prefect.runtime import flow_run
 from prefect_dbt import PrefectDbtRunner, PrefectDbtSettings
 
-from connectors.google_ads.schema import AD_PERFORMANCE
-from connectors.meta_ads.schema import AD_INSIGHTS
+from connectors.registry import available_types, connector_class
 from flows.marts_watermark import latest_load, record_build, unbuilt_since
 from mdp.config import BigQueryWarehouseConfig, DuckDBWarehouseConfig, PipelineConfig, load_config
 from mdp.errors import ConfigError
@@ -39,9 +38,17 @@ from warehouse.duckdb import DuckDBWarehouse
 
 logger = logging.getLogger(__name__)
 
-# The raw tables the dbt sources read, by dbt source name (transformations/scripts/generate_sources.py
-# writes the source YAML from these specs).
-SOURCE_TABLES: dict[str, TableSpec] = {"google_ads": AD_PERFORMANCE, "meta_ads": AD_INSIGHTS}
+
+def source_tables() -> dict[str, tuple[TableSpec, ...]]:
+    """The raw tables the dbt sources read: every stream of every registered connector type, by dbt source
+    name (the connector type). transformations/scripts/generate_sources.py writes the source YAML from them."""
+    return {name: tuple(s.table for s in connector_class(name).streams) for name in available_types()}
+
+
+def all_source_tables() -> list[TableSpec]:
+    return [spec for specs in source_tables().values() for spec in specs]
+
+
 # profiles.yml target per warehouse type.
 TARGETS = {"duckdb": "dev", "bigquery": "bigquery"}
 META_CONNECTOR_TYPE = "meta_ads"
@@ -181,7 +188,7 @@ def prepare_duckdb(invocation: DbtInvocation, lock_timeout: float = 30.0) -> Non
     if invocation.duckdb_path is None:
         return
     warehouse = DuckDBWarehouse(invocation.duckdb_path, lock_timeout=lock_timeout)
-    for spec in SOURCE_TABLES.values():
+    for spec in all_source_tables():
         warehouse.ensure_table(spec)
 
 
@@ -260,7 +267,7 @@ def dbt_build(
     run_logger = get_run_logger()
     config = load_config(config_path)
     warehouse = from_config(config)
-    raw_tables = [spec.name for spec in SOURCE_TABLES.values()]
+    raw_tables = [spec.name for spec in all_source_tables()]
     started_at = dt.datetime.now(dt.UTC)
     loads_through = latest_load(warehouse, raw_tables)
     vars = dict(vars or {})

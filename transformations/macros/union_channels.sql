@@ -1,0 +1,17 @@
+{#- `select` of the same typed fields from each channel's staging model, unioned: `channels` maps a channel
+    name to its staging model (from a var, so adding a channel is one line), `fields` is a list of
+    (name, kind) pairs (kinds as in mdp_type), `overrides` maps channel -> {field: SQL expression} for a
+    channel that has the field under another name or not at all (e.g. 'null'). -#}
+{% macro union_channels(channels, fields, overrides={}) -%}
+    {%- for channel, model_name in channels.items() %}
+    select
+        {%- for field, kind in fields %}
+        cast({{ overrides.get(channel, {}).get(field, field) }} as {{ mdp_type(kind) }}) as {{ field }}
+        {{- ',' if not loop.last }}
+        {%- endfor %}
+    from {{ ref(model_name) }}
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+{%- endmacro %}

@@ -1,0 +1,44 @@
+{#- Reconciliation: per group (`group_by`, default channel, account and day), the sum of `measure` in this
+    model equals the sum of `to_measure` (default: the same) in `to`, on every group this model has,
+    within `tolerance` (absolute, default 0.005: half a cent for money; 0 for counts). `where` and
+    `to_where` restrict either side (e.g. only Search campaigns for keywords). Returns the groups that
+    differ, with both sums. -#}
+{% test reconciles_with(model, to, measure, to_measure=none, group_by=['channel', 'account_id', 'date_day'],
+                        where=none, to_where=none, tolerance=0.005) %}
+
+with
+
+ours as (
+
+    select
+        {{ group_by | join(', ') }},
+        sum({{ measure }}) as ours
+    from {{ model }}
+    {% if where %}where {{ where }}{% endif %}
+    group by {{ group_by | join(', ') }}
+
+),
+
+theirs as (
+
+    select
+        {{ group_by | join(', ') }},
+        sum({{ to_measure or measure }}) as theirs
+    from {{ to }}
+    {% if to_where %}where {{ to_where }}{% endif %}
+    group by {{ group_by | join(', ') }}
+
+)
+
+select
+    ours.*,
+    coalesce(theirs.theirs, 0) as theirs
+from ours
+left join theirs
+    on
+    {%- for column in group_by %}
+        {{ 'and ' if not loop.first }}ours.{{ column }} = theirs.{{ column }}
+    {%- endfor %}
+where abs(coalesce(ours.ours, 0) - coalesce(theirs.theirs, 0)) > {{ tolerance }}
+
+{% endtest %}
