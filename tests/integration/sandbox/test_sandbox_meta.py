@@ -14,7 +14,7 @@ import requests
 from facebook_business.adobjects.adaccount import AdAccount
 from facebook_business.exceptions import FacebookRequestError
 
-from sandbox import META, Fault, MetaSandbox, SandboxConfig
+from sandbox import META, Fault, MetaSandbox, SandboxConfig, history
 from sandbox.meta import facebook_api
 
 START, END = "2025-03-01", "2025-03-07"
@@ -62,7 +62,9 @@ def test_account_and_object_names(meta_sandbox: MetaSandbox, meta_account: AdAcc
     assert info["account_id"] == truth.account_id
     structure = meta_sandbox.truth.data.structure(META, truth.account_id)
     campaigns = list(meta_account.get_campaigns(fields=["id", "name"]))
-    assert {c["id"]: c["name"] for c in campaigns} == {c.campaign_id: c.name for c in structure.campaigns}
+    seed, as_of = meta_sandbox.truth.data.seed, meta_sandbox.truth.resolve_as_of()
+    named = {c.campaign_id: history.state(seed, c.campaign_id, c.name, as_of).name for c in structure.campaigns}
+    assert {c["id"]: c["name"] for c in campaigns} == named
     assert len(list(meta_account.get_ad_sets(fields=["id", "name"]))) == len(structure.ad_groups)
     ads = list(meta_account.get_ads(fields=["id", "name"], params={"limit": 5}))
     assert len(ads) == len(structure.ads)
@@ -256,3 +258,80 @@ def test_same_seed_same_bytes(meta_sandbox: MetaSandbox) -> None:
                 bodies.append(answer.read().replace(base.encode(), b""))
     assert bodies[0] == bodies[1]
     assert json.loads(bodies[0])["data"]
+
+
+def breakdown_params(**extra: Any) -> dict[str, Any]:
+    return params(level="campaign", limit=500) | extra
+
+
+def test_breakdowns_add_up_to_the_campaigns(meta_account: AdAccount) -> None:
+    fields = ["campaign_id", "impressions", "clicks", "spend", "actions"]
+    plain = list(meta_account.get_insights(fields=fields, params=breakdown_params()))
+    totals = {(r["date_start"], r["campaign_id"]): (int(r["impressions"]), Decimal(r["spend"])) for r in plain}
+    for breakdowns in (["country"], ["region"], ["age", "gender"], ["device_platform"], ["publisher_platform"]):
+        rows = list(meta_account.get_insights(fields=fields, params=breakdown_params(breakdowns=breakdowns)))
+        sums: dict[tuple[str, str], tuple[int, Decimal]] = {}
+        for row in rows:
+            assert all(row[b] for b in breakdowns)
+            key = (row["date_start"], row["campaign_id"])
+            impressions, spend = sums.get(key, (0, Decimal(0)))
+            sums[key] = (impressions + int(row["impressions"]), spend + Decimal(row["spend"]))
+        assert sums == totals, breakdowns
+    regions = list(meta_account.get_insights(fields=["spend"], params=breakdown_params(breakdowns=["region"])))
+    assert "country" not in regions[0]
+
+
+def test_attribution_windows_split_the_default_value(meta_account: AdAccount) -> None:
+    rows = list(
+        meta_account.get_insights(
+            fields=["campaign_id", "actions", "action_values"],
+            params=breakdown_params(
+                action_breakdowns=["action_type"], action_attribution_windows=["1d_click", "7d_click", "1d_view"]
+            ),
+        )
+    )
+    entries = [a for r in rows for a in r.get("actions", [])]
+    assert entries
+    for action in entries:
+        assert int(action["7d_click"]) + int(action["1d_view"]) == int(action["value"])
+        assert int(action["1d_click"]) <= int(action["7d_click"])
+    values = [a for r in rows for a in r.get("action_values", [])]
+    assert values
+    assert all({"value", "1d_click", "7d_click", "1d_view"} <= set(a) for a in values)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"breakdowns": ["country", "region"]}, "Current combination of data breakdown columns"),
+        ({"breakdowns": ["platform_position"]}, "(action_type, platform_position) is invalid"),
+        ({"breakdowns": ["placement"]}, "breakdowns[0] must be one of"),
+        ({"fields": ["spend", "country"], "breakdowns": ["country"]}, "country is not valid for fields param"),
+        ({"action_breakdowns": ["action_kind"]}, "action_breakdowns[0] must be one of"),
+        ({"action_attribution_windows": ["2d_click"]}, "action_attribution_windows[0] must be one of"),
+    ],
+)
+def test_what_graph_refuses(meta_sandbox: MetaSandbox, meta_api: Any, extra: dict[str, Any], message: str) -> None:
+    with pytest.raises(FacebookRequestError) as info:
+        # a raw call: the SDK's own enum checks would only warn before sending
+        meta_api.call(
+            "GET", (meta_sandbox.account_ids[0], "insights"), params=breakdown_params(fields=["spend"]) | extra
+        )
+    assert info.value.api_error_code() == 100
+    assert message in info.value.api_error_message()
+
+
+def test_entity_edges_with_fields_and_paging(meta_sandbox: MetaSandbox, meta_account: AdAccount) -> None:
+    structure = meta_sandbox.truth.data.structure(META, meta_sandbox.account_ids[0])
+    adsets = list(meta_account.get_ad_sets(fields=["id", "daily_budget", "targeting"], params={"limit": 2}))
+    assert len(adsets) == len(structure.ad_groups)
+    assert all(a["targeting"]["geo_locations"]["countries"] for a in adsets)
+    assert any(a.get("daily_budget", "").isdigit() for a in adsets)
+    ads = list(meta_account.get_ads(fields=["id", "creative", "status", "effective_status"]))
+    creatives = list(meta_account.get_ad_creatives(fields=["id", "url_tags", "object_story_spec", "asset_feed_spec"]))
+    assert {a["creative"]["id"] for a in ads} == {c["id"] for c in creatives}
+    assert all("{{campaign.name}}" in c["url_tags"] for c in creatives)
+    assert all("object_story_spec" in c or "asset_feed_spec" in c for c in creatives)
+    with pytest.raises(FacebookRequestError) as info:
+        list(meta_account.get_ad_creatives(params={"fields": "id,bogus_field"}))
+    assert info.value.api_error_code() == 100
