@@ -26,8 +26,9 @@ from google.protobuf.descriptor import FieldDescriptor
 
 from sandbox import gaql
 from sandbox.config import SandboxConfig
-from sandbox.data import GOOGLE, Account, AccountStructure, DailyRecord, normalize_account_id
+from sandbox.data import GOOGLE, Account, DailyRecord, normalize_account_id
 from sandbox.faults import CallCounter, Fault, FaultPlan
+from sandbox.google_streams import GEO_TARGETS, Amounts, GoogleAccountDetails, Keyword, sum_amounts
 from sandbox.tls import Certificate, process_certificate, trust_sandbox_certificate, write_ca_bundle
 from sandbox.truth import Truth, daterange
 
@@ -60,19 +61,94 @@ _CAMPAIGN = frozenset(
         "campaign.name",
         "campaign.status",
         "campaign.advertising_channel_type",
+        "campaign.bidding_strategy_type",
+        "campaign.campaign_budget",
+        "campaign.start_date_time",
+        "campaign.end_date_time",
         "campaign.resource_name",
     }
 )
+_CAMPAIGN_BUDGET = frozenset(
+    {
+        "campaign_budget.id",
+        "campaign_budget.amount_micros",
+        "campaign_budget.period",
+        "campaign_budget.resource_name",
+    }
+)
 _AD_GROUP = frozenset(
-    {"ad_group.id", "ad_group.name", "ad_group.status", "ad_group.campaign", "ad_group.resource_name"}
+    {
+        "ad_group.id",
+        "ad_group.name",
+        "ad_group.status",
+        "ad_group.type",
+        "ad_group.cpc_bid_micros",
+        "ad_group.campaign",
+        "ad_group.resource_name",
+    }
 )
 _AD_GROUP_AD = frozenset(
     {
         "ad_group_ad.ad.id",
         "ad_group_ad.ad.name",
+        "ad_group_ad.ad.type",
+        "ad_group_ad.ad.final_urls",
         "ad_group_ad.status",
         "ad_group_ad.ad_group",
         "ad_group_ad.resource_name",
+    }
+)
+_KEYWORD = frozenset(
+    {
+        "ad_group_criterion.criterion_id",
+        "ad_group_criterion.keyword.text",
+        "ad_group_criterion.keyword.match_type",
+        "ad_group_criterion.status",
+        "ad_group_criterion.resource_name",
+        "keyword_view.resource_name",
+    }
+)
+_SEARCH_TERM = frozenset(
+    {
+        "search_term_view.search_term",
+        "search_term_view.status",
+        "search_term_view.ad_group",
+        "search_term_view.resource_name",
+        "segments.keyword.ad_group_criterion",
+        "segments.keyword.info.text",
+        "segments.keyword.info.match_type",
+    }
+)
+_GEOGRAPHIC = frozenset(
+    {
+        "geographic_view.country_criterion_id",
+        "geographic_view.location_type",
+        "geographic_view.resource_name",
+        "segments.geo_target_region",
+    }
+)
+_GEO_TARGET_CONSTANT = frozenset(
+    {
+        "geo_target_constant.id",
+        "geo_target_constant.name",
+        "geo_target_constant.country_code",
+        "geo_target_constant.target_type",
+        "geo_target_constant.status",
+        "geo_target_constant.canonical_name",
+        "geo_target_constant.parent_geo_target",
+        "geo_target_constant.resource_name",
+    }
+)
+_CONVERSION_ACTION_SEGMENTS = frozenset(
+    {"segments.conversion_action", "segments.conversion_action_name", "segments.conversion_action_category"}
+)
+# Metrics the API can segment by conversion action (cost, clicks and impressions are not).
+_CONVERSION_METRICS = frozenset(
+    {
+        "metrics.conversions",
+        "metrics.conversions_value",
+        "metrics.all_conversions",
+        "metrics.all_conversions_value",
     }
 )
 _METRICS = frozenset(
@@ -84,6 +160,7 @@ _METRICS = frozenset(
         "metrics.conversions_value",
         "metrics.view_through_conversions",
         "metrics.all_conversions",
+        "metrics.all_conversions_value",
         "metrics.ctr",
         "metrics.average_cpc",
     }
@@ -103,14 +180,29 @@ _CUSTOMER_CLIENT = frozenset(
         "customer_client.resource_name",
     }
 )
+_REPORT = _CUSTOMER | _CAMPAIGN | _METRICS | {gaql.DATE_FIELD}
 # FROM resource -> fields the sandbox serves with it
 RESOURCE_FIELDS: dict[str, frozenset[str]] = {
-    "ad_group_ad": _CUSTOMER | _CAMPAIGN | _AD_GROUP | _AD_GROUP_AD | _METRICS | {gaql.DATE_FIELD},
-    "campaign": _CUSTOMER | _CAMPAIGN | _METRICS | {gaql.DATE_FIELD},
+    "ad_group_ad": _REPORT | _AD_GROUP | _AD_GROUP_AD,
+    "ad_group": _CUSTOMER | _CAMPAIGN | _AD_GROUP,
+    "campaign": _REPORT | _CAMPAIGN_BUDGET | _CONVERSION_ACTION_SEGMENTS | {"segments.device"},
     "customer": _CUSTOMER | _METRICS | {gaql.DATE_FIELD},
     "customer_client": _CUSTOMER_CLIENT | _CUSTOMER,
+    "keyword_view": _REPORT | _AD_GROUP | _KEYWORD,
+    "search_term_view": _REPORT | _AD_GROUP | _SEARCH_TERM,
+    "geographic_view": _REPORT | _GEOGRAPHIC,
+    "geo_target_constant": _GEO_TARGET_CONSTANT,
 }
-_ID_FIELDS = {"ad_group_ad": "ad_group_ad.ad.id", "campaign": "campaign.id", "customer": "customer.id"}
+_ID_FIELDS = {
+    "ad_group_ad": "ad_group_ad.ad.id",
+    "ad_group": "ad_group.id",
+    "campaign": "campaign.id",
+    "customer": "customer.id",
+    "keyword_view": "ad_group_criterion.criterion_id",
+    "search_term_view": "ad_group.id",
+    "geographic_view": "campaign.id",
+    "geo_target_constant": "geo_target_constant.id",
+}
 
 
 class GoogleAdsError(Exception):
@@ -142,9 +234,12 @@ def _field_descriptors(path: str) -> tuple[FieldDescriptor, ...] | None:
     descriptor = _ROW_PB.DESCRIPTOR
     chain: list[FieldDescriptor] = []
     for part in path.split("."):
-        if descriptor is None or part not in descriptor.fields_by_name:
+        if descriptor is None:
             return None
-        field_descriptor = descriptor.fields_by_name[part]
+        # protobuf names a field `type_` where GAQL says `type`
+        field_descriptor = descriptor.fields_by_name.get(part) or descriptor.fields_by_name.get(f"{part}_")
+        if field_descriptor is None:
+            return None
         chain.append(field_descriptor)
         descriptor = field_descriptor.message_type
     return tuple(chain) if descriptor is None else None
@@ -159,6 +254,9 @@ def _set_field(row: Any, path: str, value: Any) -> None:
     leaf = chain[-1]
     if leaf.enum_type is not None and isinstance(value, str):
         value = leaf.enum_type.values_by_name[value].number
+    if leaf.is_repeated:
+        getattr(target, leaf.name).extend(value)
+        return
     setattr(target, leaf.name, value)
 
 
@@ -465,10 +563,24 @@ def _validate(query: gaql.Query) -> None:
                 else "PROHIBITED_FIELD_IN_SELECT_CLAUSE"
             )
             raise _invalid(f"Field '{name}' cannot be used with resource '{query.resource}' in the sandbox.", error)
+    referenced = query.referenced_fields
+    if referenced & _CONVERSION_ACTION_SEGMENTS:
+        for name in sorted(referenced):
+            if name.startswith("metrics.") and name not in _CONVERSION_METRICS:
+                raise _invalid(
+                    f"The metric '{name}' cannot be segmented by conversion action.",
+                    "PROHIBITED_SEGMENT_WITH_METRIC_IN_SELECT_OR_WHERE_CLAUSE",
+                )
+        if "segments.device" in referenced:
+            raise _invalid(
+                "segments.device with segments.conversion_action is not served by the sandbox.",
+                "PROHIBITED_FIELD_COMBINATION_IN_SELECT_CLAUSE",
+            )
 
 
 class _RowBuilder:
-    """Rows of one query as dicts keyed by GAQL field names."""
+    """Rows of one query as dicts keyed by GAQL field names. Entities are named as they are on the "as of"
+    date (like the real API, which reports every day under the entity's current name)."""
 
     def __init__(self, truth: Truth, customer: Account, query: gaql.Query, as_of: date) -> None:
         self.truth = truth
@@ -477,6 +589,7 @@ class _RowBuilder:
         self.as_of = as_of
         self.date_selected = gaql.DATE_FIELD in query.fields
         self.with_metrics = any(f.startswith("metrics.") for f in query.referenced_fields)
+        self._values: dict[tuple[str, str], dict[str, Any]] = {}
 
     def build(self) -> list[Mapping[str, Any]]:
         try:
@@ -495,6 +608,8 @@ class _RowBuilder:
         resource = self.query.resource
         if resource == "customer_client":
             rows = self._customer_clients()
+        elif resource == "geo_target_constant":
+            rows = _geo_target_constants()
         elif self.date_selected or self.with_metrics:
             assert day_range is not None
             rows = self._metric_rows(day_range)
@@ -547,107 +662,220 @@ class _RowBuilder:
             )
         return rows
 
-    def _entities(self) -> tuple[AccountStructure | None, dict[str, Any]]:
+    def _entities(self) -> tuple[GoogleAccountDetails | None, dict[str, Any]]:
         if self.customer.manager:
             return None, self._customer_values(self.customer)
-        return self.truth.data.structure(GOOGLE, self.customer.account_id), self._customer_values(self.customer)
+        structure = self.truth.data.structure(GOOGLE, self.customer.account_id)
+        return GoogleAccountDetails(self.truth.data.seed, structure), self._customer_values(self.customer)
 
-    def _campaign_values(self, structure: AccountStructure, campaign_id: str) -> dict[str, Any]:
-        campaign = structure.campaign_by_id[campaign_id]
+    def _campaign_values(self, details: GoogleAccountDetails, campaign_id: str) -> dict[str, Any]:
+        cached = self._values.get(("campaign", campaign_id))
+        if cached is not None:
+            return cached
+        campaign = details.structure.campaign_by_id[campaign_id]
         cid = self.customer.account_id
-        return {
+        budget_id = details.budget_id(campaign)
+        budget_name = f"customers/{cid}/campaignBudgets/{budget_id}"
+        start, end = details.campaign_dates(campaign)
+        values = {
             "campaign.id": int(campaign.campaign_id),
-            "campaign.name": campaign.name,
+            "campaign.name": details.campaign_state(campaign, self.as_of).name,
             "campaign.status": campaign.status,
             "campaign.advertising_channel_type": campaign.channel_type,
+            "campaign.bidding_strategy_type": details.bidding_strategy_type(campaign),
+            "campaign.campaign_budget": budget_name,
+            "campaign.start_date_time": start,
+            "campaign.end_date_time": end,
             "campaign.resource_name": f"customers/{cid}/campaigns/{campaign.campaign_id}",
+            "campaign_budget.id": int(budget_id),
+            "campaign_budget.amount_micros": details.budget_micros(campaign, self.as_of),
+            "campaign_budget.period": "DAILY",
+            "campaign_budget.resource_name": budget_name,
         }
+        self._values["campaign", campaign_id] = values
+        return values
 
-    def _ad_values(self, structure: AccountStructure, ad_id: str) -> dict[str, Any]:
-        ad = structure.ad_by_id[ad_id]
-        group = structure.ad_group_by_id[ad.ad_group_id]
+    def _ad_group_values(self, details: GoogleAccountDetails, ad_group_id: str) -> dict[str, Any]:
+        cached = self._values.get(("ad_group", ad_group_id))
+        if cached is not None:
+            return cached
+        group = details.structure.ad_group_by_id[ad_group_id]
         cid = self.customer.account_id
-        group_name = f"customers/{cid}/adGroups/{group.ad_group_id}"
-        return {
+        values = self._campaign_values(details, group.campaign_id) | {
             "ad_group.id": int(group.ad_group_id),
-            "ad_group.name": group.name,
+            "ad_group.name": details.ad_group_state(group, self.as_of).name,
             "ad_group.status": group.status,
+            "ad_group.type": details.ad_group_type(group),
+            "ad_group.cpc_bid_micros": details.cpc_bid_micros(group),
             "ad_group.campaign": f"customers/{cid}/campaigns/{group.campaign_id}",
-            "ad_group.resource_name": group_name,
-            "ad_group_ad.ad.id": int(ad.ad_id),
-            "ad_group_ad.ad.name": ad.name,
-            "ad_group_ad.status": ad.status,
-            "ad_group_ad.ad_group": group_name,
-            "ad_group_ad.resource_name": f"customers/{cid}/adGroupAds/{group.ad_group_id}~{ad.ad_id}",
+            "ad_group.resource_name": f"customers/{cid}/adGroups/{group.ad_group_id}",
         }
+        self._values["ad_group", ad_group_id] = values
+        return values
+
+    def _ad_values(self, details: GoogleAccountDetails, ad_id: str) -> dict[str, Any]:
+        cached = self._values.get(("ad", ad_id))
+        if cached is not None:
+            return cached
+        ad = details.structure.ad_by_id[ad_id]
+        cid = self.customer.account_id
+        group_name = f"customers/{cid}/adGroups/{ad.ad_group_id}"
+        state = details.ad_state(ad, self.as_of)
+        values = self._ad_group_values(details, ad.ad_group_id) | {
+            "ad_group_ad.ad.id": int(ad.ad_id),
+            "ad_group_ad.ad.name": state.name,
+            "ad_group_ad.ad.type": details.ad_type(ad),
+            "ad_group_ad.ad.final_urls": details.final_urls(ad),
+            "ad_group_ad.status": "PAUSED" if state.paused else ad.status,
+            "ad_group_ad.ad_group": group_name,
+            "ad_group_ad.resource_name": f"customers/{cid}/adGroupAds/{ad.ad_group_id}~{ad.ad_id}",
+        }
+        self._values["ad", ad_id] = values
+        return values
 
     def _entity_rows(self) -> list[Mapping[str, Any]]:
-        structure, customer = self._entities()
+        details, customer = self._entities()
         resource = self.query.resource
         if resource == "customer":
             return [customer]
-        if structure is None:
+        if details is None or resource not in ("campaign", "ad_group", "ad_group_ad"):
             return []
+        structure = details.structure
         if resource == "campaign":
-            return [customer | self._campaign_values(structure, c.campaign_id) for c in structure.campaigns]
-        return [
-            customer | self._campaign_values(structure, a.campaign_id) | self._ad_values(structure, a.ad_id)
-            for a in structure.ads
-        ]
+            return [customer | self._campaign_values(details, c.campaign_id) for c in structure.campaigns]
+        if resource == "ad_group":
+            return [customer | self._ad_group_values(details, g.ad_group_id) for g in structure.ad_groups]
+        return [customer | self._ad_values(details, a.ad_id) for a in structure.ads]
 
     def _metric_rows(self, day_range: tuple[date, date]) -> list[Mapping[str, Any]]:
-        structure, customer = self._entities()
-        if structure is None:
+        details, customer = self._entities()
+        if details is None:
             return []
-        resource = self.query.resource
         start, end = day_range[0], min(day_range[1], self.as_of)
-        groups: dict[tuple[Any, ...], list[DailyRecord]] = {}
+        groups: dict[tuple[Any, ...], tuple[dict[str, Any], list[Amounts]]] = {}
         for day in daterange(start, end) if start <= end else []:
             for record in self.truth.records(GOOGLE, self.customer.account_id, day, self.as_of):
-                if resource == "ad_group_ad":
-                    if record.ad_id is None:
-                        continue
-                    key: tuple[Any, ...] = (record.ad_id,)
-                elif resource == "campaign":
-                    key = (record.campaign_id,)
-                else:
-                    key = ()
-                if self.date_selected:
-                    key = (day, *key)
-                groups.setdefault(key, []).append(record)
+                for key, values, amounts in self._slices(details, record):
+                    if self.date_selected:
+                        key = (day, *key)
+                        values = values | {gaql.DATE_FIELD: day.isoformat()}
+                    groups.setdefault(key, (values, []))[1].append(amounts)
         rows = []
-        for key, records in groups.items():
-            values = dict(customer)
-            first = records[0]
-            if resource in ("ad_group_ad", "campaign"):
-                values |= self._campaign_values(structure, first.campaign_id)
-            if resource == "ad_group_ad":
-                assert first.ad_id is not None
-                values |= self._ad_values(structure, first.ad_id)
-            if self.date_selected:
-                values[gaql.DATE_FIELD] = key[0].isoformat()
-            values |= _metrics(records)
-            rows.append(values)
+        for values, amounts in groups.values():
+            total = sum_amounts(amounts)
+            if self.query.resource != "customer" and not any(total.astuple()):
+                continue
+            rows.append(customer | values | total.metrics())
         return rows
 
+    def _slices(
+        self, details: GoogleAccountDetails, record: DailyRecord
+    ) -> Iterator[tuple[tuple[Any, ...], dict[str, Any], Amounts]]:
+        """(row key without the date, row fields, metrics) of each piece of a leaf record for this query."""
+        resource = self.query.resource
+        referenced = self.query.referenced_fields
+        campaign_id = record.campaign_id
+        if resource == "customer":
+            yield (), {}, Amounts.of(record)
+        elif resource == "ad_group_ad":
+            if record.ad_id is not None:
+                yield (record.ad_id,), self._ad_values(details, record.ad_id), Amounts.of(record)
+        elif resource == "campaign":
+            base = self._campaign_values(details, campaign_id)
+            if referenced & _CONVERSION_ACTION_SEGMENTS:
+                cid = self.customer.account_id
+                for action, amounts in details.conversion_action_slices(record):
+                    fields = base | {
+                        "segments.conversion_action": f"customers/{cid}/conversionActions/{action.id}",
+                        "segments.conversion_action_name": action.name,
+                        "segments.conversion_action_category": action.category,
+                    }
+                    yield (campaign_id, action.id), fields, amounts
+            elif "segments.device" in referenced:
+                for device, part in details.device_slices(record):
+                    yield (campaign_id, device), base | {"segments.device": device}, Amounts.of(part)
+            else:
+                yield (campaign_id,), base, Amounts.of(record)
+        elif resource == "keyword_view":
+            for keyword, part in details.keyword_slices(record):
+                yield (
+                    (keyword.ad_group_id, keyword.criterion_id),
+                    self._keyword_values(details, keyword),
+                    Amounts.of(part),
+                )
+        elif resource == "search_term_view":
+            for keyword, term, status, piece in details.search_term_slices(record):
+                yield (
+                    (keyword.ad_group_id, keyword.criterion_id, term),
+                    self._search_term_values(details, keyword, term, status),
+                    Amounts.of(piece),
+                )
+        elif resource == "geographic_view":
+            by_region = "segments.geo_target_region" in referenced
+            for country, region, location_type, part in details.region_slices(record):
+                key: tuple[Any, ...] = (campaign_id, country.id, location_type)
+                fields = self._campaign_values(details, campaign_id) | {
+                    "geographic_view.country_criterion_id": country.id,
+                    "geographic_view.location_type": location_type,
+                    "geographic_view.resource_name": (
+                        f"customers/{self.customer.account_id}/geographicViews/{country.id}~{location_type}"
+                    ),
+                }
+                if by_region:
+                    key += (region.id,)
+                    fields["segments.geo_target_region"] = f"geoTargetConstants/{region.id}"
+                yield key, fields, Amounts.of(part)
 
-def _metrics(records: Sequence[DailyRecord]) -> dict[str, Any]:
-    impressions = sum(r.impressions for r in records)
-    clicks = sum(r.clicks for r in records)
-    cost = sum(r.cost_micros for r in records)
-    conversions = sum(r.conversions_centi for r in records) / 100
-    vtc = sum(r.view_through_conversions for r in records)
-    return {
-        "metrics.impressions": impressions,
-        "metrics.clicks": clicks,
-        "metrics.cost_micros": cost,
-        "metrics.conversions": conversions,
-        "metrics.conversions_value": sum(r.conversions_value_micros for r in records) / 1_000_000,
-        "metrics.view_through_conversions": vtc,
-        "metrics.all_conversions": conversions + vtc,
-        "metrics.ctr": clicks / impressions if impressions else 0.0,
-        "metrics.average_cpc": cost / clicks if clicks else 0.0,
-    }
+    def _keyword_values(self, details: GoogleAccountDetails, keyword: Keyword) -> dict[str, Any]:
+        cid = self.customer.account_id
+        criterion = f"customers/{cid}/adGroupCriteria/{keyword.ad_group_id}~{keyword.criterion_id}"
+        return self._ad_group_values(details, keyword.ad_group_id) | {
+            "ad_group_criterion.criterion_id": int(keyword.criterion_id),
+            "ad_group_criterion.keyword.text": keyword.text,
+            "ad_group_criterion.keyword.match_type": keyword.match_type,
+            "ad_group_criterion.status": "ENABLED",
+            "ad_group_criterion.resource_name": criterion,
+            "keyword_view.resource_name": f"customers/{cid}/keywordViews/{keyword.ad_group_id}~{keyword.criterion_id}",
+        }
+
+    def _search_term_values(
+        self, details: GoogleAccountDetails, keyword: Keyword, term: str, status: str
+    ) -> dict[str, Any]:
+        cid = self.customer.account_id
+        group = f"customers/{cid}/adGroups/{keyword.ad_group_id}"
+        encoded = base64.urlsafe_b64encode(term.encode()).decode().rstrip("=")
+        return self._ad_group_values(details, keyword.ad_group_id) | {
+            "search_term_view.search_term": term,
+            "search_term_view.status": status,
+            "search_term_view.ad_group": group,
+            "search_term_view.resource_name": (
+                f"customers/{cid}/searchTermViews/{details.structure.ad_group_by_id[keyword.ad_group_id].campaign_id}"
+                f"~{keyword.ad_group_id}~{encoded}"
+            ),
+            "segments.keyword.ad_group_criterion": (
+                f"customers/{cid}/adGroupCriteria/{keyword.ad_group_id}~{keyword.criterion_id}"
+            ),
+            "segments.keyword.info.text": keyword.text,
+            "segments.keyword.info.match_type": keyword.match_type,
+        }
+
+
+def _geo_target_constants() -> list[Mapping[str, Any]]:
+    return [
+        {
+            "geo_target_constant.id": target.id,
+            "geo_target_constant.name": target.name,
+            "geo_target_constant.country_code": target.country_code,
+            "geo_target_constant.target_type": target.target_type,
+            "geo_target_constant.status": "ENABLED",
+            "geo_target_constant.canonical_name": target.canonical_name,
+            "geo_target_constant.parent_geo_target": (
+                f"geoTargetConstants/{target.parent_id}" if target.parent_id else None
+            ),
+            "geo_target_constant.resource_name": f"geoTargetConstants/{target.id}",
+        }
+        for target in GEO_TARGETS.values()
+    ]
 
 
 def _apply_row_faults(

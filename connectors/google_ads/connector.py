@@ -10,34 +10,47 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 import requests
 from google.ads.googleads.client import GoogleAdsClient
 from google.auth.credentials import Credentials as BaseCredentials
 
-from connectors.base import Account, Connector, ConnectorSettings, Extracted
+from connectors.base import Account, Connector, ConnectorSettings, Extracted, Stream
 from connectors.google_ads.exceptions import (
     ApiFailure,
     GoogleAdsAPIError,
     GoogleAdsRetryableError,
     classify,
 )
-from connectors.google_ads.rows import ChunkBuilder, field_value, stream_response_type
-from connectors.google_ads.schema import AD_PERFORMANCE
+from connectors.google_ads.rows import ChunkBuilder, Row, StreamBuilder, field_value, resource_id, stream_response_type
+from connectors.google_ads.schema import (
+    AD_GROUP_SNAPSHOT,
+    AD_PERFORMANCE,
+    AD_SNAPSHOT,
+    CAMPAIGN_SNAPSHOT,
+    CONVERSION_ACTION_PERFORMANCE,
+    CUSTOMER_SNAPSHOT,
+    DEVICE_PERFORMANCE,
+    GEO_PERFORMANCE,
+    KEYWORD_PERFORMANCE,
+    SEARCH_TERM_PERFORMANCE,
+)
 from connectors.google_ads.settings import (
     API_VERSION,
     DEFAULT_LOOKBACK_DAYS,
     OAUTH_SCOPE,
     SERVICE_NAME,
+    STREAM_QUERIES,
     GoogleAdsSettings,
     RetrySettings,
     ad_query,
     campaign_query,
     customer_client_query,
+    geo_target_query,
 )
 from mdp.errors import ConfigError
-from mdp.schema import TableSpec
 from mdp.secrets import redact, resolve_secret
 
 logger = logging.getLogger(__name__)
@@ -55,16 +68,41 @@ def backoff_delay(policy: RetrySettings, attempt: int, api_delay: float | None, 
     return max(delay, api_delay or 0.0)
 
 
-class GoogleAdsConnector(Connector):
-    """Ad-level daily performance (plus campaign-level spend without ads) of Google Ads accounts.
+GEO_STREAM = "geo_performance"
+AD_STREAM = "ad_performance"
 
-    Thread-safe: the flow runs several (account, chunk) units at once on one instance; they share one
-    gRPC channel, built on first use (never at construction).
+
+@dataclass(frozen=True)
+class GeoName:
+    """A geo target constant's name and country code."""
+
+    name: str | None
+    country_code: str | None
+
+
+class GoogleAdsConnector(Connector):
+    """Google Ads accounts: ad-level daily performance (plus campaign-level spend without ads), keyword,
+    search term, geographic, device and conversion action reports, and campaign, ad group, ad and account
+    snapshots. One search_stream per stream, account and chunk.
+
+    Thread-safe: the flow runs several (stream, account, chunk) units at once on one instance; they share
+    one gRPC channel, built on first use (never at construction), and one cache of geo target names.
     """
 
     type_name: ClassVar[str] = "google_ads"
     settings_model: ClassVar[type[ConnectorSettings]] = GoogleAdsSettings
-    table: ClassVar[TableSpec] = AD_PERFORMANCE
+    streams: ClassVar[tuple[Stream, ...]] = (
+        Stream(AD_STREAM, AD_PERFORMANCE),
+        Stream("keyword_performance", KEYWORD_PERFORMANCE),
+        Stream("search_term_performance", SEARCH_TERM_PERFORMANCE),
+        Stream(GEO_STREAM, GEO_PERFORMANCE),
+        Stream("device_performance", DEVICE_PERFORMANCE),
+        Stream("conversion_action_performance", CONVERSION_ACTION_PERFORMANCE),
+        Stream("campaign_snapshot", CAMPAIGN_SNAPSHOT, kind="snapshot"),
+        Stream("ad_group_snapshot", AD_GROUP_SNAPSHOT, kind="snapshot"),
+        Stream("ad_snapshot", AD_SNAPSHOT, kind="snapshot"),
+        Stream("customer_snapshot", CUSTOMER_SNAPSHOT, kind="snapshot"),
+    )
     default_lookback_days: ClassVar[int] = DEFAULT_LOOKBACK_DAYS
 
     def __init__(self, settings: ConnectorSettings) -> None:
@@ -80,6 +118,8 @@ class GoogleAdsConnector(Connector):
         self._http: requests.Session | None = None
         self._random = random.Random()  # noqa: S311 - backoff jitter, not security
         self._sleep: Callable[[float], None] = time.sleep
+        self._geo_names: dict[int, GeoName] = {}
+        self._geo_lock = threading.Lock()
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()
@@ -126,25 +166,77 @@ class GoogleAdsConnector(Connector):
         return sorted(found, key=lambda a: a.id)
 
     def extract(self, stream: str, account: str, start: dt.date, end: dt.date) -> Iterator[Extracted]:
-        """One ad-level and one campaign-level stream for the whole chunk; all or nothing."""
-        self.stream(stream)  # an unknown stream fails before any call
+        """One search_stream per stream for the whole chunk (two for ad_performance: ads, then campaigns for
+        spend without ads; one more for geo_performance when names are missing); all or nothing."""
+        spec = self.stream(stream)  # an unknown stream fails before any call
         if end < start:
             raise ValueError(f"end {end} is before start {start}")
-        builder = ChunkBuilder(account, start, end)
-        for row in self._stream(account, ad_query(start, end), "ad_group_ad stream"):
-            builder.add_ad_row(row)
-        for row in self._stream(account, campaign_query(start, end), "campaign stream"):
-            builder.add_campaign_row(row)
-        if builder.quarantine:
+        if spec.kind == "snapshot" and start != end:
+            raise ValueError(f"{stream} is a snapshot: ask for one day, not {start}..{end}")
+        if stream == AD_STREAM:
+            builder = ChunkBuilder(account, start, end)
+            for row in self._stream(account, ad_query(start, end), "ad_group_ad stream", stream):
+                builder.add_ad_row(row)
+            for row in self._stream(account, campaign_query(start, end), "campaign stream", stream):
+                builder.add_campaign_row(row)
+            table, quarantine = builder.table(), builder.quarantine
+        else:
+            query = STREAM_QUERIES[stream]
+            snapshot = spec.kind == "snapshot"
+            gaql = query.query() if snapshot else query.query(start, end)
+            rows = self._stream(account, gaql, f"{query.resource} stream", stream)
+            enrich = self._geo_enricher(account, rows, stream) if stream == GEO_STREAM else None
+            stream_builder = StreamBuilder(account, start, end, query, spec.table, snapshot=snapshot, enrich=enrich)
+            for row in rows:
+                stream_builder.add(row)
+            table, quarantine = stream_builder.table(), stream_builder.quarantine
+        if quarantine:
             logger.warning(
-                "google_ads account %s %s..%s: %d row(s) quarantined (%s)",
+                "google_ads %s account %s %s..%s: %d row(s) quarantined (%s)",
+                stream,
                 account,
                 start,
                 end,
-                len(builder.quarantine),
-                ", ".join(sorted({q.reason for q in builder.quarantine})),
+                len(quarantine),
+                ", ".join(sorted({q.reason for q in quarantine})),
             )
-        yield Extracted(builder.table(), builder.quarantine)
+        yield Extracted(table, quarantine)
+
+    def _geo_enricher(self, account: str, rows: list[Any], stream: str) -> Callable[[Row], None]:
+        """Country code and country and region names for geographic_view rows, from geo_target_constant:
+        at most one query per extraction, for the ids this connector has not seen yet."""
+        wanted: set[int] = set()
+        for row in rows:
+            for path in ("geographic_view.country_criterion_id", "segments.geo_target_region"):
+                found = resource_id(field_value(row, path))
+                if found and found.isdigit():
+                    wanted.add(int(found))
+        with self._geo_lock:
+            missing = wanted - set(self._geo_names)
+        if missing:
+            found_names: dict[int, GeoName] = {}
+            for row in self._stream(account, geo_target_query(missing), "geo_target_constant names", stream):
+                target = field_value(row, "geo_target_constant.id")
+                found_names[int(target)] = GeoName(
+                    field_value(row, "geo_target_constant.name") or None,
+                    field_value(row, "geo_target_constant.country_code") or None,
+                )
+            unknown = missing - set(found_names)
+            if unknown:
+                logger.warning("google_ads: no geo target constant for id(s) %s", sorted(unknown))
+            with self._geo_lock:
+                self._geo_names.update(found_names)
+        with self._geo_lock:
+            names = dict(self._geo_names)
+
+        def enrich(values: Row) -> None:
+            country = _name(names, values.get("country_criterion_id"))
+            region = _name(names, values.get("region_criterion_id"))
+            values["country_code"] = country.country_code if country else None
+            values["country_name"] = country.name if country else None
+            values["region_name"] = region.name if region else None
+
+        return enrich
 
     def close(self) -> None:
         with self._lock:
@@ -156,7 +248,7 @@ class GoogleAdsConnector(Connector):
         if http is not None:
             http.close()
 
-    def _stream(self, customer_id: str, query: str, what: str) -> list[Any]:
+    def _stream(self, customer_id: str, query: str, what: str, stream: str | None = None) -> list[Any]:
         """Every row of one search_stream (raw protobuf GoogleAdsRow), the call retried as a whole."""
         service = self._get_service()
         response_type = stream_response_type()
@@ -171,11 +263,13 @@ class GoogleAdsConnector(Connector):
                 rows.extend(response_type.pb(batch).results)
             return rows
 
-        rows = self._with_retries(customer_id, what, attempt)
+        label = f"{stream} account" if stream else "account"
+        rows = self._with_retries(customer_id, f"{label} {customer_id}: {what}", attempt)
         logger.debug("google_ads account %s: %s returned %d row(s)", customer_id, what, len(rows))
         return rows
 
     def _with_retries(self, account: str, what: str, call: Callable[[], T]) -> T:
+        """Run `call`, retrying retryable API errors; `what` names the call in messages."""
         policy = self.config.retry
         for number in range(1, policy.max_attempts + 1):
             try:
@@ -184,7 +278,7 @@ class GoogleAdsConnector(Connector):
                 failure = classify(exc)
                 if failure is None:
                     raise
-                where = f"google_ads account {account}: {what} failed"
+                where = f"google_ads {what} failed"
                 if not failure.retryable:
                     raise GoogleAdsAPIError(
                         self._message(where, failure, _fatal_hint(failure)), account=account, failure=failure
@@ -309,6 +403,10 @@ def refuse_grpc_tracing(name: str) -> None:
             f"connectors.{name}: {GRPC_TRACE_ENV}={trace} would print the Google Ads developer token and access "
             f"token to stderr (gRPC core tracing bypasses log redaction); unset {GRPC_TRACE_ENV} to run this connector"
         )
+
+
+def _name(names: dict[int, GeoName], criterion: str | None) -> GeoName | None:
+    return names.get(int(criterion)) if criterion and criterion.isdigit() else None
 
 
 def _fatal_hint(failure: ApiFailure) -> str:

@@ -7,7 +7,7 @@ import importlib
 import json
 import logging
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -19,6 +19,7 @@ from connectors.google_ads.schema import AD_PERFORMANCE
 from connectors.google_ads.settings import (
     AD_COLUMN_FIELDS,
     CAMPAIGN_COLUMN_FIELDS,
+    FIRST_VALUE_COLUMNS,
     ID_COLUMNS_AD,
     ID_COLUMNS_CAMPAIGN,
     INTEGER_METRICS,
@@ -26,8 +27,9 @@ from connectors.google_ads.settings import (
     ROW_LEVEL_AD,
     ROW_LEVEL_CAMPAIGN,
     SERVICE_TYPES_MODULE,
+    StreamQuery,
 )
-from mdp.schema import QuarantinedRow
+from mdp.schema import QuarantinedRow, TableSpec
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +56,8 @@ def _path(field_path: str) -> tuple[FieldDescriptor, ...]:
     descriptor = row_type().DESCRIPTOR
     chain: list[FieldDescriptor] = []
     for part in field_path.split("."):
-        item = descriptor.fields_by_name[part]
+        # protobuf names a field `type_` where GAQL says `type`
+        item = descriptor.fields_by_name.get(part) or descriptor.fields_by_name[f"{part}_"]
         chain.append(item)
         descriptor = item.message_type
     return tuple(chain)
@@ -67,6 +70,8 @@ def field_value(row: Any, field_path: str) -> Any:
     for descriptor in chain[:-1]:
         target = getattr(target, descriptor.name)
     leaf = chain[-1]
+    if leaf.is_repeated:
+        return list(getattr(target, leaf.name))
     if leaf.has_presence and not target.HasField(leaf.name):
         return None
     value = getattr(target, leaf.name)
@@ -225,6 +230,98 @@ class ChunkBuilder:
 
     def _reject(self, values: Row, problems: list[str]) -> None:
         day = values.get("date")
+        if not (isinstance(day, dt.date) and self.start <= day <= self.end):
+            day = self.start  # the unit must lie inside the load scope; the record keeps the real date
+        record = json.dumps(values, default=str, sort_keys=True)
+        self.quarantine.append(QuarantinedRow(self.account, day, "; ".join(problems), record))
+
+
+def resource_id(value: Any) -> str | None:
+    """The id a value names: 'customers/1/adGroupCriteria/22~333' -> '333', 'geoTargetConstants/2250' -> '2250',
+    an integer id -> its digits; None for an absent id (0 or empty)."""
+    if value is None or value in (0, ""):
+        return None
+    text = str(value)
+    return text.rsplit("/", 1)[-1].rsplit("~", 1)[-1] or None
+
+
+def parse_stream_row(row: Any, query: StreamQuery, spec: TableSpec) -> Parsed:
+    """Read a stream's columns from a protobuf row, typed by the declared schema; check ids and metrics."""
+    values: Row = {}
+    problems: list[str] = []
+    metrics_ok = True
+    for column, path in query.columns.items():
+        raw = field_value(row, path)
+        kind = spec.schema.field(column).type
+        if isinstance(raw, list):
+            values[column] = (raw[0] if raw else None) if column in FIRST_VALUE_COLUMNS else json.dumps(raw)
+        elif path.startswith("metrics."):
+            number, problem = _metric(column, raw)
+            values[column] = float(number) if pa.types.is_floating(kind) else number
+            if problem:
+                problems.append(problem)
+                metrics_ok = False
+        elif pa.types.is_date32(kind):
+            try:
+                values[column] = None if raw in (None, "") else dt.date.fromisoformat(str(raw)[:10])
+            except ValueError:
+                values[column] = None
+                problems.append(f"unparsable:{column}")
+        elif column.endswith("_id"):
+            values[column] = resource_id(raw)
+        elif pa.types.is_boolean(kind):
+            values[column] = None if raw is None else bool(raw)
+        elif pa.types.is_integer(kind):
+            values[column] = None if raw is None else int(raw)
+        else:
+            values[column] = str(raw) if raw not in (None, "") else None
+    problems.extend(f"missing_id:{column}" for column in query.id_columns if not values.get(column))
+    return Parsed(values, problems, metrics_ok)
+
+
+@dataclass
+class StreamBuilder:
+    """Collects one account's rows of one stream for [start, end] (a report) or of the snapshot day `start`."""
+
+    account: str
+    start: dt.date
+    end: dt.date
+    query: StreamQuery
+    spec: TableSpec
+    snapshot: bool = False
+    enrich: Callable[[Row], None] | None = None
+    rows: list[Row] = field(default_factory=list)
+    quarantine: list[QuarantinedRow] = field(default_factory=list)
+    _seen: set[tuple[Any, ...]] = field(default_factory=set)
+
+    def add(self, row: Any) -> None:
+        parsed = parse_stream_row(row, self.query, self.spec)
+        values = parsed.values
+        if self.snapshot:
+            values = {self.spec.date_column: self.start, **values}
+        customer = values.get("customer_id")
+        if customer and customer != self.account:
+            parsed.problems.append("account_mismatch")
+        day = values.get(self.spec.date_column)
+        if isinstance(day, dt.date) and not self.start <= day <= self.end:
+            parsed.problems.append("date_out_of_range")
+        if not parsed.problems:
+            key = tuple(values.get(c) for c in self.query.key_columns)
+            if key in self._seen:
+                parsed.problems.append("duplicate_key")
+            self._seen.add(key)
+        if parsed.problems:
+            self._reject(values, parsed.problems)
+            return
+        if self.enrich is not None:
+            self.enrich(values)
+        self.rows.append(values)
+
+    def table(self) -> pa.Table:
+        return pa.Table.from_pylist(self.rows, schema=self.spec.schema)
+
+    def _reject(self, values: Row, problems: list[str]) -> None:
+        day = values.get(self.spec.date_column)
         if not (isinstance(day, dt.date) and self.start <= day <= self.end):
             day = self.start  # the unit must lie inside the load scope; the record keeps the real date
         record = json.dumps(values, default=str, sort_keys=True)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -62,6 +63,191 @@ INTEGER_METRICS = frozenset({"impressions", "clicks", "cost_micros", "view_throu
 ID_COLUMNS_AD = ("customer_id", "campaign_id", "ad_group_id", "ad_id")
 ID_COLUMNS_CAMPAIGN = ("customer_id", "campaign_id")
 
+# The other streams: raw column -> GAQL field of one query per stream (several columns may read one field;
+# the SELECT lists each field once). Id columns read from a resource name keep its last id.
+_METRIC_FIELDS: dict[str, str] = {
+    "impressions": "metrics.impressions",
+    "clicks": "metrics.clicks",
+    "cost_micros": "metrics.cost_micros",
+    "conversions": "metrics.conversions",
+    "conversions_value": "metrics.conversions_value",
+}
+
+
+@dataclass(frozen=True)
+class StreamQuery:
+    """One stream's GAQL: FROM `resource`, its columns' fields, the ids a row needs and its grain."""
+
+    resource: str
+    columns: Mapping[str, str]
+    id_columns: tuple[str, ...]
+    key_columns: tuple[str, ...]
+    # columns not read from the API: filled from geo_target_constant names
+    enriched: tuple[str, ...] = ()
+
+    @property
+    def fields(self) -> list[str]:
+        return list(dict.fromkeys(self.columns.values()))
+
+    def query(self, start: dt.date | None = None, end: dt.date | None = None) -> str:
+        """GAQL between two days (a report), or without a date (a snapshot: the entities now)."""
+        if start is None or end is None:
+            return f"SELECT {', '.join(self.fields)} FROM {self.resource}"
+        return _query(self.fields, self.resource, start, end)
+
+
+STREAM_QUERIES: dict[str, StreamQuery] = {
+    "keyword_performance": StreamQuery(
+        "keyword_view",
+        {
+            "date": "segments.date",
+            "customer_id": "customer.id",
+            "campaign_id": "campaign.id",
+            "campaign_name": "campaign.name",
+            "ad_group_id": "ad_group.id",
+            "ad_group_name": "ad_group.name",
+            "criterion_id": "ad_group_criterion.criterion_id",
+            "keyword_text": "ad_group_criterion.keyword.text",
+            "match_type": "ad_group_criterion.keyword.match_type",
+            **_METRIC_FIELDS,
+        },
+        ("customer_id", "campaign_id", "ad_group_id", "criterion_id"),
+        ("date", "ad_group_id", "criterion_id"),
+    ),
+    "search_term_performance": StreamQuery(
+        "search_term_view",
+        {
+            "date": "segments.date",
+            "customer_id": "customer.id",
+            "campaign_id": "campaign.id",
+            "ad_group_id": "ad_group.id",
+            "criterion_id": "segments.keyword.ad_group_criterion",
+            "keyword_text": "segments.keyword.info.text",
+            "search_term": "search_term_view.search_term",
+            "search_term_status": "search_term_view.status",
+            **_METRIC_FIELDS,
+        },
+        ("customer_id", "campaign_id", "ad_group_id"),
+        ("date", "ad_group_id", "criterion_id", "search_term"),
+    ),
+    "geo_performance": StreamQuery(
+        "geographic_view",
+        {
+            "date": "segments.date",
+            "customer_id": "customer.id",
+            "campaign_id": "campaign.id",
+            "campaign_name": "campaign.name",
+            "country_criterion_id": "geographic_view.country_criterion_id",
+            "region_criterion_id": "segments.geo_target_region",
+            "location_type": "geographic_view.location_type",
+            **_METRIC_FIELDS,
+        },
+        ("customer_id", "campaign_id", "country_criterion_id"),
+        ("date", "campaign_id", "country_criterion_id", "location_type", "region_criterion_id"),
+        enriched=("country_code", "country_name", "region_name"),
+    ),
+    "device_performance": StreamQuery(
+        "campaign",
+        {
+            "date": "segments.date",
+            "customer_id": "customer.id",
+            "campaign_id": "campaign.id",
+            "campaign_name": "campaign.name",
+            "device": "segments.device",
+            **_METRIC_FIELDS,
+        },
+        ("customer_id", "campaign_id"),
+        ("date", "campaign_id", "device"),
+    ),
+    "conversion_action_performance": StreamQuery(
+        "campaign",
+        {
+            "date": "segments.date",
+            "customer_id": "customer.id",
+            "campaign_id": "campaign.id",
+            "conversion_action_id": "segments.conversion_action",
+            "conversion_action_name": "segments.conversion_action_name",
+            "conversion_action_category": "segments.conversion_action_category",
+            "conversions": "metrics.conversions",
+            "conversions_value": "metrics.conversions_value",
+            "all_conversions": "metrics.all_conversions",
+            "all_conversions_value": "metrics.all_conversions_value",
+        },
+        ("customer_id", "campaign_id", "conversion_action_id"),
+        ("date", "campaign_id", "conversion_action_id"),
+    ),
+    "campaign_snapshot": StreamQuery(
+        "campaign",
+        {
+            "customer_id": "customer.id",
+            "campaign_id": "campaign.id",
+            "campaign_name": "campaign.name",
+            "campaign_status": "campaign.status",
+            "advertising_channel_type": "campaign.advertising_channel_type",
+            "bidding_strategy_type": "campaign.bidding_strategy_type",
+            "budget_id": "campaign_budget.id",
+            "budget_amount_micros": "campaign_budget.amount_micros",
+            "budget_period": "campaign_budget.period",
+            "start_date": "campaign.start_date_time",
+            "end_date": "campaign.end_date_time",
+        },
+        ("customer_id", "campaign_id"),
+        ("campaign_id",),
+    ),
+    "ad_group_snapshot": StreamQuery(
+        "ad_group",
+        {
+            "customer_id": "customer.id",
+            "ad_group_id": "ad_group.id",
+            "ad_group_name": "ad_group.name",
+            "ad_group_status": "ad_group.status",
+            "ad_group_type": "ad_group.type",
+            "campaign_id": "campaign.id",
+            "cpc_bid_micros": "ad_group.cpc_bid_micros",
+        },
+        ("customer_id", "ad_group_id", "campaign_id"),
+        ("ad_group_id",),
+    ),
+    "ad_snapshot": StreamQuery(
+        "ad_group_ad",
+        {
+            "customer_id": "customer.id",
+            "ad_id": "ad_group_ad.ad.id",
+            "ad_group_id": "ad_group.id",
+            "campaign_id": "campaign.id",
+            "ad_status": "ad_group_ad.status",
+            "ad_type": "ad_group_ad.ad.type",
+            "ad_name": "ad_group_ad.ad.name",
+            "final_urls": "ad_group_ad.ad.final_urls",
+            "final_url": "ad_group_ad.ad.final_urls",
+        },
+        ("customer_id", "ad_id", "ad_group_id", "campaign_id"),
+        ("ad_group_id", "ad_id"),
+    ),
+    "customer_snapshot": StreamQuery(
+        "customer",
+        {
+            "customer_id": "customer.id",
+            "customer_name": "customer.descriptive_name",
+            "currency_code": "customer.currency_code",
+            "time_zone": "customer.time_zone",
+            "status": "customer.status",
+            "manager": "customer.manager",
+        },
+        ("customer_id",),
+        ("customer_id",),
+    ),
+}
+# Repeated fields: these columns keep the first value; other columns hold the list as a JSON array.
+FIRST_VALUE_COLUMNS = frozenset({"final_url"})
+# Names of the geo targets the geographic_view rows point at (one query per extraction, cached).
+GEO_TARGET_FIELDS: tuple[str, ...] = (
+    "geo_target_constant.id",
+    "geo_target_constant.name",
+    "geo_target_constant.country_code",
+    "geo_target_constant.target_type",
+)
+
 # Manager (MCC) discovery: every account below the manager, filtered in Python (enabled, not manager).
 CUSTOMER_CLIENT_FIELDS: tuple[str, ...] = (
     "customer_client.id",
@@ -88,6 +274,12 @@ def campaign_query(start: dt.date, end: dt.date) -> str:
 def customer_client_query() -> str:
     """GAQL listing the accounts under a manager (no metrics: never query metrics on a manager)."""
     return f"SELECT {', '.join(CUSTOMER_CLIENT_FIELDS)} FROM customer_client"
+
+
+def geo_target_query(ids: Iterable[int]) -> str:
+    """GAQL for the names of some geo target constants (countries, regions)."""
+    listed = ", ".join(str(i) for i in sorted(set(ids)))
+    return f"SELECT {', '.join(GEO_TARGET_FIELDS)} FROM geo_target_constant WHERE geo_target_constant.id IN ({listed})"
 
 
 def _query(fields: Iterable[str], resource: str, start: dt.date, end: dt.date) -> str:

@@ -139,7 +139,7 @@ def test_attribute_only_queries_list_entities(google_sandbox: GoogleAdsSandbox, 
     [
         ("SELECT campaign.nonexistent FROM campaign", "UNRECOGNIZED_FIELD"),
         ("SELECT campaign.id FROM flying_saucer", "BAD_RESOURCE_TYPE_IN_FROM_CLAUSE"),
-        ("SELECT keyword_view.resource_name FROM keyword_view", "PROHIBITED_RESOURCE_TYPE_IN_FROM_CLAUSE"),
+        ("SELECT landing_page_view.resource_name FROM landing_page_view", "PROHIBITED_RESOURCE_TYPE_IN_FROM_CLAUSE"),
         ("SELECT metrics.clicks FROM customer_client", "PROHIBITED_METRIC_IN_SELECT_OR_WHERE_CLAUSE"),
         ("SELECT segments.date, metrics.clicks FROM campaign", "EXPECTED_FILTERS_ON_DATE_RANGE"),
         ("SELECT campaign.id FROM campaign WHERE", "UNEXPECTED_END_OF_QUERY"),

@@ -12,6 +12,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from connectors.google_ads.connector import GoogleAdsConnector
 from sandbox import GOOGLE, Fault, GoogleAdsSandbox
 
 pytestmark = [
@@ -24,7 +25,7 @@ pytestmark = [
 START, END = dt.date(2025, 3, 10), dt.date(2025, 3, 16)
 
 
-def write_config(tmp_path: Path, sandbox: GoogleAdsSandbox) -> Path:
+def write_config(tmp_path: Path, sandbox: GoogleAdsSandbox, streams: str | None = None) -> Path:
     path = tmp_path / "pipeline.yaml"
     path.write_text(
         "timezone: Europe/Paris\n"
@@ -39,6 +40,7 @@ def write_config(tmp_path: Path, sandbox: GoogleAdsSandbox) -> Path:
         "    retry: {max_attempts: 3, initial_delay_seconds: 0.01, max_delay_seconds: 1}\n"
         "    credentials: {developer_token: 'env:TEST_GOOGLE_ADS_DEVELOPER_TOKEN',\n"
         "                  access_token: 'env:TEST_GOOGLE_ADS_ACCESS_TOKEN'}\n"
+        + (f"    streams: {streams}\n" if streams else "")
     )
     return path
 
@@ -53,9 +55,8 @@ def test_daily_pipeline_loads_the_sandbox_accounts(tmp_path: Path, google_sandbo
 
     revoked, malformed, clean = google_sandbox.account_ids
     google_sandbox.faults.add(Fault("revoked", account=revoked))
-    google_sandbox.faults.add(
-        Fault("malformed", account=malformed, times=1, params={"mode": "negative_cost", "rows": 1})
-    )
+    # every call of the account (every stream) answers one row with a negative cost where cost is selected
+    google_sandbox.faults.add(Fault("malformed", account=malformed, params={"mode": "negative_cost", "rows": 1}))
     config = write_config(tmp_path, google_sandbox)
     state = asyncio.run(
         daily_pipeline(
@@ -86,6 +87,11 @@ def test_daily_pipeline_loads_the_sandbox_accounts(tmp_path: Path, google_sandbo
         assert loaded[(clean, day)] == expected
         day += dt.timedelta(days=1)
     assert {a for a, _ in loaded} == {malformed, clean}
+    # every report stream landed (snapshots are taken only when the window ends on the latest complete day)
+    for stream in GoogleAdsConnector.streams:
+        if stream.kind == "report":
+            [(days,)] = query(config, f"SELECT count(DISTINCT date) FROM {stream.table.name}")
+            assert days == (END - START).days + 1, stream.name
 
     log = query(
         config,
@@ -108,7 +114,8 @@ def test_a_delay_the_server_asks_for_is_honoured_beyond_max_delay_seconds(
     waited, too_long, clean = google_sandbox.account_ids
     google_sandbox.faults.add(Fault("quota_retry", account=waited, times=1, params={"retry_delay_seconds": 3}))
     google_sandbox.faults.add(Fault("quota_retry", account=too_long, params={"retry_delay_seconds": 121}))
-    config = write_config(tmp_path, google_sandbox)
+    # one stream: the clean account's units must all finish within the 3 s the other account waits
+    config = write_config(tmp_path, google_sandbox, streams="[ad_performance]")
     config.write_text(config.read_text() + "    max_retry_wait_minutes: 1\n")
     state = asyncio.run(
         daily_pipeline(
