@@ -143,6 +143,14 @@ def test_attribute_only_queries_list_entities(google_sandbox: GoogleAdsSandbox, 
         ("SELECT metrics.clicks FROM customer_client", "PROHIBITED_METRIC_IN_SELECT_OR_WHERE_CLAUSE"),
         ("SELECT segments.date, metrics.clicks FROM campaign", "EXPECTED_FILTERS_ON_DATE_RANGE"),
         ("SELECT campaign.id FROM campaign WHERE", "UNEXPECTED_END_OF_QUERY"),
+        (
+            "SELECT segments.conversion_action, metrics.cost_micros FROM campaign WHERE segments.date = '2025-03-01'",
+            "PROHIBITED_SEGMENT_WITH_METRIC_IN_SELECT_OR_WHERE_CLAUSE",
+        ),
+        ("SELECT ad_group_criterion.keyword.text FROM campaign", "PROHIBITED_FIELD_IN_SELECT_CLAUSE"),
+        ("SELECT search_term_view.search_term FROM keyword_view", "PROHIBITED_FIELD_IN_SELECT_CLAUSE"),
+        ("SELECT segments.device, metrics.clicks FROM geographic_view", "PROHIBITED_SEGMENT_IN_SELECT_OR_WHERE_CLAUSE"),
+        ("SELECT customer.id FROM geo_target_constant", "PROHIBITED_FIELD_IN_SELECT_CLAUSE"),
     ],
 )
 def test_bad_queries_are_invalid_argument(
@@ -298,3 +306,28 @@ def test_same_seed_same_bytes(google_sandbox: GoogleAdsSandbox, google_service: 
         service = GoogleAdsClient(**google_ads_client_kwargs(twin)).get_service("GoogleAdsService")
         second = b"".join(type(r).serialize(r) for r in stream(service, account, AD_QUERY))
     assert first == second
+
+
+def test_breakdown_resources_split_the_campaign_totals_exactly(
+    google_sandbox: GoogleAdsSandbox, google_service: Any
+) -> None:
+    account = google_sandbox.account_ids[0]
+    where = f"WHERE segments.date BETWEEN '{START}' AND '{END}'"
+    campaign = stream(google_service, account, f"SELECT campaign.id, metrics.cost_micros FROM campaign {where}")
+    total = sum(r.metrics.cost_micros for r in campaign)
+    for query in (
+        "SELECT campaign.id, segments.device, metrics.cost_micros FROM campaign",
+        "SELECT campaign.id, geographic_view.country_criterion_id, geographic_view.location_type, "
+        "segments.geo_target_region, metrics.cost_micros FROM geographic_view",
+    ):
+        assert sum(r.metrics.cost_micros for r in stream(google_service, account, f"{query} {where}")) == total
+    names = stream(
+        google_service,
+        account,
+        "SELECT geo_target_constant.id, geo_target_constant.country_code, geo_target_constant.name "
+        "FROM geo_target_constant WHERE geo_target_constant.id IN (2250, 2840)",
+    )
+    assert {(r.geo_target_constant.id, r.geo_target_constant.country_code) for r in names} == {
+        (2250, "FR"),
+        (2840, "US"),
+    }
