@@ -264,8 +264,8 @@ CREATIVE_SNAPSHOT = _table(
         "url_tags": (
             pa.string(),
             True,
-            "query string Meta appends to the link, with its macros unexpanded, e.g. "
-            "utm_source=facebook&utm_medium=paid_social&utm_campaign={{campaign.name}}",
+            "query string Meta appends to the link, e.g. utm_source=facebook&utm_medium=paid_social&utm_campaign=..., "
+            "its dynamic parameters (campaign.name, adset.name, ad.name in double braces) unexpanded",
         ),
         "title": (pa.string(), True, "headline (title, else link_data.name, else the first asset feed title)"),
         "body": (pa.string(), True, "primary text (body, else link_data.message, else the first asset feed body)"),
