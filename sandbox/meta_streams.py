@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sandbox import history
 from sandbox.data import Account, AccountStructure, Ad, DailyRecord, rng_for, stable_hash
-from sandbox.segments import split_record
+from sandbox.segments import split_integer, split_record
 
 # The insights `breakdowns` enum (https://developers.facebook.com/docs/marketing-api/insights/breakdowns).
 BREAKDOWNS = frozenset(
@@ -202,9 +203,9 @@ def split(
     if family == "geo":
         out: list[tuple[Dims, DailyRecord]] = []
         names = countries(account)
-        for country, part in zip(names, split_record(record, _weights(len(names), 0.35, *key)), strict=True):
+        for country, part in zip(names, _split(record, _weights(len(names), 0.35, *key)), strict=True):
             regions = REGIONS.get(country, ("Unknown",))
-            parts = split_record(part, _weights(len(regions), 0.6, *key, country))
+            parts = _split(part, _weights(len(regions), 0.6, *key, country))
             out += [({"country": country, "region": r}, p) for r, p in zip(regions, parts, strict=True)]
         return out
     if family == "demographics":
@@ -215,16 +216,30 @@ def split(
             for i in range(len(AGES))
             for j in range(len(GENDERS))
         ]
-        parts = split_record(record, weights)
+        parts = _split(record, weights)
         return [({"age": a, "gender": g}, p) for (a, g), p in zip(labels, parts, strict=True)]
     if family == "placement":
-        parts = split_record(record, _weights(len(PLACEMENTS), 0.72, *key))
+        parts = _split(record, _weights(len(PLACEMENTS), 0.72, *key))
         return [
             ({"publisher_platform": pub, "platform_position": pos}, p)
             for (pub, pos), p in zip(PLACEMENTS, parts, strict=True)
         ]
-    parts = split_record(record, _weights(len(DEVICES), 0.3, *key))
+    parts = _split(record, _weights(len(DEVICES), 0.3, *key))
     return [({"device_platform": d}, p) for d, p in zip(DEVICES, parts, strict=True)]
+
+
+def _split(record: DailyRecord, weights: Sequence[float]) -> list[DailyRecord]:
+    """split_record, with each action type's value following its count (no value without a purchase)."""
+    parts = split_record(record, weights)
+    counts = {t: [dict(p.actions).get(t, 0) for p in parts] for t, _ in record.action_value_micros}
+    values = {
+        t: [cents * 10_000 for cents in split_integer(micros // 10_000, counts[t])]
+        for t, micros in record.action_value_micros
+    }
+    return [
+        replace(p, action_value_micros=tuple((t, v[i]) for t, v in values.items() if v[i] > 0))
+        for i, p in enumerate(parts)
+    ]
 
 
 def _weights(n: int, spread: float, *key: object) -> list[float]:
