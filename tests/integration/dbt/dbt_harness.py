@@ -18,7 +18,7 @@ from dbt.cli.main import dbtRunnerResult
 
 from connectors.google_ads.schema import AD_PERFORMANCE
 from connectors.meta_ads.schema import AD_INSIGHTS
-from flows.transform import DbtInvocation, dbt_invocation, run_dbt
+from flows.transform import all_source_tables, DbtInvocation, dbt_invocation, run_dbt
 from mdp.config import PipelineConfig, config_from_mapping
 from mdp.paths import TRANSFORMATIONS_DIR
 from warehouse.base import LoadContext, Scope
@@ -300,6 +300,8 @@ def failures(result: dbtRunnerResult) -> list[str]:
 
 def load_raw(warehouse: DuckDBWarehouse, google: list[dict[str, Any]], meta: list[dict[str, Any]], run: str) -> None:
     """Replace the (account, day) units of the rows, the way the ingest flow does."""
+    for spec in all_source_tables():  # the other streams' tables exist, empty, as the flow creates them
+        warehouse.ensure_table(spec)
     for spec, rows, account in ((AD_PERFORMANCE, google, "customer_id"), (AD_INSIGHTS, meta, "account_id")):
         scope = Scope.from_units({(r[account], r["date"]) for r in rows})
         warehouse.replace_partitions(spec, rows, scope, LoadContext(spec.schema_name, run))

@@ -142,6 +142,27 @@ def test_marts_are_in_their_schemas(dbt_project: DbtProject) -> None:
         "mart_global_performance_daily",
         "dim_accounts",
         "dim_campaigns",
+        "dim_campaign_history",
+        "dim_ad_group_history",
+        "dim_ad_history",
+        *(
+            f"{report}_report"
+            for report in (
+                "account",
+                "campaign",
+                "ad_group",
+                "ad",
+                "keyword",
+                "search_term",
+                "url",
+                "country",
+                "region",
+                "device",
+                "platform",
+                "age_gender",
+                "conversions_by_action",
+            )
+        ),
     }
     assert "stg_meta_ads__ad_insights" in by_schema["staging"]
     assert by_schema["reference"] == {"fx_rates_daily"}

@@ -17,13 +17,7 @@ aggregated as (
         max(campaign_name) as campaign_name,
         account_currency,
         reporting_currency,
-        cast(sum(impressions) as {{ mdp_type('integer') }}) as impressions,
-        cast(sum(clicks) as {{ mdp_type('integer') }}) as clicks,
-        cast(sum(conversions) as {{ mdp_type('float') }}) as conversions,
-        cast(sum(spend) as {{ mdp_type('float') }}) as spend,
-        cast(sum(conversion_value) as {{ mdp_type('float') }}) as conversion_value,
-        cast(sum(spend_reporting) as {{ mdp_type('float') }}) as spend_reporting,
-        cast(sum(conversion_value_reporting) as {{ mdp_type('float') }}) as conversion_value_reporting
+        {{ summed_measures() }}
 
     from performance
     group by date_day, channel, account_id, campaign_id, account_currency, reporting_currency

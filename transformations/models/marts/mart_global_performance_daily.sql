@@ -14,11 +14,7 @@ aggregated as (
         date_day,
         reporting_currency,
         cast(count(distinct channel) as {{ mdp_type('integer') }}) as channel_count,
-        cast(sum(impressions) as {{ mdp_type('integer') }}) as impressions,
-        cast(sum(clicks) as {{ mdp_type('integer') }}) as clicks,
-        cast(sum(conversions) as {{ mdp_type('float') }}) as conversions,
-        cast(sum(spend_reporting) as {{ mdp_type('float') }}) as spend_reporting,
-        cast(sum(conversion_value_reporting) as {{ mdp_type('float') }}) as conversion_value_reporting
+        {{ summed_measures(account_currency=false) }}
 
     from performance
     group by date_day, reporting_currency

@@ -1,10 +1,11 @@
 {#- Reconciliation: per group (`group_by`, default channel, account and day), the sum of `measure` in this
     model equals the sum of `to_measure` (default: the same) in `to`, on every group this model has,
-    within `tolerance` (absolute, default 0.005: half a cent for money; 0 for counts). `where` and
+    within `tolerance` (absolute, default 0.005: half a cent for money; 0 for counts) - or, with
+    direction='at_most', does not exceed it (a report the platform leaves incomplete). `where` and
     `to_where` restrict either side (e.g. only Search campaigns for keywords). Returns the groups that
     differ, with both sums. -#}
 {% test reconciles_with(model, to, measure, to_measure=none, group_by=['channel', 'account_id', 'date_day'],
-                        where=none, to_where=none, tolerance=0.005) %}
+                        where=none, to_where=none, tolerance=0.005, direction='equal') %}
 
 with
 
@@ -39,6 +40,12 @@ left join theirs
     {%- for column in group_by %}
         {{ 'and ' if not loop.first }}ours.{{ column }} = theirs.{{ column }}
     {%- endfor %}
+{%- if direction == 'at_most' %}
+where coalesce(ours.ours, 0) - coalesce(theirs.theirs, 0) > {{ tolerance }}
+{%- elif direction == 'equal' %}
 where abs(coalesce(ours.ours, 0) - coalesce(theirs.theirs, 0)) > {{ tolerance }}
+{%- else %}
+{{ exceptions.raise_compiler_error("reconciles_with: direction must be 'equal' or 'at_most', got '" ~ direction ~ "'") }}
+{%- endif %}
 
 {% endtest %}

@@ -1,0 +1,106 @@
+{#- A report from the breakdown streams of every channel that has one (var('report_channels')[report]:
+    channel -> staging model; a channel maps a field it names differently, or lacks, through
+    var('report_field_overrides')[report][channel]). The rows are summed to day x channel x account x
+    campaign x `levels` x `dims` (`attributes` describe the grain: their latest value), converted to the reporting currency with the account's currency (from
+    the ad performance stream, int_account_currencies), and given CTR/CPC/CPA/ROAS. A null dimension
+    becomes '(not set)' so that the report's key is never null. -#}
+{% macro breakdown_report(report, dims, levels=[], attributes=[], measures=none) -%}
+    {%- set base = [('date_day', 'date'), ('channel', 'string'), ('account_id', 'string'),
+                    ('campaign_id', 'string'), ('campaign_name', 'string')] -%}
+    {%- set level_fields = [] -%}
+    {%- for level in levels -%}
+        {%- do level_fields.extend([(level ~ '_id', 'string'), (level ~ '_name', 'string')]) -%}
+    {%- endfor -%}
+    {%- set metrics = measures or [('impressions', 'integer'), ('clicks', 'integer'), ('spend', 'float'),
+                                    ('conversions', 'float'), ('conversion_value', 'float')] -%}
+    {%- set overrides = var('report_field_overrides', {}).get(report, {}) -%}
+    {%- set grain = ['date_day', 'channel', 'account_id', 'campaign_id'] -%}
+    {%- for level in levels %}{% do grain.append(level ~ '_id') %}{% endfor -%}
+    {%- for dim, kind in dims %}{% do grain.append(dim) %}{% endfor -%}
+
+with
+
+unioned as (
+
+    {{ union_channels(var('report_channels')[report], base + level_fields + dims + attributes + metrics, overrides) }}
+
+),
+
+accounts as (
+
+    select * from {{ ref('int_account_currencies') }}
+
+),
+
+with_currency as (
+
+    select
+        unioned.*,
+        accounts.account_name,
+        accounts.account_currency
+
+    from unioned
+    left join accounts
+        on
+            unioned.channel = accounts.channel
+            and unioned.account_id = accounts.account_id
+
+),
+
+converted as (
+
+    select
+        with_currency.*,
+        '{{ var("reporting_currency") | upper }}' as reporting_currency,
+        {{ fx_rate('with_currency') }} as fx_rate
+
+    from with_currency
+    {{ fx_joins('with_currency') }}
+
+),
+
+aggregated as (
+
+    select
+        date_day,
+        channel,
+        account_id,
+        max(account_name) as account_name,
+        campaign_id,
+        max(campaign_name) as campaign_name,
+        {%- for level in levels %}
+        {{ level }}_id,
+        max({{ level }}_name) as {{ level }}_name,
+        {%- endfor %}
+        {%- for dim, kind in dims %}
+        coalesce({{ dim }}, '(not set)') as {{ dim }},
+        {%- endfor %}
+        {%- for attribute, kind in attributes %}
+        max({{ attribute }}) as {{ attribute }},
+        {%- endfor %}
+        account_currency,
+        reporting_currency,
+        {%- for metric, kind in metrics %}
+        cast(sum({{ metric }}) as {{ mdp_type(kind) }}) as {{ metric }},
+        {%- endfor %}
+        {%- if 'spend' in metrics | map('first') | list %}
+        cast(sum({{ converted('spend', 'fx_rate', 'converted') }}) as {{ mdp_type('float') }}) as spend_reporting,
+        {%- endif %}
+        cast(sum(conversion_value * fx_rate) as {{ mdp_type('float') }}) as conversion_value_reporting
+
+    from converted
+    group by
+        date_day, channel, account_id, campaign_id,
+        {%- for level in levels %} {{ level }}_id,{% endfor %}
+        {%- for dim, kind in dims %} coalesce({{ dim }}, '(not set)'),{% endfor %}
+        account_currency, reporting_currency
+
+)
+
+select
+    *
+    {%- if 'spend' in metrics | map('first') | list %},
+    {{ performance_ratios() }}
+    {%- endif %}
+from aggregated
+{%- endmacro %}

@@ -1,0 +1,29 @@
+with
+
+performance as (
+
+    select * from {{ ref('fct_ad_performance_daily') }}
+
+),
+
+aggregated as (
+
+    select
+        date_day,
+        channel,
+        account_id,
+        max(account_name) as account_name,
+        account_currency,
+        max(account_timezone) as account_timezone,
+        reporting_currency,
+        {{ summed_measures() }}
+
+    from performance
+    group by date_day, channel, account_id, account_currency, reporting_currency
+
+)
+
+select
+    *,
+    {{ performance_ratios() }}
+from aggregated

@@ -1,0 +1,32 @@
+with
+
+performance as (
+
+    select * from {{ ref('fct_ad_performance_daily') }}
+
+),
+
+aggregated as (
+
+    select
+        date_day,
+        channel,
+        account_id,
+        max(account_name) as account_name,
+        campaign_id,
+        max(campaign_name) as campaign_name,
+        ad_group_id,
+        max(ad_group_name) as ad_group_name,
+        account_currency,
+        reporting_currency,
+        {{ summed_measures() }}
+
+    from performance
+    group by date_day, channel, account_id, campaign_id, ad_group_id, account_currency, reporting_currency
+
+)
+
+select
+    *,
+    {{ performance_ratios() }}
+from aggregated

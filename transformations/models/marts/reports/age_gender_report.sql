@@ -1,0 +1,1 @@
+{{ breakdown_report('age_gender', dims=[('age_range', 'string'), ('gender', 'string')]) }}

@@ -1,0 +1,1 @@
+{{ breakdown_report('device', dims=[('device', 'string'), ('device_detail', 'string')]) }}

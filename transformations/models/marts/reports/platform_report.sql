@@ -1,0 +1,1 @@
+{{ breakdown_report('platform', dims=[('publisher_platform', 'string'), ('platform_position', 'string')]) }}

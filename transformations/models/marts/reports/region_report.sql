@@ -1,0 +1,1 @@
+{{ breakdown_report('region', dims=[('country_code', 'string'), ('region_name', 'string')]) }}
