@@ -18,7 +18,7 @@ from dbt.cli.main import dbtRunnerResult
 
 from connectors.google_ads.schema import AD_PERFORMANCE
 from connectors.meta_ads.schema import AD_INSIGHTS
-from flows.transform import all_source_tables, DbtInvocation, dbt_invocation, run_dbt
+from flows.transform import DbtInvocation, all_source_tables, dbt_invocation, run_dbt
 from mdp.config import PipelineConfig, config_from_mapping
 from mdp.paths import TRANSFORMATIONS_DIR
 from warehouse.base import LoadContext, Scope
