@@ -39,6 +39,7 @@ class ReportData:
     channel_daily: list[dict[str, Any]] = field(default_factory=list)
     top_by_spend: list[dict[str, Any]] = field(default_factory=list)
     top_by_roas: list[dict[str, Any]] = field(default_factory=list)
+    breakdowns: list[dict[str, Any]] = field(default_factory=list)
     checks_run_id: str | None = None
     checks: list[dict[str, Any]] = field(default_factory=list)
 
@@ -117,6 +118,28 @@ def _collect_marts(warehouse: Warehouse, data: ReportData, names: dict[str, str]
     total = sum(c["spend"] for c in campaigns)
     eligible = [c for c in campaigns if c["roas"] is not None and c["spend"] >= MIN_SPEND_SHARE_FOR_ROAS * total]
     data.top_by_roas = sorted(eligible, key=lambda c: -c["roas"])[:TOP_CAMPAIGNS]
+    data.breakdowns = _breakdowns(warehouse, window)
+
+
+def _breakdowns(warehouse: Warehouse, window: list[dt.date]) -> list[dict[str, Any]]:
+    """The top rows of each built breakdown report over the period (spend-less reports rank by conversions)."""
+    out = []
+    for key, title, table, label, where in q.BREAKDOWNS:
+        if not table_exists(warehouse, table):
+            continue
+        has_spend = key != "conversion_actions"
+        sql = q.BREAKDOWN.format(
+            table=sql_table(warehouse, table),
+            label=label,
+            where=where,
+            spend="sum(spend_reporting)" if has_spend else "null",
+            clicks="sum(clicks)" if has_spend else "null",
+            rank="3" if has_spend else "6",
+            limit=q.BREAKDOWN_ROWS,
+        )
+        rows = _rows(warehouse, sql, window, ["label", "channel", "spend", "revenue", "clicks", "conversions"])
+        out.append({"key": key, "title": title, "table": table, "has_spend": has_spend, "rows": rows})
+    return out
 
 
 def _script_json(value: Any) -> str:
@@ -145,6 +168,7 @@ def render(data: ReportData) -> str:
             "The monitoring flow writes them to <code>ops.volume_checks</code>.</p>"
         )
     page = _ASSETS.joinpath("page.html").read_text(encoding="utf-8")
+    breakdowns = "\n".join(_breakdown_table(b, data.currency) for b in data.breakdowns)
     return page.format(
         title="Marketing performance report",
         style=style,
@@ -154,6 +178,50 @@ def render(data: ReportData) -> str:
         currency=html.escape(data.currency),
         generated=html.escape(data.generated_at),
         notices="\n".join(notices),
+        breakdowns=breakdowns,
+    )
+
+
+def _number(value: Any, digits: int = 0) -> str:
+    return "–" if value is None else f"{float(value):,.{digits}f}"
+
+
+def _breakdown_table(breakdown: dict[str, Any], currency: str) -> str:
+    """One breakdown as an HTML table: spend, revenue, ROAS, clicks, CPC, conversions, CPA (or, without spend,
+    conversions and their value)."""
+    cur = html.escape(currency)
+    if breakdown["has_spend"]:
+        columns = ["spend", "revenue", "ROAS", "clicks", "CPC", "conversions", "CPA"]
+        columns = [f"{c} ({cur})" if c in ("spend", "revenue", "CPC", "CPA") else c for c in columns]
+    else:
+        columns = ["conversions", f"value ({cur})"]
+    head = "".join(f"<th>{h}</th>" for h in ["", "channel", *columns])
+    body = []
+    for row in breakdown["rows"]:
+        spend, revenue = row["spend"], row["revenue"] or 0.0
+        clicks, conversions = row["clicks"], row["conversions"] or 0.0
+        if breakdown["has_spend"]:
+            cells = [
+                _number(spend, 2),
+                _number(revenue, 2),
+                _number(revenue / spend, 2) if spend else "–",
+                _number(clicks),
+                _number(spend / clicks, 2) if clicks else "–",
+                _number(conversions, 1),
+                _number(spend / conversions, 2) if conversions else "–",
+            ]
+        else:
+            cells = [_number(conversions, 1), _number(revenue, 2)]
+        label = html.escape(str(row["label"]))
+        body.append(
+            f'<tr><th scope="row" title="{label}">{label}</th><td>{html.escape(str(row["channel"]))}</td>'
+            + "".join(f'<td class="num">{c}</td>' for c in cells)
+            + "</tr>"
+        )
+    rows = "".join(body) or f'<tr><td colspan="9">no rows in {html.escape(breakdown["table"])} for the period</td></tr>'
+    return (
+        f'<figure class="breakdown" data-breakdown="{breakdown["key"]}"><figcaption>{html.escape(breakdown["title"])}'
+        f"</figcaption><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></figure>"
     )
 
 

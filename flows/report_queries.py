@@ -40,6 +40,53 @@ where date_day between ? and ?
 group by channel, account_id, campaign_id
 """
 
+# The breakdown views an analyst opens first: (key, title, report table, label expression, filter), each
+# ranked by spend (conversions for actions) over the period; a report that is not built is left out.
+BREAKDOWNS: tuple[tuple[str, str, str, str, str], ...] = (
+    (
+        "keywords",
+        "Top keywords",
+        "marts.keyword_report",
+        "keyword_text || ' [' || lower(keyword_match_type) || ']'",
+        "true",
+    ),
+    ("search_terms", "Top search terms", "marts.search_term_report", "search_term", "true"),
+    ("countries", "Spend by country", "marts.country_report", "country_code", "true"),
+    ("devices", "Spend by device", "marts.device_report", "device", "true"),
+    (
+        "placements",
+        "Meta spend by platform and placement",
+        "marts.platform_report",
+        "publisher_platform || ' / ' || platform_position",
+        "true",
+    ),
+    (
+        "conversion_actions",
+        "Conversions by action (default attribution)",
+        "marts.conversions_by_action_report",
+        "conversion_action_name",
+        "attribution_window = 'default'",
+    ),
+)
+BREAKDOWN_ROWS = 10
+
+# One breakdown over the period: label, channel and the summed measures ({table}, {label}, {where} filled
+# in from BREAKDOWNS). Reports without spend (conversions by action) rank by conversions.
+BREAKDOWN = """
+select
+    {label} as label,
+    channel,
+    {spend} as spend,
+    sum(conversion_value_reporting) as revenue,
+    {clicks} as clicks,
+    sum(conversions) as conversions
+from {table}
+where date_day between ? and ? and {where}
+group by 1, 2
+order by {rank} desc, 1, 2
+limit {limit}
+"""
+
 # Every check of the most recent monitoring run.
 LAST_RUN_CHECKS = """
 select connector, account_id, day, metric, observed, baseline, deviation, status, reason, run_id, checked_at

@@ -480,7 +480,7 @@ def _run_pipeline(cfg: PipelineConfig, *, verbose: bool, **parameters: Any) -> A
         TextColumn("{task.description:<14}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.fields[rows]:>10,} rows"),
+        TextColumn("{task.fields[detail]:>16}"),
         TimeElapsedColumn(),
         console=console,
         transient=False,
@@ -488,14 +488,19 @@ def _run_pipeline(cfg: PipelineConfig, *, verbose: bool, **parameters: Any) -> A
         ids: dict[str, Any] = {}
 
         def on_event(event: progress.ProgressEvent) -> None:
-            if event.connector not in ids:
-                ids[event.connector] = bar.add_task(event.connector, total=None, rows=0)
+            name = "dbt nodes" if event.kind == "dbt_node" else event.connector
+            if name not in ids:
+                ids[name] = bar.add_task(name, total=None, detail="")
             if event.kind == "planned":
-                bar.update(ids[event.connector], total=event.units)
+                bar.update(ids[name], total=event.units)
+                return
+            failed[name] = failed.get(name, 0) + int(event.failed)
+            if event.kind == "dbt_node":
+                detail = f"{failed[name]:,} failed" if failed[name] else ""
             else:
-                rows[event.connector] = rows.get(event.connector, 0) + event.rows
-                failed[event.connector] = failed.get(event.connector, 0) + int(event.failed)
-                bar.update(ids[event.connector], advance=1, rows=rows[event.connector])
+                rows[name] = rows.get(name, 0) + event.rows
+                detail = f"{rows[name]:,} rows"
+            bar.update(ids[name], advance=1, detail=detail)
 
         unsubscribe = progress.subscribe(on_event)
         try:

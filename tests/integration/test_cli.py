@@ -31,7 +31,8 @@ def test_check_prints_what_a_run_would_do(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "valid" in result.output
     assert str(tmp_path / "wh" / "demo.duckdb") in result.output
-    assert "google_ads (google_ads) -> raw_google_ads.ad_performance" in result.output
+    assert "google_ads (google_ads)\n    streams: ad_performance -> raw_google_ads.ad_performance, " in result.output
+    assert "campaign_snapshot -> raw_meta_ads.campaign_snapshot" in result.output
     assert "credentials: access_token=env:META_ACCESS_TOKEN" in result.output
 
 
@@ -206,8 +207,10 @@ def test_dry_run_prints_the_plan_and_touches_nothing(tmp_path: Path, monkeypatch
     assert "dry run: nothing is called or written" in result.output
     assert (
         "google_ads: 2026-01-01 .. 2026-03-01 (60 days); accounts 9874285372, 4115488168, 2774303166; "
-        "2 chunk(s) of up to 31 days each: 6 unit(s)"
-    ) in result.output
+        "streams ad_performance, keyword_performance, search_term_performance, geo_performance, "
+        "device_performance, conversion_action_performance; chunks of up to 31 days: 36 unit(s); "
+        "snapshot streams not taken (window ends before"
+    ) in result.output  # 6 report streams x 3 accounts x 2 chunks; a past window takes no snapshot
     assert not (tmp_path / "wh").exists()
 
 

@@ -51,6 +51,10 @@ def test_the_end_of_suite_check_finds_a_detached_process_started_by_a_test() -> 
 
     orphan = subprocess.Popen(["sleep", "300"], start_new_session=True)
     try:
+        # /proc/<pid>/environ is unreadable while the child is between fork and exec: look until it is
+        deadline = time.monotonic() + 30
+        while orphan.pid not in [pid for pid, _ in leftover_processes()] and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert orphan.pid in [pid for pid, _ in leftover_processes()]
     finally:
         stop_process_group(orphan)

@@ -285,3 +285,18 @@ def test_history_has_a_version_per_change_seen_in_the_snapshots(
         current = query(path, f"SELECT count(*) FROM marts.{history} WHERE channel = '{channel}' AND is_current")
         assert current == [(len(versions),)], "one current version per entity"
     assert changed_total > 0, "the sandbox history should change some entity in six days"
+
+
+def test_the_html_report_shows_the_breakdowns_an_analyst_opens_first(scenario: dict[str, Any], tmp_path: Path) -> None:
+    from flows.report import write_report
+    from mdp.config import config_from_mapping
+
+    config = config_from_mapping({"warehouse": {"type": "duckdb", "path": str(scenario["warehouse"])}})
+    page = write_report(config, tmp_path / "report.html").read_text(encoding="utf-8")
+    for key in ("keywords", "search_terms", "countries", "devices", "placements", "conversion_actions"):
+        start = page.index(f'data-breakdown="{key}"')
+        table = page[start : page.index("</figure>", start)]
+        assert table.count('<th scope="row"') >= 3, f"{key}: too few rows"
+        assert "no rows in" not in table
+    devices = page[page.index('data-breakdown="devices"') :]
+    assert "mobile" in devices[: devices.index("</figure>")]
