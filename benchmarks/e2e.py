@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 CELL_TIMEOUT_SECONDS = 3_600
 SERVER_STARTUP_TIMEOUT_SECONDS = 600
+PRIMARY_STREAMS = {"google_ads": "ad_performance", "meta_ads": "ad_insights"}
 META_POLL_SECONDS = 0.5  # the sandbox completes report runs after a few polls (as in pipeline.yaml)
 
 
@@ -76,6 +77,8 @@ def run_cell(n_accounts: int, n_days: int, directory: Path, prefect_home: Path) 
     with start_sandbox(SandboxConfig(google_accounts=n_accounts, meta_accounts=n_accounts, as_of=today)) as handle:
         config = handle.pipeline_fragment()
         for section in config["connectors"]:
+            # the ad-level stream, as the published figures were measured (every stream: issue [4/7])
+            section["streams"] = [PRIMARY_STREAMS[section["type"]]]
             if section["type"] == "meta_ads":
                 section["poll_initial_seconds"] = META_POLL_SECONDS
         config.update(

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import os
 import re
+import threading
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -487,7 +488,13 @@ def _run_pipeline(cfg: PipelineConfig, *, verbose: bool, **parameters: Any) -> A
     ) as bar:
         ids: dict[str, Any] = {}
 
+        lock = threading.Lock()  # dbt reports nodes from several threads at once
+
         def on_event(event: progress.ProgressEvent) -> None:
+            with lock:
+                _on_event(event)
+
+        def _on_event(event: progress.ProgressEvent) -> None:
             name = "dbt nodes" if event.kind == "dbt_node" else event.connector
             if name not in ids:
                 ids[name] = bar.add_task(name, total=None, detail="")

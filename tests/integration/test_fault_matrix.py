@@ -62,6 +62,8 @@ def write_config(tmp_path: Path, google: GoogleAdsSandbox, meta: MetaSandbox) ->
             {
                 "name": "google_ads",
                 "type": "google_ads",
+                # the faults of every stream are classified by the conformance suite; here, the primary one
+                "streams": ["ad_performance"],
                 "endpoint": google.endpoint,
                 "login_customer_id": google.manager_id,
                 "accounts": google.account_ids,
@@ -76,6 +78,7 @@ def write_config(tmp_path: Path, google: GoogleAdsSandbox, meta: MetaSandbox) ->
             {
                 "name": "meta_ads",
                 "type": "meta_ads",
+                "streams": ["ad_insights"],
                 "graph_url": meta.base_url,
                 "accounts": meta.account_ids,
                 "max_retry_wait_minutes": 0.1,

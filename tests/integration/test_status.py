@@ -37,6 +37,7 @@ def write_config(tmp_path: Path, sandbox: GoogleAdsSandbox) -> Path:
         "connectors:\n"
         "  - name: google_ads\n"
         "    type: google_ads\n"
+        "    streams: [ad_performance]\n"
         f"    endpoint: '{sandbox.endpoint}'\n"
         f"    login_customer_id: '{sandbox.manager_id}'\n"
         f"    accounts: {json.dumps(sandbox.account_ids)}\n"
