@@ -172,6 +172,10 @@ def test_every_report_has_rows_and_adds_up_to_the_account_report(scenario: dict[
             """,
         )
         assert not differences, f"{report} does not add up to account_report: {differences[:3]}"
+    for report in ("search_term_report", "conversions_by_action_report", "keyword_report"):
+        unnamed = query(path, f"SELECT count(*) FROM marts.{report} WHERE campaign_name IS NULL")
+        assert unnamed == [(0,)], f"{report}: campaigns without a name"
+    assert query(path, "SELECT count(*) FROM marts.search_term_report WHERE ad_group_name IS NULL") == [(0,)]
     channels = dict(query(path, "SELECT channel, count(*) FROM marts.country_report GROUP BY 1"))
     assert set(channels) == {"google_ads", "meta_ads"}
 

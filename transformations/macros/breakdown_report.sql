@@ -3,7 +3,8 @@
     var('report_field_overrides')[report][channel]). The rows are summed to day x channel x account x
     campaign x `levels` x `dims` (`attributes` describe the grain: their latest value), converted to the reporting currency with the account's currency (from
     the ad performance stream, int_account_currencies), and given CTR/CPC/CPA/ROAS. A null dimension
-    becomes '(not set)' so that the report's key is never null. -#}
+    becomes '(not set)' so that the report's key is never null; a stream without entity names (Google
+    search terms and conversion actions, Meta actions) takes them from the ad performance fact. -#}
 {% macro breakdown_report(report, dims, levels=[], attributes=[], measures=none) -%}
     {%- set base = [('date_day', 'date'), ('channel', 'string'), ('account_id', 'string'),
                     ('campaign_id', 'string'), ('campaign_name', 'string')] -%}
@@ -95,6 +96,73 @@ aggregated as (
         {%- for dim, kind in dims %} coalesce({{ dim }}, '(not set)'),{% endfor %}
         account_currency, reporting_currency
 
+),
+
+campaign_names as (
+
+    select
+        channel,
+        account_id,
+        campaign_id,
+        campaign_name
+    from {{ ref('dim_campaigns') }}
+
+),
+{%- for level in levels %}
+
+{{ level }}_names as (
+
+    select
+        channel,
+        account_id,
+        {{ level }}_id,
+        max({{ level }}_name) as {{ level }}_name
+    from {{ ref('fct_ad_performance_daily') }}
+    group by channel, account_id, {{ level }}_id
+
+),
+{%- endfor %}
+
+named as (
+
+    select
+        aggregated.date_day,
+        aggregated.channel,
+        aggregated.account_id,
+        aggregated.account_name,
+        aggregated.campaign_id,
+        coalesce(aggregated.campaign_name, campaign_names.campaign_name) as campaign_name,
+        {%- for level in levels %}
+        aggregated.{{ level }}_id,
+        coalesce(aggregated.{{ level }}_name, {{ level }}_names.{{ level }}_name) as {{ level }}_name,
+        {%- endfor %}
+        {%- for column, kind in dims + attributes %}
+        aggregated.{{ column }},
+        {%- endfor %}
+        aggregated.account_currency,
+        aggregated.reporting_currency,
+        {%- for metric, kind in metrics %}
+        aggregated.{{ metric }},
+        {%- endfor %}
+        {%- if 'spend' in metrics | map('first') | list %}
+        aggregated.spend_reporting,
+        {%- endif %}
+        aggregated.conversion_value_reporting
+
+    from aggregated
+    left join campaign_names
+        on
+            aggregated.channel = campaign_names.channel
+            and aggregated.account_id = campaign_names.account_id
+            and aggregated.campaign_id = campaign_names.campaign_id
+    {%- for level in levels %}
+    left join {{ level }}_names
+        on
+            aggregated.channel = {{ level }}_names.channel
+            and aggregated.account_id = {{ level }}_names.account_id
+            and aggregated.{{ level }}_id = {{ level }}_names.{{ level }}_id
+    {%- endfor %}
+
 )
 
 select
@@ -102,5 +170,5 @@ select
     {%- if 'spend' in metrics | map('first') | list %},
     {{ performance_ratios() }}
     {%- endif %}
-from aggregated
+from named
 {%- endmacro %}
