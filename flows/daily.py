@@ -156,15 +156,16 @@ async def daily_pipeline(
     config = load_config(config_path)
     today = dt.datetime.now(config.tz).date()
     windows = plan(config, params, today)
-    selected = accounts_of(build_connectors(config, list(windows)), params.accounts)
+    built = build_connectors(config, list(windows))
+    selected = accounts_of(built, params.accounts)
+    concurrency = {c.name: c.settings.max_concurrency for c in built}
     run_id = str(flow_run.get_id() or f"local-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}")
     summary = RunSummary(run_id, windows)
     log.info("run %s: windows %s", run_id, {k: f"{s}..{e}" for k, (s, e) in windows.items()})
 
     calls = []
     for name, (start, end) in windows.items():
-        section = config.connector(name)
-        subflow = ingest_connector.with_options(task_runner=_threads(section.max_concurrency))
+        subflow = ingest_connector.with_options(task_runner=_threads(concurrency[name]))
         calls.append(
             subflow(
                 name,

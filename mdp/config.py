@@ -116,7 +116,9 @@ class ConnectorConfig(StrictScalars):
     accounts: list[str] = Field(default_factory=list)
     credentials: dict[str, SecretRef] = Field(default_factory=dict)
     chunk_days: int = Field(31, ge=1, le=366, description="days per extraction unit")
-    max_concurrency: int = Field(4, ge=1, le=64, description="concurrent API units for this connector")
+    max_concurrency: int | None = Field(
+        None, ge=1, le=64, description="concurrent API units for this connector (default: the connector's own)"
+    )
     unit_retries: int = Field(3, ge=0, le=20, description="retries of a failed unit on a retryable API error")
     max_retry_wait_minutes: float = Field(
         15.0, gt=0, le=1440, description="longest wait before a unit retry (a longer delay asked by the API fails)"
@@ -133,8 +135,9 @@ class ConnectorConfig(StrictScalars):
         return accounts
 
     def options(self) -> dict[str, Any]:
-        """Every key of this section, shared and connector-specific."""
-        return self.model_dump()
+        """Every key this section sets, shared and connector-specific (the connector's settings model
+        gives the defaults of the others)."""
+        return self.model_dump(exclude_unset=True)
 
 
 class AlertsConfig(_Strict):

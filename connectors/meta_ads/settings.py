@@ -180,6 +180,9 @@ def normalize_account_id(account: str) -> str:
 class MetaAdsSettings(ConnectorSettings):
     """The `type: meta_ads` section of pipeline.yaml."""
 
+    # A unit spends most of its time waiting for its async report run: more of them at once overlap the
+    # waits (Meta paces report runs per ad account through its throttling headers, which the client honours).
+    max_concurrency: int = Field(16, ge=1, le=64, description="units running at once for this connector")
     graph_url: str | None = Field(
         None, description="Graph API base URL; absent means the real API (https://graph.facebook.com)"
     )
