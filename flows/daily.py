@@ -19,11 +19,13 @@ from flows.fx_coverage import check_fx_coverage
 from flows.ingest import UnitOutcome, ingest_connector
 from flows.monitor import volume_monitor
 from flows.notify import notify_flow_failure
+from flows.retry import failed_units
 from flows.transform import dbt_build
-from flows.windows import RunParameters, check_names, resolve_accounts, resolve_window, run_parameters
+from flows.windows import ParameterError, RunParameters, check_names, resolve_accounts, resolve_window, run_parameters
 from mdp.config import PipelineConfig, load_config
 from mdp.errors import MDPError
 from mdp.secrets import redact
+from warehouse import from_config
 
 
 def _threads(workers: int) -> Any:
@@ -86,12 +88,40 @@ def plan(config: PipelineConfig, params: RunParameters, today: dt.date) -> dict[
     names = params.connectors or enabled
     connectors = build_connectors(config, names)
     accounts_of(connectors, params.accounts)
+    if params.retry_failed is not None:
+        clash = [k for k in ("start_date", "end_date", "lookback_days", "accounts") if getattr(params, k) is not None]
+        if clash:
+            raise ParameterError(f"retry_failed reruns the failed units as they were: drop {', '.join(clash)}")
+        return {}
     windows = {c.name: resolve_window(params, today, c.lookback_days) for c in connectors}
     if params.run_dbt and windows:
         check_fx_coverage(
             min(s for s, _ in windows.values()), max(e for _, e in windows.values()), config.reporting_currency
         )
     return windows
+
+
+def retry_plan(
+    config: PipelineConfig, params: RunParameters, log: Any
+) -> tuple[dict[str, tuple[dt.date, dt.date]], dict[str, list[dict[str, str]]]]:
+    """The windows and units of a retry_failed run (nothing when no unit is left to retry)."""
+    assert params.retry_failed is not None
+    run, units = failed_units(from_config(config, read_only=True), config, params.retry_failed)
+    wanted = set(params.connectors or [c.name for c in config.connectors])
+    units = [u for u in units if u.connector in wanted]
+    if not units:
+        log.info("retry_failed %s: no failed unit left to rerun", params.retry_failed)
+    else:
+        log.info("retrying %d failed unit(s) of run %s: %s", len(units), run, "; ".join(map(str, units)))
+    if units and params.run_dbt:
+        check_fx_coverage(min(u.start for u in units), max(u.end for u in units), config.reporting_currency)
+    windows: dict[str, tuple[dt.date, dt.date]] = {}
+    per_connector: dict[str, list[dict[str, str]]] = {}
+    for unit in units:
+        start, end = windows.get(unit.connector, (unit.start, unit.end))
+        windows[unit.connector] = (min(start, unit.start), max(end, unit.end))
+        per_connector.setdefault(unit.connector, []).append(unit.as_parameter())
+    return windows, per_connector
 
 
 def snapshot_day(params: RunParameters, today: dt.date, end: dt.date) -> dt.date | None:
@@ -125,6 +155,7 @@ async def daily_pipeline(
     run_dbt: bool = True,
     run_monitoring: bool = True,
     allow_long_range: bool = False,
+    retry_failed: str | None = None,
     config_path: str | None = None,
 ) -> RunSummary:
     """Load every connector's recent days (or a rerun/backfill range), rebuild the marts, check volumes.
@@ -139,6 +170,8 @@ async def daily_pipeline(
         run_dbt: rebuild the dbt models after loading.
         run_monitoring: compare the loaded volumes with their history afterwards.
         allow_long_range: load more than 37 months in one run, on purpose.
+        retry_failed: rerun exactly the units this run id ('latest': the last run with any) failed to load,
+            and that no run has loaded since (ops.load_log), instead of a window.
         config_path: pipeline.yaml to use (default: $MDP_CONFIG, ./pipeline.yaml, the sample).
     """
     log = get_run_logger()
@@ -152,10 +185,14 @@ async def daily_pipeline(
         run_dbt=run_dbt,
         run_monitoring=run_monitoring,
         allow_long_range=allow_long_range,
+        retry_failed=retry_failed,
     )
     config = load_config(config_path)
     today = dt.datetime.now(config.tz).date()
     windows = plan(config, params, today)
+    retry: dict[str, list[dict[str, str]]] = {}
+    if params.retry_failed is not None:
+        windows, retry = retry_plan(config, params, log)
     built = build_connectors(config, list(windows))
     selected = accounts_of(built, params.accounts)
     concurrency = {c.name: c.settings.max_concurrency for c in built}
@@ -175,6 +212,7 @@ async def daily_pipeline(
                 accounts=selected,
                 config_path=config_path,
                 snapshot_day=snapshot_day(params, today, end),
+                units=retry.get(name),
                 return_state=True,
             )
         )

@@ -237,6 +237,23 @@ def _failure(future: PrefectFuture[UnitOutcome], unit: Unit, name: str) -> UnitO
     return UnitOutcome(name, account, start, end, "failed", error=error, stream=stream)
 
 
+def given_units(
+    connector: Connector, units: list[dict[str, str]], snapshot_day: dt.date | None
+) -> tuple[list[Unit], list[str]]:
+    """Units given as {stream, account, start, end}; a snapshot unit only for the snapshot day (the API
+    returns entities as they are now), the others reported as skipped."""
+    planned: list[Unit] = []
+    skipped: list[str] = []
+    for unit in units:
+        stream = connector.stream(unit["stream"])
+        start, end = dt.date.fromisoformat(unit["start"]), dt.date.fromisoformat(unit["end"])
+        if stream.kind == "snapshot" and (start, end) != (snapshot_day, snapshot_day):
+            skipped.append(f"{stream.name} {unit['account']} {start}")
+            continue
+        planned.append((stream.name, unit["account"], start, end))
+    return planned, skipped
+
+
 def plan_units(
     connector: Connector, accounts: list[str], start: dt.date, end: dt.date, snapshot_day: dt.date | None
 ) -> tuple[list[Unit], list[str]]:
@@ -268,6 +285,7 @@ async def ingest_connector(
     accounts: list[str] | None = None,
     config_path: str | None = None,
     snapshot_day: dt.date | None = None,
+    units: list[dict[str, str]] | None = None,
 ) -> list[UnitOutcome] | State[Any]:
     """Extract and load one connector's streams and accounts for [start, end], chunk by chunk.
 
@@ -279,24 +297,30 @@ async def ingest_connector(
         accounts: only these accounts (default: all the connector covers).
         config_path: pipeline.yaml to use (default: $MDP_CONFIG or ./pipeline.yaml).
         snapshot_day: take the entity snapshot streams, dated this day (default: not taken).
+        units: exactly these units ({stream, account, start, end}), e.g. a run's failed ones, instead of
+            every selected stream x account x chunk of [start, end].
     """
     log = get_run_logger()
     config = load_config(config_path)
     connector = build_connector(config, config.connector(connector_name))
     warehouse = from_config(config)
     try:
-        discovery = list_accounts.submit(connector, connector_name)
-        covered = await asyncio.to_thread(discovery.result)
-        wanted = None if accounts is None else {canonical_account(a) for a in accounts}
-        selected = [a for a in covered if wanted is None or canonical_account(a) in wanted]
-        units, skipped = plan_units(connector, selected, start, end, snapshot_day)
+        if units is not None:
+            planned, skipped = given_units(connector, units, snapshot_day)
+            selected = sorted({account for _, account, _, _ in planned})
+        else:
+            discovery = list_accounts.submit(connector, connector_name)
+            covered = await asyncio.to_thread(discovery.result)
+            wanted = None if accounts is None else {canonical_account(a) for a in accounts}
+            selected = [a for a in covered if wanted is None or canonical_account(a) in wanted]
+            planned, skipped = plan_units(connector, selected, start, end, snapshot_day)
         log.info(
             "run %s: %s has %d account(s), %d stream(s), %d unit(s) from %s to %s",
             run_id,
             connector_name,
             len(selected),
             len(connector.selected_streams),
-            len(units),
+            len(planned),
             start,
             end,
         )
@@ -308,12 +332,12 @@ async def ingest_connector(
                 connector_name,
                 ", ".join(skipped),
             )
-        emit(ProgressEvent("planned", connector_name, units=len(units)))
+        emit(ProgressEvent("planned", connector_name, units=len(planned)))
         futures = [
             extract_and_load.submit(connector, warehouse, connector_name, stream, account, s, e, run_id)
-            for stream, account, s, e in units
+            for stream, account, s, e in planned
         ]
-        outcomes = await asyncio.to_thread(_collect, futures, units, connector_name)
+        outcomes = await asyncio.to_thread(_collect, futures, planned, connector_name)
     finally:
         connector.close()
     failed = [o for o in outcomes if o.status == "failed"]

@@ -45,6 +45,11 @@ class RunParameters(BaseModel):
     allow_long_range: bool = Field(
         False, description=f"Load more than {MAX_RANGE_DAYS} days (37 months) in one run, on purpose."
     )
+    retry_failed: str | None = Field(
+        None,
+        description="Rerun exactly the units this run id failed to load and no run has loaded since ('latest': "
+        "the most recent run with such units), from ops.load_log; instead of a window.",
+    )
 
 
 def run_parameters(**values: Any) -> RunParameters:

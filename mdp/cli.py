@@ -431,10 +431,26 @@ def run(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", metavar="", help="Print what the run would load; call no API, write nothing.")
     ] = False,
+    retry_failed: Annotated[
+        bool,
+        typer.Option(
+            "--retry-failed",
+            metavar="",
+            help="Rerun exactly the units a run failed to load (RUN_ID, default: the latest such run).",
+        ),
+    ] = False,
+    run_id: Annotated[
+        str | None,
+        typer.Argument(metavar="[RUN_ID]", help="With --retry-failed: the run to retry.", show_default=False),
+    ] = None,
 ) -> None:
     """Run the daily pipeline once, locally (ingest, dbt, monitoring), with live progress."""
     _quiet_telemetry()  # before Prefect is imported: it reads its settings once
     cfg = _load(config)
+    if run_id is not None and not retry_failed:
+        err_console.print(f"[bold red]error:[/] RUN_ID {escape(run_id)} is only read with --retry-failed")
+        raise typer.Exit(2)
+    retry = (run_id or "latest") if retry_failed else None
     parameters: dict[str, Any] = {
         "start_date": start.date() if start else None,
         "end_date": end.date() if end else None,
@@ -445,14 +461,42 @@ def run(
         "run_dbt": dbt,
         "run_monitoring": monitoring,
         "allow_long_range": allow_long_range,
+        "retry_failed": retry,
     }
     windows = _validate_run(cfg, parameters)
+    if retry is not None and not _print_retry(cfg, retry, dry_run):
+        return
     if dry_run:
         _print_plan(cfg, windows, parameters)
         return
     state = _run_pipeline(cfg, verbose=verbose, **parameters)
     if not state.is_completed():
         raise typer.Exit(1)
+
+
+def _print_retry(cfg: PipelineConfig, run_id: str, dry_run: bool) -> bool:
+    """Print the units a retry would rerun; False when there is nothing to rerun or only a dry run."""
+    from flows.retry import failed_units
+    from warehouse import from_config
+
+    try:
+        run, units = failed_units(from_config(cfg, read_only=True), cfg, run_id)
+    except MDPError as exc:
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(2) from None
+    if not units:
+        console.print(
+            "nothing to retry: every unit of ops.load_log is loaded"
+            if run_id == "latest"
+            else f"nothing to retry: run {escape(run_id)} has no unit still failed"
+        )
+        return False
+    console.print(f"{'would rerun' if dry_run else 'rerunning'} {len(units)} failed unit(s) of run {run}:")
+    for unit in units:
+        console.print(
+            f"  {unit.connector} {unit.stream} account {unit.account} {unit.start}..{unit.end}", highlight=False
+        )
+    return not dry_run
 
 
 def _run_pipeline(cfg: PipelineConfig, *, verbose: bool, **parameters: Any) -> Any:
