@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import re
+import shlex
+import signal
 import threading
 from pathlib import Path
 from typing import Annotated, Any
@@ -521,6 +524,8 @@ def _run_pipeline(cfg: PipelineConfig, *, verbose: bool, **parameters: Any) -> A
 
     rows: dict[str, int] = {}
     failed: dict[str, int] = {}
+    planned: dict[str, int] = {}
+    done: dict[str, int] = {}
     with Progress(
         TextColumn("{task.description:<14}"),
         BarColumn(),
@@ -543,9 +548,11 @@ def _run_pipeline(cfg: PipelineConfig, *, verbose: bool, **parameters: Any) -> A
             if name not in ids:
                 ids[name] = bar.add_task(name, total=None, detail="")
             if event.kind == "planned":
+                planned[name] = event.units
                 bar.update(ids[name], total=event.units)
                 return
             failed[name] = failed.get(name, 0) + int(event.failed)
+            done[name] = done.get(name, 0) + int(not event.failed)
             if event.kind == "dbt_node":
                 detail = f"{failed[name]:,} failed" if failed[name] else ""
             else:
@@ -553,12 +560,30 @@ def _run_pipeline(cfg: PipelineConfig, *, verbose: bool, **parameters: Any) -> A
                 detail = f"{rows[name]:,} rows"
             bar.update(ids[name], advance=1, detail=detail)
 
+        def on_interrupt(signum: int, frame: Any) -> None:
+            """Ctrl-C: the units still extracting run in worker threads that cannot be cancelled, so stop
+            here: say what landed and how to finish, stop the temporary Prefect server, exit 130."""
+            with lock:
+                bar.stop()
+                landed = ", ".join(f"{n} {done.get(n, 0)}/{total}" for n, total in planned.items()) or "none"
+                err_console.print(
+                    f"[bold yellow]interrupted[/]: units landed {landed} ({sum(rows.values()):,} rows); each "
+                    "landed unit is complete (loads are atomic), the others are untouched.\nTo finish, run the "
+                    "same command again (landed days are replaced, never duplicated):\n  "
+                    + escape(_command_line(cfg, parameters)),
+                    highlight=False,
+                )
+                _stop_temporary_server()
+                os._exit(130)
+
         unsubscribe = progress.subscribe(on_event)
+        previous = signal.signal(signal.SIGINT, on_interrupt)
         try:
             with tags(run_tag()):
                 call: Any = daily_pipeline(config_path=str(cfg.source), return_state=True, **parameters)
                 state: Any = asyncio.run(call)
         finally:
+            signal.signal(signal.SIGINT, previous)
             unsubscribe()
     if state.is_completed():
         summary = state.result()
@@ -566,7 +591,41 @@ def _run_pipeline(cfg: PipelineConfig, *, verbose: bool, **parameters: Any) -> A
         console.print(f"[green]run {summary.run_id} completed[/]: {sum(rows.values()):,} rows loaded; steps {steps}")
     else:
         err_console.print(f"[bold red]run failed:[/] {escape(str(state.message))}", highlight=False)
+        if any(failed.get(name) for name in planned):
+            err_console.print(
+                f"retry the failed units once fixed: mdp run --config {escape(str(cfg.source))} --retry-failed "
+                f"{state.state_details.flow_run_id}",
+                highlight=False,
+            )
     return state
+
+
+def _stop_temporary_server() -> None:
+    """Stop the temporary Prefect server this process started (it would outlive an os._exit)."""
+    from prefect.server.api.server import SubprocessASGIServer
+
+    for server in list(SubprocessASGIServer._instances.values()):
+        with contextlib.suppress(Exception):
+            server.stop()
+
+
+def _command_line(cfg: PipelineConfig, parameters: dict[str, Any]) -> str:
+    """The `mdp run` command line that asks for the same run."""
+    words = ["mdp", "run", "--config", str(cfg.source)]
+    for key, flag in (("start_date", "--start"), ("end_date", "--end"), ("run_date", "--run-date")):
+        if parameters.get(key) is not None:
+            words += [flag, str(parameters[key])]
+    if parameters.get("lookback_days") is not None:
+        words += ["--lookback-days", str(parameters["lookback_days"])]
+    for key, flag in (("connectors", "--connector"), ("accounts", "--account")):
+        for value in parameters.get(key) or []:
+            words += [flag, str(value)]
+    words += [] if parameters.get("run_dbt", True) else ["--no-dbt"]
+    words += [] if parameters.get("run_monitoring", True) else ["--no-monitoring"]
+    words += ["--allow-long-range"] if parameters.get("allow_long_range") else []
+    if parameters.get("retry_failed"):
+        words += ["--retry-failed"] + ([] if parameters["retry_failed"] == "latest" else [parameters["retry_failed"]])
+    return shlex.join(words)
 
 
 @app.command()
