@@ -8,7 +8,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -266,3 +266,31 @@ class GraphClient:
     def scrub(self, text: str) -> str:
         """`text` without this client's secrets (nor any registered one, nor token-like URL values)."""
         return _URL_SECRETS.sub(r"\1***", redact(text, self._secrets))
+
+
+def cursor_pages(
+    client: GraphClient, path: Sequence[str], params: Mapping[str, Any], *, what: str
+) -> Iterator[list[Any]]:
+    """The `data` list of every page of a cursor-paged edge, following paging.cursors.after.
+
+    Raises:
+        MetaAdsRetryableError: a page without a `data` list (and what `get` raises).
+        MetaAdsError: the cursor repeats itself (the paging would never end).
+    """
+    params = dict(params)
+    seen: set[str] = set()
+    while True:
+        body = client.get(path, params, what=what)
+        data = body.get("data")
+        if not isinstance(data, list):
+            raise MetaAdsRetryableError(f"Meta Ads {what}: a page carries no 'data' list")
+        yield data
+        paging = body.get("paging")
+        cursors = paging.get("cursors") if isinstance(paging, dict) else None
+        after = cursors.get("after") if isinstance(cursors, dict) else None
+        if not (isinstance(paging, dict) and paging.get("next") and isinstance(after, str) and after):
+            return
+        if after in seen:
+            raise MetaAdsError(f"Meta Ads {what}: the paging cursor repeats itself")
+        seen.add(after)
+        params["after"] = after

@@ -9,8 +9,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from connectors.meta_ads.exceptions import MetaAdsError, MetaAdsRetryableError, ReportRunFailed
-from connectors.meta_ads.graph import GraphClient
+from connectors.meta_ads.exceptions import MetaAdsRetryableError, ReportRunFailed
+from connectors.meta_ads.graph import GraphClient, cursor_pages
 from connectors.meta_ads.settings import (
     INSIGHTS_EXTRA_PARAMS,
     INSIGHTS_QUERIES,
@@ -164,20 +164,5 @@ class ReportRunner:
         raise ReportRunFailed(f"timed out after {self.settings.job_timeout_seconds:g}s ({polls} status polls)")
 
     def _pages(self, run_id: str, what: str) -> Iterator[list[Any]]:
-        params: dict[str, Any] = {"limit": self.settings.page_limit}
-        seen: set[str] = set()
-        while True:
-            body = self.client.get((run_id, "insights"), params, what=f"{what}: results of run {run_id}")
-            data = body.get("data")
-            if not isinstance(data, list):
-                raise MetaAdsRetryableError(f"Meta Ads {what}: a results page carries no 'data' list")
-            yield data
-            paging = body.get("paging")
-            cursors = paging.get("cursors") if isinstance(paging, dict) else None
-            after = cursors.get("after") if isinstance(cursors, dict) else None
-            if not (isinstance(paging, dict) and paging.get("next") and isinstance(after, str) and after):
-                return
-            if after in seen:
-                raise MetaAdsError(f"Meta Ads {what}: the results cursor repeats itself")
-            seen.add(after)
-            params = {"limit": self.settings.page_limit, "after": after}
+        params = {"limit": self.settings.page_limit}
+        yield from cursor_pages(self.client, (run_id, "insights"), params, what=f"{what}: results of run {run_id}")

@@ -11,8 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from connectors.base import Account
-from connectors.meta_ads.exceptions import MetaAdsError, MetaAdsRetryableError
-from connectors.meta_ads.graph import GraphClient
+from connectors.meta_ads.graph import GraphClient, cursor_pages
 from connectors.meta_ads.rows import BadRow, _decimal, _identifier, _json
 from connectors.meta_ads.schema import SNAPSHOT_TABLES
 from connectors.meta_ads.settings import SNAPSHOT_EDGES, currency_offset
@@ -25,23 +24,9 @@ def edge_pages(client: GraphClient, account_id: str, stream: str, limit: int) ->
     """The pages of one account edge (`act_<id>/campaigns` ...) with the stream's fields."""
     edge, fields = SNAPSHOT_EDGES[stream]
     what = f"account {account_id}: read {edge}"
-    params: dict[str, Any] = {"fields": ",".join(fields), "limit": limit}
-    seen: set[str] = set()
-    while True:
-        body = client.get((f"act_{account_id}", edge), params, what=what)
-        data = body.get("data")
-        if not isinstance(data, list):
-            raise MetaAdsRetryableError(f"Meta Ads {what}: a page carries no 'data' list")
-        yield data
-        paging = body.get("paging")
-        cursors = paging.get("cursors") if isinstance(paging, dict) else None
-        after = cursors.get("after") if isinstance(cursors, dict) else None
-        if not (isinstance(paging, dict) and paging.get("next") and isinstance(after, str) and after):
-            return
-        if after in seen:
-            raise MetaAdsError(f"Meta Ads {what}: the paging cursor repeats itself")
-        seen.add(after)
-        params = {**params, "after": after}
+    yield from cursor_pages(
+        client, (f"act_{account_id}", edge), {"fields": ",".join(fields), "limit": limit}, what=what
+    )
 
 
 def parse_entity(raw: Any, stream: str, account: Account, day: dt.date) -> dict[str, Any]:
