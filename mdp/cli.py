@@ -565,7 +565,7 @@ def _run_pipeline(cfg: PipelineConfig, *, verbose: bool, **parameters: Any) -> A
             here: say what landed and how to finish, stop the temporary Prefect server, exit 130."""
             with lock:
                 bar.stop()
-                landed = ", ".join(f"{n} {done.get(n, 0)}/{total}" for n, total in planned.items()) or "none"
+                landed = ", ".join(f"{n} {done.get(n, 0)}/{t}" for n, t in sorted(planned.items())) or "none"
                 err_console.print(
                     f"[bold yellow]interrupted[/]: units landed {landed} ({sum(rows.values()):,} rows); each "
                     "landed unit is complete (loads are atomic), the others are untouched.\nTo finish, run the "
