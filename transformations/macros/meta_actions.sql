@@ -62,3 +62,15 @@
         {{ exceptions.raise_compiler_error("var meta_conversion_aggregation must be first_match or sum, got '" ~ aggregation ~ "'") }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- The measures of a Meta insights breakdown row, typed: counts, spend, conversions and their value
+    recomputed from the raw actions by the configured action types (like stg_meta_ads__ad_insights), and
+    reach (people reached in the segment: not additive across segments, days or campaigns). -#}
+{% macro meta_breakdown_measures() -%}
+    cast(impressions as {{ mdp_type('integer') }}) as impressions,
+    cast(clicks as {{ mdp_type('integer') }}) as clicks,
+    cast(spend as {{ mdp_type('float') }}) as spend,
+    cast({{ meta_conversions('actions') }} as {{ mdp_type('float') }}) as conversions,
+    cast({{ meta_conversions('action_values') }} as {{ mdp_type('float') }}) as conversion_value,
+    cast(reach as {{ mdp_type('integer') }}) as reach
+{%- endmacro %}

@@ -17,14 +17,7 @@ renamed as (
         campaign_name,
         age as age_range,
         gender,
-        cast(impressions as {{ mdp_type('integer') }}) as impressions,
-        cast(clicks as {{ mdp_type('integer') }}) as clicks,
-        cast(spend as {{ mdp_type('float') }}) as spend,
-        -- recomputed from the raw actions by the configured action types, like stg_meta_ads__ad_insights
-        cast({{ meta_conversions('actions') }} as {{ mdp_type('float') }}) as conversions,
-        cast({{ meta_conversions('action_values') }} as {{ mdp_type('float') }}) as conversion_value,
-        -- people reached in this segment: not additive across segments, days or campaigns
-        cast(reach as {{ mdp_type('integer') }}) as reach,
+        {{ meta_breakdown_measures() }},
         _loaded_at as loaded_at
 
     from source
