@@ -31,6 +31,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--max-dict-rows", type=float, default=1e6, help="largest size for the Python-dict paths")
     p.add_argument("--accounts", type=int, nargs="+", help="e2e accounts per channel, e.g. 5 50 200")
     p.add_argument("--days", type=int, nargs="+", help="e2e days per run, e.g. 7 90 365")
+    p.add_argument(
+        "--server",
+        choices=["persistent", "temporary"],
+        default="persistent",
+        help="e2e: one running `prefect server` for every cell (as deployments run) or a temporary one per cell",
+    )
     p.add_argument("--dbt-sizes", type=float, nargs="+", help="dbt fact rows, e.g. 1e6 1e7")
     p.add_argument("--output", type=Path, help=f"results document (default {DOCS_PATH}; --smoke writes none)")
     p.add_argument("--workdir", type=Path, help="scratch directory for the DuckDB files (default: system temp)")
@@ -59,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "e2e" in chosen:
         from benchmarks import e2e
 
-        sections.append(e2e.run(accounts, days, args.workdir))
+        sections.append(e2e.run(accounts, days, args.workdir, server=args.server))
     if "dbt" in chosen:
         from benchmarks import dbt_bench
 

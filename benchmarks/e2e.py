@@ -1,6 +1,6 @@
 """End-to-end benchmark: `daily_pipeline` (ingest only) against the sandbox for a grid of accounts per channel
-x days. Each cell runs in its own process (its own temporary Prefect server on a temporary PREFECT_HOME) so its peak
-memory is its own; the sandbox runs in this process, which reads its API call counters afterwards."""
+x days. Each cell runs in its own process (against one running Prefect server, or a temporary one of its own) so
+its peak memory is its own; the sandbox runs in this process, which reads its API call counters afterwards."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import functools
 import json
 import logging
 import os
+import resource
+import socket
 import subprocess
 import sys
 import tempfile
@@ -32,16 +34,59 @@ PRIMARY_STREAMS = {"google_ads": "ad_performance", "meta_ads": "ad_insights"}
 META_POLL_SECONDS = 0.5  # the sandbox completes report runs after a few polls (as in pipeline.yaml)
 
 
-def run(accounts: Sequence[int], days: Sequence[int], workdir: Path | None = None) -> Section:
-    """Every (accounts, days) cell in turn."""
+def run(
+    accounts: Sequence[int], days: Sequence[int], workdir: Path | None = None, *, server: str = "persistent"
+) -> Section:
+    """Every (accounts, days) cell in turn, against one running `prefect server` (as deployments run:
+    `persistent`) or a temporary server started by each cell's process (as a bare `mdp run`: `temporary`)."""
     results = []
     with tempfile.TemporaryDirectory(prefix="mdp-bench-e2e-", dir=workdir) as tmp:
         prefect_home = Path(tmp) / "prefect"
         _migrate(prefect_home)
-        for n_accounts in accounts:
-            for n_days in days:
-                results.append(run_cell(n_accounts, n_days, Path(tmp) / f"{n_accounts}x{n_days}", prefect_home))
+        process, api_url = None, None
+        if server == "persistent":
+            from deployments.local import start_server
+
+            process, api_url = start_server(_free_port(), Path(tmp) / "logs", prefect_home)
+        try:
+            for n_accounts in accounts:
+                for n_days in days:
+                    cell_dir = Path(tmp) / f"{n_accounts}x{n_days}"
+                    result = run_cell(n_accounts, n_days, cell_dir, prefect_home, api_url, process)
+                    results.append(result | {"server": server})
+        finally:
+            if process is not None:
+                from deployments.local import stop_process_group
+
+                stop_process_group(process)
     return Section("End to end", _markdown(results), {"cells": results})
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _process_cpu(pid: int | None) -> float:
+    """CPU seconds (user + system) of a process and its children so far; 0 without one."""
+    if pid is None:
+        return 0.0
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
 
 
 def _prefect_env(prefect_home: Path) -> dict[str, str]:
@@ -64,7 +109,14 @@ def _migrate(prefect_home: Path) -> None:
     )
 
 
-def run_cell(n_accounts: int, n_days: int, directory: Path, prefect_home: Path) -> dict[str, Any]:
+def run_cell(
+    n_accounts: int,
+    n_days: int,
+    directory: Path,
+    prefect_home: Path,
+    api_url: str | None = None,
+    server: Any = None,
+) -> dict[str, Any]:
     """Start a sandbox with `n_accounts` per channel, run one pipeline process over `n_days` days ending
     yesterday, and collect its measurements with the sandbox's call counts."""
     from sandbox import SandboxConfig, start_sandbox
@@ -95,9 +147,11 @@ def run_cell(n_accounts: int, n_days: int, directory: Path, prefect_home: Path) 
             **SANDBOX_SECRETS,
             GRPC_ROOTS_ENV: str(handle.ca_bundle),
             "PYTHONUNBUFFERED": "1",
+            **({"PREFECT_API_URL": api_url} if api_url else {}),
         }
         cell = {"config": str(config_path), "start": start.isoformat(), "end": end.isoformat(), "out": str(result_path)}
         logger.info("e2e cell %d accounts/channel x %d days: running", n_accounts, n_days)
+        server_cpu = _process_cpu(server.pid if server is not None else None)
         with (directory / "cell.log").open("w", encoding="utf-8") as log:
             completed = subprocess.run(
                 [sys.executable, "-m", "benchmarks.e2e", "--cell", json.dumps(cell)],
@@ -107,6 +161,7 @@ def run_cell(n_accounts: int, n_days: int, directory: Path, prefect_home: Path) 
                 timeout=CELL_TIMEOUT_SECONDS,
                 check=False,
             )
+        server_cpu = _process_cpu(server.pid if server is not None else None) - server_cpu
         assert handle.google_calls is not None
         assert handle.meta_calls is not None
         calls = {"google_ads": handle.google_calls.total(), "meta_ads": handle.meta_calls.total()}
@@ -115,6 +170,8 @@ def run_cell(n_accounts: int, n_days: int, directory: Path, prefect_home: Path) 
         raise RuntimeError(f"e2e cell {n_accounts}x{n_days} failed (exit {completed.returncode}):\n{tail}")
     result: dict[str, Any] = json.loads(result_path.read_text(encoding="utf-8"))
     result.update(accounts_per_channel=n_accounts, days=n_days, api_calls=calls)
+    if server is not None:  # the running server's CPU during the cell (the cell's own children: none)
+        result["server_cpu_seconds"] = server_cpu
     logger.info(
         "e2e cell %dx%d: %.1fs wall, %d rows, overhead %.1fs, peak RSS %.0f MB",
         n_accounts,
@@ -149,20 +206,23 @@ def _cell_main(cell: dict[str, Any]) -> None:
     from flows.daily import daily_pipeline
 
     intervals: list[tuple[float, float]] = []
+    task_cpu: list[float] = []
     lock = threading.Lock()
     original = ingest.extract_and_load.fn
 
     @functools.wraps(original)
     def timed_unit(*args: Any, **kwargs: Any) -> Any:
-        began = time.monotonic()
+        began, cpu = time.monotonic(), time.thread_time()
         try:
             return original(*args, **kwargs)
         finally:
             with lock:
                 intervals.append((began, time.monotonic()))
+                task_cpu.append(time.thread_time() - cpu)
 
     ingest.extract_and_load.fn = timed_unit
     own, tree = PeakRSS().start(), PeakRSS(tree=True).start()
+    cpu_before = _cpu_seconds()
     began = time.monotonic()
     summary = asyncio.run(
         daily_pipeline(
@@ -174,6 +234,7 @@ def _cell_main(cell: dict[str, Any]) -> None:
         )
     )
     wall = time.monotonic() - began
+    process_cpu, server_cpu = _cpu_seconds(), _children_cpu_seconds()
     own.stop()
     tree.stop()
     busy = _union_seconds(intervals)
@@ -192,8 +253,38 @@ def _cell_main(cell: dict[str, Any]) -> None:
         "startup_seconds": first_task,
         "peak_rss_bytes": own.peak,
         "peak_rss_tree_bytes": tree.peak,
+        "process_cpu_seconds": process_cpu - cpu_before,
+        "task_cpu_seconds": sum(task_cpu),
+        "server_cpu_seconds": server_cpu,
     }
     Path(cell["out"]).write_text(json.dumps(result), encoding="utf-8")
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds (user + system, every thread) of this process so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _children_cpu_seconds() -> float:
+    """CPU seconds of this process's running children (the temporary Prefect server, if any)."""
+    import psutil
+
+    total = 0.0
+    for child in psutil.Process().children(recursive=True):
+        try:
+            times = child.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def prefect_cpu_share(cell: dict[str, Any]) -> float:
+    """Prefect's share of the run's CPU: everything outside the task bodies (flow engine, API client,
+    logging, the server) over all CPU the run used (pipeline process + server)."""
+    total = cell["process_cpu_seconds"] + cell["server_cpu_seconds"]
+    return (total - cell["task_cpu_seconds"]) / total if total > 0 else 0.0
 
 
 def _markdown(cells: list[dict[str, Any]]) -> str:
@@ -203,6 +294,7 @@ def _markdown(cells: list[dict[str, Any]]) -> str:
         steady = c["overhead_seconds"] - c["startup_seconds"]
         rows.append(
             [
+                c.get("server", "temporary"),
                 c["accounts_per_channel"],
                 c["days"],
                 c["units"],
@@ -215,13 +307,15 @@ def _markdown(cells: list[dict[str, Any]]) -> str:
                 f"{c['startup_seconds']:.1f}",
                 f"{c['overhead_seconds']:.1f} ({100 * c['overhead_seconds'] / wall:.0f}%)",
                 f"{steady:.1f} ({100 * steady / max(wall - c['startup_seconds'], 1e-9):.0f}%)",
-                f"{c['overhead_literal_seconds']:.1f}",
+                f"{c['process_cpu_seconds']:.1f} / {c['server_cpu_seconds']:.1f} / {c['task_cpu_seconds']:.1f}",
+                f"{100 * prefect_cpu_share(c):.0f}%",
             ]
         )
     headers = [
+        "Prefect server",
         "accounts/channel",
         "days",
-        "tasks",
+        "units",
         "rows",
         "wall s",
         "rows/s",
@@ -231,18 +325,24 @@ def _markdown(cells: list[dict[str, Any]]) -> str:
         "to first task s",
         "Prefect overhead s (no task running)",
         "of which after the first task s (% of the rest)",
-        "wall - sum of task s",
+        "CPU s: pipeline / Prefect server / inside tasks",
+        "Prefect's CPU share",
     ]
     notes = (
         "Each cell: a fresh process runs `daily_pipeline(start_date, end_date, run_dbt=False, run_monitoring=False)` "
-        "over the days ending yesterday, with a temporary `PREFECT_HOME` migrated once (each cell starts its "
-        "own temporary Prefect server) and a fresh DuckDB file, against the sandbox serving both channels from "
+        "over the days ending yesterday, with a temporary `PREFECT_HOME` migrated once and a fresh DuckDB file, "
+        "against one `prefect server` started before the cells (persistent, as deployments run) or a temporary "
+        "server each cell's process starts (temporary, as a bare `mdp run` without PREFECT_API_URL), against "
+        "the sandbox serving both channels from "
         "the parent process. "
-        "Tasks are (account, 31-day chunk) per connector, 4 threads per connector, both connectors concurrently. "
+        "Units are (stream, account, 31-day chunk); each connector runs them in at most `max_concurrency` batched "
+        "tasks (Google 4, Meta 16), both connectors concurrently. "
         "'Prefect overhead' is the wall time during which no extract-and-load task was running (server start, "
-        "flow and task scheduling, teardown), measured by timing the task function from inside; 'wall - sum "
-        "of task s' is the issue's literal definition, negative when tasks overlap. Peak RSS is sampled every "
-        "50 ms (psutil) in the pipeline process, and with its children (the temporary Prefect server)."
+        "flow and task scheduling, teardown), measured by timing the task function from inside. CPU is the "
+        "pipeline process's user + system time (all threads), the Prefect server's, and the task bodies' own "
+        "thread time; Prefect's CPU share is all CPU outside the task bodies (flow engine, API client, logs, "
+        "server) over the total. Peak RSS is sampled every 50 ms (psutil) in the pipeline process, and with "
+        "its children (the temporary Prefect server)."
     )
     return "\n".join([table(headers, rows), "", notes])
 

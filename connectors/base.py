@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -141,6 +141,12 @@ class Connector(ABC):
             RetryableAPIError: the API may succeed if asked again later.
             ConnectorError: it will not (credentials, permissions, bad request).
         """
+
+    def prepare(self, units: Sequence[tuple[str, str, dt.date, dt.date]]) -> None:  # noqa: B027 - optional hook
+        """Start the API work of several (stream, account, start, end) units together, before `extract`
+        is called for each of them in turn (for example, submit every asynchronous report and poll them
+        together instead of one by one). Optional: must never raise; whatever it could not prepare,
+        `extract` does as usual."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release clients and sessions."""

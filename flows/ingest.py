@@ -1,9 +1,11 @@
-"""One ingest subflow per connector: a task per (stream, account, date chunk), each loaded atomically."""
+"""One ingest subflow per connector: units of (stream, account, date chunk), run in a few batched tasks per
+connector; each unit replaces exactly its own rows."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 import random
 import time
@@ -24,15 +26,17 @@ from connectors.registry import build_connector
 from flows.progress import ProgressEvent, emit
 from flows.windows import canonical_account, chunks
 from mdp.config import load_config
-from mdp.errors import RetryableAPIError, WarehouseBusyError, WarehouseError
+from mdp.errors import MDPError, RetryableAPIError, WarehouseBusyError, WarehouseError
+from mdp.schema import TableSpec
 from mdp.secrets import redact
 from warehouse import Warehouse, from_config
-from warehouse.base import LoadContext, QuarantinedRow, Scope
+from warehouse.base import LoadContext, LoadPart, QuarantinedRow, ReplaceResult, Scope
 
 logger = logging.getLogger(__name__)
 UNIT_BACKOFF_SECONDS = 2.0
 T = TypeVar("T")
 _PREFECT_PREFIX = "Task run encountered an exception "
+Unit = tuple[str, str, dt.date, dt.date]  # (stream, account, start, end)
 
 
 @dataclass(frozen=True)
@@ -139,42 +143,127 @@ def with_unit_retries(
             sleep(wait)
 
 
+UNITS_PER_LOAD = 25  # units extracted together, then loaded in one transaction per table
+
+
 @task(
     name="extract-and-load",
-    task_run_name="{connector_name} {stream} {account} {start}..{end}",
+    task_run_name="{connector_name} {label}",
     cache_policy=NO_CACHE,
 )
 def extract_and_load(
     connector: Connector,
     warehouse: Warehouse,
     connector_name: str,
-    stream: str,
-    account: str,
-    start: dt.date,
-    end: dt.date,
+    units: list[Unit],
     run_id: str,
-) -> UnitOutcome:
-    """Extract every day of one account chunk in full, then replace those days in one transaction.
+    label: str = "",
+) -> list[UnitOutcome]:
+    """Extract and load a batch of units, `UNITS_PER_LOAD` at a time: the connector may start their API
+    work together (Meta: every report run submitted, then polled together), each unit is extracted in full
+    with its own retries, then the group is loaded in one transaction per table, each unit replacing
+    exactly its own (account, day) rows.
 
-    Extraction finishes before the warehouse is touched, so a failed extraction never erases the
-    last good data; chunking keeps memory flat on long backfills. A retryable API error retries the
-    extraction after the delay the API asked for (bounded by `max_retry_wait_minutes`).
+    Extraction finishes before the warehouse is touched, so a failed extraction never erases the last good
+    data; a unit that fails (extraction or load) becomes a "failed" outcome and the others carry on. A
+    retryable API error retries the unit's extraction after the delay the API asked for (bounded by
+    `max_retry_wait_minutes`).
     """
-    settings = connector.settings
-    what = f"{connector_name} {stream} account {account} {start}..{end}"
+    del label  # in the task run's name only
+    outcomes: list[UnitOutcome] = []
+    for start in range(0, len(units), UNITS_PER_LOAD):
+        group = units[start : start + UNITS_PER_LOAD]
+        connector.prepare(group)
+        extracted: list[_Extraction] = []
+        for unit in group:
+            try:
+                extracted.append(_extract_unit(connector, connector_name, unit))
+            except Exception as exc:  # the unit fails, with its error, and the batch goes on
+                outcomes.append(_failed(connector_name, unit, exc))
+        outcomes += _load_group(connector, warehouse, connector_name, extracted, run_id)
+    return outcomes
+
+
+@dataclass(frozen=True)
+class _Extraction:
+    unit: Unit
+    began: float
+    rows: pa.Table | list[dict[str, Any]]
+    quarantine: list[QuarantinedRow]
+
+
+def _extract_unit(connector: Connector, connector_name: str, unit: Unit) -> _Extraction:
+    stream, account, start, end = unit
     began, rows, quarantine = with_unit_retries(
         lambda: _extract(connector, stream, account, start, end),
-        retries=settings.unit_retries,
-        max_wait_seconds=settings.max_retry_wait_minutes * 60,
-        what=what,
+        retries=connector.settings.unit_retries,
+        max_wait_seconds=connector.settings.max_retry_wait_minutes * 60,
+        what=f"{connector_name} {stream} account {account} {start}..{end}",
     )
+    return _Extraction(unit, began, rows, quarantine)
+
+
+def _failed(connector_name: str, unit: Unit, exc: BaseException) -> UnitOutcome:
+    stream, account, start, end = unit
+    error = redact(f"{type(exc).__name__}: {exc}")
+    get_run_logger().error(
+        "%s %s %s %s..%s failed: %s",
+        connector_name,
+        stream,
+        account,
+        start,
+        end,
+        error,
+        exc_info=not isinstance(exc, MDPError),  # a bug keeps its traceback; an API or data error is one line
+    )
+    outcome = UnitOutcome(connector_name, account, start, end, "failed", error=error, stream=stream)
+    emit(ProgressEvent("unit", connector_name, units=1, failed=True))
+    return outcome
+
+
+def _load_group(
+    connector: Connector, warehouse: Warehouse, connector_name: str, extracted: list[_Extraction], run_id: str
+) -> list[UnitOutcome]:
+    """Load the extracted units, one transaction per table; if a combined load fails, each unit on its own,
+    so that one unit's bad rows fail that unit only."""
     context = LoadContext(connector_name, run_id)
-    result = when_free(
-        lambda: warehouse.replace_partitions(
-            connector.stream(stream).table, rows, Scope.of([account], start, end), context, quarantine
-        ),
-        what=what,
-    )
+    by_table: dict[str, list[_Extraction]] = {}
+    for item in extracted:
+        by_table.setdefault(connector.stream(item.unit[0]).table.name, []).append(item)
+    outcomes: list[UnitOutcome] = []
+    for items in by_table.values():
+        spec = connector.stream(items[0].unit[0]).table
+        parts = [LoadPart(i.rows, Scope.of([i.unit[1]], i.unit[2], i.unit[3]), i.quarantine) for i in items]
+        what = f"{connector_name} {spec.name} ({len(items)} unit(s))"
+        try:
+            results: list[ReplaceResult | BaseException] = list(
+                when_free(functools.partial(warehouse.replace_many, spec, parts, context), what=what)
+            )
+        except (WarehouseError, TypeError) as exc:
+            if len(items) == 1:
+                results = [exc]
+            else:
+                get_run_logger().warning("%s: %s; loading each unit on its own", what, redact(str(exc)))
+                results = [_load_one(warehouse, spec, part, context, what) for part in parts]
+        for item, result in zip(items, results, strict=True):
+            if isinstance(result, BaseException):
+                outcomes.append(_failed(connector_name, item.unit, result))
+            else:
+                outcomes.append(_landed(connector_name, item, result, run_id))
+    return outcomes
+
+
+def _load_one(
+    warehouse: Warehouse, spec: TableSpec, part: LoadPart, context: LoadContext, what: str
+) -> ReplaceResult | WarehouseError:
+    try:
+        return when_free(lambda: warehouse.replace_many(spec, [part], context)[0], what=what)
+    except WarehouseError as exc:
+        return exc
+
+
+def _landed(connector_name: str, item: _Extraction, result: ReplaceResult, run_id: str) -> UnitOutcome:
+    stream, account, start, end = item.unit
     outcome = UnitOutcome(
         connector_name,
         account,
@@ -183,7 +272,7 @@ def extract_and_load(
         "success",
         result.rows,
         result.quarantined,
-        time.monotonic() - began,
+        time.monotonic() - item.began,
         stream=stream,
     )
     get_run_logger().info(
@@ -197,7 +286,33 @@ def extract_and_load(
         result.rows,
         result.quarantined,
     )
+    emit(ProgressEvent("unit", connector_name, units=1, rows=result.rows))
     return outcome
+
+
+def batches(units: list[Unit], workers: int) -> list[list[Unit]]:
+    """The units split into at most `workers` task batches of near-equal size, in order (so a batch holds
+    neighbouring accounts of one stream, and a connector can start their API work together)."""
+    if not units:
+        return []
+    count = min(len(units), max(workers, 1))
+    size, extra = divmod(len(units), count)
+    out, at = [], 0
+    for i in range(count):
+        n = size + (1 if i < extra else 0)
+        out.append(units[at : at + n])
+        at += n
+    return out
+
+
+def batch_label(batch: list[Unit]) -> str:
+    """A readable task run name: the stream(s), how many accounts and units, the days."""
+    streams = sorted({u[0] for u in batch})
+    accounts = sorted({u[1] for u in batch})
+    first, last = min(u[2] for u in batch), max(u[3] for u in batch)
+    who = accounts[0] if len(accounts) == 1 else f"{len(accounts)} accounts"
+    what = streams[0] if len(streams) == 1 else f"{len(streams)} streams"
+    return f"{what} {who} {first}..{last} ({len(batch)} unit(s))"
 
 
 @task(name="list-accounts", task_run_name="{connector_name} accounts", cache_policy=NO_CACHE)
@@ -225,16 +340,6 @@ def _extract(
         quarantine.extend(batch.quarantine)
     rows: pa.Table | list[dict[str, Any]] = pa.concat_tables(tables, promote_options="default") if tables else []
     return began, rows, quarantine
-
-
-Unit = tuple[str, str, dt.date, dt.date]  # (stream, account, start, end)
-
-
-def _failure(future: PrefectFuture[UnitOutcome], unit: Unit, name: str) -> UnitOutcome:
-    message = str(future.state.message or future.state.name)
-    stream, account, start, end = unit
-    error = redact(message.removeprefix(_PREFECT_PREFIX))
-    return UnitOutcome(name, account, start, end, "failed", error=error, stream=stream)
 
 
 def given_units(
@@ -333,11 +438,12 @@ async def ingest_connector(
                 ", ".join(skipped),
             )
         emit(ProgressEvent("planned", connector_name, units=len(planned)))
+        work = batches(planned, connector.settings.max_concurrency)
         futures = [
-            extract_and_load.submit(connector, warehouse, connector_name, stream, account, s, e, run_id)
-            for stream, account, s, e in planned
+            extract_and_load.submit(connector, warehouse, connector_name, batch, run_id, batch_label(batch))
+            for batch in work
         ]
-        outcomes = await asyncio.to_thread(_collect, futures, planned, connector_name)
+        outcomes = await asyncio.to_thread(_collect, futures, work, connector_name)
     finally:
         connector.close()
     failed = [o for o in outcomes if o.status == "failed"]
@@ -365,12 +471,16 @@ async def ingest_connector(
     return Completed(message=f"{connector_name}: {len(outcomes)} unit(s) loaded", data=outcomes)
 
 
-def _collect(futures: list[PrefectFuture[UnitOutcome]], units: list[Unit], name: str) -> list[UnitOutcome]:
-    """Wait for every unit; a failed one becomes a 'failed' outcome instead of stopping the others."""
+def _collect(futures: list[PrefectFuture[list[UnitOutcome]]], work: list[list[Unit]], name: str) -> list[UnitOutcome]:
+    """Wait for every batch; a batch that crashed as a whole fails each of its units, not the others."""
     outcomes = []
-    for future, unit in zip(futures, units, strict=True):
+    for future, batch in zip(futures, work, strict=True):
         future.wait()
-        outcome = future.result() if future.state.is_completed() else _failure(future, unit, name)
-        emit(ProgressEvent("unit", name, units=1, rows=outcome.rows, failed=outcome.status == "failed"))
-        outcomes.append(outcome)
+        if future.state.is_completed():
+            outcomes += future.result()
+            continue
+        error = redact(str(future.state.message or future.state.name).removeprefix(_PREFECT_PREFIX))
+        for stream, account, start, end in batch:
+            emit(ProgressEvent("unit", name, units=1, failed=True))
+            outcomes.append(UnitOutcome(name, account, start, end, "failed", error=error, stream=stream))
     return outcomes

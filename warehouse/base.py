@@ -10,6 +10,7 @@ from typing import Any, TypeAlias
 
 import pyarrow as pa
 
+from mdp.errors import ScopeError
 from mdp.schema import QuarantinedRow, TableSpec
 
 __all__ = ["QuarantinedRow"]
@@ -93,12 +94,70 @@ class LoadContext:
 
 
 @dataclass(frozen=True)
+class LoadPart:
+    """The rows and quarantine of one part of a combined load, and the units they replace."""
+
+    rows: RowsInput
+    scope: Scope
+    quarantine: Sequence[QuarantinedRow] = ()
+
+
+@dataclass(frozen=True)
 class ReplaceResult:
     table: str
     units: int
     rows: int
     quarantined: int
     rows_per_unit: dict[Unit, int]
+
+
+def units_in(spec: TableSpec, rows: pa.Table) -> set[Unit]:
+    """The distinct (account, day) units of an Arrow table's rows."""
+    if rows.num_rows == 0:
+        return set()
+    try:
+        pairs = pa.table(
+            {
+                "a": rows.column(spec.account_column).cast(pa.string()),
+                "d": rows.column(spec.date_column).cast(pa.date32()),
+            }
+        )
+    except (KeyError, pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise ScopeError(f"{spec.name}: rows without a readable account or day column: {exc}") from None
+    distinct = pairs.group_by(["a", "d"]).aggregate([])
+    return set(zip(distinct.column("a").to_pylist(), distinct.column("d").to_pylist(), strict=True))
+
+
+def combine_parts(spec: TableSpec, parts: Sequence[LoadPart]) -> LoadPart:
+    """The parts as one load: rows concatenated, scopes united, after checking that each part's rows
+    and quarantine lie in its own scope and that no two parts share a unit.
+
+    Raises:
+        ScopeError: naming the first offending part's units.
+    """
+    tables: list[pa.Table] = []
+    seen: set[Unit] = set()
+    for part in parts:
+        shared = part.scope.units & seen
+        if shared:
+            raise ScopeError(f"{spec.name}: two parts of one load share unit(s) {sorted(shared)[:5]}")
+        seen |= part.scope.units
+        if isinstance(part.rows, pa.Table):
+            found = units_in(spec, part.rows)
+            tables.append(part.rows)
+        elif isinstance(part.rows, Sequence) and not part.rows:
+            found = set()
+        else:
+            raise TypeError(f"{spec.name}: a combined load takes Arrow tables, not {type(part.rows).__name__}")
+        outside = sorted(found - part.scope.units, key=str)
+        outside += sorted({(q.account_id, q.day) for q in part.quarantine} - part.scope.units, key=str)
+        if outside:
+            raise ScopeError(
+                f"{spec.name}: {len(outside)} (account, day) unit(s) in the rows are outside the load scope, "
+                f"e.g. {outside[:5]}; nothing was changed"
+            )
+    rows: RowsInput = pa.concat_tables(tables, promote_options="default") if tables else []
+    return LoadPart(rows, Scope.from_units(seen))
 
 
 class Warehouse(ABC):
@@ -131,6 +190,32 @@ class Warehouse(ABC):
             ScopeError: a row (or quarantined row) lies outside the scope; nothing changed.
             WarehouseError: the load failed; nothing changed.
         """
+
+    def replace_many(self, spec: TableSpec, parts: Sequence[LoadPart], context: LoadContext) -> list[ReplaceResult]:
+        """Replace several parts in one atomic load (one transaction, one set of schema checks): what a
+        batch of extraction units costs once instead of once per unit. Each part's rows and quarantine
+        must lie inside that part's own scope, and scopes must not overlap; the result is per part.
+
+        Raises:
+            ScopeError: a part's rows lie outside its scope, or two parts share a unit; nothing changed.
+            WarehouseError: the load failed; nothing changed.
+        """
+        if len(parts) == 1:
+            part = parts[0]
+            return [self.replace_partitions(spec, part.rows, part.scope, context, part.quarantine)]
+        combined = combine_parts(spec, parts)
+        quarantine = [q for part in parts for q in part.quarantine]
+        result = self.replace_partitions(spec, combined.rows, combined.scope, context, quarantine)
+        return [
+            ReplaceResult(
+                spec.name,
+                len(part.scope),
+                sum(result.rows_per_unit.get(u, 0) for u in part.scope.units),
+                len(part.quarantine),
+                {u: result.rows_per_unit.get(u, 0) for u in part.scope.units},
+            )
+            for part in parts
+        ]
 
     @abstractmethod
     def log_failure(self, spec: TableSpec, scope: Scope, context: LoadContext, error: str) -> None:

@@ -90,6 +90,7 @@ class DuckDBWarehouse(Warehouse):
         self.path = Path(path)
         self.lock_timeout = lock_timeout
         self.read_only = read_only
+        self._ensured: set[tuple[str, str]] = set()  # (table, schema) checked by this instance's loads
 
     def __repr__(self) -> str:
         return f"DuckDBWarehouse({str(self.path)!r})"
@@ -137,6 +138,14 @@ class DuckDBWarehouse(Warehouse):
         with _write_lock(self.path), self.connect() as con:
             self._ensure(con, LOAD_LOG, LOAD_LOG_SCHEMA)
 
+    def _ensure_once(self, con: duckdb.DuckDBPyConnection, name: str, schema: pa.Schema) -> None:
+        """`_ensure`, skipped when this instance's loads already checked the same table and schema (a run's
+        loads check each table once, not once per load)."""
+        key = (name, schema.to_string())
+        if key not in self._ensured:
+            self._ensure(con, name, schema)
+            self._ensured.add(key)
+
     def _ensure(self, con: duckdb.DuckDBPyConnection, name: str, schema: pa.Schema) -> None:
         schema_name, table_name = name.split(".")
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema_name)}")
@@ -179,9 +188,12 @@ class DuckDBWarehouse(Warehouse):
         columns = ", ".join(quote(f.name) for f in target)
         counts: dict[Unit, int] = dict.fromkeys(scope.units, 0)
         with _write_lock(self.path), self.connect() as con:
-            self._ensure(con, spec.name, target)
-            self._ensure(con, spec.quarantine_name(), QUARANTINE_SCHEMA)
-            self._ensure(con, LOAD_LOG, LOAD_LOG_SCHEMA)
+            for name, schema in (
+                (spec.name, target),
+                (spec.quarantine_name(), QUARANTINE_SCHEMA),
+                (LOAD_LOG, LOAD_LOG_SCHEMA),
+            ):
+                self._ensure_once(con, name, schema)
             con.execute("BEGIN TRANSACTION")
             try:
                 con.register("mdp_scope", scope.as_arrow())
@@ -222,6 +234,7 @@ class DuckDBWarehouse(Warehouse):
                     con.execute("ROLLBACK")
                 except duckdb.Error as rollback_error:  # a failed COMMIT already ended the transaction
                     logger.debug("rollback after a failed load of %s: %s", spec.name, rollback_error)
+                self._ensured.clear()  # e.g. a table changed by another process: check again next time
                 if isinstance(exc, WarehouseError) or not isinstance(exc, Exception):
                     raise
                 if isinstance(exc, duckdb.Error):

@@ -7,6 +7,7 @@ import importlib
 import json
 import logging
 import math
+import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -65,20 +66,57 @@ def _path(field_path: str) -> tuple[FieldDescriptor, ...]:
 
 def field_value(row: Any, field_path: str) -> Any:
     """The value of a GAQL field in a protobuf row: enums by name, absent optional fields as None."""
+    return accessor(field_path)(row)
+
+
+@cache
+def accessor(field_path: str) -> Callable[[Any], Any]:
+    """A function reading one GAQL field from a protobuf row, with the descriptor walk done once here
+    instead of for every row: the parent message by attribute chain, then the leaf as `field_value` says."""
     chain = _path(field_path)
-    target = row
-    for descriptor in chain[:-1]:
-        target = getattr(target, descriptor.name)
+    parent: Callable[[Any], Any] = (
+        operator.attrgetter(".".join(d.name for d in chain[:-1])) if len(chain) > 1 else (lambda row: row)
+    )
     leaf = chain[-1]
+    name = leaf.name
     if leaf.is_repeated:
-        return list(getattr(target, leaf.name))
-    if leaf.has_presence and not target.HasField(leaf.name):
-        return None
-    value = getattr(target, leaf.name)
+        return lambda row: list(getattr(parent(row), name))
     if leaf.enum_type is not None:
-        named = leaf.enum_type.values_by_number.get(value)
-        return named.name if named else "UNKNOWN"
-    return value
+        names = {number: value.name for number, value in leaf.enum_type.values_by_number.items()}
+        if leaf.has_presence:
+
+            def optional_enum(row: Any) -> Any:
+                target = parent(row)
+                return names.get(getattr(target, name), "UNKNOWN") if target.HasField(name) else None
+
+            return optional_enum
+        return lambda row: names.get(getattr(parent(row), name), "UNKNOWN")
+    if leaf.has_presence:
+
+        def optional(row: Any) -> Any:
+            target = parent(row)
+            return getattr(target, name) if target.HasField(name) else None
+
+        return optional
+    return lambda row: getattr(parent(row), name)
+
+
+@cache
+def accessors(columns: tuple[tuple[str, str], ...]) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+    """(column, reader) for (column, GAQL field) pairs, built once per column set."""
+    return tuple((column, accessor(path)) for column, path in columns)
+
+
+_QUERY_ACCESSORS: dict[int, tuple[StreamQuery, tuple[tuple[str, str, Callable[[Any], Any]], ...]]] = {}
+
+
+def query_accessors(query: StreamQuery) -> tuple[tuple[str, str, Callable[[Any], Any]], ...]:
+    """(column, GAQL field, reader) for each column of a stream's query, built once per query."""
+    known = _QUERY_ACCESSORS.get(id(query))
+    if known is None or known[0] is not query:
+        readers = tuple((column, path, accessor(path)) for column, path in query.columns.items())
+        known = _QUERY_ACCESSORS[id(query)] = (query, readers)
+    return known[1]
 
 
 @dataclass
@@ -95,8 +133,8 @@ def parse_row(row: Any, columns: Mapping[str, str], id_columns: Iterable[str]) -
     values: Row = {}
     problems: list[str] = []
     metrics_ok = True
-    for column, path in columns.items():
-        raw = field_value(row, path)
+    for column, read in accessors(tuple(columns.items())):
+        raw = read(row)
         if column == "date":
             try:
                 values[column] = dt.date.fromisoformat(str(raw))
@@ -250,8 +288,8 @@ def parse_stream_row(row: Any, query: StreamQuery, spec: TableSpec) -> Parsed:
     values: Row = {}
     problems: list[str] = []
     metrics_ok = True
-    for column, path in query.columns.items():
-        raw = field_value(row, path)
+    for column, path, read in query_accessors(query):
+        raw = read(row)
         kind = spec.schema.field(column).type
         if isinstance(raw, list):
             values[column] = (raw[0] if raw else None) if column in FIRST_VALUE_COLUMNS else json.dumps(raw)

@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from connectors.meta_ads.exceptions import MetaAdsRetryableError, ReportRunFailed
+from connectors.meta_ads.exceptions import MetaAdsError, MetaAdsRetryableError, ReportRunFailed
 from connectors.meta_ads.graph import GraphClient, cursor_pages
 from connectors.meta_ads.settings import (
     INSIGHTS_EXTRA_PARAMS,
@@ -23,6 +24,7 @@ from connectors.meta_ads.settings import (
 logger = logging.getLogger(__name__)
 
 DateRange = tuple[dt.date, dt.date]
+K = TypeVar("K")
 
 
 def split_range(since: dt.date, until: dt.date) -> tuple[DateRange, DateRange]:
@@ -61,6 +63,54 @@ def insights_params(
     return params
 
 
+@dataclass(frozen=True)
+class StartedRun:
+    """A report run started ahead of its unit's extraction (see `wait_together`): its id, and whether it
+    completed (read its pages at once) or failed (with why); neither means it was still running."""
+
+    run_id: str
+    completed: bool = False
+    failed: str | None = None
+
+
+def wait_together(
+    client: GraphClient,
+    settings: MetaAdsSettings,
+    runs: Mapping[K, str],
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> dict[K, StartedRun]:
+    """Poll several started report runs together, one status request per run per round, on the same growing
+    waits as one run, until each has completed or failed or the job timeout passes: n runs wait about as
+    long as one. A status request that fails leaves its run to its unit's own polling."""
+    pending = dict(runs)
+    settled: dict[K, StartedRun] = {}
+    deadline = clock() + settings.job_timeout_seconds
+    for wait in poll_waits(settings.poll_initial_seconds, settings.poll_max_seconds):
+        remaining = deadline - clock()
+        if not pending or remaining <= 0:
+            break
+        sleep(min(wait, remaining))
+        for key, run_id in list(pending.items()):
+            try:
+                status = client.get(
+                    (run_id,), {"fields": "id,async_status,async_percent_completion"}, what=f"status of run {run_id}"
+                )
+            except (MetaAdsError, MetaAdsRetryableError) as error:
+                logger.debug("Meta Ads run %s: status not read (%s); its unit polls it", run_id, error)
+                settled[key] = StartedRun(pending.pop(key))
+                continue
+            state = status.get("async_status")
+            if state == JOB_COMPLETED and status.get("async_percent_completion") in (100, "100", None):
+                settled[key] = StartedRun(pending.pop(key), completed=True)
+            elif state in JOB_FAILED_STATES:
+                settled[key] = StartedRun(pending.pop(key), failed=f"ended {state!r}")
+    timed_out = f"timed out after {settings.job_timeout_seconds:g}s"
+    settled.update({key: StartedRun(run_id, failed=timed_out) for key, run_id in pending.items()})
+    return settled
+
+
 class ReportRunner:
     """Runs the insights reports of one account and stream through one client."""
 
@@ -83,8 +133,11 @@ class ReportRunner:
         self._sleep = sleep
         self._clock = clock
 
-    def rows(self, since: dt.date, until: dt.date) -> Iterator[tuple[dt.date, dt.date, list[Any]]]:
-        """(since, until, rows) per completed report run, covering every day of the range once.
+    def rows(
+        self, since: dt.date, until: dt.date, started: StartedRun | None = None
+    ) -> Iterator[tuple[dt.date, dt.date, list[Any]]]:
+        """(since, until, rows) per completed report run, covering every day of the range once; the first
+        attempt uses `started` (a run of exactly this range started ahead) if given.
 
         Raises:
             MetaAdsRetryableError: a single day's run failed `job_attempts` times.
@@ -92,9 +145,10 @@ class ReportRunner:
         """
         for attempt in range(1, self.settings.job_attempts + 1):
             try:
-                rows = self._run(since, until)
+                rows = self._run(since, until, started)
             except ReportRunFailed as failed:
                 reason = str(failed)
+                started = None
             else:
                 yield since, until, rows
                 return
@@ -126,17 +180,26 @@ class ReportRunner:
             f"{self.settings.job_attempts} time(s); try again later"
         )
 
-    def _run(self, since: dt.date, until: dt.date) -> list[Any]:
+    def start(self, since: dt.date, until: dt.date) -> str:
+        """Start the report run of since..until; its id."""
         what = f"account {self.account_id} report run {since}..{until}"
         params = insights_params(self.query, since, until, self.settings.requested_windows)
-        started = self.client.post((f"act_{self.account_id}", "insights"), params, what=f"{what}: start")
-        run_id = started.get("report_run_id")
+        answer = self.client.post((f"act_{self.account_id}", "insights"), params, what=f"{what}: start")
+        run_id = answer.get("report_run_id")
         if not isinstance(run_id, str | int) or not str(run_id).isdigit():
             raise MetaAdsRetryableError(f"Meta Ads {what}: the answer carries no report_run_id")
         self.runs += 1
-        self._wait(str(run_id), what)
+        return str(run_id)
+
+    def _run(self, since: dt.date, until: dt.date, started: StartedRun | None = None) -> list[Any]:
+        what = f"account {self.account_id} report run {since}..{until}"
+        if started is not None and started.failed:
+            raise ReportRunFailed(started.failed)
+        run_id = started.run_id if started is not None else self.start(since, until)
+        if started is None or not started.completed:
+            self._wait(run_id, what)
         rows: list[Any] = []
-        for page in self._pages(str(run_id), what):
+        for page in self._pages(run_id, what):
             rows.extend(page)
         return rows
 

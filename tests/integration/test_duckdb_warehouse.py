@@ -14,7 +14,7 @@ import pytest
 
 from mdp.errors import SchemaConflictError, ScopeError, WarehouseBusyError, WarehouseError
 from mdp.schema import QuarantinedRow, TableSpec
-from warehouse.base import LoadContext, Scope
+from warehouse.base import LoadContext, LoadPart, Scope
 from warehouse.duckdb import DuckDBWarehouse
 
 D1, D2, D3 = dt.date(2026, 3, 1), dt.date(2026, 3, 2), dt.date(2026, 3, 3)
@@ -215,7 +215,7 @@ def test_another_process_holding_the_file_gives_a_clear_error_then_works(tmp_pat
 FULL_DISK = r"""
 import datetime as dt, os, resource, signal, sys
 import pyarrow as pa
-from warehouse.base import LoadContext, Scope
+from warehouse.base import LoadContext, LoadPart, Scope
 from warehouse.duckdb import DuckDBWarehouse
 from tests.integration.test_duckdb_warehouse import SPEC, rows
 
@@ -250,3 +250,53 @@ def test_a_failed_commit_keeps_its_own_reason(tmp_path: Path) -> None:
     assert "File too large" in result.stdout
     assert "cannot rollback" not in result.stdout
     assert content(DuckDBWarehouse(tmp_path / "full.duckdb")) == []
+
+
+def table_of(records: list[dict[str, object]]) -> pa.Table:
+    return pa.Table.from_pylist(records, schema=SPEC.schema)
+
+
+def test_a_combined_load_replaces_each_part_and_reports_it_alone(wh: DuckDBWarehouse) -> None:
+    wh.replace_partitions(
+        SPEC,
+        rows("a", D1, 1) + rows("b", D1, 2) + rows("c", D1, 3),
+        Scope.of(["a", "b", "c"], D1, D1),
+        LoadContext("t", "r1"),
+    )
+    parts = [
+        LoadPart(table_of(rows("a", D1, 10, 11) + rows("a", D2, 12)), Scope.of(["a"], D1, D2)),
+        LoadPart([], Scope.of(["b"], D1, D1)),  # a part without rows empties its units
+        LoadPart(table_of(rows("c", D2, 30)), Scope.of(["c"], D2, D2), [QuarantinedRow("c", D2, "bad", "{}")]),
+    ]
+    results = wh.replace_many(SPEC, parts, LoadContext("t", "r2"))
+    assert [(r.units, r.rows, r.quarantined) for r in results] == [(2, 3, 0), (1, 0, 0), (1, 1, 1)]
+    assert results[0].rows_per_unit == {("a", D1): 2, ("a", D2): 1}
+    assert content(wh) == [
+        ("a", D1, "ad0", 10.0),
+        ("a", D1, "ad1", 11.0),
+        ("a", D2, "ad0", 12.0),
+        ("c", D1, "ad0", 3.0),
+        ("c", D2, "ad0", 30.0),
+    ]
+    logged = wh.query("SELECT account_id, day, rows, quarantined FROM ops.load_log WHERE run_id = 'r2' ORDER BY ALL")
+    assert logged == [("a", D1, 2, 0), ("a", D2, 1, 0), ("b", D1, 0, 0), ("c", D2, 1, 1)]
+
+
+@pytest.mark.parametrize(
+    ("second", "message"),
+    [
+        (LoadPart(table_of(rows("a", D1, 5)), Scope.of(["b"], D1, D1)), r"outside the load scope, e.g. \[\('a'"),
+        (LoadPart([], Scope.of(["a"], D1, D1)), "two parts of one load share"),
+    ],
+)
+def test_a_combined_load_checks_each_part_against_its_own_scope(
+    wh: DuckDBWarehouse, second: LoadPart, message: str
+) -> None:
+    """Rows of one part inside another part's scope would land silently in a single combined scope."""
+    wh.replace_partitions(
+        SPEC, rows("a", D1, 1) + rows("b", D1, 2), Scope.of(["a", "b"], D1, D1), LoadContext("t", "r1")
+    )
+    first = LoadPart(table_of(rows("a", D1, 9)), Scope.of(["a"], D1, D1))
+    with pytest.raises(ScopeError, match=message):
+        wh.replace_many(SPEC, [first, second], LoadContext("t", "r2"))
+    assert content(wh) == [("a", D1, "ad0", 1.0), ("b", D1, "ad0", 2.0)]

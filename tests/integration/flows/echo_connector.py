@@ -21,6 +21,7 @@ _lock = threading.Lock()
 class EchoSettings(ConnectorSettings):
     fail_accounts: list[str] = Field(default_factory=list)
     rate_limited_calls: int = 0
+    mislabel: dict[str, str] = Field(default_factory=dict)  # account -> the account its rows wrongly name
 
 
 class EchoConnector(Connector):
@@ -60,7 +61,7 @@ class EchoConnector(Connector):
             yield Extracted(
                 pa.table(
                     {
-                        "account_id": [account] * n,
+                        "account_id": [self.settings.mislabel.get(account, account)] * n,
                         "day": pa.array([day] * n, pa.date32()),
                         "item": list(range(n)),
                         "cost": [round(day.day * 1.5 + i, 2) for i in range(n)],

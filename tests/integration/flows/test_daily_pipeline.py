@@ -96,6 +96,24 @@ def test_a_failing_connector_does_not_stop_the_other(tmp_path: Path) -> None:
     assert table_digest(config)[1] > 0
 
 
+def test_a_unit_with_stray_rows_fails_alone_in_its_batch(tmp_path: Path) -> None:
+    """One task runs the three accounts (max_concurrency 1) and loads them together; a1's rows name a2, a unit
+    of the same batch: the combined load refuses them, and each unit is then loaded on its own."""
+    config = write_config(
+        tmp_path, "  - {name: echo_a, type: echo, accounts: [a1, a2, a3], max_concurrency: 1, mislabel: {a1: a2}}\n"
+    )
+    state = run(config, run_date=RUN_DATE)
+    assert state.is_failed()
+    assert "echo_a daily account a1 2026-03-05..2026-03-09: ScopeError: raw_echo.daily:" in state.message
+    assert "account a2" not in state.message
+    statuses = "SELECT DISTINCT account_id, status FROM ops.load_log ORDER BY ALL"
+    assert log_rows(config, statuses) == [("a1", "failed"), ("a2", "success"), ("a3", "success")]
+    per_account = "SELECT account_id, count(*), count(DISTINCT (day, item)) FROM raw_echo.daily GROUP BY ALL ORDER BY 1"
+    rows = log_rows(config, per_account)
+    assert [account for account, _, _ in rows] == ["a2", "a3"]
+    assert all(n == distinct for _, n, distinct in rows)  # a2 holds its own rows once, none of a1's
+
+
 def test_a_rate_limit_is_retried_to_success(tmp_path: Path) -> None:
     config = write_config(tmp_path, "  - {name: echo_a, type: echo, accounts: [a1], rate_limited_calls: 1}\n")
     state = run(config, run_date=RUN_DATE, lookback_days=2)

@@ -25,7 +25,7 @@ from connectors.meta_ads.graph import (
     insights_utilisation,
     throttle_wait,
 )
-from connectors.meta_ads.reports import ReportRunner, poll_waits, split_range
+from connectors.meta_ads.reports import ReportRunner, StartedRun, poll_waits, split_range, wait_together
 from connectors.meta_ads.settings import GRAPH_API_VERSION, MetaAdsSettings
 from mdp.errors import RetryableAPIError
 
@@ -338,3 +338,37 @@ def test_settings_errors(changes: dict[str, Any], message: str) -> None:
         settings(**changes)
     assert message in str(info.value)
     assert "EAABliteral" not in str(info.value) or "secret reference" in message
+
+
+def test_runs_started_together_are_polled_together_until_each_settles() -> None:
+    client = ScriptedClient({"1": ["Job Running", "Job Completed"], "2": ["Job Failed"], "3": ["Job Running"]})
+    waits: list[float] = []
+    ahead = runner(client)
+    runs = {day: ahead.start(dt.date(2025, 3, day), dt.date(2025, 3, day)) for day in (1, 2, 3)}
+    settled = wait_together(
+        client,  # type: ignore[arg-type]
+        settings(job_timeout_seconds=10, poll_initial_seconds=1, poll_max_seconds=2),
+        runs,
+        sleep=waits.append,
+        clock=lambda: client.now,
+    )
+    assert settled == {
+        1: StartedRun("1", completed=True),
+        2: StartedRun("2", failed="ended 'Job Failed'"),
+        3: StartedRun("3", failed="timed out after 10s"),
+    }
+    assert waits[:2] == [1, 2]  # one growing wait per round for all runs, not one per run
+
+
+def test_a_unit_reads_its_completed_run_at_once_and_splits_a_failed_one() -> None:
+    client = ScriptedClient({})
+    days = (dt.date(2025, 3, 1), dt.date(2025, 3, 2))
+    ahead = runner(client).start(*days)
+    ranges = list(runner(client).rows(*days, StartedRun(ahead, completed=True)))
+    assert client.started == [("2025-03-01", "2025-03-02")]  # no second run
+    assert client.now == 1.0  # and no status poll: one request, for the pages
+    assert [(s, u) for s, u, _ in ranges] == [days]
+    client = ScriptedClient({})
+    ranges = list(runner(client).rows(*days, StartedRun("1", failed="ended 'Job Failed'")))
+    assert client.started == [("2025-03-01", "2025-03-01"), ("2025-03-02", "2025-03-02")]
+    assert [(s, u) for s, u, _ in ranges] == [(days[0], days[0]), (days[1], days[1])]
