@@ -311,6 +311,18 @@ def state_path(config: PipelineConfig) -> Path:
     return config.warehouse_path().parent / "prefect" / STATE_FILE
 
 
+def running_local_server(config: PipelineConfig) -> str | None:
+    """The API URL of the Prefect server `mdp deploy --local` left running for this project, if it answers
+    (so that `mdp run` uses it instead of starting a temporary server); None when $PREFECT_API_URL is set
+    (Prefect uses that) or no such server runs."""
+    if os.environ.get("PREFECT_API_URL"):
+        return None
+    stack = LocalStack.load(state_path(config))
+    if stack is None or not alive(stack.server_pid) or not healthy(stack.api_url):
+        return None
+    return stack.api_url
+
+
 def up(
     config: PipelineConfig,
     port: int = 4200,

@@ -507,6 +507,19 @@ def _run_pipeline(cfg: PipelineConfig, *, verbose: bool, **parameters: Any) -> A
     _quiet_telemetry()
     if not verbose:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from deployments.local import running_local_server
+
+    api_url = running_local_server(cfg)
+    if api_url is None:
+        return _run_with_progress(cfg, parameters)
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    console.print(f"Prefect: the local server at {api_url} (runs show in its UI)")
+    with temporary_settings(updates={PREFECT_API_URL: api_url}):
+        return _run_with_progress(cfg, parameters)
+
+
+def _run_with_progress(cfg: PipelineConfig, parameters: dict[str, Any]) -> Any:
     from prefect import tags
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 

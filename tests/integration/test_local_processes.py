@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -59,3 +60,40 @@ def test_the_end_of_suite_check_finds_a_detached_process_started_by_a_test() -> 
     finally:
         stop_process_group(orphan)
     assert orphan.pid not in [pid for pid, _ in leftover_processes()]
+
+
+def test_mdp_run_uses_the_local_server_a_deploy_left_running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A running `mdp deploy --local` server (recorded in the state file and answering /health) is used
+    instead of a temporary one; not when $PREFECT_API_URL is set, the server is gone or does not answer."""
+    from http.server import BaseHTTPRequestHandler
+
+    from deployments.local import LocalStack, running_local_server, state_path
+    from mdp.config import config_from_mapping
+    from tests.integration.conftest import LoopbackServer
+
+    class Health(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/api/health" else 404)
+            self.end_headers()
+            self.wfile.write(b"true")
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    config = config_from_mapping({"warehouse": {"type": "duckdb", "path": str(tmp_path / "data" / "wh.duckdb")}})
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    assert running_local_server(config) is None  # no state file
+    server = LoopbackServer(Health)
+    try:
+        api_url = server.url("/api")
+        LocalStack(api_url, api_url.removesuffix("/api"), os.getpid(), None, ()).save(state_path(config))
+        assert running_local_server(config) == api_url
+        monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
+        assert running_local_server(config) is None
+        monkeypatch.delenv("PREFECT_API_URL")
+        LocalStack(api_url, "", 2**22 + 7, None, ()).save(state_path(config))  # a PID no process has
+        assert running_local_server(config) is None
+    finally:
+        server.close()
+    LocalStack(api_url, "", os.getpid(), None, ()).save(state_path(config))
+    assert running_local_server(config) is None  # recorded, alive, but not answering
