@@ -128,7 +128,7 @@ def _markdown(results: list[dict[str, Any]]) -> str:
         "full build s",
         "fact rows/s (full)",
         "incremental build s",
-        "incremental / full (target <= 10% at 1e7)",
+        "incremental / full (target <= 15% at 1e7)",
         "peak RSS MB full / incremental",
     ]
     profile = []
@@ -140,8 +140,11 @@ def _markdown(results: list[dict[str, Any]]) -> str:
         "Both runs are `dbt build --exclude resource_type:seed` (models and tests) through `flows.transform.run_dbt`, "
         "in this process, after `dbt seed`. The full build adds `--full-refresh`; the incremental build passes "
         "`incremental_start_date` = the first day of the reloaded window, as `daily_pipeline` does after "
-        "loading yesterday plus the 28-day lookback (the raw window is replaced first, untimed). The marts "
-        "other than the fact are tables rebuilt in full on every run."
+        "loading yesterday plus the 28-day lookback (the raw window is replaced first, untimed). The fact, the "
+        "daily marts and the account/campaign/ad group/ad/URL reports rebuild only the window's days; the "
+        "dimensions are one GROUP BY over the account and campaign daily marts; the breakdown reports (empty "
+        "here: only the ad performance stream is loaded) are tables; tests of the day-grain models and views "
+        "read the rebuilt days only on the incremental run and every row on the full build."
     )
     return "\n".join(
         [

@@ -2,7 +2,7 @@
     channel -> staging model; a channel maps a field it names differently, or lacks, through
     var('report_field_overrides')[report][channel]). The rows are summed to day x channel x account x
     campaign x `levels` x `dims` (`attributes` describe the grain: their latest value), converted to the reporting currency with the account's currency (from
-    the ad performance stream, int_account_currencies), and given CTR/CPC/CPA/ROAS. A null dimension
+    the ad performance stream, dim_accounts), and given CTR/CPC/CPA/ROAS. A null dimension
     becomes '(not set)' so that the report's key is never null; a stream without entity names (Google
     search terms and conversion actions, Meta actions) takes them from the ad performance fact. -#}
 {% macro breakdown_report(report, dims, levels=[], attributes=[], measures=none) -%}
@@ -29,7 +29,7 @@ unioned as (
 
 accounts as (
 
-    select * from {{ ref('int_account_currencies') }}
+    select channel, account_id, account_name, account_currency from {{ ref('dim_accounts') }}
 
 ),
 
@@ -117,7 +117,15 @@ campaign_names as (
         account_id,
         {{ level }}_id,
         max({{ level }}_name) as {{ level }}_name
-    from {{ ref('fct_ad_performance_daily') }}
+    from {{ ref('fct_ad_performance_daily') }} as performance
+    where exists (
+        select 1
+        from aggregated
+        where
+            aggregated.channel = performance.channel
+            and aggregated.account_id = performance.account_id
+            and aggregated.{{ level }}_id = performance.{{ level }}_id
+    )
     group by channel, account_id, {{ level }}_id
 
 ),

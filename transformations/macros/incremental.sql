@@ -1,15 +1,36 @@
+{#- The config of a mart rebuilt by whole days: insert_overwrite of the date_day partitions on BigQuery
+    (clustered by `cluster_by`), delete+insert by date_day elsewhere (DuckDB). Call it at the top of the
+    model and filter the model's input with `where date_day >= incremental_window_start()` inside
+    is_incremental(). -#}
+{% macro daily_incremental_config(cluster_by=['channel', 'account_id']) -%}
+    {%- set on_bigquery = target.type == 'bigquery' -%}
+    {{ config(
+        materialized='incremental',
+        incremental_strategy=('insert_overwrite' if on_bigquery else 'delete+insert'),
+        unique_key=(none if on_bigquery else 'date_day'),
+        partition_by=({'field': 'date_day', 'data_type': 'date', 'granularity': 'day'} if on_bigquery else none),
+        cluster_by=(cluster_by if on_bigquery else none),
+        on_schema_change='fail',
+    ) }}
+{%- endmacro %}
+
 {#- First day an incremental run rebuilds: var('incremental_start_date') (YYYY-MM-DD) when set, else the
     latest day already in the model minus var('incremental_lookback_days') (everything when the model is
-    empty). Only call it inside is_incremental(). -#}
-{% macro incremental_window_start() -%}
+    empty). Only call it inside is_incremental().
+    A model that takes attributes from an SCD2 `history` model (valid_from per version of an entity of
+    `keys`) starts earlier when an entity got its first version inside the window: its earlier days took
+    no attributes until then and take its first version now (attributes_on_day), from the entity's first
+    day in `facts` on. Snapshots are only ever loaded for recent days, so no other older day changes. -#}
+{% macro incremental_window_start(history=none, keys=[], facts=none) -%}
     {%- set start_date = var('incremental_start_date', none) -%}
     {%- set lookback_days = var('incremental_lookback_days') | int -%}
     {%- if start_date -%}
         {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', start_date | string) -%}
             {{ exceptions.raise_compiler_error("var incremental_start_date must be YYYY-MM-DD, got '" ~ start_date ~ "'") }}
         {%- endif -%}
-        cast('{{ start_date }}' as date)
+        {%- set window_start = "cast('" ~ start_date ~ "' as date)" -%}
     {%- else -%}
+        {%- set window_start -%}
         (
             select coalesce(
                 cast({{ dbt.dateadd('day', -lookback_days, 'max(date_day)') }} as date),
@@ -17,5 +38,63 @@
             )
             from {{ this }}
         )
+        {%- endset -%}
     {%- endif -%}
+    {%- if history is none -%}
+        {{ window_start }}
+    {%- else -%}
+        {%- set entity = ['channel', 'account_id'] + keys -%}
+        (
+            select coalesce(least(min(facts.date_day), {{ window_start }}), {{ window_start }})
+            from {{ facts }} as facts
+            inner join (
+                select {{ entity | join(', ') }}
+                from {{ ref(history) }}
+                group by {{ entity | join(', ') }}
+                having min(valid_from) >= {{ window_start }}
+            ) as new_entities
+                on
+                {%- for column in entity %}
+                    {{ 'and ' if not loop.first }}facts.{{ column }} = new_entities.{{ column }}
+                {%- endfor %}
+        )
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The condition a test of `node_id` runs under: on an incremental run (no --full-refresh), a model
+    rebuilt by days (incremental) or a view of daily rows (staging, intermediate) with a date_day column
+    is tested on the rebuilt days only - from var('incremental_start_date'), else its latest day minus
+    var('incremental_lookback_days'); the other days are as the last build tested them. none = test
+    every row: a --full-refresh build, any other model, or a test with `meta: {every_day: true}` (a rule
+    a run can break on days it did not rebuild). -#}
+{% macro rebuilt_days_condition(relation, node_id) -%}
+    {%- set node = graph.nodes.get(node_id) if node_id else none -%}
+    {%- if flags.FULL_REFRESH or node is none or 'date_day' not in node.columns
+          or (model.config.get('meta') or {}).get('every_day')
+          or node.config.materialized not in ('incremental', 'view') -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set start_date = var('incremental_start_date', none) -%}
+    {%- if start_date -%}
+        {{ return("date_day >= cast('" ~ start_date ~ "' as date)") }}
+    {%- endif -%}
+    {%- set lookback_days = var('incremental_lookback_days') | int -%}
+    {{ return("date_day >= (select " ~ dbt.dateadd('day', -lookback_days, 'max(date_day)') ~ " from " ~ relation ~ ")") }}
+{%- endmacro %}
+
+{#- dbt's test input (the model, narrowed by a test's `where` config), further narrowed to the rebuilt
+    days on incremental runs (rebuilt_days_condition). -#}
+{% macro get_where_subquery(relation) -%}
+    {%- set conditions = [] -%}
+    {%- set where = config.get('where', '') -%}
+    {%- if where %}{% do conditions.append('(' ~ where ~ ')') %}{% endif -%}
+    {%- set rebuilt = rebuilt_days_condition(relation, model.get('attached_node')) -%}
+    {%- if rebuilt %}{% do conditions.append(rebuilt) %}{% endif -%}
+    {%- if conditions -%}
+        {%- set filtered -%}
+            (select * from {{ relation }} where {{ conditions | join(' and ') }}) dbt_subquery
+        {%- endset -%}
+        {{ return(filtered) }}
+    {%- endif -%}
+    {{ return(relation) }}
 {%- endmacro %}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from dbt_harness import (
@@ -17,8 +18,10 @@ from dbt_harness import (
     meta_rows,
 )
 
+from connectors.google_ads.schema import CAMPAIGN_SNAPSHOT
 from flows.transform import dbt_invocation, run_dbt
 from mdp.config import config_from_mapping
+from warehouse.base import LoadContext, Scope
 from warehouse.duckdb import DuckDBWarehouse
 
 FACT = "marts.fct_ad_performance_daily"
@@ -58,6 +61,66 @@ def test_incremental_run_replaces_the_window_after_a_restatement(scratch_project
     assert result.success, failures(result)
     google_d1 = sum(r["cost_micros"] for r in google_rows(D1, scale=3)) / 1e6
     assert fact_by_day(scratch_project)[D1][1] == pytest.approx(google_d1 + 30.25 + 4.0)
+
+
+def every_mart(project: DbtProject) -> dict[str, list[tuple[Any, ...]]]:
+    """Each table of the marts schema, its rows sorted, floats rounded (sums may add up in another order)."""
+    tables = [
+        t for (t,) in project.query("select table_name from information_schema.tables where table_schema = 'marts'")
+    ]
+    return {
+        table: sorted(
+            tuple(round(v, 9) if isinstance(v, float) else v for v in row)
+            for row in project.query(f"select * from marts.{table}")
+        )
+        for table in sorted(tables)
+    }
+
+
+def test_an_incremental_build_leaves_every_mart_as_a_full_build_would(scratch_project: DbtProject) -> None:
+    warehouse = DuckDBWarehouse(scratch_project.warehouse_path)
+    # D3 restated (Google spend doubled, a Meta ad gone) and a campaign snapshotted for the first time on D3,
+    # inside a 1-day window (D2-D3): its D1 rows, outside the window, take its first version now.
+    load_raw(warehouse, google_rows(D3, scale=2), [r for r in meta_rows(D3) if r["ad_id"] != "a3112"], "run-2")
+    snapshot = {column: None for column in CAMPAIGN_SNAPSHOT.schema.names}
+    snapshot |= {"snapshot_date": D3, "customer_id": "1111111111", "campaign_id": "101", "campaign_name": "Search FR"}
+    snapshot |= {"campaign_status": "ENABLED", "advertising_channel_type": "SEARCH", "budget_period": "DAILY"}
+    warehouse.replace_partitions(
+        CAMPAIGN_SNAPSHOT, [snapshot], Scope.from_units({("1111111111", D3)}), LoadContext("raw_google_ads", "run-2")
+    )
+
+    result = scratch_project.invoke("build", exclude="resource_type:seed", vars={"incremental_lookback_days": 1})
+    assert result.success, failures(result)
+    incremental = every_mart(scratch_project)
+    assert scratch_project.query(
+        f"select campaign_status from marts.campaign_report where campaign_id = '101' and date_day = '{D1}'"
+    ) == [("ENABLED",)]
+
+    result = scratch_project.invoke("build", exclude="resource_type:seed", full_refresh=True)
+    assert result.success, failures(result)
+    full = every_mart(scratch_project)
+    assert {"fct_ad_performance_daily", "dim_accounts", "mart_campaign_performance_daily", "url_report"} <= set(full)
+    for table, rows in full.items():
+        assert incremental[table] == rows, table
+
+
+def test_incremental_runs_test_the_rebuilt_days_and_full_builds_every_day(scratch_project: DbtProject) -> None:
+    reconciliation = "ad_group_report,test_name:reconciles_with"
+    scratch_project.query(
+        f"update marts.ad_group_report set spend_reporting = spend_reporting + 1 where date_day = '{D1}'"
+    )
+    from_d2 = {"incremental_start_date": D2.isoformat()}
+    result = scratch_project.invoke("test", select=reconciliation, vars=from_d2)
+    assert result.success, failures(result)  # D1 lies outside the rebuilt days
+    result = scratch_project.invoke("build", select=f"{reconciliation},resource_type:test", full_refresh=True)
+    assert not result.success  # a full build tests every day
+    assert any("reconciles_with" in f for f in failures(result))
+
+    scratch_project.query(
+        f"update marts.ad_group_report set spend_reporting = spend_reporting + 1 where date_day = '{D3}'"
+    )
+    result = scratch_project.invoke("test", select=reconciliation, vars=from_d2)
+    assert not result.success  # inside the rebuilt days
 
 
 def test_incremental_start_date_rebuilds_from_that_day(scratch_project: DbtProject) -> None:

@@ -1,27 +1,30 @@
+{#- The latest name, currency and time zone are those of the account's latest row in the fact (latest
+    day, then the greatest name): its latest day's row in account_report (the day's greatest name; an
+    account-day is loaded as one unit, so its rows share currency and time zone). One GROUP BY over the
+    account x day report, no window over the whole fact. -#}
+{%- set latest = ['date_day', 'account_name'] -%}
+
 with
 
 performance as (
 
-    select * from {{ ref('fct_ad_performance_daily') }}
+    select * from {{ ref('account_report') }}
 
 ),
 
-ranked as (
+aggregated as (
 
     select
         channel,
         account_id,
-        account_name,
-        account_currency,
-        account_timezone,
-        min(date_day) over (partition by channel, account_id) as first_date_day,
-        max(date_day) over (partition by channel, account_id) as last_date_day,
-        row_number() over (
-            partition by channel, account_id
-            order by date_day desc, account_name desc
-        ) as recency_rank
+        {{ latest_value('account_name', latest) }} as account_name,
+        {{ latest_value('account_currency', latest) }} as account_currency,
+        {{ latest_value('account_timezone', latest) }} as account_timezone,
+        min(date_day) as first_date_day,
+        max(date_day) as last_date_day
 
     from performance
+    group by channel, account_id
 
 ),
 
@@ -37,8 +40,7 @@ final as (
         first_date_day,
         last_date_day
 
-    from ranked
-    where recency_rank = 1
+    from aggregated
 
 )
 

@@ -1,26 +1,27 @@
+{#- The latest name is that of the campaign's latest row in the fact (latest day, then the greatest name):
+    its latest day's name in mart_campaign_performance_daily (the day's greatest name). One GROUP BY over
+    the campaign x day mart, no window over the whole fact. -#}
+
 with
 
 performance as (
 
-    select * from {{ ref('fct_ad_performance_daily') }}
+    select * from {{ ref('mart_campaign_performance_daily') }}
 
 ),
 
-ranked as (
+aggregated as (
 
     select
         channel,
         account_id,
         campaign_id,
-        campaign_name,
-        min(date_day) over (partition by channel, account_id, campaign_id) as first_date_day,
-        max(date_day) over (partition by channel, account_id, campaign_id) as last_date_day,
-        row_number() over (
-            partition by channel, account_id, campaign_id
-            order by date_day desc, campaign_name desc
-        ) as recency_rank
+        {{ latest_value('campaign_name', ['date_day', 'campaign_name']) }} as campaign_name,
+        min(date_day) as first_date_day,
+        max(date_day) as last_date_day
 
     from performance
+    group by channel, account_id, campaign_id
 
 ),
 
@@ -36,8 +37,7 @@ final as (
         first_date_day,
         last_date_day
 
-    from ranked
-    where recency_rank = 1
+    from aggregated
 
 )
 

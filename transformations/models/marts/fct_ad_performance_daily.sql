@@ -1,17 +1,7 @@
 {#- Incremental over the lookback window: each run rebuilds whole days from the latest loaded day minus
     var('incremental_lookback_days') (or from var('incremental_start_date')), replacing those days:
     insert_overwrite of the date partitions on BigQuery, delete+insert by date_day elsewhere (DuckDB). -#}
-{%- set on_bigquery = target.type == 'bigquery' -%}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy=('insert_overwrite' if on_bigquery else 'delete+insert'),
-        unique_key=(none if on_bigquery else 'date_day'),
-        partition_by=({'field': 'date_day', 'data_type': 'date', 'granularity': 'day'} if on_bigquery else none),
-        cluster_by=(['channel', 'account_id'] if on_bigquery else none),
-        on_schema_change='fail',
-    )
-}}
+{{ daily_incremental_config() }}
 
 with
 

@@ -1,10 +1,17 @@
 {#- All channels together per day. ROAS = sum(conversion value) / sum(spend), both in the reporting
-    currency: a ratio of sums, never an average of the channels' ratios. -#}
+    currency: a ratio of sums, never an average of the channels' ratios. Rebuilt by whole days like the fact
+    it sums (daily_incremental_config). -#}
+{{ daily_incremental_config(cluster_by=none) }}
+
 with
 
 performance as (
 
     select * from {{ ref('fct_ad_performance_daily') }}
+
+    {% if is_incremental() %}
+    where date_day >= {{ incremental_window_start() }}
+    {% endif %}
 
 ),
 

@@ -1,8 +1,15 @@
+{#- Rebuilt by whole days like the fact it sums (daily_incremental_config). -#}
+{{ daily_incremental_config() }}
+
 with
 
 performance as (
 
     select * from {{ ref('fct_ad_performance_daily') }}
+
+    {% if is_incremental() %}
+    where date_day >= {{ incremental_window_start() }}
+    {% endif %}
 
 ),
 

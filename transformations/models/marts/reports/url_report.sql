@@ -1,12 +1,19 @@
 {#- Performance by landing page: each ad's spend under the final URL it had on the day (dim_ad_history),
     with the URL taken apart (host, path, utm_* parameters). Rows without an ad (Google campaign-level
-    spend) or an ad without a known URL fall under '(not set)', so the report adds up to the account. -#}
+    spend) or an ad without a known URL fall under '(not set)', so the report adds up to the account.
+    Rebuilt by whole days as ad_report is. -#}
+{{ daily_incremental_config() }}
+-- depends_on: {{ ref('dim_ad_history') }}
 
 with
 
 ads as (
 
     select * from {{ ref('ad_report') }}
+
+    {% if is_incremental() %}
+    where date_day >= {{ incremental_window_start('dim_ad_history', ['ad_id'], ref('ad_report')) }}
+    {% endif %}
 
 ),
 
