@@ -26,7 +26,7 @@ def parser() -> argparse.ArgumentParser:
     size.add_argument("--quick", action="store_true", help="smaller sizes (minutes)")
     size.add_argument("--smoke", action="store_true", help="tiny sizes (seconds), to check the code runs")
     p.add_argument("--sizes", type=float, nargs="+", help="loader row counts, e.g. 1e5 1e6 1e7")
-    p.add_argument("--repeats", type=int, help="timed replace loads per method (median reported; >= 3)")
+    p.add_argument("--repeats", type=int, help="loader rounds, each timing every method once (median per method; >= 3)")
     p.add_argument("--methods", nargs="+", help="loader methods (default: all but dlt's insert_values path)")
     p.add_argument("--max-dict-rows", type=float, default=1e6, help="largest size for the Python-dict paths")
     p.add_argument("--accounts", type=int, nargs="+", help="e2e accounts per channel, e.g. 5 50 200")

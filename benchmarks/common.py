@@ -7,6 +7,7 @@ import json
 import os
 import platform
 import re
+import resource
 import statistics
 import threading
 import time
@@ -47,6 +48,86 @@ def timed(fn: Callable[[], Any]) -> float:
     began = time.perf_counter()
     fn()
     return time.perf_counter() - began
+
+
+@dataclass(frozen=True)
+class Timing:
+    """One call's wall time and CPU time (all of this process's threads, plus children it waited for)."""
+
+    wall: float
+    cpu: float
+
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds used so far by this process (every thread) and its reaped children."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def measured(fn: Callable[[], Any]) -> Timing:
+    cpu_began = cpu_seconds()
+    began = time.perf_counter()
+    fn()
+    wall = time.perf_counter() - began
+    return Timing(wall, cpu_seconds() - cpu_began)
+
+
+def load_average() -> tuple[float, float, float] | None:
+    """The 1, 5 and 15 minute load averages (None where the OS has none)."""
+    try:
+        return os.getloadavg()
+    except OSError:
+        return None
+
+
+def busy_cpu_seconds() -> float:
+    """CPU seconds every process on the machine has used since boot (all cores, idle and I/O wait excluded)."""
+    import psutil
+
+    times = psutil.cpu_times()
+    idle = times.idle + getattr(times, "iowait", 0.0)
+    guest = getattr(times, "guest", 0.0) + getattr(times, "guest_nice", 0.0)  # already counted in user/nice
+    return float(sum(times) - idle - guest)
+
+
+@dataclass
+class MachineLoad:
+    """How busy the machine was around a run: load averages at both ends, and the CPU the *other* processes
+    used meanwhile (every process's CPU minus this one's), in cores on average over the run."""
+
+    before: tuple[float, float, float] | None
+    after: tuple[float, float, float] | None = None
+    wall: float = 0.0
+    own_cpu: float = 0.0
+    all_cpu: float = 0.0
+
+    @property
+    def others_cores(self) -> float:
+        return max(0.0, self.all_cpu - self.own_cpu) / self.wall if self.wall > 0 else float("nan")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "load_average_before": self.before,
+            "load_average_after": self.after,
+            "wall_seconds": self.wall,
+            "own_cpu_seconds": self.own_cpu,
+            "all_processes_cpu_seconds": self.all_cpu,
+            "other_processes_cores": self.others_cores,
+        }
+
+
+@contextmanager
+def machine_load() -> Iterator[MachineLoad]:
+    """Records `MachineLoad` around the block (filled in when it ends)."""
+    load = MachineLoad(load_average())
+    own, everyone, began = cpu_seconds(), busy_cpu_seconds(), time.perf_counter()
+    try:
+        yield load
+    finally:
+        load.wall = time.perf_counter() - began
+        load.own_cpu = cpu_seconds() - own
+        load.all_cpu = busy_cpu_seconds() - everyone
+        load.after = load_average()
 
 
 def median(values: Sequence[float]) -> float:

@@ -1,10 +1,12 @@
 """Loader benchmark: the same N raw rows replaced in a DuckDB file by our warehouse layer, by dlt's merge and
-by a raw DuckDB insert, each as a second load over existing data (the daily replace case)."""
+by raw DuckDB statements, each as a load over existing data (the daily replace case), methods interleaved."""
 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -15,10 +17,11 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from benchmarks.common import Section, human, median, rate, table, timed
+from benchmarks.common import MachineLoad, Section, Timing, human, machine_load, measured, median, rate, table
 from benchmarks.synthetic import Shape, ad_performance, records
 from connectors.google_ads.schema import AD_PERFORMANCE
 from flows.windows import chunks
+from mdp.schema import EXTRACTED_AT, LOADED_AT, RUN_ID
 from warehouse.base import LoadContext, Scope
 from warehouse.duckdb import DuckDBWarehouse, quote
 from warehouse.rows import conformed_batches
@@ -31,6 +34,7 @@ MAX_DICT_ROWS = 1_000_000  # Python dicts of 1e7 rows need ~10 GB: the dict path
 CHUNK_DAYS = 31  # the connectors' default chunk: the flow calls the loader once per (account, chunk)
 DLT_MERGE = {"disposition": "merge", "strategy": "delete-insert"}
 MERGE_KEY = [AD_PERFORMANCE.account_column, AD_PERFORMANCE.date_column]
+BUSY_LOAD_PER_CORE = 0.5  # other processes using more than this share of the cores make the machine "busy"
 
 METHODS: dict[str, str] = {
     "ours_records": "(a) our layer, Python records (one transaction)",
@@ -46,20 +50,106 @@ DICT_METHODS = {"ours_records", "dlt_dicts_parquet", "dlt_dicts_insert_values"}
 DEFAULT_METHODS = tuple(m for m in METHODS if m != "dlt_dicts_insert_values")
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """Our method against the fastest measured of `baselines`; `target` is the ratio to reach (None: context)."""
+
+    label: str
+    ours: str
+    baselines: tuple[str, ...]
+    target: float | None = None
+
+
+COMPARISONS = (
+    Comparison(
+        "(a) records vs dlt's fastest dict path", "ours_records", ("dlt_dicts_parquet", "dlt_dicts_insert_values"), 10.0
+    ),
+    Comparison("(b) Arrow vs dlt's Arrow merge", "ours_arrow", ("dlt_arrow",), 3.0),
+    Comparison("(b) Arrow vs raw DuckDB delete+insert (like for like)", "ours_arrow", ("duckdb_replace",), 0.8),
+    Comparison("(b) Arrow vs raw DuckDB append (upper bound, no delete)", "ours_arrow", ("duckdb_insert",)),
+    Comparison("(b') per-chunk calls vs one call", "ours_arrow_chunked", ("ours_arrow",)),
+)
+
+
 @dataclass
 class Measurement:
     method: str
     rows: int
-    first_seconds: float
-    replace_seconds: list[float] = field(default_factory=list)
+    first: Timing
+    replaces: list[Timing] = field(default_factory=list)
 
     @property
-    def median_seconds(self) -> float:
-        return median(self.replace_seconds)
+    def wall_seconds(self) -> float:
+        return median([t.wall for t in self.replaces])
+
+    @property
+    def cpu_seconds(self) -> float:
+        return median([t.cpu for t in self.replaces])
 
     @property
     def rows_per_second(self) -> float:
-        return rate(self.rows, self.median_seconds)
+        return rate(self.rows, self.wall_seconds)
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """How many times our throughput the baseline's is: baseline seconds / our seconds (wall or CPU)."""
+
+    baseline: str
+    value: float
+
+
+@dataclass(frozen=True)
+class Verdict:
+    comparison: Comparison
+    rows: int
+    wall: Ratio | None
+    cpu: Ratio | None
+
+    def judge(self, ratio: Ratio | None) -> str:
+        if ratio is None:
+            return "not measured"
+        target = self.comparison.target
+        if target is None:
+            return f"{ratio.value:.2f}x"
+        return f"{'met' if ratio.value >= target else 'missed'} ({ratio.value:.2f}x)"
+
+
+def rounds(methods: Sequence[str], repeats: int) -> list[list[str]]:
+    """The order of the timed loads: each round runs every method once, the order rotated by one per round so
+    no method always runs first or last; a swing in the machine's load then hits every method alike."""
+    n = len(methods)
+    return [[*methods[r % n :], *methods[: r % n]] for r in range(repeats)] if n else []
+
+
+def _ratio(
+    by: dict[tuple[str, int], Measurement],
+    comparison: Comparison,
+    rows: int,
+    seconds: Callable[[Measurement], float],
+) -> Ratio | None:
+    ours = by.get((comparison.ours, rows))
+    theirs = [by[(b, rows)] for b in comparison.baselines if (b, rows) in by]
+    if ours is None or not theirs:
+        return None
+    fastest = min(theirs, key=seconds)
+    return Ratio(fastest.method, seconds(fastest) / seconds(ours))
+
+
+def verdicts(results: Sequence[Measurement], comparisons: Sequence[Comparison] = COMPARISONS) -> list[Verdict]:
+    """Every comparison at every size measured, on median wall time and on median CPU time."""
+    by = {(r.method, r.rows): r for r in results}
+    sizes = sorted({r.rows for r in results})
+    return [
+        Verdict(
+            c,
+            size,
+            _ratio(by, c, size, lambda m: m.wall_seconds),
+            _ratio(by, c, size, lambda m: m.cpu_seconds),
+        )
+        for size in sizes
+        for c in comparisons
+    ]
 
 
 class _Case:
@@ -72,15 +162,22 @@ class _Case:
         self.records: list[dict[str, Any]] | None = records(self.arrow) if with_records else None
         self.scope = shape.scope()
         self.context = LoadContext("benchmark", "bench-run")
-        self.full = pa.concat_tables(
-            list(conformed_batches(AD_PERFORMANCE, self.arrow, self.context, dt.datetime.now(dt.UTC)))
-        )
 
     def fresh(self, method: str) -> Path:
         directory = self.workdir / method
         shutil.rmtree(directory, ignore_errors=True)
         directory.mkdir(parents=True)
         return directory
+
+    def conformed(self) -> list[pa.Table]:
+        """The Arrow rows with the load metadata columns, as our layer builds them (call inside the timer)."""
+        return list(conformed_batches(AD_PERFORMANCE, self.arrow, self.context, dt.datetime.now(dt.UTC)))
+
+    def records_with_metadata(self) -> list[dict[str, Any]]:
+        """The records with the load metadata keys added (call inside the timer)."""
+        now = dt.datetime.now(dt.UTC)
+        extra = {RUN_ID: self.context.run_id, EXTRACTED_AT: now, LOADED_AT: now}
+        return [{**record, **extra} for record in self.records or ()]
 
 
 def _ours(case: _Case, directory: Path, source: Any) -> Callable[[], Any]:
@@ -111,11 +208,12 @@ def _ours_chunked(case: _Case, directory: Path) -> Callable[[], Any]:
     return run
 
 
-def _dlt(case: _Case, directory: Path, source: Any, file_format: str) -> Callable[[], Any]:
+def _dlt(directory: Path, source: Callable[[], Any], file_format: str) -> Callable[[], Any]:
+    """dlt's merge of `source()`: the rows with our metadata columns, built inside the timed call."""
     import dlt
 
     pipeline = dlt.pipeline(
-        pipeline_name="bench",
+        pipeline_name=f"bench_{directory.name}",
         pipelines_dir=str(directory / "dlt"),
         destination=dlt.destinations.duckdb(str(directory / "warehouse.duckdb")),
         dataset_name=AD_PERFORMANCE.schema_name,
@@ -123,7 +221,7 @@ def _dlt(case: _Case, directory: Path, source: Any, file_format: str) -> Callabl
 
     def run() -> None:
         resource = dlt.resource(
-            source, name=AD_PERFORMANCE.table_name, write_disposition=DLT_MERGE, merge_key=MERGE_KEY
+            source(), name=AD_PERFORMANCE.table_name, write_disposition=DLT_MERGE, merge_key=MERGE_KEY
         )
         pipeline.run(resource, loader_file_format=file_format)
 
@@ -131,17 +229,17 @@ def _dlt(case: _Case, directory: Path, source: Any, file_format: str) -> Callabl
 
 
 def _raw(case: _Case, directory: Path, replace: bool) -> Callable[[], Any]:
+    """Raw DuckDB: the metadata columns built as our layer does, then (DELETE +) INSERT in one transaction."""
     path = str(directory / "warehouse.duckdb")
     DuckDBWarehouse(path).ensure_table(AD_PERFORMANCE)
     name = quote(AD_PERFORMANCE.name)
     account, day = quote(AD_PERFORMANCE.account_column), quote(AD_PERFORMANCE.date_column)
     scope = case.scope.as_arrow()
-    full = case.full
 
     def run() -> None:
+        batches = case.conformed()
         con = duckdb.connect(path)
         try:
-            con.register("bench_rows", full)
             con.execute("BEGIN TRANSACTION")
             if replace:
                 con.register("bench_scope", scope)
@@ -149,7 +247,10 @@ def _raw(case: _Case, directory: Path, replace: bool) -> Callable[[], Any]:
                     f"DELETE FROM {name} AS t USING bench_scope AS s "
                     f"WHERE t.{account} = s.account_id AND t.{day} = s.day"
                 )
-            con.execute(f"INSERT INTO {name} SELECT * FROM bench_rows")
+            for batch in batches:
+                con.register("bench_rows", batch)
+                con.execute(f"INSERT INTO {name} SELECT * FROM bench_rows")
+                con.unregister("bench_rows")
             con.execute("COMMIT")
         finally:
             con.close()
@@ -165,11 +266,11 @@ def _prepare(method: str, case: _Case, directory: Path) -> Callable[[], Any]:
     if method == "ours_arrow_chunked":
         return _ours_chunked(case, directory)
     if method == "dlt_dicts_parquet":
-        return _dlt(case, directory, case.records, "parquet")
+        return _dlt(directory, case.records_with_metadata, "parquet")
     if method == "dlt_dicts_insert_values":
-        return _dlt(case, directory, case.records, "insert_values")
+        return _dlt(directory, case.records_with_metadata, "insert_values")
     if method == "dlt_arrow":
-        return _dlt(case, directory, case.arrow, "parquet")
+        return _dlt(directory, case.conformed, "parquet")
     if method == "duckdb_replace":
         return _raw(case, directory, replace=True)
     if method == "duckdb_insert":
@@ -177,21 +278,29 @@ def _prepare(method: str, case: _Case, directory: Path) -> Callable[[], Any]:
     raise ValueError(f"unknown loader method {method!r}; known: {sorted(METHODS)}")
 
 
-def measure(method: str, case: _Case, repeats: int) -> Measurement:
-    """A first load into an empty file, then `repeats` loads of the same rows over it (each timed)."""
-    load = _prepare(method, case, case.fresh(method))
-    result = Measurement(method, case.shape.rows, timed(load))
-    for _ in range(repeats):
-        result.replace_seconds.append(timed(load))
-    logger.info(
-        "%s %d rows: first %.2fs, replace median %.2fs (%s rows/s)",
-        method,
-        case.shape.rows,
-        result.first_seconds,
-        result.median_seconds,
-        human(result.rows_per_second),
-    )
-    return result
+def _timed(load: Callable[[], Any]) -> Timing:
+    gc.collect()  # the previous method's garbage is not this one's cost
+    return measured(load)
+
+
+def measure(methods: Sequence[str], case: _Case, repeats: int) -> list[Measurement]:
+    """A first load per method into an empty file, then `repeats` rounds of every method over its own file."""
+    loads = {method: _prepare(method, case, case.fresh(method)) for method in methods}
+    results = {method: Measurement(method, case.shape.rows, _timed(loads[method])) for method in methods}
+    for order in rounds(methods, repeats):
+        for method in order:
+            results[method].replaces.append(_timed(loads[method]))
+    for r in results.values():
+        logger.info(
+            "%s %d rows: first %.2fs, replace median %.2fs wall, %.2fs CPU (%s rows/s)",
+            r.method,
+            r.rows,
+            r.first.wall,
+            r.wall_seconds,
+            r.cpu_seconds,
+            human(r.rows_per_second),
+        )
+    return [results[method] for method in methods]
 
 
 def run(
@@ -207,67 +316,122 @@ def run(
         raise ValueError(f"unknown loader methods {unknown}; known: {sorted(METHODS)}")
     results: list[Measurement] = []
     skipped: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="mdp-bench-loader-", dir=workdir) as tmp:
+    loads: dict[int, MachineLoad] = {}
+    with machine_load() as overall, tempfile.TemporaryDirectory(prefix="mdp-bench-loader-", dir=workdir) as tmp:
         for size in sizes:
             wanted = [m for m in methods if m not in DICT_METHODS or size <= max_dict_rows]
             skipped += [
                 f"{m} at {size:,} rows (over --max-dict-rows {max_dict_rows:,})" for m in methods if m not in wanted
             ]
-            case = _Case(Shape.for_rows(size), Path(tmp) / str(size), any(m in DICT_METHODS for m in wanted))
-            for method in wanted:
-                results.append(measure(method, case, repeats))
-            del case
-    return Section("Loader", _markdown(results, sizes, repeats, skipped), _data(results, skipped))
+            with machine_load() as loads[size]:
+                case = _Case(Shape.for_rows(size), Path(tmp) / str(size), any(m in DICT_METHODS for m in wanted))
+                results += measure(wanted, case, repeats)
+                del case
+    found = verdicts(results)
+    return Section(
+        "Loader",
+        _markdown(results, found, repeats, skipped, overall, loads),
+        _data(results, found, repeats, skipped, overall, loads),
+    )
 
 
-def _ratio(by: dict[tuple[str, int], Measurement], top: str, bottom: str, size: int) -> str:
-    a, b = by.get((top, size)), by.get((bottom, size))
-    if a is None or b is None:
-        return "n/a"
-    return f"{a.rows_per_second / b.rows_per_second:.2f}x"
+def _load_text(load: tuple[float, float, float] | None) -> str:
+    return "/".join(f"{x:.2f}" for x in load) if load else "n/a"
 
 
-def _markdown(results: list[Measurement], sizes: Sequence[int], repeats: int, skipped: list[str]) -> str:
-    by = {(r.method, r.rows): r for r in results}
+def _machine_text(overall: MachineLoad, loads: dict[int, MachineLoad]) -> str:
+    cores = os.cpu_count() or 1
+    busy = overall.others_cores >= BUSY_LOAD_PER_CORE * cores
+    state = "**busy**: the figures were measured under load" if busy else "quiet"
+    per_size = "; ".join(
+        f"{size:,} rows: {_load_text(load.before)} -> {_load_text(load.after)}, others {load.others_cores:.2f} cores"
+        for size, load in loads.items()
+    )
+    return (
+        f"Machine load ({cores} cores): load average (1/5/15 min) {_load_text(overall.before)} before the run, "
+        f"{_load_text(overall.after)} after it (which includes this run); other processes used "
+        f"{overall.others_cores:.2f} cores on average over its {overall.wall:.0f} s, so the machine was {state}. "
+        f"Per size: {per_size}."
+    )
+
+
+def _markdown(
+    results: list[Measurement],
+    found: list[Verdict],
+    repeats: int,
+    skipped: list[str],
+    overall: MachineLoad,
+    loads: dict[int, MachineLoad],
+) -> str:
     rows = [
         [
             f"{r.rows:,}",
             f"`{r.method}`",
             METHODS[r.method],
-            f"{r.first_seconds:.2f}",
-            f"{r.median_seconds:.2f}",
+            f"{r.first.wall:.2f}",
+            f"{r.wall_seconds:.2f}",
+            f"{min(t.wall for t in r.replaces):.2f}-{max(t.wall for t in r.replaces):.2f}" if r.replaces else "n/a",
+            f"{r.cpu_seconds:.2f}",
+            f"{r.cpu_seconds / r.wall_seconds:.2f}" if r.wall_seconds > 0 else "n/a",
             human(r.rows_per_second),
-            f"{1e6 / r.rows_per_second:.2f}",
+            f"{1e6 * r.cpu_seconds / r.rows:.2f}",
         ]
         for r in results
     ]
-    headers = ["rows", "method", "what", "first load s", f"replace s (median of {repeats})", "rows/s", "µs/row"]
-    ratios = [
-        [
-            f"{size:,}",
-            _ratio(by, "ours_records", "dlt_dicts_parquet", size),
-            _ratio(by, "ours_arrow", "dlt_arrow", size),
-            _ratio(by, "ours_arrow", "duckdb_insert", size),
-            _ratio(by, "ours_arrow", "duckdb_replace", size),
-            _ratio(by, "ours_arrow_chunked", "ours_arrow", size),
-        ]
-        for size in sizes
-    ]
-    ratio_headers = [
+    headers = [
         "rows",
-        "a/c: records vs dlt dicts (target >= 10x)",
-        "b/c: Arrow vs dlt Arrow (target >= 3x)",
-        "b/d: Arrow vs raw insert (target >= 0.8x)",
-        "b/d': Arrow vs raw replace",
-        "b'/b: per-chunk calls vs one call",
+        "method",
+        "what",
+        "first load wall s",
+        f"replace wall s (median of {repeats})",
+        "wall s min-max",
+        "replace CPU s (median)",
+        "cores used (CPU/wall)",
+        "rows/s (wall)",
+        "CPU µs/row",
     ]
-    parts = [table(headers, rows), "", "Ratios of rows/s, same run:", "", table(ratio_headers, ratios)]
-    chart = _chart(results, sizes[-1])
+    verdict_rows = [
+        [
+            f"{v.rows:,}",
+            v.comparison.label,
+            f">= {v.comparison.target:g}x" if v.comparison.target is not None else "(context)",
+            _baseline_text(v),
+            v.judge(v.wall),
+            v.judge(v.cpu),
+        ]
+        for v in found
+    ]
+    verdict_headers = ["rows", "comparison", "target", "baseline", "on wall time", "on CPU time"]
+    parts = [
+        f"Each size: a first load per method into an empty file, then {repeats} round(s), each loading the same "
+        "rows once with every method over its previous load (order rotated by one per round), so a change in the "
+        "machine's load hits every method alike; medians per method. CPU time is the process's (all threads, "
+        "plus any child processes), so CPU/wall shows how many cores a method kept busy. Every method builds the "
+        "load metadata columns (`_run_id`, `_extracted_at`, `_loaded_at`) inside its timer.",
+        "",
+        _machine_text(overall, loads),
+        "",
+        table(headers, rows),
+        "",
+        "Ratios: our throughput over the baseline's (its median seconds / ours), wall and CPU, computed from "
+        "this run's medians:",
+        "",
+        table(verdict_headers, verdict_rows),
+    ]
+    chart = _chart(results, max(r.rows for r in results)) if results else ""
     if chart:
         parts += ["", chart]
     if skipped:
         parts += ["", "Not run: " + "; ".join(skipped) + "."]
     return "\n".join(parts)
+
+
+def _baseline_text(v: Verdict) -> str:
+    if v.wall is None or v.cpu is None:
+        return "n/a"
+    if v.wall.baseline == v.cpu.baseline:
+        return f"`{v.wall.baseline}`"
+    return f"`{v.wall.baseline}` (wall), `{v.cpu.baseline}` (CPU)"
 
 
 def _chart(results: list[Measurement], size: int) -> str:
@@ -281,7 +445,7 @@ def _chart(results: list[Measurement], size: int) -> str:
         [
             "```mermaid",
             "xychart-beta",
-            f'    title "Replace throughput at {size:,} rows (thousand rows/s)"',
+            f'    title "Replace throughput at {size:,} rows (thousand rows/s, wall)"',
             f"    x-axis [{names}]",
             '    y-axis "k rows/s"',
             f"    bar [{values}]",
@@ -290,17 +454,49 @@ def _chart(results: list[Measurement], size: int) -> str:
     )
 
 
-def _data(results: list[Measurement], skipped: list[str]) -> dict[str, Any]:
+def _verdict_data(v: Verdict) -> dict[str, Any]:
+    def one(ratio: Ratio | None) -> dict[str, Any] | None:
+        if ratio is None:
+            return None
+        met = None if v.comparison.target is None else ratio.value >= v.comparison.target
+        return {"baseline": ratio.baseline, "ratio": ratio.value, "met": met}
+
     return {
+        "rows": v.rows,
+        "comparison": v.comparison.label,
+        "ours": v.comparison.ours,
+        "target": v.comparison.target,
+        "wall": one(v.wall),
+        "cpu": one(v.cpu),
+    }
+
+
+def _data(
+    results: list[Measurement],
+    found: list[Verdict],
+    repeats: int,
+    skipped: list[str],
+    overall: MachineLoad,
+    loads: dict[int, MachineLoad],
+) -> dict[str, Any]:
+    return {
+        "order": "interleaved: each round runs every method once, rotated by one per round",
+        "repeats": repeats,
         "results": [
             {
                 "method": r.method,
                 "rows": r.rows,
-                "first_seconds": r.first_seconds,
-                "replace_seconds": r.replace_seconds,
+                "first_seconds": r.first.wall,
+                "first_cpu_seconds": r.first.cpu,
+                "replace_seconds": [t.wall for t in r.replaces],
+                "replace_cpu_seconds": [t.cpu for t in r.replaces],
+                "median_seconds": r.wall_seconds,
+                "median_cpu_seconds": r.cpu_seconds,
                 "rows_per_second": r.rows_per_second,
             }
             for r in results
         ],
+        "verdicts": [_verdict_data(v) for v in found],
+        "machine_load": {"run": overall.as_dict(), "per_size": {str(k): v.as_dict() for k, v in loads.items()}},
         "skipped": skipped,
     }
