@@ -221,6 +221,7 @@ def _cell_main(cell: dict[str, Any]) -> None:
                 task_cpu.append(time.thread_time() - cpu)
 
     ingest.extract_and_load.fn = timed_unit
+    tls = _count_tls_contexts()
     own, tree = PeakRSS().start(), PeakRSS(tree=True).start()
     cpu_before = _cpu_seconds()
     began = time.monotonic()
@@ -256,8 +257,31 @@ def _cell_main(cell: dict[str, Any]) -> None:
         "process_cpu_seconds": process_cpu - cpu_before,
         "task_cpu_seconds": sum(task_cpu),
         "server_cpu_seconds": server_cpu,
+        "tls_contexts": tls["calls"],
+        "tls_context_seconds": tls["seconds"],
     }
     Path(cell["out"]).write_text(json.dumps(result), encoding="utf-8")
+
+
+def _count_tls_contexts() -> dict[str, float]:
+    """Count `ssl.create_default_context` calls (and their time) in this process from now on: Prefect builds
+    one per API client, whether or not the API is https."""
+    import ssl
+
+    counts = {"calls": 0.0, "seconds": 0.0}
+    original = ssl.create_default_context
+
+    @functools.wraps(original)
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        began = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            counts["calls"] += 1
+            counts["seconds"] += time.perf_counter() - began
+
+    ssl.create_default_context = counted
+    return counts
 
 
 def _cpu_seconds() -> float:
@@ -309,6 +333,7 @@ def _markdown(cells: list[dict[str, Any]]) -> str:
                 f"{steady:.1f} ({100 * steady / max(wall - c['startup_seconds'], 1e-9):.0f}%)",
                 f"{c['process_cpu_seconds']:.1f} / {c['server_cpu_seconds']:.1f} / {c['task_cpu_seconds']:.1f}",
                 f"{100 * prefect_cpu_share(c):.0f}%",
+                f"{c.get('tls_contexts', 0):.0f} ({c.get('tls_context_seconds', 0.0):.1f} s)",
             ]
         )
     headers = [
@@ -327,6 +352,7 @@ def _markdown(cells: list[dict[str, Any]]) -> str:
         "of which after the first task s (% of the rest)",
         "CPU s: pipeline / Prefect server / inside tasks",
         "Prefect's CPU share",
+        "TLS contexts built (s)",
     ]
     notes = (
         "Each cell: a fresh process runs `daily_pipeline(start_date, end_date, run_dbt=False, run_monitoring=False)` "
