@@ -406,9 +406,8 @@ async def ingest_connector(
             every selected stream x account x chunk of [start, end].
     """
     log = get_run_logger()
-    config = load_config(config_path)
-    connector = build_connector(config, config.connector(connector_name))
-    warehouse = from_config(config)
+    # Off the event loop: building a client takes a moment, and the other connectors' subflows start meanwhile.
+    connector, warehouse = await asyncio.to_thread(_setup, config_path, connector_name)
     try:
         if units is not None:
             planned, skipped = given_units(connector, units, snapshot_day)
@@ -469,6 +468,11 @@ async def ingest_connector(
             data=outcomes,
         )
     return Completed(message=f"{connector_name}: {len(outcomes)} unit(s) loaded", data=outcomes)
+
+
+def _setup(config_path: str | None, connector_name: str) -> tuple[Connector, Warehouse]:
+    config = load_config(config_path)
+    return build_connector(config, config.connector(connector_name)), from_config(config)
 
 
 def _collect(futures: list[PrefectFuture[list[UnitOutcome]]], work: list[list[Unit]], name: str) -> list[UnitOutcome]:

@@ -519,17 +519,23 @@ def _run_pipeline(cfg: PipelineConfig, *, verbose: bool, **parameters: Any) -> A
         return _run_with_progress(cfg, parameters)
 
 
-def _run_with_progress(cfg: PipelineConfig, parameters: dict[str, Any]) -> Any:
-    from prefect import tags
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from deployments.local import claim_temporary_server, mark_stale_runs, run_tag, stop_orphaned_temporary_servers
-    from flows import progress
-    from flows.daily import daily_pipeline
+def _stop_orphans() -> None:
+    from deployments.local import stop_orphaned_temporary_servers
 
     orphans = stop_orphaned_temporary_servers()
     if orphans:
         console.print(f"stopped {len(orphans)} temporary Prefect server(s) a killed run left behind (PID {orphans})")
+
+
+def _run_with_progress(cfg: PipelineConfig, parameters: dict[str, Any]) -> Any:
+    from prefect import tags
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from deployments.local import claim_temporary_server, mark_stale_runs, run_tag
+    from flows import progress
+    from flows.daily import daily_pipeline
+
+    _stop_orphans()
     claim_temporary_server()
     crashed = asyncio.run(mark_stale_runs())
     if crashed:
