@@ -10,7 +10,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install demo test lint format clean browser bench
+.PHONY: install demo test lint format clean browser bench emulators emulators-lock
 
 install: $(STAMP)
 
@@ -23,8 +23,28 @@ $(STAMP): pyproject.toml uv.lock
 demo: install
 	$(BIN)/mdp demo
 
-test: install lint browser
+test: install lint browser emulators
 	$(BIN)/pytest
+
+# Local BigQuery emulators the tests start (docs/bigquery.md): each in its own venv under .emulators/,
+# installed from a hash-pinned requirements file (emulators/NAME.txt, compiled from NAME.in by
+# `make emulators-lock`); their pins conflict with the project's lock, so they cannot share .venv.
+EMULATORS := .emulators
+EMULATOR_NAMES := crucible bqemulator
+
+emulators: $(EMULATOR_NAMES:%=$(EMULATORS)/%/.mdp-installed)
+
+$(EMULATORS)/%/.mdp-installed: emulators/%.txt | $(STAMP)
+	rm -rf $(EMULATORS)/$*
+	$(BIN)/uv venv --quiet --python $(BIN)/python $(EMULATORS)/$*
+	$(BIN)/uv pip install --quiet --require-hashes --no-deps --python $(EMULATORS)/$*/bin/python -r $<
+	@touch $@
+
+emulators-lock: install
+	for name in $(EMULATOR_NAMES); do \
+	  $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 \
+	    --python-platform x86_64-manylinux_2_28 emulators/$$name.in -o emulators/$$name.txt || exit 1; \
+	done
 
 # The report's test renders it in Debian's headless chromium.
 browser:
@@ -58,4 +78,4 @@ format: install
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) data/*.duckdb data/*.duckdb.wal .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(EMULATORS) data/*.duckdb data/*.duckdb.wal .pytest_cache .mypy_cache .ruff_cache

@@ -387,7 +387,6 @@ class BigQueryWarehouse(Warehouse):
             create_disposition=bigquery.CreateDisposition.CREATE_NEVER,
         )
         config.job_timeout_ms = int(self.job_timeout * 1000)
-        size = staged.seek(0, 2)
         try:
             job = self._call(
                 f"upload to {staging_id}",
@@ -395,7 +394,6 @@ class BigQueryWarehouse(Warehouse):
                     staged,
                     staging_id,
                     rewind=True,
-                    size=size,
                     job_id_prefix="mdp_stage_",
                     location=self.location,
                     job_config=config,

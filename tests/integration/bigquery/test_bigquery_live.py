@@ -1,5 +1,5 @@
 """Live: the replace property (random overlapping scopes, some loads failing part-way, against an in-memory
-model) on a real BigQuery project. Runs only when MDP_BIGQUERY_LIVE_PROJECT and Application Default
+model) on a real BigQuery project (test_bigquery_emulator.py runs the same check on bqemulator). Runs only when MDP_BIGQUERY_LIVE_PROJECT and Application Default
 Credentials are present; it creates `mdp_live_<random>_*` datasets and deletes them afterwards."""
 
 from __future__ import annotations
@@ -62,7 +62,11 @@ def content(wh: BigQueryWarehouse) -> list[tuple[object, ...]]:
 def test_replace_sequence_matches_in_memory_model_on_bigquery(
     live_warehouse: BigQueryWarehouse, ops: list[dict[str, object]]
 ) -> None:
-    wh = live_warehouse
+    check_replace_sequence(live_warehouse, ops)
+
+
+def check_replace_sequence(wh: BigQueryWarehouse, ops: list[dict[str, object]]) -> None:
+    """Run the replace calls of `ops` on an emptied table; it ends equal to the in-memory model."""
     if wh.table_exists(SPEC.name):
         wh.query(f"TRUNCATE TABLE `{wh.table_id(SPEC.name)}`")
     model: dict[tuple[str, dt.date], list[int]] = {}

@@ -165,7 +165,7 @@ def test_replace_stages_the_rows_then_runs_one_transaction_then_drops_the_stagin
     assert load["jobReference"]["location"] == LOCATION
     assert load["jobReference"]["jobId"].startswith("mdp_stage_")
     (upload,) = fake_bigquery.uploads
-    assert upload.upload_type == "multipart"
+    assert upload.upload_type == "resumable"  # whatever the size (bqemulator refuses multipart data typed */*)
     staged = upload.table()
     assert staged.column_names == SPEC.full_schema().names
     assert staged.select(["account_id", "date", "cost"]).to_pylist() == [
@@ -220,13 +220,13 @@ def test_replace_stages_the_rows_then_runs_one_transaction_then_drops_the_stagin
     }
     assert "quarantine" not in params
 
-    # Order: upload, then the transaction, then the staging table is dropped.
+    # Order: upload (a resumable session: start, data), then the transaction, then the staging table is dropped.
     order = [
         (r.method, r.path.rsplit("/", 1)[-1])
         for r in fake_bigquery.requests
         if r.path.endswith("/jobs") or r.method == "DELETE"
     ]
-    assert order == [("POST", "jobs"), ("POST", "jobs"), ("DELETE", staging_id)]
+    assert order == [("POST", "jobs"), ("PUT", "jobs"), ("POST", "jobs"), ("DELETE", staging_id)]
     assert fake_bigquery.requests[-1].method == "DELETE"
     assert (PROJECT, DATASET, staging_id) not in fake_bigquery.tables
 
