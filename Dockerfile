@@ -7,7 +7,8 @@ ENV UV_COMPILE_BYTECODE=1 \
     UV_PYTHON_DOWNLOADS=never \
     UV_PROJECT_ENVIRONMENT=/opt/venv
 WORKDIR /app
-# Dependencies first (cached until uv.lock changes), then the project itself.
+# Dependencies first (cached until uv.lock changes), then the project itself: editable, so that it runs from
+# /app, where the dbt project, the FX seed and pipeline.yaml are (mdp.paths resolves them from the package).
 COPY pyproject.toml uv.lock ./
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-dev --no-install-project
@@ -16,10 +17,11 @@ COPY mdp ./mdp
 COPY connectors ./connectors
 COPY warehouse ./warehouse
 COPY flows ./flows
+COPY deployments ./deployments
 COPY sandbox ./sandbox
 COPY transformations ./transformations
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --locked --no-dev --no-editable
+    uv sync --locked --no-dev
 
 FROM python:3.11-slim-bookworm
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin mdp

@@ -671,9 +671,10 @@ def deploy(
     _quiet_telemetry()
     if not local:
         err_console.print(
-            "Production deployments are made by CI (.github/workflows/deploy.yml):\n"
+            "Production deployments are made by CI (.github/workflows/deploy.yml), on the Docker pool:\n"
             "  MDP_IMAGE=... MDP_IMAGE_TAG=... MDP_TIMEZONE=... \\\n"
             "  prefect --no-prompt deploy -n daily -n rerun -n dbt -n monitor\n"
+            "or on the Cloud Run pool (-n daily-cloud-run ...; see docs/deployment.md).\n"
             "Use --local for a local server, process pool and worker."
         )
         raise typer.Exit(2)
