@@ -202,8 +202,11 @@ def _union_seconds(intervals: list[tuple[float, float]]) -> float:
 def _cell_main(cell: dict[str, Any]) -> None:
     """Inside the cell process: run the flow once, timing every extract-and-load task from inside."""
     logging.basicConfig(level=logging.WARNING)
+    from prefect.settings import temporary_settings
+
     import flows.ingest as ingest
     from flows.daily import daily_pipeline
+    from mdp.prefect_tls import lean_tls_settings
 
     intervals: list[tuple[float, float]] = []
     task_cpu: list[float] = []
@@ -225,15 +228,16 @@ def _cell_main(cell: dict[str, Any]) -> None:
     own, tree = PeakRSS().start(), PeakRSS(tree=True).start()
     cpu_before = _cpu_seconds()
     began = time.monotonic()
-    summary = asyncio.run(
-        daily_pipeline(
-            start_date=dt.date.fromisoformat(cell["start"]),
-            end_date=dt.date.fromisoformat(cell["end"]),
-            run_dbt=False,
-            run_monitoring=False,
-            config_path=cell["config"],
+    with temporary_settings(updates=lean_tls_settings()):
+        summary = asyncio.run(
+            daily_pipeline(
+                start_date=dt.date.fromisoformat(cell["start"]),
+                end_date=dt.date.fromisoformat(cell["end"]),
+                run_dbt=False,
+                run_monitoring=False,
+                config_path=cell["config"],
+            )
         )
-    )
     wall = time.monotonic() - began
     process_cpu, server_cpu = _cpu_seconds(), _children_cpu_seconds()
     own.stop()

@@ -189,9 +189,7 @@ def prepare_duckdb(invocation: DbtInvocation, lock_timeout: float = 30.0) -> Non
     waiting for another process to release the file; the connection is closed before dbt starts."""
     if invocation.duckdb_path is None:
         return
-    warehouse = DuckDBWarehouse(invocation.duckdb_path, lock_timeout=lock_timeout)
-    for spec in all_source_tables():
-        warehouse.ensure_table(spec)
+    DuckDBWarehouse(invocation.duckdb_path, lock_timeout=lock_timeout).ensure_tables(all_source_tables())
 
 
 def run_dbt(invocation: DbtInvocation, callbacks: Sequence[Callable[[Any], None]] = ()) -> dbtRunnerResult:

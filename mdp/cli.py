@@ -529,11 +529,13 @@ def _stop_orphans() -> None:
 
 def _run_with_progress(cfg: PipelineConfig, parameters: dict[str, Any]) -> Any:
     from prefect import tags
+    from prefect.settings import temporary_settings
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from deployments.local import claim_temporary_server, mark_stale_runs, run_tag
     from flows import progress
     from flows.daily import daily_pipeline
+    from mdp.prefect_tls import lean_tls_settings
 
     _stop_orphans()
     claim_temporary_server()
@@ -598,7 +600,7 @@ def _run_with_progress(cfg: PipelineConfig, parameters: dict[str, Any]) -> Any:
         unsubscribe = progress.subscribe(on_event)
         previous = signal.signal(signal.SIGINT, on_interrupt)
         try:
-            with tags(run_tag()):
+            with tags(run_tag()), temporary_settings(updates=lean_tls_settings()):
                 call: Any = daily_pipeline(config_path=str(cfg.source), return_state=True, **parameters)
                 state: Any = asyncio.run(call)
         finally:

@@ -131,8 +131,13 @@ class DuckDBWarehouse(Warehouse):
             connection.close()
 
     def ensure_table(self, spec: TableSpec) -> None:
+        self.ensure_tables([spec])
+
+    def ensure_tables(self, specs: Iterable[TableSpec]) -> None:
+        """`ensure_table` of each, through one connection (one open and one checkpoint for them all)."""
         with _write_lock(self.path), self.connect() as con:
-            self._ensure(con, spec.name, spec.full_schema())
+            for spec in specs:
+                self._ensure(con, spec.name, spec.full_schema())
 
     def ensure_ops(self) -> None:
         with _write_lock(self.path), self.connect() as con:
