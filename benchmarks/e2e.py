@@ -76,9 +76,15 @@ def _process_cpu(pid: int | None) -> float:
 
     try:
         root = psutil.Process(pid)
-        processes = [root, *root.children(recursive=True)]
+        return _cpu_of([root, *root.children(recursive=True)])
     except psutil.Error:
         return 0.0
+
+
+def _cpu_of(processes: Sequence[Any]) -> float:
+    """User + system CPU seconds of these psutil processes (one that has ended counts nothing)."""
+    import psutil
+
     total = 0.0
     for process in processes:
         try:
@@ -298,14 +304,7 @@ def _children_cpu_seconds() -> float:
     """CPU seconds of this process's running children (the temporary Prefect server, if any)."""
     import psutil
 
-    total = 0.0
-    for child in psutil.Process().children(recursive=True):
-        try:
-            times = child.cpu_times()
-        except psutil.Error:
-            continue
-        total += times.user + times.system
-    return total
+    return _cpu_of(psutil.Process().children(recursive=True))
 
 
 def prefect_cpu_share(cell: dict[str, Any]) -> float:
