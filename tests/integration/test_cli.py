@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -15,6 +16,17 @@ from mdp.cli import app
 from mdp.paths import PROJECT_ROOT
 
 runner = CliRunner()
+
+
+@pytest.fixture
+def dead_prefect_api() -> Iterator[None]:
+    """No Prefect API answers: a run that got as far as starting a flow would fail on it. A Prefect setting
+    for the test only: an environment variable would stay in Prefect's settings if Prefect were first
+    imported during the test, and later tests would talk to the dead API."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):
+        yield
 
 
 def write_config(tmp_path: Path) -> Path:
@@ -62,11 +74,10 @@ def test_check_rejects_a_bad_file_with_exit_code_2(tmp_path: Path) -> None:
         ),
     ],
 )
+@pytest.mark.usefixtures("dead_prefect_api")
 def test_run_rejects_bad_parameters_by_flag_before_any_flow_starts(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, arguments: list[str], message: str
+    tmp_path: Path, arguments: list[str], message: str
 ) -> None:
-    # No Prefect API answers here: a run that got as far as starting a flow would fail differently.
-    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
     result = runner.invoke(app, ["run", "--config", str(write_config(tmp_path)), *arguments])
     assert result.exit_code == 2, result.output
     assert message in result.output
@@ -75,10 +86,10 @@ def test_run_rejects_bad_parameters_by_flag_before_any_flow_starts(
     assert "Traceback" not in result.output
 
 
-def test_run_refuses_today_which_is_not_over(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.usefixtures("dead_prefect_api")
+def test_run_refuses_today_which_is_not_over(tmp_path: Path) -> None:
     from mdp.config import load_config
 
-    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
     config = write_config(tmp_path)
     today = dt.datetime.now(load_config(config).tz).date()
     result = runner.invoke(app, ["run", "--config", str(config), "--start", str(today), "--end", str(today)])
@@ -197,8 +208,8 @@ def test_version() -> None:
     assert result.output.strip() == f"mdp {__version__}"
 
 
-def test_dry_run_prints_the_plan_and_touches_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")  # nothing may reach Prefect
+@pytest.mark.usefixtures("dead_prefect_api")  # nothing may reach Prefect
+def test_dry_run_prints_the_plan_and_touches_nothing(tmp_path: Path) -> None:
     path = write_config(tmp_path)
     result = runner.invoke(
         app, ["run", "--config", str(path), "--start", "2026-01-01", "--end", "2026-03-01", "--dry-run"]
