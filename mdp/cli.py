@@ -261,6 +261,7 @@ def check(config: ConfigOption = None) -> None:
 
 DEMO_DAYS = 30
 DEMO_SANDBOX_SEED = 42
+DEMO_DROP_DAYS_AGO = 3  # the demo sandbox drops 90% of one Google account's rows on this recent day
 
 
 @app.command()
@@ -269,9 +270,15 @@ def demo(
     days: Annotated[int, typer.Option(help="Days to load, ending yesterday.", min=1, max=400)] = DEMO_DAYS,
 ) -> None:
     """Run the main job on the embedded defaults: start the sandbox, load the last days of every
-    configured sandbox connector into DuckDB, rebuild the marts, and print what landed."""
+    configured sandbox connector into DuckDB, rebuild the marts, check volumes, and print what landed.
+
+    Before those days, the tables the volume monitor reads get `monitoring.weeks` weeks of history, so
+    its same-weekday baselines give verdicts; the sandbox drops most of one Google account's rows on a
+    recent day, which the monitor flags as an anomaly."""
     _quiet_telemetry()
     from sandbox.config import SandboxConfig
+    from sandbox.data import GOOGLE, SyntheticData
+    from sandbox.faults import Fault
     from sandbox.runner import SANDBOX_SECRETS, start_sandbox
 
     cfg = _load(config)
@@ -279,24 +286,52 @@ def demo(
     for name, value in SANDBOX_SECRETS.items():
         os.environ.setdefault(name, value)
     today = _today(cfg)
-    with start_sandbox(SandboxConfig(seed=DEMO_SANDBOX_SEED, as_of=today)) as sandbox:
+    start, end = today - dt.timedelta(days=days), today - dt.timedelta(days=1)
+    history_start = start - dt.timedelta(weeks=cfg.monitoring.weeks)
+    dropped_account = SyntheticData(DEMO_SANDBOX_SEED).accounts(GOOGLE)[0].account_id
+    drop = Fault(
+        "row_drop",
+        channel=GOOGLE,
+        account=dropped_account,
+        day=today - dt.timedelta(days=DEMO_DROP_DAYS_AGO),
+        params={"keep_fraction": 0.1},
+    )
+    with start_sandbox(SandboxConfig(seed=DEMO_SANDBOX_SEED, as_of=today, faults=[drop])) as sandbox:
         console.print(f"sandbox: Google Ads at {sandbox.google_endpoint}, Meta Graph at {sandbox.meta_url}")
+        console.print(f"  injected: 90% of Google Ads account {dropped_account}'s rows dropped on {drop.day}")
+        history_config = _aim_at_sandbox(cfg, sandbox.google_endpoint, sandbox.meta_url, monitored_only=True)
+        console.print(
+            f"loading history {history_start} .. {start - dt.timedelta(days=1)} "
+            f"({cfg.monitoring.weeks} weeks) of the tables the volume monitor reads"
+        )
+        history = _run_pipeline(
+            load_config(history_config),
+            verbose=False,
+            start_date=history_start,
+            end_date=start - dt.timedelta(days=1),
+            run_dbt=False,
+            run_monitoring=False,
+        )
         demo_config = _aim_at_sandbox(cfg, sandbox.google_endpoint, sandbox.meta_url)
-        start, end = today - dt.timedelta(days=days), today - dt.timedelta(days=1)
         console.print(f"loading {start} .. {end} ({days} days) into {cfg.warehouse_path()}")
         state = _run_pipeline(load_config(demo_config), verbose=False, start_date=start, end_date=end)
     _print_channel_summary(cfg, start, end)
+    if state.is_completed():
+        _print_monitoring_summary(cfg, state.result().run_id)
     from flows.report import write_report
 
     path = write_report(cfg, cfg.warehouse_path().parent / "report.html")
     console.print(f"[green]report:[/] {path}")
-    if not state.is_completed():
+    if not (state.is_completed() and history.is_completed()):
         raise typer.Exit(1)
 
 
-def _aim_at_sandbox(cfg: PipelineConfig, google_endpoint: str, meta_url: str) -> Path:
-    """A copy of the configuration whose sandbox connectors point at the running sandbox's ports."""
+def _aim_at_sandbox(cfg: PipelineConfig, google_endpoint: str, meta_url: str, *, monitored_only: bool = False) -> Path:
+    """A copy of the configuration whose sandbox connectors point at the running sandbox's ports;
+    `monitored_only`: each connector extracts only the stream of the table the volume monitor reads."""
     import yaml
+
+    from connectors.registry import connector_class
 
     assert cfg.source is not None
     data = yaml.safe_load(cfg.source.read_text(encoding="utf-8")) or {}
@@ -305,10 +340,13 @@ def _aim_at_sandbox(cfg: PipelineConfig, google_endpoint: str, meta_url: str) ->
             section["endpoint"] = google_endpoint
         if section.get("type") == "meta_ads" and section.get("graph_url"):
             section["graph_url"] = meta_url
+        if monitored_only:
+            cls = connector_class(section["type"])
+            section["streams"] = [s.name for s in cls.streams if s.table is cls.table]
     data.setdefault("warehouse", {})
     if data["warehouse"].get("type", "duckdb") == "duckdb":
         data["warehouse"]["path"] = str(cfg.warehouse_path())
-    target = cfg.warehouse_path().parent / "demo" / "pipeline.yaml"
+    target = cfg.warehouse_path().parent / "demo" / ("history.yaml" if monitored_only else "pipeline.yaml")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(
         "# Written by `mdp demo`: the project's pipeline.yaml aimed at this run's sandbox ports.\n"
@@ -345,6 +383,30 @@ def _print_channel_summary(cfg: PipelineConfig, start: dt.date, end: dt.date) ->
         spend, conversions, revenue = totals
         table.add_row("all channels", f"{spend:,.2f}", f"{conversions:,.1f}", f"{revenue:,.2f}", _roas(revenue, spend))
     console.print(table)
+
+
+def _print_monitoring_summary(cfg: PipelineConfig, run_id: str) -> None:
+    """The run's volume checks per status, and its anomalies, read from ops.volume_checks."""
+    from flows.monitor import VOLUME_CHECKS, sql_table
+    from flows.volume import STATUSES
+    from warehouse import from_config
+
+    wh = from_config(cfg, read_only=True)
+    checks = sql_table(wh, VOLUME_CHECKS.name)
+    rows = wh.query(f"SELECT status, count(*) FROM {checks} WHERE run_id = ? GROUP BY 1", [run_id])
+    tally = {str(status): int(n) for status, n in rows}
+    console.print(
+        "[bold]volume monitor[/]: " + ", ".join(f"{tally.get(status, 0)} {status}" for status in reversed(STATUSES))
+    )
+    anomalies = wh.query(
+        f"SELECT connector, account_id, day, metric, observed, baseline FROM {checks} "
+        "WHERE run_id = ? AND status = 'anomaly' ORDER BY connector, day, account_id, metric",
+        [run_id],
+    )
+    for connector, account, day, metric, observed, base in anomalies:
+        seen = "-" if observed is None else f"{observed:,.2f}"
+        usual = "" if base is None else f" vs usual {base:,.2f}"
+        console.print(f"  anomaly: {connector} {account} {day} {metric} {seen}{usual}", highlight=False)
 
 
 def _roas(revenue: float, spend: float) -> str:

@@ -166,6 +166,35 @@ def test_demo_twice_is_safe_and_leaves_the_same_data(tmp_path: Path) -> None:
         digests.append(digest(tmp_path / "wh" / "demo.duckdb"))
     assert digests[0] == digests[1]
     assert (tmp_path / "wh" / "report.html").stat().st_size > 10_000
+    assert_monitoring_flags_the_injected_drop(config, result.output)
+
+
+def assert_monitoring_flags_the_injected_drop(config: Path, output: str) -> None:
+    """The demo's history gives the volume monitor verdicts: ok days, and the sandbox's row drop as anomalies."""
+    from mdp.cli import DEMO_DROP_DAYS_AGO, DEMO_SANDBOX_SEED
+    from mdp.config import load_config
+    from sandbox.data import GOOGLE, SyntheticData
+
+    cfg = load_config(config)
+    dropped = (
+        "google_ads",
+        SyntheticData(DEMO_SANDBOX_SEED).accounts(GOOGLE)[0].account_id,
+        dt.datetime.now(cfg.tz).date() - dt.timedelta(days=DEMO_DROP_DAYS_AGO),
+    )
+    with duckdb.connect(str(cfg.warehouse_path()), read_only=True) as con:
+        checks = con.execute(
+            "SELECT connector, account_id, day, metric, status FROM ops.volume_checks "
+            "WHERE run_id = (SELECT run_id FROM ops.volume_checks ORDER BY checked_at DESC LIMIT 1)"
+        ).fetchall()
+    statuses = [status for *_, status in checks]
+    assert statuses.count("ok") > len(statuses) // 2, statuses
+    assert "insufficient_history" not in statuses
+    anomalies = {
+        (connector, account, day, metric) for connector, account, day, metric, status in checks if status == "anomaly"
+    }
+    assert {(*dropped, "rows"), (*dropped, "spend")} <= anomalies
+    assert f"volume monitor: {statuses.count('ok')} ok" in output
+    assert f"anomaly: google_ads {dropped[1]} {dropped[2]} rows" in output
 
 
 def test_report_reads_the_warehouse_read_only_and_names_a_missing_or_broken_file(tmp_path: Path) -> None:
