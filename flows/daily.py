@@ -17,9 +17,9 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from connectors.registry import build_connectors
 from flows.fx_coverage import check_fx_coverage
 from flows.ingest import UnitOutcome, ingest_connector
-from flows.monitor import volume_monitor
+from flows.monitor import MonitorResult, artifact_rows, volume_monitor
 from flows.notify import notify_flow_failure
-from flows.retry import failed_units
+from flows.retry import failed_units, landed_days
 from flows.transform import dbt_build
 from flows.windows import ParameterError, RunParameters, check_names, resolve_accounts, resolve_window, run_parameters
 from mdp.config import PipelineConfig, load_config
@@ -55,6 +55,8 @@ class RunSummary:
     connector_errors: dict[str, str] = field(default_factory=dict)
     steps: dict[str, str] = field(default_factory=dict)
     step_errors: dict[str, str] = field(default_factory=dict)
+    step_details: dict[str, str] = field(default_factory=dict)  # e.g. dbt node counts, monitoring verdicts
+    flagged_checks: list[dict[str, Any]] = field(default_factory=list)  # monitoring's non-ok checks
 
     @property
     def failed(self) -> list[UnitOutcome]:
@@ -92,6 +94,8 @@ def plan(config: PipelineConfig, params: RunParameters, today: dt.date) -> dict[
         clash = [k for k in ("start_date", "end_date", "lookback_days", "accounts") if getattr(params, k) is not None]
         if clash:
             raise ParameterError(f"retry_failed reruns the failed units as they were: drop {', '.join(clash)}")
+        if params.resume is not None:
+            raise ParameterError("resume and retry_failed exclude each other: give one")
         return {}
     windows = {c.name: resolve_window(params, today, c.lookback_days) for c in connectors}
     if params.run_dbt and windows:
@@ -156,6 +160,7 @@ async def daily_pipeline(
     run_monitoring: bool = True,
     allow_long_range: bool = False,
     retry_failed: str | None = None,
+    resume: str | None = None,
     config_path: str | None = None,
 ) -> RunSummary:
     """Load every connector's recent days (or a rerun/backfill range), rebuild the marts, check volumes.
@@ -172,6 +177,7 @@ async def daily_pipeline(
         allow_long_range: load more than 37 months in one run, on purpose.
         retry_failed: rerun exactly the units this run id ('latest': the last run with any) failed to load,
             and that no run has loaded since (ops.load_log), instead of a window.
+        resume: finish this interrupted run id: the same window, skipping the units it already loaded.
         config_path: pipeline.yaml to use (default: $MDP_CONFIG, ./pipeline.yaml, the sample).
     """
     log = get_run_logger()
@@ -186,6 +192,7 @@ async def daily_pipeline(
         run_monitoring=run_monitoring,
         allow_long_range=allow_long_range,
         retry_failed=retry_failed,
+        resume=resume,
     )
     config = load_config(config_path)
     today = dt.datetime.now(config.tz).date()
@@ -193,6 +200,9 @@ async def daily_pipeline(
     retry: dict[str, list[dict[str, str]]] = {}
     if params.retry_failed is not None:
         windows, retry = retry_plan(config, params, log)
+    if params.resume is not None:
+        done = landed_days(from_config(config, read_only=True), params.resume)  # fails early on an unknown run
+        log.info("resuming run %s: %d (account, day) load(s) are in, not extracted again", params.resume, len(done))
     built = build_connectors(config, list(windows))
     selected = accounts_of(built, params.accounts)
     concurrency = {c.name: c.settings.max_concurrency for c in built}
@@ -213,6 +223,7 @@ async def daily_pipeline(
                 config_path=config_path,
                 snapshot_day=snapshot_day(params, today, end),
                 units=retry.get(name),
+                resume=params.resume,
                 return_state=True,
             )
         )
@@ -260,12 +271,25 @@ async def _step(
         reason = f"{type(exc).__name__}: {exc}"
     if state is not None and state.is_completed():
         summary.steps[step] = "completed"
+        result = state.result()
+        if asyncio.iscoroutine(result):
+            result = await result
+        _record_details(summary, step, result)
         return
     if state is not None:
         reason = f"{state.name}: {state.message}"
     summary.steps[step] = "failed"
     summary.step_errors[step] = redact(reason)
     log.error("%s failed: %s", target.name, summary.step_errors[step])
+
+
+def _record_details(summary: RunSummary, step: str, result: Any) -> None:
+    """What a completed step found, for the parent run's artifacts: dbt's node counts, the volume checks."""
+    if isinstance(result, MonitorResult):
+        summary.step_details[step] = result.summary() or "no check"
+        summary.flagged_checks = [row for row in artifact_rows(result.checks) if row["status"] != "ok"]
+    elif isinstance(result, dict):
+        summary.step_details[step] = ", ".join(f"{n:,} {status}" for status, n in result.items())
 
 
 async def _publish(summary: RunSummary) -> None:
@@ -294,7 +318,16 @@ async def _publish(summary: RunSummary) -> None:
         mine = [o for o in summary.outcomes if o.connector == name]
         failed = len([o for o in mine if o.status == "failed"]) + (1 if name in summary.connector_errors else 0)
         lines.append(f"| {name} | {start}..{end} | {len(mine)} | {sum(o.rows for o in mine)} | {failed} |")
-    lines += ["", *(f"- {step}: **{status}**" for step, status in summary.steps.items())]
+    lines += [""]
+    for step, status in summary.steps.items():
+        detail = summary.step_details.get(step)
+        lines.append(f"- {step}: **{status}**" + (f" ({detail})" if detail else ""))
     if not summary.ok:
         lines += ["", "## Failures", "", *(f"- {line}" for line in summary.failure_text().splitlines())]
     await acreate_markdown_artifact(key="daily-summary", markdown="\n".join(lines), description="Run summary")
+    if "monitoring" in summary.step_details:
+        await acreate_table_artifact(
+            key="volume-checks",
+            table=summary.flagged_checks or [{"status": "ok", "detail": summary.step_details["monitoring"]}],
+            description=f"Volume checks of run {summary.run_id} not ok: {summary.step_details['monitoring']}",
+        )

@@ -24,6 +24,7 @@ from prefect.states import Completed, Failed
 from connectors.base import Connector
 from connectors.registry import build_connector
 from flows.progress import ProgressEvent, emit
+from flows.retry import landed_days
 from flows.windows import canonical_account, chunks
 from mdp.config import load_config
 from mdp.errors import MDPError, RetryableAPIError, WarehouseBusyError, WarehouseError
@@ -359,6 +360,19 @@ def given_units(
     return planned, skipped
 
 
+def not_landed(
+    connector: Connector, connector_name: str, units: list[Unit], landed: set[tuple[str, str, str, dt.date]]
+) -> list[Unit]:
+    """The units with a day not in `landed` ((connector, table, account, day) loaded successfully)."""
+    out = []
+    for stream, account, start, end in units:
+        table = connector.stream(stream).table.name
+        days = (start + dt.timedelta(days=i) for i in range((end - start).days + 1))
+        if any((connector_name, table, account, day) not in landed for day in days):
+            out.append((stream, account, start, end))
+    return out
+
+
 def plan_units(
     connector: Connector, accounts: list[str], start: dt.date, end: dt.date, snapshot_day: dt.date | None
 ) -> tuple[list[Unit], list[str]]:
@@ -391,6 +405,7 @@ async def ingest_connector(
     config_path: str | None = None,
     snapshot_day: dt.date | None = None,
     units: list[dict[str, str]] | None = None,
+    resume: str | None = None,
 ) -> list[UnitOutcome] | State[Any]:
     """Extract and load one connector's streams and accounts for [start, end], chunk by chunk.
 
@@ -404,6 +419,7 @@ async def ingest_connector(
         snapshot_day: take the entity snapshot streams, dated this day (default: not taken).
         units: exactly these units ({stream, account, start, end}), e.g. a run's failed ones, instead of
             every selected stream x account x chunk of [start, end].
+        resume: skip the units this run id already loaded (finishing an interrupted run).
     """
     log = get_run_logger()
     # Off the event loop: building a client takes a moment, and the other connectors' subflows start meanwhile.
@@ -418,6 +434,17 @@ async def ingest_connector(
             wanted = None if accounts is None else {canonical_account(a) for a in accounts}
             selected = [a for a in covered if wanted is None or canonical_account(a) in wanted]
             planned, skipped = plan_units(connector, selected, start, end, snapshot_day)
+        if resume is not None:
+            landed = await asyncio.to_thread(landed_days, warehouse, resume)
+            remaining = not_landed(connector, connector_name, planned, landed)
+            log.info(
+                "resume %s: %d of %s's %d unit(s) already landed, not extracted again",
+                resume,
+                len(planned) - len(remaining),
+                connector_name,
+                len(planned),
+            )
+            planned = remaining
         log.info(
             "run %s: %s has %d account(s), %d stream(s), %d unit(s) from %s to %s",
             run_id,
@@ -436,7 +463,7 @@ async def ingest_connector(
                 connector_name,
                 ", ".join(skipped),
             )
-        emit(ProgressEvent("planned", connector_name, units=len(planned)))
+        emit(ProgressEvent("planned", connector_name, units=len(planned), run_id=run_id))
         work = batches(planned, connector.settings.max_concurrency)
         futures = [
             extract_and_load.submit(connector, warehouse, connector_name, batch, run_id, batch_label(batch))

@@ -233,8 +233,8 @@ def monitor_run_name() -> str:
     return f"volume-monitor-{run_id or dt.datetime.now(dt.UTC).date()}"
 
 
-def artifact_rows(checks: list[Check], limit: int = 500) -> list[dict[str, Any]]:
-    """The flagged checks (most severe first) for the table artifact; one 'ok' line when none are."""
+def artifact_rows(checks: list[Check]) -> list[dict[str, Any]]:
+    """Every flagged check (most severe first) for the table artifact; one 'ok' line when none are."""
     flagged = worst(checks)
     if not flagged:
         return [{"status": "ok", "detail": f"{len(checks)} check(s), all ok"}]
@@ -251,7 +251,7 @@ def artifact_rows(checks: list[Check], limit: int = 500) -> list[dict[str, Any]]
             "deviation": _rounded(c.deviation),
             "reason": c.reason,
         }
-        for c in flagged[:limit]
+        for c in flagged
     ]
 
 

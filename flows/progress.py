@@ -19,6 +19,7 @@ class ProgressEvent:
     units: int = 0
     rows: int = 0
     failed: bool = False
+    run_id: str = ""  # on "planned": the parent run the units belong to
 
 
 Listener = Callable[[ProgressEvent], None]

@@ -60,6 +60,31 @@ def failed_units(
     return run_id, _ranges(config, mine)
 
 
+def landed_days(warehouse: Warehouse, run_id: str) -> set[tuple[str, str, str, dt.date]]:
+    """The (connector, table, account, day) loaded successfully since this run started: by it, or by runs
+    resuming it (so a resumed run interrupted again is resumed with the same id).
+
+    Raises:
+        ParameterError: the run id is not in ops.load_log.
+    """
+    if not table_exists(warehouse, LOAD_LOG):
+        raise ParameterError(f"resume: run {run_id} is not in {LOAD_LOG} (nothing was loaded yet)")
+    log = sql_table(warehouse, LOAD_LOG)
+    began = warehouse.query(f"SELECT min(started_at) FROM {log} WHERE run_id = ?", [run_id])
+    if not began or began[0][0] is None:
+        raise ParameterError(f"resume: run {run_id} is not in {LOAD_LOG} (it loaded nothing: run it again whole)")
+    rows = warehouse.query(
+        f"SELECT DISTINCT connector, table_name, account_id, day FROM {log} "
+        "WHERE status = 'success' AND finished_at >= ?",
+        [began[0][0]],
+    )
+    return {(c, t, str(a), _day(d)) for c, t, a, d in rows}
+
+
+def _day(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
 def _ranges(config: PipelineConfig, rows: list[dict[str, Any]]) -> list[RetryUnit]:
     """Failed (connector, table, account, day) rows -> units of contiguous days per stream."""
     streams: dict[tuple[str, str], str] = {}
@@ -71,7 +96,7 @@ def _ranges(config: PipelineConfig, rows: list[dict[str, Any]]) -> list[RetryUni
         stream = streams.get((row["connector"], row["table_name"]))
         if stream is None:  # a connector or stream no longer configured: nothing to rerun it with
             continue
-        day = row["day"] if isinstance(row["day"], dt.date) else dt.date.fromisoformat(str(row["day"]))
+        day = _day(row["day"])
         days.setdefault((row["connector"], stream, str(row["account_id"])), []).append(day)
     units = []
     for (connector, stream, account), found in sorted(days.items()):

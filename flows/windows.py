@@ -50,6 +50,11 @@ class RunParameters(BaseModel):
         description="Rerun exactly the units this run id failed to load and no run has loaded since ('latest': "
         "the most recent run with such units), from ops.load_log; instead of a window.",
     )
+    resume: str | None = Field(
+        None,
+        description="Finish an interrupted run: the same window, skipping the units this run id already "
+        "loaded (ops.load_log), so what landed is not extracted again.",
+    )
 
 
 def run_parameters(**values: Any) -> RunParameters:

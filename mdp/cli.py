@@ -67,6 +67,8 @@ RUN_FLAGS = {
     "connectors": "--connector",
     "accounts": "--account",
     "allow_long_range": "--allow-long-range",
+    "retry_failed": "--retry-failed",
+    "resume": "--resume",
 }
 
 
@@ -508,6 +510,15 @@ def run(
         str | None,
         typer.Argument(metavar="[RUN_ID]", help="With --retry-failed: the run to retry.", show_default=False),
     ] = None,
+    resume: Annotated[
+        str | None,
+        typer.Option(
+            "--resume",
+            metavar="RUN_ID",
+            help="Finish an interrupted run: same flags, skip the units RUN_ID already loaded.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the daily pipeline once, locally (ingest, dbt, monitoring), with live progress."""
     _quiet_telemetry()  # before Prefect is imported: it reads its settings once
@@ -527,8 +538,11 @@ def run(
         "run_monitoring": monitoring,
         "allow_long_range": allow_long_range,
         "retry_failed": retry,
+        "resume": resume,
     }
     windows = _validate_run(cfg, parameters)
+    if resume is not None:
+        _check_resume(cfg, resume)
     if retry is not None and not _print_retry(cfg, retry, dry_run):
         return
     if dry_run:
@@ -562,6 +576,19 @@ def _print_retry(cfg: PipelineConfig, run_id: str, dry_run: bool) -> bool:
             f"  {unit.connector} {unit.stream} account {unit.account} {unit.start}..{unit.end}", highlight=False
         )
     return not dry_run
+
+
+def _check_resume(cfg: PipelineConfig, run_id: str) -> None:
+    """Exit 2 when the run to resume is not in ops.load_log; otherwise say how much of it is in."""
+    from flows.retry import landed_days
+    from warehouse import from_config
+
+    try:
+        landed = landed_days(from_config(cfg, read_only=True), run_id)
+    except MDPError as exc:
+        err_console.print(f"[bold red]error:[/] {escape(_as_flags(str(exc)))}", highlight=False)
+        raise typer.Exit(2) from None
+    console.print(f"resuming run {escape(run_id)}: {len(landed):,} (account, day) load(s) landed, not extracted again")
 
 
 def _run_pipeline(cfg: PipelineConfig, *, verbose: bool, **parameters: Any) -> Any:
@@ -609,6 +636,9 @@ def _run_with_progress(cfg: PipelineConfig, parameters: dict[str, Any]) -> Any:
     failed: dict[str, int] = {}
     planned: dict[str, int] = {}
     done: dict[str, int] = {}
+    run_ids: set[str] = set()
+    # "today" as this run sees it, pinned in the command that finishes it (the window must not move overnight)
+    pinned_today = _today(cfg) if parameters.get("end_date") is None else None
     with Progress(
         TextColumn("{task.description:<14}"),
         BarColumn(),
@@ -631,6 +661,8 @@ def _run_with_progress(cfg: PipelineConfig, parameters: dict[str, Any]) -> Any:
             if name not in ids:
                 ids[name] = bar.add_task(name, total=None, detail="")
             if event.kind == "planned":
+                if event.run_id:
+                    run_ids.add(event.run_id)
                 planned[name] = event.units
                 bar.update(ids[name], total=event.units)
                 return
@@ -649,11 +681,18 @@ def _run_with_progress(cfg: PipelineConfig, parameters: dict[str, Any]) -> Any:
             with lock:
                 bar.stop()
                 landed = ", ".join(f"{n} {done.get(n, 0)}/{t}" for n, t in sorted(planned.items())) or "none"
+                again = {**parameters, "run_date": parameters.get("run_date") or pinned_today}
+                if parameters.get("resume"):
+                    how = "the units that landed are not extracted again"  # the same --resume RUN_ID
+                elif sum(done.get(n, 0) for n in planned) and len(run_ids) == 1 and not parameters.get("retry_failed"):
+                    again["resume"] = next(iter(run_ids))
+                    how = "the units that landed are not extracted again"
+                else:
+                    how = "landed days are replaced, never duplicated"
                 err_console.print(
                     f"[bold yellow]interrupted[/]: units landed {landed} ({sum(rows.values()):,} rows); each "
-                    "landed unit is complete (loads are atomic), the others are untouched.\nTo finish, run the "
-                    "same command again (landed days are replaced, never duplicated):\n  "
-                    + escape(_command_line(cfg, parameters)),
+                    "landed unit is complete (loads are atomic), the others are untouched.\nTo finish, run "
+                    f"({how}):\n  " + escape(_command_line(cfg, again)),
                     highlight=False,
                 )
                 _stop_temporary_server()
@@ -708,6 +747,8 @@ def _command_line(cfg: PipelineConfig, parameters: dict[str, Any]) -> str:
     words += ["--allow-long-range"] if parameters.get("allow_long_range") else []
     if parameters.get("retry_failed"):
         words += ["--retry-failed"] + ([] if parameters["retry_failed"] == "latest" else [parameters["retry_failed"]])
+    if parameters.get("resume"):
+        words += ["--resume", parameters["resume"]]
     return shlex.join(words)
 
 

@@ -67,6 +67,8 @@ def test_check_rejects_a_bad_file_with_exit_code_2(tmp_path: Path) -> None:
         (["--lookback-days", "999"], "--lookback-days: Input should be less than or equal to 400 (got 999)"),
         (["--run-date", "2999-01-01"], "--run-date 2999-01-01 is in the future"),
         (["--start", "1990-01-01", "--end", "2020-01-02"], "is 10,959 days, more than 1,130 (37 months"),
+        (["--resume", "no-such-run"], "warehouse file not found"),
+        (["--retry-failed", "--resume", "r1"], "--resume and --retry-failed exclude each other: give one"),
         (
             ["--start", "2019-12-30", "--end", "2020-01-02"],
             "no FX rate in fx_rates_daily.csv for 2019-12-30..2019-12-31 (AUD, CAD, CHF, DKK, EUR, GBP, JPY, PLN, "

@@ -1,5 +1,6 @@
 """Ctrl-C during `mdp run`: the command stops at once (exit 130, its temporary Prefect server stopped, no
-process left), says which units landed and prints the exact command that finishes the job."""
+process left), says which units landed and prints the exact command that finishes the job without extracting
+the landed units again (`--resume RUN_ID`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 import yaml
 
@@ -93,5 +95,30 @@ def test_ctrl_c_says_what_landed_and_how_to_finish(
         stop_process_group(process)
     assert process.returncode == 130, output
     assert "interrupted: units landed google_ads 3/3, meta_ads 0/3" in output, output  # sorted by connector
-    expected = f"mdp run --config {config} --start {START} --end {END} --no-dbt --no-monitoring"
-    assert expected in " ".join(output.split()), output
+    flat = " ".join(output.split())
+    expected = f"mdp run --config {config} --start {START} --end {END} --no-dbt --no-monitoring --resume "
+    assert expected in flat, output
+    resume = flat[flat.index(expected) :].split()[:12]  # ... --resume RUN_ID
+
+    # The printed command finishes the job: Meta's units load, Google's (landed) are not extracted again.
+    meta_sandbox.faults.clear()
+    google_calls, meta_calls = google_sandbox.calls.total(), meta_sandbox.calls.total()
+    finish = subprocess.run(
+        [sys.executable, "-m", "mdp.cli", *resume[1:]],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        start_new_session=True,
+    )
+    assert finish.returncode == 0, finish.stdout + finish.stderr
+    assert "resuming run" in finish.stdout, finish.stdout
+    assert google_sandbox.calls.total() == google_calls, "landed Google units were extracted again"
+    assert meta_sandbox.calls.total() > meta_calls
+    with duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True) as con:
+        landed = con.execute(
+            "SELECT connector, count(DISTINCT (account_id, day)) FROM ops.load_log WHERE status = 'success' "
+            "GROUP BY connector ORDER BY connector"
+        ).fetchall()
+    days = (END - START).days + 1
+    assert landed == [("google_ads", 3 * days), ("meta_ads", 3 * days)]

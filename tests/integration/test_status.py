@@ -94,6 +94,12 @@ def test_status_shows_failed_days_then_everything_fresh(tmp_path: Path, google_s
     assert retried == [(revoked, 7, START, END)], "exactly the failed units, nothing else"
     nothing = CliRunner().invoke(app, ["run", "--config", str(config), "--retry-failed", "--dry-run"])
     assert "nothing to retry" in nothing.output
+    unknown = CliRunner().invoke(app, ["run", "--config", str(config), "--resume", "no-such-run", "--dry-run"])
+    assert unknown.exit_code == 2
+    assert (
+        unknown.output
+        == "error: --resume: run no-such-run is not in ops.load_log (it loaded nothing: run it again whole)\n"
+    )
     code, report = status(config)
     assert code == 0, report
     assert report["marts_behind_from"] is None

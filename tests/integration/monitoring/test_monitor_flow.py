@@ -113,3 +113,16 @@ def test_the_daily_pipeline_runs_the_monitor_after_ingest(site: Site) -> None:
             "SELECT count(*), count(DISTINCT day), min(run_id) = max(run_id) FROM ops.volume_checks"
         ).fetchone()
     assert rows == (6 * 3 * 2, 3, True)
+    # the parent run carries what its steps found: the summary with the verdicts, the non-ok checks
+    from prefect.artifacts import Artifact
+
+    verdicts = summary.step_details["monitoring"].split(", ")  # e.g. "30 insufficient_history, 6 ok"
+    assert sum(int(v.split()[0]) for v in verdicts) == 6 * 3 * 2
+    parent = str(state.state_details.flow_run_id)
+    for key in ("daily-summary", "volume-checks"):
+        artifact = Artifact.get(key)
+        assert artifact is not None
+        assert str(artifact.flow_run_id) == parent, f"{key} is not on the parent run"
+    daily = Artifact.get("daily-summary")
+    assert daily is not None
+    assert f"- monitoring: **completed** ({summary.step_details['monitoring']})" in str(daily.data)
