@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import logging
 import os
 import re
 import shlex
 import signal
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -701,7 +703,7 @@ def _run_with_progress(cfg: PipelineConfig, parameters: dict[str, Any]) -> Any:
         unsubscribe = progress.subscribe(on_event)
         previous = signal.signal(signal.SIGINT, on_interrupt)
         try:
-            with tags(run_tag()), temporary_settings(updates=lean_tls_settings()):
+            with tags(run_tag()), temporary_settings(updates=lean_tls_settings()), _logs_above(bar.console):
                 call: Any = daily_pipeline(config_path=str(cfg.source), return_state=True, **parameters)
                 state: Any = asyncio.run(call)
         finally:
@@ -720,6 +722,23 @@ def _run_with_progress(cfg: PipelineConfig, parameters: dict[str, Any]) -> Any:
                 highlight=False,
             )
     return state
+
+
+@contextlib.contextmanager
+def _logs_above(live: Any) -> Iterator[None]:
+    """Prefect's console log lines (warnings, --verbose) printed through the live progress display's
+    console, above the bars, instead of being written into them."""
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    handlers = [h for h in logging.getLogger().handlers if isinstance(h, PrefectConsoleHandler)]
+    saved = [h.console for h in handlers]
+    for handler in handlers:
+        handler.console = live
+    try:
+        yield
+    finally:
+        for handler, console_ in zip(handlers, saved, strict=True):
+            handler.console = console_
 
 
 def _stop_temporary_server() -> None:
