@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from google.api_core.client_options import ClientOptions
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import bigquery
 
 from deployments.local import stop_process_group
 from mdp.paths import PROJECT_ROOT
@@ -126,3 +129,18 @@ def bqemulator(home: Path) -> Iterator[Emulator]:
     ]
     with _running("bqemulator", command, "/healthz", port, home) as emulator:
         yield emulator
+
+
+@contextmanager
+def emulator_client(emulator: Emulator, location: str) -> Iterator[bigquery.Client]:
+    """An anonymous BigQuery client aimed at the emulator, closed afterwards."""
+    client = bigquery.Client(
+        project=EMULATOR_PROJECT,
+        location=location,
+        credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+        client_options=ClientOptions(api_endpoint=emulator.url),
+    )
+    try:
+        yield client
+    finally:
+        client.close()

@@ -9,15 +9,13 @@ from collections.abc import Iterator
 
 import pyarrow as pa
 import pytest
-from google.api_core.client_options import ClientOptions
-from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mdp.errors import WarehouseError
 from mdp.schema import QuarantinedRow
-from tests.emulators import EMULATOR_PROJECT, Emulator, bqemulator
+from tests.emulators import EMULATOR_PROJECT, Emulator, bqemulator, emulator_client
 from tests.integration.bigquery.test_bigquery_live import check_replace_sequence
 from tests.integration.bigquery.test_bigquery_warehouse import D1, D2, D3, SPEC, rows
 from tests.integration.test_replace_properties import operations
@@ -36,16 +34,8 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
 
 @pytest.fixture(scope="module")
 def client(emulator: Emulator) -> Iterator[bigquery.Client]:
-    client = bigquery.Client(
-        project=EMULATOR_PROJECT,
-        location=LOCATION,
-        credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
-        client_options=ClientOptions(api_endpoint=emulator.url),
-    )
-    try:
-        yield client
-    finally:
-        client.close()
+    with emulator_client(emulator, LOCATION) as running:
+        yield running
 
 
 def new_warehouse(client: bigquery.Client) -> BigQueryWarehouse:

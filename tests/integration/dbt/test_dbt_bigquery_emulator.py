@@ -15,13 +15,11 @@ from typing import Any
 
 import pytest
 from dbt_harness import REPORTING_CURRENCY, DbtProject, failures
-from google.api_core.client_options import ClientOptions
-from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
 from flows.transform import DbtInvocation, all_source_tables, dbt_invocation, run_dbt
 from mdp.config import config_from_mapping
-from tests.emulators import EMULATOR_PROJECT, Emulator, crucible
+from tests.emulators import EMULATOR_PROJECT, Emulator, crucible, emulator_client
 from warehouse.bigquery import bigquery_type, quote
 
 EMULATOR_TARGET = "bigquery_emulator"
@@ -39,16 +37,8 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
 
 @pytest.fixture(scope="module")
 def client(emulator: Emulator) -> Iterator[bigquery.Client]:
-    client = bigquery.Client(
-        project=EMULATOR_PROJECT,
-        location=LOCATION,
-        credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
-        client_options=ClientOptions(api_endpoint=emulator.url),
-    )
-    try:
-        yield client
-    finally:
-        client.close()
+    with emulator_client(emulator, LOCATION) as running:
+        yield running
 
 
 def literal(value: Any, field_type: str) -> str:
