@@ -19,6 +19,7 @@ from flows.fx_coverage import check_fx_coverage
 from flows.ingest import UnitOutcome, ingest_connector
 from flows.monitor import MonitorResult, artifact_rows, volume_monitor
 from flows.notify import notify_flow_failure
+from flows.progress import ProgressEvent, emit
 from flows.retry import failed_units, landed_days
 from flows.transform import dbt_build
 from flows.windows import ParameterError, RunParameters, check_names, resolve_accounts, resolve_window, run_parameters
@@ -262,6 +263,16 @@ async def _step(
         log.warning("%s skipped: nothing landed", target.name)
         summary.steps[step] = "skipped"
         return
+    emit(ProgressEvent("step", step))
+    try:
+        await _run_step(summary, step, target, config_path, log, **kwargs)
+    finally:
+        emit(ProgressEvent("step", step, units=1, failed=summary.steps.get(step) != "completed"))
+
+
+async def _run_step(
+    summary: RunSummary, step: str, target: Any, config_path: str | None, log: Any, **kwargs: Any
+) -> None:
     try:
         state = target(config_path=config_path, return_state=True, **kwargs)
         if asyncio.iscoroutine(state):

@@ -12,7 +12,9 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ProgressEvent:
-    """`kind` is "planned" (units = how many units the connector will run) or "unit" (one finished)."""
+    """`kind` is "planned" (units = how many units the connector will run), "unit" (one finished),
+    "dbt_node" (one dbt node finished) or "step" (a pipeline step, named by `connector`, started: units=0,
+    or ended: units=1)."""
 
     kind: str
     connector: str

@@ -324,7 +324,8 @@ def demo(
         _print_monitoring_summary(cfg, state.result().run_id)
     from flows.report import write_report
 
-    path = write_report(cfg, cfg.warehouse_path().parent / "report.html")
+    with console.status("writing the report"):
+        path = write_report(cfg, cfg.warehouse_path().parent / "report.html")
     console.print(f"[green]report:[/] {path}")
     if not (state.is_completed() and history.is_completed()):
         raise typer.Exit(1)
@@ -650,7 +651,9 @@ def _run_with_progress(cfg: PipelineConfig, parameters: dict[str, Any]) -> Any:
         console=console,
         transient=False,
     ) as bar:
-        ids: dict[str, Any] = {}
+        # until the flow's first event: the Prefect server (a temporary one takes seconds), the flow run,
+        # the connectors' clients
+        ids: dict[str, Any] = {"start-up": bar.add_task("start-up", total=1, detail="Prefect, clients")}
 
         lock = threading.Lock()  # dbt reports nodes from several threads at once
 
@@ -659,6 +662,13 @@ def _run_with_progress(cfg: PipelineConfig, parameters: dict[str, Any]) -> Any:
                 _on_event(event)
 
         def _on_event(event: progress.ProgressEvent) -> None:
+            bar.update(ids["start-up"], completed=1, detail="")
+            if event.kind == "step":
+                if event.connector not in ids:
+                    ids[event.connector] = bar.add_task(event.connector, total=1, detail="running")
+                if event.units:
+                    bar.update(ids[event.connector], completed=1, detail="failed" if event.failed else "done")
+                return
             name = "dbt nodes" if event.kind == "dbt_node" else event.connector
             if name not in ids:
                 ids[name] = bar.add_task(name, total=None, detail="")

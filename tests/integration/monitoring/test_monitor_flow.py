@@ -94,17 +94,27 @@ def test_a_clean_run_sends_nothing(site: Site, slack_receiver: SlackReceiver) ->
 
 
 def test_the_daily_pipeline_runs_the_monitor_after_ingest(site: Site) -> None:
+    from flows import progress
     from flows.daily import daily_pipeline
 
-    state = asyncio.run(
-        daily_pipeline(
-            config_path=str(site.config_path),
-            run_date=AS_OF,
-            lookback_days=3,
-            run_dbt=False,
-            return_state=True,
+    events: list[progress.ProgressEvent] = []
+    unsubscribe = progress.subscribe(events.append)
+    try:
+        state = asyncio.run(
+            daily_pipeline(
+                config_path=str(site.config_path),
+                run_date=AS_OF,
+                lookback_days=3,
+                run_dbt=False,
+                return_state=True,
+            )
         )
-    )
+    finally:
+        unsubscribe()
+    # the live display hears of the monitoring step starting and ending (after every unit)
+    steps = [(e.connector, e.units, e.failed) for e in events if e.kind == "step"]
+    assert steps == [("monitoring", 0, False), ("monitoring", 1, False)]
+    assert events[-1].kind == "step"
     assert state.is_completed(), state.message
     summary = state.result()
     assert summary.steps == {"monitoring": "completed"}
