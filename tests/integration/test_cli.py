@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -169,6 +170,14 @@ def test_demo_twice_is_safe_and_leaves_the_same_data(tmp_path: Path) -> None:
     assert digests[0] == digests[1]
     assert (tmp_path / "wh" / "report.html").stat().st_size > 10_000
     assert_monitoring_flags_the_injected_drop(config, result.output)
+    # the operator's first question after the demo: everything is in, the marts are level with raw
+    status = runner.invoke(app, ["status", "--config", str(config), "--json"])
+    assert status.exit_code == 0, status.output
+    report = json.loads(status.output)
+    assert report["stale"] is False
+    assert report["marts_behind_from"] is None
+    assert {a["connector"] for a in report["accounts"]} == {"google_ads", "meta_ads"}
+    assert all(not a["stale"] and not a["failed_days"] for a in report["accounts"])
 
 
 def assert_monitoring_flags_the_injected_drop(config: Path, output: str) -> None:
