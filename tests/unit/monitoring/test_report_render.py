@@ -86,7 +86,7 @@ def test_the_queries_read_declared_mart_columns() -> None:
         assert model in declared, f"{model} is not a mart of transformations/models/marts"
         assert set(columns) <= declared[model], set(columns) - declared[model]
         for column in columns:
-            assert column in report_queries.CHANNEL_DAILY + report_queries.CAMPAIGN_TOTALS + report_queries.LAST_DAY
+            assert column in report_queries.CHANNEL_DAILY + report_queries.CHANNEL_TOTALS + report_queries.CAMPAIGN_TOTALS + report_queries.LAST_DAY
 
 
 def test_the_checks_query_reads_the_declared_table() -> None:
