@@ -287,39 +287,35 @@ def _totals_table(data: ReportData) -> str:
         return '<p class="empty">No channel totals for this period.</p>'
     cur = html.escape(data.currency)
     columns = [
-        ("spend", f"Spend ({cur})", 2),
-        ("revenue", f"Revenue ({cur})", 2),
+        ("spend", "Spend", 2),
+        ("revenue", "Revenue", 2),
         ("roas", "ROAS", 2),
         ("clicks", "Clicks", 0),
         ("impressions", "Impressions", 0),
         ("conversions", "Conversions", 1),
-        ("cpc", f"CPC ({cur})", 2),
-        ("cpa", f"CPA ({cur})", 2),
+        ("cpc", "CPC", 2),
+        ("cpa", "CPA", 2),
     ]
-    immature = {i["channel"]: i for i in data.immature}
     head = '<th scope="col">Channel</th>' + "".join(f'<th scope="col" class="num">{h}</th>' for _, h, _ in columns)
-    head += '<th scope="col">Immature from</th>'
     body = []
     for row in data.totals:
         channel = str(row["channel"])
         name = html.escape(channel)
         label = html.escape(data.labels.get(channel, channel))
         color = html.escape(data.colors.get(channel, "#5f6368"))
-        window = immature.get(channel)
-        since = (
-            f'<td title="the last {window["lookback_days"]} days up to {window["last_day"]}">{window["first_day"]}</td>'
-            if window
-            else "<td>–</td>"
-        )
         css = ' class="total"' if channel == ALL_CHANNELS else ""
         body.append(
             f'<tr data-channel="{name}"{css}><th scope="row"><span class="swatch" style="--swatch: {color}"></span>'
             f"{label}</th>"
             + "".join(f'<td class="num">{_number(row[key], digits)}</td>' for key, _, digits in columns)
-            + since
             + "</tr>"
         )
-    return f'<table id="channel-totals"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    return (
+        f'<table id="channel-totals"><caption>{html.escape(data.period[0] if data.period else "")} to '
+        f'{html.escape(data.period[1] if data.period else "")}; spend, revenue, CPC and CPA in {cur}; ROAS = revenue / '
+        "spend, CPC = spend / clicks, CPA = spend / conversions, each from the period's sums</caption>"
+        f'<thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    )
 
 
 def _immature_text(data: ReportData) -> str:
@@ -333,7 +329,8 @@ def _immature_text(data: ReportData) -> str:
     )
     return (
         '<p id="immature-note" class="meta"><strong>Immature days</strong> are the days within a connector\'s '
-        "conversion lookback (<code>lookback_days</code> in pipeline.yaml) up to its last loaded day: the platforms "
+        "conversion lookback (<code>lookback_days</code> in pipeline.yaml, else the connector's default) up to its "
+        "last loaded day: the platforms "
         "still attribute conversions to them, so their conversions, revenue and ROAS will rise as the pipeline "
         f"re-reads them. The charts shade them and dash their lines. {each}.</p>"
     )
@@ -344,11 +341,10 @@ def _breakdown_table(breakdown: dict[str, Any], currency: str) -> str:
     conversions and their value)."""
     cur = html.escape(currency)
     if breakdown["has_spend"]:
-        columns = ["spend", "revenue", "ROAS", "clicks", "CPC", "conversions", "CPA"]
-        columns = [f"{c} ({cur})" if c in ("spend", "revenue", "CPC", "CPA") else c for c in columns]
+        columns = ["spend", "revenue", "ROAS", "clicks", "CPC", "conv.", "CPA"]
     else:
-        columns = ["conversions", f"value ({cur})"]
-    head = "".join(f"<th>{h}</th>" for h in ["", "channel", *columns])
+        columns = ["conversions", "value"]
+    head = "<th></th><th>channel</th>" + "".join(f'<th class="num">{h}</th>' for h in columns)
     body = []
     for row in breakdown["rows"]:
         spend, revenue = row["spend"], row["revenue"] or 0.0
@@ -374,7 +370,8 @@ def _breakdown_table(breakdown: dict[str, Any], currency: str) -> str:
     rows = "".join(body) or f'<tr><td colspan="9">no rows in {html.escape(breakdown["table"])} for the period</td></tr>'
     return (
         f'<figure class="breakdown" data-breakdown="{breakdown["key"]}"><figcaption>{html.escape(breakdown["title"])}'
-        f"</figcaption><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></figure>"
+        f' <span class="unit">({cur})</span></figcaption>'
+        f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></figure>"
     )
 
 

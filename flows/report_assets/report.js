@@ -148,10 +148,17 @@
   // Time series -----------------------------------------------------------------------------------------
 
   // The first immature day of each series: a channel's own, and for "all channels" the earliest of them.
-  var immatureFrom = {};
-  (data.immature || []).forEach(function (i) { immatureFrom[i.channel] = i.first_day; });
-  var firstImmature = Object.keys(immatureFrom).map(function (k) { return immatureFrom[k]; }).sort()[0];
-  if (firstImmature) { immatureFrom[ALL] = firstImmature; }
+  // (Its last day: the channel's own last day with data; the latest of them for "all channels".)
+  var immatureFrom = {}, immatureTo = {};
+  (data.immature || []).forEach(function (i) {
+    immatureFrom[i.channel] = i.first_day;
+    immatureTo[i.channel] = i.last_day;
+  });
+  var windows = data.immature || [];
+  if (windows.length) {
+    immatureFrom[ALL] = windows.map(function (i) { return i.first_day; }).sort()[0];
+    immatureTo[ALL] = windows.map(function (i) { return i.last_day; }).sort().pop();
+  }
 
   // series: [{name, points: [[day, value|null], ...]}]; days: sorted ISO dates shared by all series.
   function lineChart(figure, series, days, format) {
@@ -188,13 +195,14 @@
         }, svg), "immature days: conversions still arriving");
       }
       marked.forEach(function (s, row) {
-        var from = immatureFrom[s.name];
+        var from = immatureFrom[s.name], to = immatureTo[s.name];
         var first = days.filter(function (d) { return d < from; }).length;
-        if (first >= days.length) { return; }
+        var end = days.filter(function (d) { return d <= to; }).length;
+        if (first >= end) { return; }
         tip(el("rect", {
-          "class": "immature", x: left + first * slot, y: 8 + row * (stripe + 2), width: (days.length - first) * slot,
-          height: stripe, fill: colorOf(s.name), "data-series": s.name, "data-from": days[first]
-        }, svg), labelOf(s.name) + ": immature from " + days[first] + " (conversions still arriving)");
+          "class": "immature", x: left + first * slot, y: 8 + row * (stripe + 2), width: (end - first) * slot,
+          height: stripe, fill: colorOf(s.name), "data-series": s.name, "data-from": days[first], "data-to": days[end - 1]
+        }, svg), labelOf(s.name) + ": immature " + days[first] + " to " + days[end - 1] + " (conversions still arriving)");
       });
     }
 
@@ -245,7 +253,7 @@
       }
     });
     legend(figure, series.map(function (s) { return s.name; }),
-      marked.length ? "shaded, dashed: immature days (conversions still arriving)" : null);
+      marked.length ? "immature days, conversions still arriving: shaded, lines dashed, a bar per channel on top" : null);
   }
 
   // Bars ---------------------------------------------------------------------------------------------
@@ -371,14 +379,16 @@
       "All " + checks.length + " checks are ok";
     var body = document.querySelector("#flagged-checks tbody");
     flagged.forEach(function (c) {
-      var tr = html("tr", { "class": "status-" + c.status, "data-status": c.status }, body);
+      var tr = html("tr", {
+        "class": "status-" + c.status, "data-status": c.status, "data-connector": c.connector, "data-account": c.account_id
+      }, body);
       var change = c.observed !== null && c.baseline ? (c.observed / c.baseline - 1) * 100 : null;
       var digits = c.metric === "rows" ? 0 : 2;
       [
-        [statusName(c.status), ""], [c.connector, ""], [c.account_id, ""], [c.day, ""], [c.metric, ""],
+        [statusName(c.status), "wrap"], [c.connector + " · " + c.account_id, "wrap"], [c.day, ""], [c.metric, ""],
         [number(c.observed, digits), "num"], [number(c.baseline, digits), "num"],
         [change === null ? "-" : (change > 0 ? "+" : "") + number(change, 0) + "%", "num"],
-        [number(c.deviation, 1), "num"], [c.reason || "", ""]
+        [number(c.deviation, 1), "num"], [c.reason || "", "wrap"]
       ].forEach(function (cellValue) { html("td", { "class": cellValue[1] }, tr, cellValue[0]); });
     });
     if (!flagged.length) { document.getElementById("flagged-box").hidden = true; }
@@ -403,10 +413,10 @@
     var last = Object.keys(daySet).sort().pop();
     var span = Math.round((parseDay(last) - parseDay(first)) / DAY_MS) + 1;
     var unitWidth = Math.min(Math.ceil(widest(units)), Math.floor(width * 0.35));
-    var metricWidth = Math.ceil(widest(metricNames));
+    var metricWidth = Math.ceil(widest(metricNames, "tick metric"));
     var left = unitWidth + metricWidth + 18;
     var cell = Math.max(2, Math.min(14, Math.floor((width - left - 4) / span)));
-    var rowHeight = 10, gap = 6, top = 4, bottom = 22;
+    var rowHeight = 11, gap = 6, top = 4, bottom = 22;
     var rowCount = 0;
     units.forEach(function (unit) { rowCount += Object.keys(byRow[unit]).length; });
     var height = top + rowCount * (rowHeight + 1) + units.length * gap + bottom;
@@ -419,7 +429,7 @@
       tip(el("text", { "class": "tick unit", x: unitWidth, y: y + blockHeight / 2 + 4, "text-anchor": "end" },
         svg, shown), unit);
       unitMetrics.forEach(function (metric) {
-        el("text", { "class": "tick metric", x: left - 6, y: y + rowHeight - 1, "text-anchor": "end" }, svg, metric);
+        el("text", { "class": "tick metric", x: left - 6, y: y + rowHeight - 2, "text-anchor": "end" }, svg, metric);
         byRow[unit][metric].forEach(function (c) {
           var col = Math.round((parseDay(c.day) - parseDay(first)) / DAY_MS);
           tip(el("rect", {
