@@ -103,8 +103,9 @@ def channel_lookbacks(config: PipelineConfig) -> dict[str, int]:
             try:
                 days = connector_class(section.type).default_lookback_days
             except ConfigError as exc:
-                logger.warning("report: no lookback for connector %s, its immature days are not marked: %s",
-                               section.name, exc)
+                logger.warning(
+                    "report: no lookback for connector %s, its immature days are not marked: %s", section.name, exc
+                )
                 continue
         lookbacks[section.type] = max(days, lookbacks.get(section.type, 0))
     return lookbacks
@@ -312,9 +313,9 @@ def _totals_table(data: ReportData) -> str:
         )
     return (
         f'<table id="channel-totals"><caption>{html.escape(data.period[0] if data.period else "")} to '
-        f'{html.escape(data.period[1] if data.period else "")}; spend, revenue, CPC and CPA in {cur}; ROAS = revenue / '
+        f"{html.escape(data.period[1] if data.period else '')}; spend, revenue, CPC and CPA in {cur}; ROAS = revenue / "
         "spend, CPC = spend / clicks, CPA = spend / conversions, each from the period's sums</caption>"
-        f'<thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
     )
 
 
@@ -332,7 +333,8 @@ def _immature_text(data: ReportData) -> str:
         "conversion lookback (<code>lookback_days</code> in pipeline.yaml, else the connector's default) up to its "
         "last loaded day: the platforms "
         "still attribute conversions to them, so their conversions, revenue and ROAS will rise as the pipeline "
-        f"re-reads them. The charts shade them and dash their lines. {each}.</p>"
+        "re-reads them. The daily charts shade them, dash their lines and span each channel's own with a bar in its "
+        f"colour above the chart. {each}.</p>"
     )
 
 

@@ -253,7 +253,7 @@
       }
     });
     legend(figure, series.map(function (s) { return s.name; }),
-      marked.length ? "immature days, conversions still arriving: shaded, lines dashed, a bar per channel on top" : null);
+      marked.length ? "immature days (conversions still arriving)" : null);
   }
 
   // Bars ---------------------------------------------------------------------------------------------

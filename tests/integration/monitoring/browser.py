@@ -92,8 +92,15 @@ class Chromium:
             for domain in ("Runtime", "Log", "Page", "Network"):
                 self._send(ws, f"{domain}.enable")
             if width is not None:
-                self._call(ws, visit, "Emulation.setDeviceMetricsOverride", width=width, height=900,
-                           deviceScaleFactor=1, mobile=False)
+                self._call(
+                    ws,
+                    visit,
+                    "Emulation.setDeviceMetricsOverride",
+                    width=width,
+                    height=900,
+                    deviceScaleFactor=1,
+                    mobile=False,
+                )
             self._send(ws, "Page.navigate", url=url)
             self._wait(ws, visit, lambda m: m.get("method") == "Page.loadEventFired")
             for name, expression in expressions.items():
@@ -104,7 +111,9 @@ class Chromium:
             if screenshot is not None:
                 size = self._call(ws, visit, "Page.getLayoutMetrics")["cssContentSize"]
                 clip = {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}
-                shot = self._call(ws, visit, "Page.captureScreenshot", format="png", clip=clip, captureBeyondViewport=True)
+                shot = self._call(
+                    ws, visit, "Page.captureScreenshot", format="png", clip=clip, captureBeyondViewport=True
+                )
                 screenshot.write_bytes(base64.b64decode(shot["data"]))
             if width is not None:
                 self._call(ws, visit, "Emulation.clearDeviceMetricsOverride")
