@@ -54,14 +54,13 @@ class ReportData:
     breakdowns: list[dict[str, Any]] = field(default_factory=list)
     checks_run_id: str | None = None
     checks: list[dict[str, Any]] = field(default_factory=list)
-    window: tuple[dt.date, dt.date] | None = field(default=None, repr=False)
 
 
 def _json_value(value: Any) -> Any:
     if isinstance(value, Decimal):
         value = float(value)
     if isinstance(value, float):
-        return round(value, 6)  # sums of floats: no 234.95999999999998 in the page
+        return round(value, 6)  # no float noise (234.95999999999998) in the page
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     return value
@@ -120,8 +119,9 @@ def collect(
     names = _tables(warehouse)
     data.marts_missing = [m for m in q.MARTS if not table_exists(warehouse, m)]
     if not data.marts_missing:
-        _collect_marts(warehouse, data, names, days)
-        _collect_totals(warehouse, data, names, lookbacks or {})
+        window = _collect_marts(warehouse, data, names, days)
+        if window is not None:
+            _collect_totals(warehouse, data, names, window, lookbacks or {})
     if table_exists(warehouse, q.VOLUME_CHECKS):
         columns = [
             "connector",
@@ -141,16 +141,19 @@ def collect(
     return data
 
 
-def _collect_marts(warehouse: Warehouse, data: ReportData, names: dict[str, str], days: int) -> None:
+def _collect_marts(
+    warehouse: Warehouse, data: ReportData, names: dict[str, str], days: int
+) -> tuple[dt.date, dt.date] | None:
+    """The daily series, campaigns and breakdowns of the `days` up to the last day with data; returns that
+    window (None when the marts are empty)."""
     found = warehouse.query(q.LAST_DAY.format(**names))
     last, currency = found[0] if found else (None, None)
     if last is None:
-        return
+        return None
     last_day = last if isinstance(last, dt.date) else dt.date.fromisoformat(str(last))
     first_day = last_day - dt.timedelta(days=days - 1)
     data.currency = str(currency or data.currency)
     window = [first_day, last_day]
-    data.window = (first_day, last_day)
     data.channel_daily = _rows(
         warehouse, q.CHANNEL_DAILY.format(**names), window, ["day", "channel", "spend", "revenue"]
     )
@@ -171,6 +174,7 @@ def _collect_marts(warehouse: Warehouse, data: ReportData, names: dict[str, str]
     eligible = [c for c in campaigns if c["roas"] is not None and c["spend"] >= MIN_SPEND_SHARE_FOR_ROAS * total]
     data.top_by_roas = sorted(eligible, key=lambda c: -c["roas"])[:TOP_CAMPAIGNS]
     data.breakdowns = _breakdowns(warehouse, window)
+    return first_day, last_day
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
@@ -186,12 +190,17 @@ def _with_ratios(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _collect_totals(warehouse: Warehouse, data: ReportData, names: dict[str, str], lookbacks: dict[str, int]) -> None:
-    """The period's totals per channel and for all channels, and each channel's immature days."""
-    if data.window is None:
-        return
+def _collect_totals(
+    warehouse: Warehouse,
+    data: ReportData,
+    names: dict[str, str],
+    window: tuple[dt.date, dt.date],
+    lookbacks: dict[str, int],
+) -> None:
+    """The period's totals per channel and for all channels, and each channel's immature days: the last
+    `lookback` days up to the channel's own last day with data."""
     measures = ["spend", "revenue", "clicks", "impressions", "conversions"]
-    rows = _rows(warehouse, q.CHANNEL_TOTALS.format(**names), list(data.window), ["channel", *measures, "last_day"])
+    rows = _rows(warehouse, q.CHANNEL_TOTALS.format(**names), list(window), ["channel", *measures, "last_day"])
     for row in rows:
         row.update({m: float(row[m] or 0) for m in measures})
     data.totals = [_with_ratios(row) for row in rows]
