@@ -255,7 +255,7 @@ def render(data: ReportData) -> str:
     """The HTML page: the data as inline JSON, drawn into SVG charts by the inline script."""
     style = _ASSETS.joinpath("report.css").read_text(encoding="utf-8")
     script = _ASSETS.joinpath("report.js").read_text(encoding="utf-8")
-    payload = asdict(data) | {"statuses": list(STATUSES)}
+    payload = asdict(data) | {"statuses": list(STATUSES), "palette": list(PALETTE)}
     period = f"{data.period[0]} to {data.period[1]}" if data.period else "no mart data"
     notices = []
     if data.marts_missing:

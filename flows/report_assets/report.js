@@ -5,7 +5,6 @@
   "use strict";
   var SVG_NS = "http://www.w3.org/2000/svg";
   var data = JSON.parse(document.getElementById("report-data").textContent);
-  var FALLBACK = ["#e8710a", "#12939a", "#188038", "#c2185b", "#8d6e63", "#9e9d24", "#5c6bc0", "#00897b"];
   var STATUS_COLORS = { ok: "#a8dab5", warn: "#f6c453", anomaly: "#d93025", insufficient_history: "#c7c9cc" };
   var ALL = "all channels";
   var DAY_MS = 86400000;
@@ -13,7 +12,8 @@
   var extra = 0;
 
   function colorOf(name) {
-    if (!colors[name]) { colors[name] = FALLBACK[extra++ % FALLBACK.length]; }
+    // data.colors has every channel of the period (flows/report.py); anything else takes the palette's.
+    if (!colors[name]) { colors[name] = data.palette[extra++ % data.palette.length]; }
     return colors[name];
   }
 
@@ -258,8 +258,9 @@
 
   // Bars ---------------------------------------------------------------------------------------------
 
-  // items: [{label, value, series}] drawn as horizontal bars, largest first; labels that do not fit the
-  // label area (at most 45 % of the width) end in "…" and show in full on hover.
+  // items: [{label, value, series, name, suffix}] drawn as horizontal bars, largest first; a label that does
+  // not fit the label area (at most half the width) shortens its name with "…", keeping its suffix (the
+  // account) when there is room, and shows in full on hover.
   function barChart(figure, items, format) {
     var width = canvas(figure);
     if (!items.length) { empty(figure, "No campaigns for this period."); return; }
@@ -268,7 +269,7 @@
     var valueLabels = items.map(function (item) { return format(item.value); });
     var right = Math.ceil(widest(valueLabels)) + 12;
     var labelArea = Math.min(Math.ceil(widest(items.map(function (i) { return i.label; }), "bar-label")),
-      Math.floor(width * 0.45));
+      Math.floor(width * 0.5));
     var left = labelArea + 10;
     var svg = svgOf(figure, width, height);
     var max = Math.max.apply(null, items.map(function (item) { return item.value; })) || 1;
@@ -276,6 +277,12 @@
     items.forEach(function (item, i) {
       var y = 2 + i * row;
       var shown = fit(item.label, labelArea, "bar-label");
+      var room = labelArea - textWidth(item.suffix || "", "bar-label");
+      while (shown !== item.label && item.suffix && room > labelArea * 0.4) {
+        var candidate = fit(item.name, room, "bar-label") + " " + item.suffix;
+        if (textWidth(candidate, "bar-label") <= labelArea) { shown = candidate; break; }
+        room -= 4;
+      }
       var text = el("text", { "class": "bar-label", x: left - 8, y: y + 16, "text-anchor": "end",
         "data-full": item.label }, svg, shown);
       tip(text, item.label);
@@ -327,13 +334,14 @@
     lineChart(chart("revenue"), series(function (r) { return r.revenue; }), days, moneyTick);
     lineChart(chart("roas"), roasSeries, days, ratioTick);
 
-    function label(c) { return c.campaign_name + " (" + (c.account_name || c.account_id) + ")"; }
-    barChart(chart("top-spend"), data.top_by_spend.map(function (c) {
-      return { label: label(c), value: c.spend, series: c.channel };
-    }), money);
-    barChart(chart("top-roas"), data.top_by_roas.map(function (c) {
-      return { label: label(c), value: c.roas, series: c.channel };
-    }), function (v) { return number(v, 2); });
+    function bar(c, value) {
+      var suffix = "(" + (c.account_name || c.account_id) + ")";
+      return { label: c.campaign_name + " " + suffix, name: c.campaign_name, suffix: suffix, value: value,
+        series: c.channel };
+    }
+    barChart(chart("top-spend"), data.top_by_spend.map(function (c) { return bar(c, c.spend); }), money);
+    barChart(chart("top-roas"), data.top_by_roas.map(function (c) { return bar(c, c.roas); }),
+      function (v) { return number(v, 2); });
   }
 
   function kpis() {
