@@ -1,5 +1,6 @@
-"""`mdp report`: one self-contained HTML file (inline data, script and styles; no network) with daily
-spend, revenue and ROAS per channel, the top campaigns, and the last run's volume checks."""
+"""`mdp report`: one self-contained HTML file (inline data, script and styles; no network) with the period's
+totals per channel, daily spend, revenue and ROAS per channel (immature days marked), the top campaigns, and
+the last run's volume checks."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from connectors.registry import connector_class
 from flows import report_queries as q
 from flows.monitor import sql_table, table_exists
 from flows.volume import STATUSES
 from mdp.config import PipelineConfig
+from mdp.errors import ConfigError
 from warehouse import Warehouse, from_config
 
 logger = logging.getLogger(__name__)
@@ -25,6 +28,11 @@ DEFAULT_DAYS = 90
 TOP_CAMPAIGNS = 10
 # Campaigns below this share of total spend are left out of the ROAS ranking (tiny spend, noisy ROAS).
 MIN_SPEND_SHARE_FOR_ROAS = 0.01
+ALL_CHANNELS = "all channels"
+# The two original channels and the cross-channel total keep their colours; other channels take the
+# palette's colours in name order (none of them close to the fixed ones or to the anomaly red).
+FIXED_COLORS = {"google_ads": "#1a73e8", "meta_ads": "#7b3fe4", ALL_CHANNELS: "#3c4043"}
+PALETTE = ("#e8710a", "#12939a", "#188038", "#c2185b", "#8d6e63", "#9e9d24", "#5c6bc0", "#00897b")
 _ASSETS = files("flows").joinpath("report_assets")
 
 
@@ -36,6 +44,10 @@ class ReportData:
     currency: str
     marts_missing: list[str] = field(default_factory=list)
     period: tuple[str, str] | None = None
+    totals: list[dict[str, Any]] = field(default_factory=list)
+    immature: list[dict[str, Any]] = field(default_factory=list)
+    colors: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
     channel_daily: list[dict[str, Any]] = field(default_factory=list)
     top_by_spend: list[dict[str, Any]] = field(default_factory=list)
     top_by_roas: list[dict[str, Any]] = field(default_factory=list)
@@ -46,7 +58,9 @@ class ReportData:
 
 def _json_value(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return float(value)
+        value = float(value)
+    if isinstance(value, float):
+        return round(value, 6)  # no float noise (234.95999999999998) in the page
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     return value
@@ -64,13 +78,50 @@ def _tables(warehouse: Warehouse) -> dict[str, str]:
     }
 
 
-def collect(warehouse: Warehouse, currency: str, days: int = DEFAULT_DAYS) -> ReportData:
-    """Read the marts (when built) and the last monitoring run's checks."""
+def channel_label(channel: str) -> str:
+    """`microsoft_ads` -> "Microsoft Ads"."""
+    return channel if channel == ALL_CHANNELS else channel.replace("_", " ").strip().title()
+
+
+def channel_colors(channels: list[str]) -> dict[str, str]:
+    """A distinct colour per channel: the fixed ones, then the palette in name order."""
+    colors = {c: FIXED_COLORS[c] for c in channels if c in FIXED_COLORS}
+    free = [c for c in PALETTE if c not in colors.values()]
+    for i, channel in enumerate(sorted(c for c in set(channels) if c not in colors)):
+        colors[channel] = free[i % len(free)]
+    return colors
+
+
+def channel_lookbacks(config: PipelineConfig) -> dict[str, int]:
+    """Conversion lookback days per channel (a connector's channel in the marts is its type): the connector's
+    configured `lookback_days`, else its type's default; the longest when several connectors share a type."""
+    lookbacks: dict[str, int] = {}
+    for section in config.enabled_connectors():
+        days = section.lookback_days
+        if days is None:
+            try:
+                days = connector_class(section.type).default_lookback_days
+            except ConfigError as exc:
+                logger.warning(
+                    "report: no lookback for connector %s, its immature days are not marked: %s", section.name, exc
+                )
+                continue
+        lookbacks[section.type] = max(days, lookbacks.get(section.type, 0))
+    return lookbacks
+
+
+def collect(
+    warehouse: Warehouse, currency: str, days: int = DEFAULT_DAYS, lookbacks: dict[str, int] | None = None
+) -> ReportData:
+    """Read the marts (when built) and the last monitoring run's checks; `lookbacks` (days per channel,
+    `channel_lookbacks`) mark each channel's immature days."""
     data = ReportData(dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), currency)
     names = _tables(warehouse)
     data.marts_missing = [m for m in q.MARTS if not table_exists(warehouse, m)]
     if not data.marts_missing:
-        _collect_marts(warehouse, data, names, days)
+        window = _collect_marts(warehouse, data, names, days)
+        if window is not None:
+            _collect_totals(warehouse, data, names, window, lookbacks or {})
     if table_exists(warehouse, q.VOLUME_CHECKS):
         columns = [
             "connector",
@@ -90,11 +141,15 @@ def collect(warehouse: Warehouse, currency: str, days: int = DEFAULT_DAYS) -> Re
     return data
 
 
-def _collect_marts(warehouse: Warehouse, data: ReportData, names: dict[str, str], days: int) -> None:
+def _collect_marts(
+    warehouse: Warehouse, data: ReportData, names: dict[str, str], days: int
+) -> tuple[dt.date, dt.date] | None:
+    """The daily series, campaigns and breakdowns of the `days` up to the last day with data; returns that
+    window (None when the marts are empty)."""
     found = warehouse.query(q.LAST_DAY.format(**names))
     last, currency = found[0] if found else (None, None)
     if last is None:
-        return
+        return None
     last_day = last if isinstance(last, dt.date) else dt.date.fromisoformat(str(last))
     first_day = last_day - dt.timedelta(days=days - 1)
     data.currency = str(currency or data.currency)
@@ -119,6 +174,54 @@ def _collect_marts(warehouse: Warehouse, data: ReportData, names: dict[str, str]
     eligible = [c for c in campaigns if c["roas"] is not None and c["spend"] >= MIN_SPEND_SHARE_FOR_ROAS * total]
     data.top_by_roas = sorted(eligible, key=lambda c: -c["roas"])[:TOP_CAMPAIGNS]
     data.breakdowns = _breakdowns(warehouse, window)
+    return first_day, last_day
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def _with_ratios(row: dict[str, Any]) -> dict[str, Any]:
+    """ROAS, CPC and CPA from the row's sums."""
+    return row | {
+        "roas": _ratio(row["revenue"], row["spend"]),
+        "cpc": _ratio(row["spend"], row["clicks"]),
+        "cpa": _ratio(row["spend"], row["conversions"]),
+    }
+
+
+def _collect_totals(
+    warehouse: Warehouse,
+    data: ReportData,
+    names: dict[str, str],
+    window: tuple[dt.date, dt.date],
+    lookbacks: dict[str, int],
+) -> None:
+    """The period's totals per channel and for all channels, and each channel's immature days: the last
+    `lookback` days up to the channel's own last day with data."""
+    measures = ["spend", "revenue", "clicks", "impressions", "conversions"]
+    rows = _rows(warehouse, q.CHANNEL_TOTALS.format(**names), list(window), ["channel", *measures, "last_day"])
+    for row in rows:
+        row.update({m: float(row[m] or 0) for m in measures})
+    data.totals = [_with_ratios(row) for row in rows]
+    if rows:
+        data.totals.append(_with_ratios({"channel": ALL_CHANNELS} | {m: sum(r[m] for r in rows) for m in measures}))
+    for row in rows:
+        lookback = lookbacks.get(row["channel"])
+        if not lookback:
+            continue
+        last = dt.date.fromisoformat(row["last_day"])
+        data.immature.append(
+            {
+                "channel": row["channel"],
+                "lookback_days": lookback,
+                "last_day": row["last_day"],
+                "first_day": (last - dt.timedelta(days=lookback - 1)).isoformat(),
+            }
+        )
+    channels = [row["channel"] for row in data.totals]
+    data.colors = channel_colors(channels)
+    data.labels = {c: channel_label(c) for c in channels}
 
 
 def _breakdowns(warehouse: Warehouse, window: list[dt.date]) -> list[dict[str, Any]]:
@@ -152,7 +255,7 @@ def render(data: ReportData) -> str:
     """The HTML page: the data as inline JSON, drawn into SVG charts by the inline script."""
     style = _ASSETS.joinpath("report.css").read_text(encoding="utf-8")
     script = _ASSETS.joinpath("report.js").read_text(encoding="utf-8")
-    payload = asdict(data) | {"statuses": list(STATUSES)}
+    payload = asdict(data) | {"statuses": list(STATUSES), "palette": list(PALETTE)}
     period = f"{data.period[0]} to {data.period[1]}" if data.period else "no mart data"
     notices = []
     if data.marts_missing:
@@ -170,6 +273,8 @@ def render(data: ReportData) -> str:
     page = _ASSETS.joinpath("page.html").read_text(encoding="utf-8")
     breakdowns = "\n".join(_breakdown_table(b, data.currency) for b in data.breakdowns)
     return page.format(
+        totals=_totals_table(data),
+        immature=_immature_text(data),
         title="Marketing performance report",
         style=style,
         script=script,
@@ -186,16 +291,71 @@ def _number(value: Any, digits: int = 0) -> str:
     return "–" if value is None else f"{float(value):,.{digits}f}"
 
 
+def _totals_table(data: ReportData) -> str:
+    """The period's totals per channel and for all channels; ratios from the sums."""
+    if not data.totals:
+        return '<p class="empty">No channel totals for this period.</p>'
+    cur = html.escape(data.currency)
+    columns = [
+        ("spend", "Spend", 2),
+        ("revenue", "Revenue", 2),
+        ("roas", "ROAS", 2),
+        ("clicks", "Clicks", 0),
+        ("impressions", "Impressions", 0),
+        ("conversions", "Conversions", 1),
+        ("cpc", "CPC", 2),
+        ("cpa", "CPA", 2),
+    ]
+    head = '<th scope="col">Channel</th>' + "".join(f'<th scope="col" class="num">{h}</th>' for _, h, _ in columns)
+    body = []
+    for row in data.totals:
+        channel = str(row["channel"])
+        name = html.escape(channel)
+        label = html.escape(data.labels.get(channel, channel))
+        color = html.escape(data.colors.get(channel, "#5f6368"))
+        css = ' class="total"' if channel == ALL_CHANNELS else ""
+        body.append(
+            f'<tr data-channel="{name}"{css}><th scope="row"><span class="swatch" style="--swatch: {color}"></span>'
+            f"{label}</th>"
+            + "".join(f'<td class="num">{_number(row[key], digits)}</td>' for key, _, digits in columns)
+            + "</tr>"
+        )
+    return (
+        f'<table id="channel-totals"><caption>{html.escape(data.period[0] if data.period else "")} to '
+        f"{html.escape(data.period[1] if data.period else '')}; spend, revenue, CPC and CPA in {cur}; ROAS = revenue / "
+        "spend, CPC = spend / clicks, CPA = spend / conversions, each from the period's sums</caption>"
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+def _immature_text(data: ReportData) -> str:
+    """What "immature" means, with each channel's lookback."""
+    if not data.immature:
+        return ""
+    each = "; ".join(
+        f"{html.escape(data.labels.get(i['channel'], i['channel']))}: {i['lookback_days']} days, "
+        f"{i['first_day']} to {i['last_day']}"
+        for i in data.immature
+    )
+    return (
+        '<p id="immature-note" class="meta"><strong>Immature days</strong> are the days within a connector\'s '
+        "conversion lookback (<code>lookback_days</code> in pipeline.yaml, else the connector's default) up to its "
+        "last loaded day: the platforms "
+        "still attribute conversions to them, so their conversions, revenue and ROAS will rise as the pipeline "
+        "re-reads them. The daily charts shade them, dash their lines and span each channel's own with a bar in its "
+        f"colour above the chart. {each}.</p>"
+    )
+
+
 def _breakdown_table(breakdown: dict[str, Any], currency: str) -> str:
     """One breakdown as an HTML table: spend, revenue, ROAS, clicks, CPC, conversions, CPA (or, without spend,
     conversions and their value)."""
     cur = html.escape(currency)
     if breakdown["has_spend"]:
-        columns = ["spend", "revenue", "ROAS", "clicks", "CPC", "conversions", "CPA"]
-        columns = [f"{c} ({cur})" if c in ("spend", "revenue", "CPC", "CPA") else c for c in columns]
+        columns = ["spend", "revenue", "ROAS", "clicks", "CPC", "conv.", "CPA"]
     else:
-        columns = ["conversions", f"value ({cur})"]
-    head = "".join(f"<th>{h}</th>" for h in ["", "channel", *columns])
+        columns = ["conversions", "value"]
+    head = "<th></th><th>channel</th>" + "".join(f'<th class="num">{h}</th>' for h in columns)
     body = []
     for row in breakdown["rows"]:
         spend, revenue = row["spend"], row["revenue"] or 0.0
@@ -221,14 +381,15 @@ def _breakdown_table(breakdown: dict[str, Any], currency: str) -> str:
     rows = "".join(body) or f'<tr><td colspan="9">no rows in {html.escape(breakdown["table"])} for the period</td></tr>'
     return (
         f'<figure class="breakdown" data-breakdown="{breakdown["key"]}"><figcaption>{html.escape(breakdown["title"])}'
-        f"</figcaption><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></figure>"
+        f' <span class="unit">({cur})</span></figcaption>'
+        f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></figure>"
     )
 
 
 def write_report(config: PipelineConfig, out_path: Path | str, days: int = DEFAULT_DAYS) -> Path:
     """Write the report of the configured warehouse to `out_path` (directories created) and return it."""
     path = Path(out_path).expanduser().resolve()
-    data = collect(from_config(config, read_only=True), config.reporting_currency, days)
+    data = collect(from_config(config, read_only=True), config.reporting_currency, days, channel_lookbacks(config))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render(data), encoding="utf-8")
     logger.info("report written to %s", path)

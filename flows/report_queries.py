@@ -25,6 +25,23 @@ where date_day between ? and ?
 order by date_day, channel
 """
 
+# The period's sums per channel (ratios are computed from these sums in Python, never averaged) and each
+# channel's own last day with data (its immature days count back from it).
+CHANNEL_TOTALS = """
+select
+    channel,
+    sum(spend_reporting) as spend,
+    sum(conversion_value_reporting) as revenue,
+    sum(clicks) as clicks,
+    sum(impressions) as impressions,
+    sum(conversions) as conversions,
+    max(date_day) as last_day
+from {channel_daily}
+where date_day between ? and ?
+group by channel
+order by channel
+"""
+
 # Spend and revenue per campaign over the period; ROAS and the rankings are computed in Python.
 CAMPAIGN_TOTALS = """
 select
@@ -103,6 +120,9 @@ MART_COLUMNS: dict[str, tuple[str, ...]] = {
         "reporting_currency",
         "spend_reporting",
         "conversion_value_reporting",
+        "clicks",
+        "impressions",
+        "conversions",
     ),
     MART_CAMPAIGN_DAILY: (
         "date_day",

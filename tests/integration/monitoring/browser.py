@@ -4,6 +4,7 @@ JavaScript in it. No browser download."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -81,22 +82,50 @@ class Chromium:
         ws.send(json.dumps({"id": self._id, "method": method, "params": params}))
         return self._id
 
-    def visit(self, url: str, expressions: dict[str, str]) -> PageVisit:
-        """Load `url`, wait for its load event, then evaluate each JavaScript expression (JSON values)."""
+    def visit(
+        self, url: str, expressions: dict[str, str], width: int | None = None, screenshot: Path | None = None
+    ) -> PageVisit:
+        """Load `url` (in a `width` px wide window when given), wait for its load event, then evaluate each
+        JavaScript expression (JSON values); `screenshot`: save the whole page there as PNG."""
         visit = PageVisit()
         with connect(self._page_socket(), max_size=None, open_timeout=10) as ws:
             for domain in ("Runtime", "Log", "Page", "Network"):
                 self._send(ws, f"{domain}.enable")
+            if width is not None:
+                self._call(
+                    ws,
+                    visit,
+                    "Emulation.setDeviceMetricsOverride",
+                    width=width,
+                    height=900,
+                    deviceScaleFactor=1,
+                    mobile=False,
+                )
             self._send(ws, "Page.navigate", url=url)
             self._wait(ws, visit, lambda m: m.get("method") == "Page.loadEventFired")
             for name, expression in expressions.items():
-                call = self._send(ws, "Runtime.evaluate", expression=expression, returnByValue=True)
-                reply = self._wait(ws, visit, lambda m, call=call: m.get("id") == call)
-                result = reply["result"]
+                result = self._call(ws, visit, "Runtime.evaluate", expression=expression, returnByValue=True)
                 if "exceptionDetails" in result:
                     raise AssertionError(f"{name}: {result['exceptionDetails']}")
                 visit.values[name] = result["result"].get("value")
+            if screenshot is not None:
+                size = self._call(ws, visit, "Page.getLayoutMetrics")["cssContentSize"]
+                clip = {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}
+                shot = self._call(
+                    ws, visit, "Page.captureScreenshot", format="png", clip=clip, captureBeyondViewport=True
+                )
+                screenshot.write_bytes(base64.b64decode(shot["data"]))
+            if width is not None:
+                self._call(ws, visit, "Emulation.clearDeviceMetricsOverride")
         return visit
+
+    def _call(self, ws: ClientConnection, visit: PageVisit, method: str, **params: Any) -> dict[str, Any]:
+        """Send a command and return its result."""
+        call = self._send(ws, method, **params)
+        reply = self._wait(ws, visit, lambda m: m.get("id") == call)
+        if "error" in reply:
+            raise RuntimeError(f"{method}: {reply['error']}")
+        return dict(reply["result"])
 
     def _wait(self, ws: ClientConnection, visit: PageVisit, done: Any) -> dict[str, Any]:
         deadline = time.monotonic() + self.timeout

@@ -11,7 +11,8 @@ import yaml
 
 from flows import report_queries
 from flows.monitor import VOLUME_CHECKS
-from flows.report import ReportData, render
+from flows.report import FIXED_COLORS, ReportData, channel_colors, channel_label, channel_lookbacks, render
+from mdp.config import config_from_mapping
 from mdp.paths import TRANSFORMATIONS_DIR
 
 HOSTILE = '</script><script>alert("x")</script><img src=x>'
@@ -86,10 +87,66 @@ def test_the_queries_read_declared_mart_columns() -> None:
         assert model in declared, f"{model} is not a mart of transformations/models/marts"
         assert set(columns) <= declared[model], set(columns) - declared[model]
         for column in columns:
-            assert column in report_queries.CHANNEL_DAILY + report_queries.CAMPAIGN_TOTALS + report_queries.LAST_DAY
+            assert (
+                column
+                in report_queries.CHANNEL_DAILY
+                + report_queries.CHANNEL_TOTALS
+                + report_queries.CAMPAIGN_TOTALS
+                + report_queries.LAST_DAY
+            )
 
 
 def test_the_checks_query_reads_the_declared_table() -> None:
     assert VOLUME_CHECKS.name == report_queries.VOLUME_CHECKS
     selected = report_queries.LAST_RUN_CHECKS.split("from")[0].replace("select", "")
     assert {c.strip() for c in selected.split(",")} <= set(VOLUME_CHECKS.schema.names)
+
+
+def test_channels_keep_their_colours_and_new_ones_get_distinct_colours() -> None:
+    colors = channel_colors(["google_ads", "meta_ads", "microsoft_ads", "tiktok_ads", "all channels"])
+    assert {k: colors[k] for k in FIXED_COLORS} == FIXED_COLORS
+    assert len(set(colors.values())) == 5
+    assert channel_colors(["microsoft_ads"]) == {"microsoft_ads": colors["microsoft_ads"]}  # stable, by name
+    assert channel_label("microsoft_ads") == "Microsoft Ads"
+    assert channel_label("all channels") == "all channels"
+
+
+def test_lookbacks_come_from_the_config_else_the_connector_default() -> None:
+    config = config_from_mapping(
+        {
+            "connectors": [
+                {"name": "google_ads", "type": "google_ads"},
+                {"name": "meta_eu", "type": "meta_ads", "lookback_days": 10},
+                {"name": "meta_us", "type": "meta_ads", "lookback_days": 21},
+                {"name": "msads", "type": "microsoft_ads", "lookback_days": 7},
+                {"name": "unknown", "type": "not_installed_ads"},
+                {"name": "off", "type": "google_ads", "lookback_days": 99, "enabled": False},
+            ]
+        }
+    )
+    assert channel_lookbacks(config) == {"google_ads": 14, "meta_ads": 21, "microsoft_ads": 7}
+
+
+def test_the_totals_table_has_a_row_per_channel_and_ratios_of_sums() -> None:
+    totals = [
+        {"channel": c, "spend": s, "revenue": r, "clicks": k, "impressions": 10 * k, "conversions": v}
+        for c, s, r, k, v in [("google_ads", 100.0, 300.0, 50.0, 4.0), ("microsoft_ads", 50.0, 25.0, 10.0, 0.0)]
+    ]
+    totals.append({"channel": "all channels", "spend": 150.0, "revenue": 325.0, "clicks": 60.0, "impressions": 600.0})
+    totals[-1]["conversions"] = 4.0
+    rows = [r | {"roas": r["revenue"] / r["spend"], "cpc": r["spend"] / r["clicks"]} for r in totals]
+    rows = [r | {"cpa": r["spend"] / r["conversions"] if r["conversions"] else None} for r in rows]
+    immature = [{"channel": "google_ads", "lookback_days": 14, "first_day": "2025-02-17", "last_day": "2025-03-02"}]
+    page = render(
+        data(totals=rows, immature=immature, labels={"microsoft_ads": "Microsoft Ads"}, colors=channel_colors([]))
+    )
+    table = page[page.index('<table id="channel-totals"') : page.index("</table>", page.index("channel-totals"))]
+    assert re.findall(r'data-channel="([^"]+)"', table) == ["google_ads", "microsoft_ads", "all channels"]
+    all_row = table[table.index('data-channel="all channels"') :]
+    assert [c for c in re.findall(r'<td class="num">([^<]*)</td>', all_row)] == [
+        "150.00", "325.00", "2.17", "60", "600", "4.0", "2.50", "37.50",
+    ]  # fmt: skip
+    assert "Microsoft Ads" in table
+    assert "–" in table  # no conversions: no CPA
+    assert 'id="immature-note"' in page
+    assert "14 days, 2025-02-17 to 2025-03-02" in page
