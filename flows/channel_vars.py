@@ -71,7 +71,9 @@ def check_dbt_mapping(type_name: str, cls: type[Connector], models: set[str]) ->
             )
         for field, sql in fields.items():
             if not (isinstance(sql, str) and sql.strip()):
-                raise ConfigError(f"{where}: dbt_field_overrides[{union!r}][{field!r}]: the SQL must be a non-empty string")
+                raise ConfigError(
+                    f"{where}: dbt_field_overrides[{union!r}][{field!r}]: the SQL must be a non-empty string"
+                )
 
 
 def channel_vars(types: Iterable[str] | None = None, project_dir: Path = TRANSFORMATIONS_DIR) -> dict[str, Any]:

@@ -210,7 +210,6 @@ def status(
 def check(config: ConfigOption = None) -> None:
     """Validate the configuration and print what a run would do."""
     from connectors.registry import build_connectors
-
     from flows.transform import project_vars
 
     cfg = _load(config)

@@ -214,4 +214,3 @@ def test_a_plugin_channel_reaches_the_marts(
     [(global_spend,)] = scratch_project.query("select sum(spend_reporting) from marts.mart_global_performance_daily")
     assert global_spend == pytest.approx(sum(channel_mart.values()))
     assert scratch_project.query(f"select count(*) from marts.device_report where channel = '{PLUGIN}'") == [(0,)]
-
