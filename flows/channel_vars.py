@@ -49,6 +49,8 @@ def model_names(project_dir: Path = TRANSFORMATIONS_DIR) -> set[str]:
 def check_dbt_mapping(type_name: str, cls: type[Connector], models: set[str]) -> None:
     """Every key of the class's dbt mappings is a known union and every model exists, in one-line errors."""
     where = f"connector type {type_name!r} ({cls.__module__}.{cls.__qualname__})"
+    if cls.type_name != type_name:
+        raise ConfigError(f"{where}: type_name is {cls.type_name!r}; the channel must be the registered type")
     if AD_PERFORMANCE not in cls.dbt_models:
         raise ConfigError(
             f"{where}: dbt_models has no {AD_PERFORMANCE!r} key (its ad performance staging model), "

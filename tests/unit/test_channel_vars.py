@@ -87,6 +87,10 @@ def test_every_registered_type_is_a_channel(register: None) -> None:
             r"'stg_tiny_ads__ad_performance'",
         ),
         (
+            {"type_name": "tiny"},
+            r"connector type 'tiny_ads' .*: type_name is 'tiny'; the channel must be the registered type",
+        ),
+        (
             {"dbt_models": {}},
             r"connector type 'tiny_ads' .*: dbt_models has no 'ad_performance' key",
         ),
