@@ -18,7 +18,7 @@ from flows.transform import dbt_invocation, project_vars, source_tables
 from mdp.config import KNOWN_CURRENCIES, config_from_mapping
 from mdp.errors import ConfigError
 from mdp.paths import TRANSFORMATIONS_DIR
-from mdp.schema import EXTRACTED_AT, LOADED_AT, RUN_ID
+from mdp.schema import EXTRACTED_AT, LOADED_AT, RUN_ID, TableSpec
 
 
 def load_script(name: str) -> ModuleType:
@@ -144,3 +144,20 @@ def test_meta_connectors_disagreeing_on_conversion_types_fail() -> None:
     )
     with pytest.raises(ConfigError, match="conversion_action_types"):
         project_vars(config)
+
+
+def test_bigquery_raw_tables_of_every_registered_type_exist_before_dbt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A connector with no data yet still gets its raw tables, so its staging views build (empty)."""
+    import flows.transform as transform
+
+    ensured: list[str] = []
+
+    class Recorder:
+        def ensure_table(self, spec: TableSpec) -> None:
+            ensured.append(spec.name)
+
+    monkeypatch.setattr(transform, "from_config", lambda config: Recorder())
+    config = config_from_mapping({"warehouse": {"type": "bigquery", "project": "my-project", "location": "EU"}})
+    transform.prepare_warehouse.fn(config, dbt_invocation(config), 0.0)
+    assert ensured == [spec.name for specs in source_tables().values() for spec in specs]
+    assert {name.split(".")[0] for name in ensured} >= {"raw_google_ads", "raw_meta_ads"}
