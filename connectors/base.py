@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -79,13 +79,21 @@ class Extracted:
 class Connector(ABC):
     """A source. Subclasses declare `type_name`, `settings_model`, `streams` (or a single `table`) and
     `default_lookback_days`. The first stream is the primary one: ad-level daily performance, which
-    monitoring and freshness read."""
+    monitoring and freshness read.
+
+    `dbt_models` puts the channel (named `type_name`) into the dbt unions: union name -> the channel's
+    staging model, for "ad_performance" (the marts) and the reports and snapshots of
+    `flows.channel_vars.UNIONS`; a union the channel has no model for leaves it out. `dbt_field_overrides`
+    gives, per union, the SQL of each shared field the model names differently or lacks (e.g. "null").
+    """
 
     type_name: ClassVar[str]
     settings_model: ClassVar[type[ConnectorSettings]] = ConnectorSettings
     streams: ClassVar[tuple[Stream, ...]]
     table: ClassVar[TableSpec]
     default_lookback_days: ClassVar[int] = 7
+    dbt_models: ClassVar[Mapping[str, str]] = {}
+    dbt_field_overrides: ClassVar[Mapping[str, Mapping[str, str]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -29,6 +29,7 @@ from prefect.artifacts import create_table_artifact
 from prefect.runtime import flow_run
 
 from connectors.registry import available_types, connector_class
+from flows.channel_vars import channel_vars
 from flows.marts_watermark import latest_load, record_build, unbuilt_since
 from flows.progress import ProgressEvent, emit
 from mdp.config import BigQueryWarehouseConfig, DuckDBWarehouseConfig, PipelineConfig, load_config
@@ -77,14 +78,16 @@ class DbtInvocation:
         ]
 
 
-def project_vars(config: PipelineConfig) -> dict[str, Any]:
-    """The dbt vars a configuration implies: reporting currency, dataset prefix, Meta conversion types.
+def project_vars(config: PipelineConfig, project_dir: Path = TRANSFORMATIONS_DIR) -> dict[str, Any]:
+    """The dbt vars of a run: the channels of every registered connector type (built-ins and plug-ins, see
+    `flows.channel_vars`), and what the configuration implies: reporting currency, dataset prefix, Meta
+    conversion types.
 
     Raises:
-        ConfigError: enabled Meta connectors configure different conversion action types (the dbt
-            var is global).
+        ConfigError: a connector's dbt mapping names an unknown union or model; enabled Meta connectors
+            configure different conversion action types (the dbt var is global).
     """
-    result: dict[str, Any] = {"reporting_currency": config.reporting_currency}
+    result: dict[str, Any] = {**channel_vars(project_dir=project_dir), "reporting_currency": config.reporting_currency}
     if isinstance(config.warehouse, BigQueryWarehouseConfig):
         result["dataset_prefix"] = config.warehouse.dataset_prefix
     meta_types = {
@@ -114,6 +117,7 @@ def dbt_invocation(
     target_path: Path | None = None,
     log_path: Path | None = None,
     extra_args: tuple[str, ...] = (),
+    project_dir: Path = TRANSFORMATIONS_DIR,
 ) -> DbtInvocation:
     """The dbt arguments and environment that run `command` against the configured warehouse.
 
@@ -127,6 +131,7 @@ def dbt_invocation(
         target_path: where dbt writes target/ (default: transformations/target).
         log_path: where dbt writes logs/ (default: transformations/logs).
         extra_args: appended as they are.
+        project_dir: the dbt project (default: transformations/; profiles.yml is always read from there).
     """
     warehouse = config.warehouse
     target = TARGETS[warehouse.type]
@@ -139,7 +144,7 @@ def dbt_invocation(
         env["MDP_BQ_PROJECT"] = warehouse.project
         env["MDP_BQ_LOCATION"] = warehouse.location
         env["MDP_BQ_DATASET"] = f"{warehouse.dataset_prefix}mdp"
-    merged_vars = {**project_vars(config), **(vars or {})}
+    merged_vars = {**project_vars(config, project_dir), **(vars or {})}
     args = [command, "--target", target, "--vars", json.dumps(merged_vars, sort_keys=True)]
     if select:
         args += ["--select", *select.split()]
@@ -152,7 +157,7 @@ def dbt_invocation(
     if log_path is not None:
         args += ["--log-path", str(log_path)]
     args += extra_args
-    return DbtInvocation(tuple(args), env, duckdb_path=duckdb_path)
+    return DbtInvocation(tuple(args), env, project_dir=project_dir, duckdb_path=duckdb_path)
 
 
 @contextmanager
@@ -235,9 +240,15 @@ def status_counts(result: dbtRunnerResult) -> dict[str, int]:
 
 
 @task
-def prepare_warehouse(invocation: DbtInvocation, lock_timeout: float) -> None:
-    """Create missing raw tables in the DuckDB file (no-op on BigQuery)."""
-    prepare_duckdb(invocation, lock_timeout)
+def prepare_warehouse(config: PipelineConfig, invocation: DbtInvocation, lock_timeout: float) -> None:
+    """Create the missing raw tables of every registered connector type, so that the staging views of a
+    connector with no data yet build (empty) rather than fail."""
+    if invocation.duckdb_path is not None:
+        prepare_duckdb(invocation, lock_timeout)
+        return
+    warehouse = from_config(config)
+    for spec in all_source_tables():
+        warehouse.ensure_table(spec)
 
 
 def dbt_run_name() -> str:
@@ -280,7 +291,7 @@ def dbt_build(
             vars["incremental_start_date"] = behind.isoformat()
     invocation = dbt_invocation(config, select=select, full_refresh=full_refresh, vars=vars)
     lock_timeout = config.warehouse.lock_timeout_seconds if isinstance(config.warehouse, DuckDBWarehouseConfig) else 0.0
-    prepare_warehouse(invocation, lock_timeout)
+    prepare_warehouse(config, invocation, lock_timeout)
     block = config.warehouse.gcp_credentials_block if isinstance(config.warehouse, BigQueryWarehouseConfig) else None
     run_logger.info("dbt %s (target %s)", " ".join(invocation.args), invocation.env["MDP_DBT_TARGET"])
     with bigquery_credentials(block) as credential_env:

@@ -214,10 +214,12 @@ def status(
 def check(config: ConfigOption = None) -> None:
     """Validate the configuration and print what a run would do."""
     from connectors.registry import build_connectors
+    from flows.transform import project_vars
 
     cfg = _load(config)
     try:
         connectors = build_connectors(cfg)
+        dbt_vars = project_vars(cfg)
     except MDPError as exc:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
@@ -242,6 +244,7 @@ def check(config: ConfigOption = None) -> None:
         console.print(f"  warehouse: {cfg.warehouse.type} {escape(str(cfg.warehouse.model_dump(exclude={'type'})))}")
     alerts = cfg.alerts.slack_webhook_block
     console.print(f"  alerts: Slack block {escape(repr(alerts))}" if alerts else "  alerts: none configured")
+    console.print(f"  channels in the marts: {', '.join(dbt_vars['ad_performance_channels'])} (`mdp dbt-vars`)")
     if not connectors:
         console.print("  connectors: none enabled; a run would only rebuild the marts")
         return
@@ -261,6 +264,23 @@ def check(config: ConfigOption = None) -> None:
             f"    credentials: {refs}",
             highlight=False,
         )
+
+
+@app.command("dbt-vars")
+def dbt_vars(config: ConfigOption = None) -> None:
+    """Print the dbt vars a run passes (JSON): the channels of every registered connector, plug-ins
+    included, and the configuration's. For a plain `dbt build --vars "$(mdp dbt-vars)"`."""
+    import json
+
+    from flows.transform import project_vars
+
+    cfg = _load(config)
+    try:
+        values = project_vars(cfg)
+    except MDPError as exc:
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(2) from None
+    typer.echo(json.dumps(values, sort_keys=True))
 
 
 DEMO_DAYS = 30

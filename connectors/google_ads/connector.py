@@ -9,7 +9,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
@@ -104,6 +104,25 @@ class GoogleAdsConnector(Connector):
         Stream("customer_snapshot", CUSTOMER_SNAPSHOT, kind="snapshot"),
     )
     default_lookback_days: ClassVar[int] = DEFAULT_LOOKBACK_DAYS
+    dbt_models: ClassVar[Mapping[str, str]] = {
+        "ad_performance": "stg_google_ads__ad_performance",
+        "keyword": "stg_google_ads__keyword_performance",
+        "search_term": "stg_google_ads__search_term_performance",
+        "country": "stg_google_ads__geo_performance",
+        "region": "stg_google_ads__geo_performance",
+        "device": "stg_google_ads__device_performance",
+        "conversion_action": "stg_google_ads__conversion_action_performance",
+        "campaign_snapshot": "stg_google_ads__campaign_snapshot",
+        "ad_group_snapshot": "stg_google_ads__ad_group_snapshot",
+        "ad_snapshot": "stg_google_ads__ad_snapshot",
+    }
+    dbt_field_overrides: ClassVar[Mapping[str, Mapping[str, str]]] = {
+        "search_term": {"campaign_name": "null", "ad_group_name": "null"},
+        "device": {"device": "lower(device)", "device_detail": "device"},
+        "conversion_action": {"campaign_name": "null", "attribution_window": "'default'"},
+        "campaign_snapshot": {"bidding_strategy": "bidding_strategy_type"},
+        "ad_group_snapshot": {"budget_amount": "null"},
+    }
 
     def __init__(self, settings: ConnectorSettings) -> None:
         if not isinstance(settings, GoogleAdsSettings):

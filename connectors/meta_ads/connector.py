@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 from pydantic import SecretStr
@@ -53,6 +53,38 @@ class MetaAdsConnector(Connector):
     settings_model: ClassVar[type[ConnectorSettings]] = MetaAdsSettings
     streams: ClassVar[tuple[Stream, ...]] = STREAMS
     default_lookback_days: ClassVar[int] = DEFAULT_LOOKBACK_DAYS
+    dbt_models: ClassVar[Mapping[str, str]] = {
+        "ad_performance": "stg_meta_ads__ad_insights",
+        "country": "stg_meta_ads__country_insights",
+        "region": "stg_meta_ads__region_insights",
+        "device": "stg_meta_ads__device_insights",
+        "platform": "stg_meta_ads__platform_insights",
+        "age_gender": "stg_meta_ads__age_gender_insights",
+        "conversion_action": "stg_meta_ads__action_insights",
+        "campaign_snapshot": "stg_meta_ads__campaign_snapshot",
+        "ad_group_snapshot": "stg_meta_ads__adset_snapshot",
+        "ad_snapshot": "int_meta_ads__ad_snapshot_urls",
+    }
+    dbt_field_overrides: ClassVar[Mapping[str, Mapping[str, str]]] = {
+        "country": {"country_name": "null"},
+        "region": {"country_code": "null"},
+        "conversion_action": {
+            "campaign_name": "null",
+            "conversion_action_id": "action_type",
+            "conversion_action_name": "action_type",
+            "conversion_action_category": "null",
+            "all_conversions": "null",
+        },
+        "campaign_snapshot": {
+            "campaign_type": "campaign_objective",
+            "bidding_strategy": "bid_strategy",
+            "budget_amount": "coalesce(daily_budget, lifetime_budget)",
+            "budget_period": (
+                "case when daily_budget is not null then 'DAILY' when lifetime_budget is not null then 'LIFETIME' end"
+            ),
+        },
+        "ad_group_snapshot": {"budget_amount": "coalesce(daily_budget, lifetime_budget)", "cpc_bid": "null"},
+    }
 
     def __init__(
         self,

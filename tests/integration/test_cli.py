@@ -47,6 +47,18 @@ def test_check_prints_what_a_run_would_do(tmp_path: Path) -> None:
     assert "google_ads (google_ads)\n    streams: ad_performance -> raw_google_ads.ad_performance, " in result.output
     assert "campaign_snapshot -> raw_meta_ads.campaign_snapshot" in result.output
     assert "credentials: access_token=env:META_ACCESS_TOKEN" in result.output
+    assert "channels in the marts: google_ads, meta_ads" in result.output
+
+
+def test_dbt_vars_prints_the_vars_a_run_passes(tmp_path: Path) -> None:
+    from flows.transform import project_vars
+    from mdp.config import load_config
+
+    path = write_config(tmp_path)
+    result = runner.invoke(app, ["dbt-vars", "--config", str(path)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == project_vars(load_config(path))
+    assert "meta_ads" in json.loads(result.stdout)["report_channels"]["platform"]
 
 
 def test_check_rejects_a_bad_file_with_exit_code_2(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 {#- A report from the breakdown streams of every channel that has one (var('report_channels')[report]:
     channel -> staging model; a channel maps a field it names differently, or lacks, through
-    var('report_field_overrides')[report][channel]). The rows are summed to day x channel x account x
+    var('channel_field_overrides')[report][channel]). The rows are summed to day x channel x account x
     campaign x `levels` x `dims` (`attributes` describe the grain: their latest value), converted to the reporting currency with the account's currency (from
     the ad performance stream, dim_accounts), and given CTR/CPC/CPA/ROAS. A null dimension
     becomes '(not set)' so that the report's key is never null; a stream without entity names (Google
@@ -14,7 +14,7 @@
     {%- endfor -%}
     {%- set metrics = measures or [('impressions', 'integer'), ('clicks', 'integer'), ('spend', 'float'),
                                     ('conversions', 'float'), ('conversion_value', 'float')] -%}
-    {%- set overrides = var('report_field_overrides', {}).get(report, {}) -%}
+    {%- set overrides = var('channel_field_overrides', {}).get(report, {}) -%}
     {%- set grain = ['date_day', 'channel', 'account_id', 'campaign_id'] -%}
     {%- for level in levels %}{% do grain.append(level ~ '_id') %}{% endfor -%}
     {%- for dim, kind in dims %}{% do grain.append(dim) %}{% endfor -%}
@@ -23,7 +23,7 @@ with
 
 unioned as (
 
-    {{ union_channels(var('report_channels')[report], base + level_fields + dims + attributes + metrics, overrides) }}
+    {{ union_channels(var('report_channels').get(report, {}), base + level_fields + dims + attributes + metrics, overrides) }}
 
 ),
 

@@ -13,11 +13,12 @@ from types import ModuleType
 import pytest
 import yaml
 
+from flows.channel_vars import channel_vars
 from flows.transform import dbt_invocation, project_vars, source_tables
 from mdp.config import KNOWN_CURRENCIES, config_from_mapping
 from mdp.errors import ConfigError
 from mdp.paths import TRANSFORMATIONS_DIR
-from mdp.schema import EXTRACTED_AT, LOADED_AT, RUN_ID
+from mdp.schema import EXTRACTED_AT, LOADED_AT, RUN_ID, TableSpec
 
 
 def load_script(name: str) -> ModuleType:
@@ -54,6 +55,13 @@ def test_generated_source_files_are_up_to_date() -> None:
     assert generator.main(["--check"]) == 0, "run transformations/scripts/generate_sources.py"
 
 
+def test_channel_vars_block_of_dbt_project_is_up_to_date() -> None:
+    generator = load_script("generate_channel_vars")
+    assert generator.main(["--check"]) == 0, "run transformations/scripts/generate_channel_vars.py"
+    defaults = yaml.safe_load((TRANSFORMATIONS_DIR / "dbt_project.yml").read_text(encoding="utf-8"))["vars"]
+    assert {name: defaults[name] for name in channel_vars()} == channel_vars(["google_ads", "meta_ads"])
+
+
 def test_fx_seed_is_the_scripts_output_and_covers_every_day() -> None:
     maker = load_script("make_fx_seed")
     seed: Path = maker.SEED
@@ -79,7 +87,7 @@ def test_duckdb_invocation(tmp_path: Path) -> None:
     )
     args = list(invocation.args)
     assert args[:3] == ["build", "--target", "dev"]
-    assert json.loads(args[args.index("--vars") + 1]) == {"reporting_currency": "GBP", "x": 1}
+    assert json.loads(args[args.index("--vars") + 1]) == {**channel_vars(), "reporting_currency": "GBP", "x": 1}
     assert args[args.index("--select") + 1 : args.index("--select") + 3] == [
         "fct_ad_performance_daily+",
         "dim_accounts",
@@ -118,6 +126,7 @@ def test_bigquery_invocation_and_meta_conversion_types() -> None:
     assert invocation.duckdb_path is None
     args = list(invocation.args)
     assert json.loads(args[args.index("--vars") + 1]) == {
+        **channel_vars(),
         "reporting_currency": "USD",
         "dataset_prefix": "acme_",
         "meta_conversion_action_types": ["purchase"],
@@ -135,3 +144,20 @@ def test_meta_connectors_disagreeing_on_conversion_types_fail() -> None:
     )
     with pytest.raises(ConfigError, match="conversion_action_types"):
         project_vars(config)
+
+
+def test_bigquery_raw_tables_of_every_registered_type_exist_before_dbt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A connector with no data yet still gets its raw tables, so its staging views build (empty)."""
+    import flows.transform as transform
+
+    ensured: list[str] = []
+
+    class Recorder:
+        def ensure_table(self, spec: TableSpec) -> None:
+            ensured.append(spec.name)
+
+    monkeypatch.setattr(transform, "from_config", lambda config: Recorder())
+    config = config_from_mapping({"warehouse": {"type": "bigquery", "project": "my-project", "location": "EU"}})
+    transform.prepare_warehouse.fn(config, dbt_invocation(config), 0.0)
+    assert ensured == [spec.name for specs in source_tables().values() for spec in specs]
+    assert {name.split(".")[0] for name in ensured} >= {"raw_google_ads", "raw_meta_ads"}

@@ -9,7 +9,7 @@ snapshots as (
         var('report_channels')['ad_snapshot'],
         [('snapshot_date', 'date'), ('channel', 'string'), ('account_id', 'string'), ('ad_id', 'string')]
         + attributes,
-        var('report_field_overrides').get('ad_snapshot', {}),
+        var('channel_field_overrides', {}).get('ad_snapshot', {}),
     ) }}
 
 ),

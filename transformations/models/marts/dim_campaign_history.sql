@@ -9,7 +9,7 @@ snapshots as (
         var('report_channels')['campaign_snapshot'],
         [('snapshot_date', 'date'), ('channel', 'string'), ('account_id', 'string'), ('campaign_id', 'string')]
         + attributes,
-        var('report_field_overrides').get('campaign_snapshot', {}),
+        var('channel_field_overrides', {}).get('campaign_snapshot', {}),
     ) }}
 
 ),

@@ -1,6 +1,6 @@
 {#- Every non-null value of the column is one of the keys (or items, or the value) of the project
-    variable `var_name`: the list lives once, in dbt_project.yml (e.g. the channels of
-    ad_performance_channels, the reporting_currency). -#}
+    variable `var_name` (e.g. the channels of ad_performance_channels, which the flows build from the
+    registered connectors; the reporting_currency). -#}
 {% test accepted_values_from_var(model, column_name, var_name) %}
 
 {%- set value = var(var_name) -%}
