@@ -62,6 +62,7 @@ def write_config(tmp_path: Path, google: GoogleAdsSandbox, meta: MetaSandbox) ->
     return path
 
 
+@pytest.mark.usefixtures("prefect_server")
 def test_ctrl_c_says_what_landed_and_how_to_finish(
     tmp_path: Path, google_sandbox: GoogleAdsSandbox, meta_sandbox: MetaSandbox
 ) -> None:
@@ -103,9 +104,11 @@ def test_ctrl_c_says_what_landed_and_how_to_finish(
     # The printed command finishes the job: Meta's units load, Google's (landed) are not extracted again.
     meta_sandbox.faults.clear()
     google_calls, meta_calls = google_sandbox.calls.total(), meta_sandbox.calls.total()
-    finish = subprocess.run(
+    from prefect.settings import PREFECT_API_URL
+
+    finish = subprocess.run(  # on the session's Prefect server: no second temporary server to wait for
         [sys.executable, "-m", "mdp.cli", *resume[1:]],
-        env=env,
+        env={**env, "PREFECT_API_URL": str(PREFECT_API_URL.value())},
         capture_output=True,
         text=True,
         timeout=300,
