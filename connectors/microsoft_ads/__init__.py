@@ -1,0 +1,1 @@
+"""Microsoft Advertising (Bing Ads) connector: Reporting service reports through the official bingads SDK."""
