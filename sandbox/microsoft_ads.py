@@ -22,7 +22,7 @@ from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
 from sandbox.config import SandboxConfig
-from sandbox.data import MICROSOFT, Account
+from sandbox.data import MICROSOFT, Account, SyntheticData, stable_hash
 from sandbox.faults import CallCounter, Fault, FaultPlan
 from sandbox.microsoft_streams import REPORT_TYPES, TIME_ZONE_TYPES, ReportWriter, report_csv
 from sandbox.truth import Truth
@@ -92,16 +92,16 @@ class _State:
         return self.truth.faults
 
     def customer_id(self) -> str:
-        return customer_id(self.truth)
+        return customer_id_of(self.truth.data)
 
     def new_report_id(self) -> str:
         with self.lock:
             return f"{next(self._ids)}{secrets.token_hex(4)}"
 
 
-def customer_id(truth: Truth) -> str:
+def customer_id_of(data: SyntheticData) -> str:
     """The sandbox's one customer (manager), owner of every Microsoft account."""
-    return str(100_000_000 + truth.data.seed % 900_000_000)
+    return str(100_000_000 + stable_hash(data.seed, MICROSOFT, "customer") % 900_000_000)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -412,7 +412,7 @@ class MicrosoftAdsSandbox:
 
     @property
     def customer_id(self) -> str:
-        return customer_id(self.truth)
+        return customer_id_of(self.truth.data)
 
     @property
     def account_ids(self) -> list[str]:

@@ -185,10 +185,6 @@ COUNTRY_CODES: dict[str, str] = {
     "United States": "US",
 }
 
-# DeviceType values -> the device names the device report shares across channels.
-DEVICES: dict[str, str] = {"Computer": "desktop", "Smartphone": "mobile", "Tablet": "tablet"}
-
-
 class MicrosoftAdsSettings(ConnectorSettings):
     """`type: microsoft_ads` keys; credentials by reference: `refresh_token`, `client_id`, `developer_token`
     (required) and `client_secret` (web applications only)."""
