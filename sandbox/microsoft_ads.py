@@ -154,7 +154,7 @@ class _Handler(BaseHTTPRequestHandler):
                 }
                 self._send(400, json.dumps(answer).encode(), "application/json")
                 return
-            if fault.kind in ("unavailable", "internal"):
+            if fault.kind in ("unavailable", "internal") and fault.method == "token":  # aimed at it only
                 answer = {"error": "temporarily_unavailable", "error_description": "try again later"}
                 self._send(503, json.dumps(answer).encode(), "application/json")
                 return

@@ -143,6 +143,23 @@ class Session:
             raise MicrosoftAdsError(f"{prefix}: HTTP {status} ({reason})") from None
         except (requests.RequestException, OSError) as error:
             raise MicrosoftAdsRetryableError(f"{prefix}: {type(error).__name__} ({redact(str(error))})") from None
+        except Exception as error:
+            status = suds_http_status(error)
+            if status is None:
+                raise
+            if status >= 500 or status == 429:
+                raise MicrosoftAdsRetryableError(f"{prefix}: HTTP {status}") from None
+            raise MicrosoftAdsError(f"{prefix}: HTTP {status}") from None
+
+
+def suds_http_status(error: Exception) -> int | None:
+    """The HTTP status of suds' bare `Exception((status, reason))`, raised for an answer other than 200 and
+    500 (suds.client._SoapClient.process_reply); None for any other exception."""
+    if type(error) is Exception and len(error.args) == 1:
+        (detail,) = error.args
+        if isinstance(detail, tuple) and len(detail) == 2 and isinstance(detail[0], int):
+            return detail[0]
+    return None
 
 
 def fault_errors(fault: WebFault) -> list[tuple[int | None, str, str]]:
@@ -182,8 +199,8 @@ def classify_fault(
     code, error_code, message = errors[0]
     described = "; ".join(redact(f"code {c} {e}: {m}".strip()) for c, e, m in errors)
     if all(c in RETRYABLE_CODES for c, _, _ in errors):
-        wait = 60.0 if code == 117 else None
-        return MicrosoftAdsRetryableError(f"{prefix}: {described}; try again later", code, retry_after=wait)
+        # CallRateExceeded carries no wait of its own: the flow's backoff spaces the next attempts.
+        return MicrosoftAdsRetryableError(f"{prefix}: {described}; try again later", code)
     if code in TOKEN_CODES:
         return MicrosoftAdsError(
             f"{prefix}: the access token was refused ({described}); renew the refresh token in "
