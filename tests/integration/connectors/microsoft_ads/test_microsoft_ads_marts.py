@@ -2,7 +2,7 @@
 the dbt project built with the channel in its unions (`dbt seed` + `dbt build`, data tests included): the staged
 breakdowns add up to the staged ads, and the marts hold exactly the sandbox's truth for the channel.
 
-Until the core reads the registered connectors' `dbt_models` itself, the unions learn of the channel from
+Where the flows do not yet pass the registered connectors' channel vars, the unions learn of the channel from
 `--vars` made of the connector's `dbt_models` / `dbt_field_overrides` and dbt_project.yml's own vars."""
 
 from __future__ import annotations
@@ -31,8 +31,12 @@ BREAKDOWNS = ("keyword_performance", "geographic_performance", "device_performan
 
 
 def channel_vars() -> dict[str, Any]:
-    """dbt_project.yml's union vars with the microsoft_ads channel added from the connector's declarations."""
+    """dbt_project.yml's union vars with the microsoft_ads channel added from the connector's declarations;
+    none once the flows pass every registered connector's channel vars themselves (dbt_project.yml then has
+    no `report_field_overrides`)."""
     project = yaml.safe_load((TRANSFORMATIONS_DIR / "dbt_project.yml").read_text(encoding="utf-8"))["vars"]
+    if "report_field_overrides" not in project:
+        return {}
     models = dict(MicrosoftAdsConnector.dbt_models)
     ad_performance = {**project["ad_performance_channels"], MICROSOFT: models.pop("ad_performance")}
     reports = {name: dict(channels) for name, channels in project["report_channels"].items()}
