@@ -30,8 +30,6 @@ from connectors.microsoft_ads.settings import (
 from mdp.secrets import redact, register_secret
 
 logger = logging.getLogger(__name__)
-# suds logs every SOAP envelope at DEBUG, headers included (AuthenticationToken, DeveloperToken): keep it above.
-logging.getLogger("suds").setLevel(logging.INFO)
 
 T = TypeVar("T")
 # The SDK parses its packaged WSDL for every ServiceClient; one shared cache parses each service once per process.

@@ -11,12 +11,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import SecretStr
 
 from connectors.base import Account, Connector, ConnectorSettings, Extracted, Stream
-from connectors.microsoft_ads.client import Credentials, Session
 from connectors.microsoft_ads.exceptions import MicrosoftAdsError
-from connectors.microsoft_ads.reports import ReportRunner
 from connectors.microsoft_ads.rows import BadReport, ReportBatch, to_table
 from connectors.microsoft_ads.schema import REPORT_TABLES
 from connectors.microsoft_ads.settings import (
@@ -29,6 +29,9 @@ from connectors.microsoft_ads.settings import (
 )
 from mdp.errors import ConnectorError
 from mdp.secrets import resolve_secret
+
+if TYPE_CHECKING:
+    from connectors.microsoft_ads.client import Credentials, Session
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +112,8 @@ class MicrosoftAdsConnector(Connector):
         session = self._session()
         try:
             info = self._account(session, account_id)
+            from connectors.microsoft_ads.reports import ReportRunner  # the SDK, on first use (see _session)
+
             runner = ReportRunner(session, self.msads, account_id, sleep=self._sleep, clock=self._clock)
             text = runner.csv(stream, start, end)
         except MicrosoftAdsError as error:
@@ -144,15 +149,21 @@ class MicrosoftAdsConnector(Connector):
         }
 
     def _session(self) -> Session:
+        # The SDK parses a WSDL when first imported (bingads.service_client, about a second): imported on first
+        # use, so that listing connector types and their raw tables (dbt sources, `mdp check`) stays fast.
+        from connectors.microsoft_ads.client import Session
+
         return Session(self.msads, self._secrets())
 
     def _secrets(self) -> Credentials:
+        from connectors.microsoft_ads.client import Credentials
+
         with self._lock:
             if self._credentials is None:
                 prefix = f"connectors.{self.name}.credentials"
                 refs = self.msads.credentials
 
-                def read(key: str) -> Any:
+                def read(key: str) -> SecretStr:
                     return resolve_secret(refs[key], key=f"{prefix}.{key}")
 
                 self._credentials = Credentials(
