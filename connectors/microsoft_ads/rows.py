@@ -137,7 +137,7 @@ def parse_row(
 
 
 def _value(raw: str, kind: str, column: str) -> Any:
-    if kind == "text":
+    if kind == "text" or (kind == "currency" and raw in _EMPTY):
         return None if raw in _EMPTY else raw
     if raw in _EMPTY:
         if kind in ("count", "number", "money"):
