@@ -326,9 +326,7 @@ def demo(
         raise typer.Exit(1)
 
 
-def _aim_at_sandbox(
-    cfg: PipelineConfig, endpoints: dict[str, dict[str, str]], *, monitored_only: bool = False
-) -> Path:
+def _aim_at_sandbox(cfg: PipelineConfig, endpoints: dict[str, dict[str, str]], *, monitored_only: bool = False) -> Path:
     """A copy of the configuration whose sandbox connectors point at the running sandbox's ports (`endpoints`:
     per connector type, the keys to rewrite where set); `monitored_only`: each connector extracts only the
     stream of the table the volume monitor reads."""
@@ -464,7 +462,11 @@ def sandbox(
     if config.cert_dir is None:  # a stable CA path: exported variables stay valid across restarts
         config = replace(config, cert_dir=state)
     run_forever(
-        config, google_port=google_port, meta_port=meta_port, microsoft_port=microsoft_port, env_file=state / "sandbox.env"
+        config,
+        google_port=google_port,
+        meta_port=meta_port,
+        microsoft_port=microsoft_port,
+        env_file=state / "sandbox.env",
     )
 
 

@@ -1,4 +1,5 @@
-"""Local Google Ads (gRPC + TLS), Meta Graph (HTTP) and Microsoft Advertising (SOAP) API servers with seeded synthetic data and faults.
+"""Local Google Ads (gRPC + TLS), Meta Graph (HTTP) and Microsoft Advertising (SOAP) API servers with seeded
+synthetic data and faults.
 
 Only the CLI and tests import this package; production code reaches it through configured endpoints.
 """

@@ -373,7 +373,9 @@ class SyntheticData:
                 n_ads = rng.randint(1, 3)
                 for a_index in range(n_ads):
                     aid = _numeric_id(id_digits[2], self.seed, channel, gid, "ad", a_index)
-                    formats = {GOOGLE: _AD_FORMATS_GOOGLE, META: _AD_FORMATS_META, MICROSOFT: _AD_FORMATS_MICROSOFT}[channel]
+                    formats = {GOOGLE: _AD_FORMATS_GOOGLE, META: _AD_FORMATS_META, MICROSOFT: _AD_FORMATS_MICROSOFT}[
+                        channel
+                    ]
                     fmt = formats[(g_index + a_index) % len(formats)]
                     ads.append(Ad(aid, f"{fmt} {a_index + 1}", status, gid, cid))
                     profiles[aid] = _make_profile(

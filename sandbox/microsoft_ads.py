@@ -165,7 +165,12 @@ class _Handler(BaseHTTPRequestHandler):
         token = "sandbox-msads-access-" + secrets.token_hex(12)
         with self.state.lock:
             self.state.tokens.add(token)
-        answer = {"token_type": "Bearer", "expires_in": 3600, "access_token": token, "refresh_token": form["refresh_token"]}
+        answer = {
+            "token_type": "Bearer",
+            "expires_in": 3600,
+            "access_token": token,
+            "refresh_token": form["refresh_token"],
+        }
         self._send(200, json.dumps(answer).encode(), "application/json")
 
     def _soap(self, path: str, body: bytes) -> None:
@@ -242,7 +247,10 @@ class _Handler(BaseHTTPRequestHandler):
         columns = tuple((e.text or "").strip() for e in (columns_element if columns_element is not None else []))
         if not columns or "TimePeriod" not in columns:
             raise SoapFault(2015, "ReportingServiceInvalidReportColumns", "The report needs columns with TimePeriod.")
-        start, end = _custom_date(report_request, "CustomDateRangeStart"), _custom_date(report_request, "CustomDateRangeEnd")
+        start, end = (
+            _custom_date(report_request, "CustomDateRangeStart"),
+            _custom_date(report_request, "CustomDateRangeEnd"),
+        )
         if end < start:
             raise SoapFault(2017, "ReportingServiceInvalidCustomDateRangeStart", "The date range is invalid.")
         report = _Report(
@@ -264,7 +272,10 @@ class _Handler(BaseHTTPRequestHandler):
         report_id = self.state.new_report_id()
         with self.state.lock:
             self.state.reports[report_id] = report
-        return f'<SubmitGenerateReportResponse xmlns="{REPORTING_NS}"><ReportRequestId>{report_id}</ReportRequestId></SubmitGenerateReportResponse>'
+        return (
+            f'<SubmitGenerateReportResponse xmlns="{REPORTING_NS}"><ReportRequestId>{report_id}</ReportRequestId>'
+            "</SubmitGenerateReportResponse>"
+        )
 
     def _poll(self, request: ElementTree.Element) -> str:
         report_id = _text(request, "ReportRequestId") or ""
@@ -300,7 +311,13 @@ class _Handler(BaseHTTPRequestHandler):
         today = report.as_of or date.today()
         zone = TIME_ZONE_TYPES.get(report.account.time_zone, report.account.time_zone)
         return report_csv(
-            rows, report.columns, name=report.name, time_zone=zone, header=report.header, footer=report.footer, today=today
+            rows,
+            report.columns,
+            name=report.name,
+            time_zone=zone,
+            header=report.header,
+            footer=report.footer,
+            today=today,
         )
 
     def _base_url(self) -> str:
@@ -366,7 +383,9 @@ def _custom_date(request: ElementTree.Element, name: str) -> date:
     element = _child(request, name)
     try:
         assert element is not None
-        return date(int(_text(element, "Year") or ""), int(_text(element, "Month") or ""), int(_text(element, "Day") or ""))
+        return date(
+            int(_text(element, "Year") or ""), int(_text(element, "Month") or ""), int(_text(element, "Day") or "")
+        )
     except (AssertionError, ValueError):
         raise SoapFault(2017, "ReportingServiceInvalidCustomDateRange", f"{name} is missing or invalid.") from None
 

@@ -143,18 +143,22 @@ class ReportWriter:
             for state, part in zip(states, _split(record, states, "geo", record.ad_id, record.day), strict=True):
                 yield {**campaign_cells, "Country": country, "State": state, "LocationType": "Physical location"}, part
             return
-        assert record.ad_group_id is not None and record.ad_id is not None
+        assert record.ad_group_id is not None
+        assert record.ad_id is not None
         group = s.ad_group_by_id[record.ad_group_id]
         group_cells = {**campaign_cells, "AdGroupId": group.ad_group_id, "AdGroupName": group.name}
         if report_type == "AdPerformanceReportRequest":
             ad = s.ad_by_id[record.ad_id]
-            yield {
-                "AccountName": self.account.name,
-                **group_cells,
-                "AdId": ad.ad_id,
-                "AdTitle": ad.name,
-                "AdType": ad.name.rsplit(" ", 1)[0],
-            }, record
+            yield (
+                {
+                    "AccountName": self.account.name,
+                    **group_cells,
+                    "AdId": ad.ad_id,
+                    "AdTitle": ad.name,
+                    "AdType": ad.name.rsplit(" ", 1)[0],
+                },
+                record,
+            )
             return
         words = keywords(self.truth.data.seed, s, group.ad_group_id)
         for word, part in zip(words, _split(record, words, "kw", record.ad_id, record.day), strict=True):

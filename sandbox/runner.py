@@ -117,7 +117,15 @@ def start_sandbox(
             raise
         assert google.ca_bundle is not None
         return SandboxHandle(
-            google.endpoint, meta.base_url, microsoft.base_url, google.ca_bundle, truth.data, truth, google, meta, microsoft
+            google.endpoint,
+            meta.base_url,
+            microsoft.base_url,
+            google.ca_bundle,
+            truth.data,
+            truth,
+            google,
+            meta,
+            microsoft,
         )
     cert = process_certificate(config.cert_dir)
     bundle = trust_sandbox_certificate(cert) if config.trust_certificate else cert.bundle_path

@@ -81,7 +81,7 @@ class RefreshTokenGrant(OAuthWebAuthCodeGrant):  # type: ignore[misc]
             register_secret(new_refresh)
         # response_json is left out: it holds the tokens.
         self._oauth_tokens = OAuthTokens(token, int(body.get("expires_in") or 3600), new_refresh or refresh_token)
-        return self._oauth_tokens  # type: ignore[no-any-return]
+        return self._oauth_tokens
 
 
 class Session:
@@ -186,15 +186,13 @@ def fault_errors(fault: WebFault) -> list[tuple[int | None, str, str]]:
     return found
 
 
-def classify_fault(
-    fault: WebFault, prefix: str, name: str
-) -> MicrosoftAdsError | MicrosoftAdsRetryableError:
+def classify_fault(fault: WebFault, prefix: str, name: str) -> MicrosoftAdsError | MicrosoftAdsRetryableError:
     """The error a SOAP fault stands for: throttling and internal errors are retryable, the rest fatal."""
     errors = fault_errors(fault)
     if not errors:
         text = redact(str(getattr(getattr(fault, "fault", None), "faultstring", "") or fault))
         return MicrosoftAdsError(f"{prefix}: SOAP fault: {text}")
-    code, error_code, message = errors[0]
+    code = errors[0][0]
     described = "; ".join(redact(f"code {c} {e}: {m}".strip()) for c, e, m in errors)
     if all(c in RETRYABLE_CODES for c, _, _ in errors):
         # CallRateExceeded carries no wait of its own: the flow's backoff spaces the next attempts.
@@ -221,4 +219,3 @@ def _token_refused(
         f"{prefix}: the token endpoint refused the refresh token ({code}: {description}); the refresh token is "
         f"expired or revoked: renew connectors.{name}.credentials.refresh_token (and check client_id/client_secret)"
     )
-

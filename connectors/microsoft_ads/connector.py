@@ -87,8 +87,8 @@ class MicrosoftAdsConnector(Connector):
             with self._lock:
                 return [self._accounts.get(a, Account(a)) for a in self.msads.accounts]
         session = self._session()
-        found = self._search(session, "CustomerId", self.msads.customer_id, "list the customer's accounts")
-        found = [a for a, status in found if status not in INACTIVE_STATUSES]
+        searched = self._search(session, "CustomerId", self.msads.customer_id, "list the customer's accounts")
+        found = [a for a, status in searched if status not in INACTIVE_STATUSES]
         with self._lock:
             self._accounts.update({a.id: a for a in found})
         logger.info("Microsoft Ads %s: discovered %d account(s)", self.name, len(found))

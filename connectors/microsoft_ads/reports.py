@@ -116,9 +116,7 @@ class ReportRunner:
             if remaining <= 0:
                 break
             self._sleep(min(wait, remaining))
-            status = self.session.call(
-                self.service, "PollGenerateReport", f"{what}: poll", ReportRequestId=request_id
-            )
+            status = self.session.call(self.service, "PollGenerateReport", f"{what}: poll", ReportRequestId=request_id)
             self.polls += 1
             state = str(getattr(status, "Status", "") or "")
             logger.debug("Microsoft Ads %s: report %s %s", what, request_id, state)

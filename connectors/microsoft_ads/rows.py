@@ -107,9 +107,7 @@ class BadReport(ValueError):
     """The report file as a whole does not match its request."""
 
 
-def parse_row(
-    row: ReportRow, columns: Sequence[str], account: Account, start: dt.date, end: dt.date
-) -> dict[str, Any]:
+def parse_row(row: ReportRow, columns: Sequence[str], account: Account, start: dt.date, end: dt.date) -> dict[str, Any]:
     """One report line as a raw record.
 
     Raises:

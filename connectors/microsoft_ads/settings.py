@@ -12,7 +12,7 @@ from connectors.base import ConnectorSettings
 
 API_VERSION = 13
 # The SDK's production token endpoint (bingads.authorization._UriOAuthService, msads.manage scope).
-TOKEN_URL = "https://login.microsoftonline.com/common/oauth2/v2.0/token"
+TOKEN_URL = "https://login.microsoftonline.com/common/oauth2/v2.0/token"  # noqa: S105 - a URL, not a secret
 OAUTH_SCOPE = "https://ads.microsoft.com/msads.manage offline_access"
 DEFAULT_LOOKBACK_DAYS = 30  # Microsoft conversions keep arriving for up to 30 days (conversion window)
 
@@ -185,6 +185,7 @@ COUNTRY_CODES: dict[str, str] = {
     "United States": "US",
 }
 
+
 class MicrosoftAdsSettings(ConnectorSettings):
     """`type: microsoft_ads` keys; credentials by reference: `refresh_token`, `client_id`, `developer_token`
     (required) and `client_secret` (web applications only)."""
@@ -208,7 +209,9 @@ class MicrosoftAdsSettings(ConnectorSettings):
     def _digits_only(cls, accounts: list[str]) -> list[str]:
         for account in accounts:
             if not account.isdigit():
-                raise ValueError(f"account ids are digits only (the AccountId, not the account number), got {account!r}")
+                raise ValueError(
+                    f"account ids are digits only (the AccountId, not the account number), got {account!r}"
+                )
         if len(set(accounts)) != len(accounts):
             raise ValueError("an account is listed twice")
         return accounts

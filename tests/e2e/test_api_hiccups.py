@@ -99,7 +99,9 @@ class FlakyProxy:
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[SandboxHandle]:
-    with start_sandbox(SandboxConfig(seed=3, google_accounts=2, meta_accounts=2, microsoft_accounts=2, as_of=AS_OF)) as handle:
+    with start_sandbox(
+        SandboxConfig(seed=3, google_accounts=2, meta_accounts=2, microsoft_accounts=2, as_of=AS_OF)
+    ) as handle:
         yield handle
 
 

@@ -137,7 +137,9 @@ def loaded(path: Path) -> dict[tuple[str, str, dt.date], Decimal]:
                 "SELECT 'meta_ads', account_id, date, sum(spend) FROM raw_meta_ads.ad_insights GROUP BY ALL"
             ).fetchall()
             rows += [(c, a, d, Decimal(str(round(v, 2)))) for c, a, d, v in meta]
-        if con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw_microsoft_ads'").fetchone()[0]:
+        if con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw_microsoft_ads'"
+        ).fetchone()[0]:
             microsoft = con.execute(
                 "SELECT 'microsoft_ads', account_id, date, sum(spend) FROM raw_microsoft_ads.ad_performance GROUP BY ALL"
             ).fetchall()

@@ -25,7 +25,7 @@ def msads_secrets() -> dict[str, str]:
     return {
         REFRESH_ENV: "M.C5_BAY." + secrets.token_hex(24),
         CLIENT_ENV: secrets.token_hex(16),
-        SECRET_ENV: "cs~" + secrets.token_hex(12),
+        SECRET_ENV: "cs~" + secrets.token_hex(12),  # pragma: allowlist secret
         DEVELOPER_ENV: "1" + secrets.token_hex(8).upper(),
     }
 

@@ -24,7 +24,9 @@ Make = Callable[..., MicrosoftAdsConnector]
 
 def rows(connector: MicrosoftAdsConnector, stream: str, account: str) -> tuple[pa.Table, int]:
     batches = list(connector.extract(stream, account, START, END))
-    table = pa.concat_tables([b.rows for b in batches]) if batches else connector.stream(stream).table.schema.empty_table()
+    table = (
+        pa.concat_tables([b.rows for b in batches]) if batches else connector.stream(stream).table.schema.empty_table()
+    )
     return table, sum(len(b.quarantine) for b in batches)
 
 

@@ -99,7 +99,11 @@ def built(
 def connector_factory() -> Any:
     """A connector factory for module-scoped fixtures (credentials in the environment for the module)."""
     mp = pytest.MonkeyPatch()
-    secrets = {"MDP_MS_MARTS_REFRESH": "refresh-" + "7" * 24, "MDP_MS_MARTS_CLIENT": "client-1234", "MDP_MS_MARTS_DEV": "dev-5678"}
+    secrets = {
+        "MDP_MS_MARTS_REFRESH": "refresh-" + "7" * 24,
+        "MDP_MS_MARTS_CLIENT": "client-1234",
+        "MDP_MS_MARTS_DEV": "dev-5678",
+    }
     for name, value in secrets.items():
         mp.setenv(name, value)
 
@@ -173,9 +177,12 @@ def test_the_fact_holds_the_truth_per_account_and_day(built: tuple[Path, Microso
             assert got[(account, day)] == (truth.cost, truth.conversion_value), (account, day)
 
 
-@pytest.mark.parametrize("report", ["keyword_report", "search_term_report", "country_report", "region_report", "device_report"])
+@pytest.mark.parametrize(
+    "report", ["keyword_report", "search_term_report", "country_report", "region_report", "device_report"]
+)
 def test_the_reports_carry_the_channel(built: tuple[Path, MicrosoftAdsSandbox], report: str) -> None:
     path, _ = built
     marts = schema_of(path, report)
     found = query(path, f"select count(*), sum(spend) from {marts}.{report} where channel = 'microsoft_ads'")
-    assert found[0][0] > 0 and found[0][1] > 0
+    assert found[0][0] > 0
+    assert found[0][1] > 0

@@ -80,11 +80,17 @@ def test_columns_other_than_requested_fail_the_report() -> None:
 @pytest.mark.parametrize(
     ("line", "reason"),
     [
-        ('"2025-03-10","123456789","111","Brand","Computer","GBP","n/a","7","12.34","1.50","40.00"', "Impressions 'n/a' is not a number"),
+        (
+            '"2025-03-10","123456789","111","Brand","Computer","GBP","n/a","7","12.34","1.50","40.00"',
+            "Impressions 'n/a' is not a number",
+        ),
         ('"2025-03-10","123456789","111","Brand","Computer","GBP","100","7","-1.00","0","0"', "negative Spend"),
         ('"2025-03-10","123456789","","Brand","Computer","GBP","100","7","1.00","0","0"', "CampaignId is empty"),
         ('"2025-03-10","123456789","111","Brand","Computer","GBP","100"', "7 fields, expected 11"),
-        ('"2025-03-09","123456789","111","Brand","Computer","GBP","100","7","1.00","0","0"', "outside 2025-03-10..2025-03-11"),
+        (
+            '"2025-03-09","123456789","111","Brand","Computer","GBP","100","7","1.00","0","0"',
+            "outside 2025-03-10..2025-03-11",
+        ),
         ('"2025-03-10","999","111","Brand","Computer","GBP","100","7","1.00","0","0"', "not the requested account"),
         ('"10/03/2025x","123456789","111","Brand","Computer","GBP","100","7","1.00","0","0"', "is not a date"),
         ('"2025-03-10","123456789","111","Brand","Computer","GBP","100.5","7","1.00","0","0"', "not a whole number"),

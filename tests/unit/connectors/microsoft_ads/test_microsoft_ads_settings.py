@@ -10,7 +10,7 @@ import pytest
 
 from connectors.microsoft_ads.connector import MicrosoftAdsConnector
 from connectors.microsoft_ads.schema import REPORT_TABLES
-from connectors.microsoft_ads.settings import REPORT_QUERIES, SERVICE_PATHS, TIME_ZONES, MicrosoftAdsSettings
+from connectors.microsoft_ads.settings import REPORT_QUERIES, SERVICE_PATHS, TIME_ZONES
 from connectors.registry import BUILT_IN, ENTRY_POINT_GROUP, build_connector, connector_class
 from mdp.config import config_from_mapping
 from mdp.errors import ConfigError
@@ -59,7 +59,7 @@ def test_a_valid_section_builds_without_calling_the_api() -> None:
         ({"accounts": ["F123456"]}, "accounts", "digits only"),
         ({"accounts": ["1", "1"]}, "accounts", "listed twice"),
         ({"credentials": {"refresh_token": "env:X"}}, "credentials", "missing client_id, developer_token"),
-        ({"credentials": {**CREDENTIALS, "password": "env:X"}}, "credentials", "unknown credentials"),
+        ({"credentials": {**CREDENTIALS, "password": "env:X"}}, "credentials", "unknown credentials"),  # pragma: allowlist secret
         ({"credentials": {**CREDENTIALS, "client_id": "literal-id"}}, "credentials", "env:"),
         ({"endpoint": "127.0.0.1:8701"}, "endpoint", "http(s) URL"),
         ({"token_url": "ftp://x"}, "token_url", "http(s) URL"),
