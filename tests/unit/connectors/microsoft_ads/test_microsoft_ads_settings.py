@@ -59,7 +59,7 @@ def test_a_valid_section_builds_without_calling_the_api() -> None:
         ({"accounts": ["F123456"]}, "accounts", "digits only"),
         ({"accounts": ["1", "1"]}, "accounts", "listed twice"),
         ({"credentials": {"refresh_token": "env:X"}}, "credentials", "missing client_id, developer_token"),
-        ({"credentials": {**CREDENTIALS, "password": "env:X"}}, "credentials", "unknown credentials"),  # pragma: allowlist secret
+        ({"credentials": {**CREDENTIALS, "username": "env:X"}}, "credentials", "unknown credentials"),
         ({"credentials": {**CREDENTIALS, "client_id": "literal-id"}}, "credentials", "env:"),
         ({"endpoint": "127.0.0.1:8701"}, "endpoint", "http(s) URL"),
         ({"token_url": "ftp://x"}, "token_url", "http(s) URL"),
