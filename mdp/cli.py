@@ -297,7 +297,10 @@ def demo(
         params={"keep_fraction": 0.1},
     )
     with start_sandbox(SandboxConfig(seed=DEMO_SANDBOX_SEED, as_of=today, faults=[drop])) as sandbox:
-        console.print(f"sandbox: Google Ads at {sandbox.google_endpoint}, Meta Graph at {sandbox.meta_url}")
+        console.print(
+            f"sandbox: Google Ads at {sandbox.google_endpoint}, Meta Graph at {sandbox.meta_url}, "
+            f"Microsoft Advertising at {sandbox.microsoft_url}"
+        )
         console.print(f"  injected: 90% of Google Ads account {dropped_account}'s rows dropped on {drop.day}")
         history_config = _aim_at_sandbox(cfg, sandbox.endpoints(), monitored_only=True)
         console.print(
