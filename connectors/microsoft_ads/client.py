@@ -4,6 +4,7 @@ refresh-token exchange against a configurable token URL, and the classification 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -32,8 +33,19 @@ from mdp.secrets import redact, register_secret
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-# The SDK parses its packaged WSDL for every ServiceClient; one shared cache parses each service once per process.
-_WSDL_CACHE = DictCache()
+_WSDL_CACHES = threading.local()
+
+
+def wsdl_cache() -> DictCache:
+    """This thread's cache of parsed WSDLs. The SDK gives every ServiceClient a cache of its own, so each one
+    parses its service's WSDL again (about a second). Sharing one across threads is wrong: suds hands a cached
+    WSDL the options of the client that opened it last, SOAP headers included (suds.reader.DefinitionsReader),
+    so concurrent clients would send each other's CustomerAccountId and token. Within one thread, clients
+    are used one after another."""
+    cache = getattr(_WSDL_CACHES, "cache", None)
+    if cache is None:
+        cache = _WSDL_CACHES.cache = DictCache()
+    return cache
 
 
 @dataclass(frozen=True)
@@ -114,7 +126,7 @@ class Session:
             developer_token=self._credentials.developer_token.get_secret_value(),
             authentication=self._grant,
         )
-        options: dict[str, Any] = {"timeout": self.settings.request_timeout_seconds, "cache": _WSDL_CACHE}
+        options: dict[str, Any] = {"timeout": self.settings.request_timeout_seconds, "cache": wsdl_cache()}
         location = self.settings.service_location(name)
         if location is not None:
             options["location"] = location  # suds sends the calls there instead of the WSDL's soap:address

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pyarrow as pa
 import pytest
@@ -58,6 +60,64 @@ def test_breakdown_streams_add_up_to_the_ads(
     assert quarantined == 0
     assert table.num_rows > 0
     assert sum(table.column("spend").to_pylist()) == microsoft_sandbox.truth.totals(MICROSOFT, account, START, END).cost
+
+
+def test_parallel_units_of_one_connector_each_get_their_own_account(
+    make_connector: Make, microsoft_sandbox: MicrosoftAdsSandbox
+) -> None:
+    """The flow runs units in threads on one connector: each SOAP call must carry its own unit's headers."""
+    connector = make_connector()
+    units = [
+        (stream, account)
+        for account in microsoft_sandbox.account_ids
+        for stream in ("ad_performance", "device_performance")
+    ]
+    with ThreadPoolExecutor(max_workers=len(units)) as pool:
+        results = list(pool.map(lambda unit: rows(connector, *unit), units))
+    for (_, account), (table, quarantined) in zip(units, results, strict=True):
+        assert quarantined == 0
+        assert set(table.column("account_id").to_pylist()) == {account}
+        assert (
+            sum(table.column("spend").to_pylist())
+            == microsoft_sandbox.truth.totals(MICROSOFT, account, START, END).cost
+        )
+
+
+def test_a_client_built_in_another_thread_meanwhile_keeps_its_own_headers(
+    make_connector: Make, microsoft_sandbox: MicrosoftAdsSandbox
+) -> None:
+    """suds hands a cached WSDL the options (SOAP headers) of the client that opened it last: a client built in
+    one thread while another thread's client waits to call must not change what the waiting one sends."""
+    from connectors.microsoft_ads.client import Session
+    from connectors.microsoft_ads.reports import ReportRunner
+
+    connector = make_connector()
+    first, second = microsoft_sandbox.account_ids[:2]
+    first_built, second_built = threading.Event(), threading.Event()
+    found: dict[str, str | None] = {}
+
+    def runner(account: str) -> ReportRunner:
+        built = ReportRunner(Session(connector.msads, connector._secrets()), connector.msads, account)
+        _ = built.service  # the client is built (its WSDL opened) here
+        return built
+
+    def first_unit() -> None:
+        waiting = runner(first)
+        first_built.set()
+        second_built.wait(30)  # another thread builds its client meanwhile
+        found[first] = waiting.csv("device_performance", START, END)
+
+    thread = threading.Thread(target=first_unit)
+    thread.start()
+    assert first_built.wait(30)
+    other = runner(second)
+    second_built.set()
+    thread.join(30)
+    found[second] = other.csv("device_performance", START, END)
+    assert set(found) == {first, second}, "the first unit failed"
+    for account, text in found.items():
+        assert text is not None
+        assert f'"{account}"' in text
 
 
 def test_accounts_are_discovered_under_the_customer(
