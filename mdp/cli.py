@@ -321,9 +321,12 @@ def demo(
         params={"keep_fraction": 0.1},
     )
     with start_sandbox(SandboxConfig(seed=DEMO_SANDBOX_SEED, as_of=today, faults=[drop])) as sandbox:
-        console.print(f"sandbox: Google Ads at {sandbox.google_endpoint}, Meta Graph at {sandbox.meta_url}")
+        console.print(
+            f"sandbox: Google Ads at {sandbox.google_endpoint}, Meta Graph at {sandbox.meta_url}, "
+            f"Microsoft Advertising at {sandbox.microsoft_url}"
+        )
         console.print(f"  injected: 90% of Google Ads account {dropped_account}'s rows dropped on {drop.day}")
-        history_config = _aim_at_sandbox(cfg, sandbox.google_endpoint, sandbox.meta_url, monitored_only=True)
+        history_config = _aim_at_sandbox(cfg, sandbox.endpoints(), monitored_only=True)
         console.print(
             f"loading history {history_start} .. {start - dt.timedelta(days=1)} "
             f"({cfg.monitoring.weeks} weeks) of the tables the volume monitor reads"
@@ -336,7 +339,7 @@ def demo(
             run_dbt=False,
             run_monitoring=False,
         )
-        demo_config = _aim_at_sandbox(cfg, sandbox.google_endpoint, sandbox.meta_url)
+        demo_config = _aim_at_sandbox(cfg, sandbox.endpoints())
         console.print(f"loading {start} .. {end} ({days} days) into {cfg.warehouse_path()}")
         state = _run_pipeline(load_config(demo_config), verbose=False, start_date=start, end_date=end)
     _print_channel_summary(cfg, start, end)
@@ -351,9 +354,10 @@ def demo(
         raise typer.Exit(1)
 
 
-def _aim_at_sandbox(cfg: PipelineConfig, google_endpoint: str, meta_url: str, *, monitored_only: bool = False) -> Path:
-    """A copy of the configuration whose sandbox connectors point at the running sandbox's ports;
-    `monitored_only`: each connector extracts only the stream of the table the volume monitor reads."""
+def _aim_at_sandbox(cfg: PipelineConfig, endpoints: dict[str, dict[str, str]], *, monitored_only: bool = False) -> Path:
+    """A copy of the configuration whose sandbox connectors point at the running sandbox's ports (`endpoints`:
+    per connector type, the keys to rewrite where set); `monitored_only`: each connector extracts only the
+    stream of the table the volume monitor reads."""
     import yaml
 
     from connectors.registry import connector_class
@@ -361,10 +365,9 @@ def _aim_at_sandbox(cfg: PipelineConfig, google_endpoint: str, meta_url: str, *,
     assert cfg.source is not None
     data = yaml.safe_load(cfg.source.read_text(encoding="utf-8")) or {}
     for section in data.get("connectors") or []:
-        if section.get("type") == "google_ads" and section.get("endpoint"):
-            section["endpoint"] = google_endpoint
-        if section.get("type") == "meta_ads" and section.get("graph_url"):
-            section["graph_url"] = meta_url
+        for key, value in endpoints.get(section.get("type", ""), {}).items():
+            if section.get(key):
+                section[key] = value
         if monitored_only:
             cls = connector_class(section["type"])
             section["streams"] = [s.name for s in cls.streams if s.table is cls.table]
@@ -461,6 +464,9 @@ def report(
 def sandbox(
     google_port: Annotated[int, typer.Option(help="gRPC port of the Google Ads sandbox (0: any free port).")] = 50051,
     meta_port: Annotated[int, typer.Option(help="HTTP port of the Meta Graph sandbox (0: any free port).")] = 8700,
+    microsoft_port: Annotated[
+        int, typer.Option(help="HTTP port of the Microsoft Advertising sandbox (0: any free port).")
+    ] = 8701,
     seed: Annotated[int | None, typer.Option(help="Data seed (default: $MDP_SANDBOX_SEED or 42).")] = None,
     accounts: Annotated[int | None, typer.Option(help="Accounts per channel (default 3).", min=1, max=1000)] = None,
     state_dir: Annotated[
@@ -479,11 +485,17 @@ def sandbox(
     if seed is not None:
         config = replace(config, seed=seed)
     if accounts is not None:
-        config = replace(config, google_accounts=accounts, meta_accounts=accounts)
+        config = replace(config, google_accounts=accounts, meta_accounts=accounts, microsoft_accounts=accounts)
     state = state_dir.expanduser().resolve()
     if config.cert_dir is None:  # a stable CA path: exported variables stay valid across restarts
         config = replace(config, cert_dir=state)
-    run_forever(config, google_port=google_port, meta_port=meta_port, env_file=state / "sandbox.env")
+    run_forever(
+        config,
+        google_port=google_port,
+        meta_port=meta_port,
+        microsoft_port=microsoft_port,
+        env_file=state / "sandbox.env",
+    )
 
 
 @app.command()

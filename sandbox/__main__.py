@@ -1,4 +1,4 @@
-"""`python -m sandbox`: run both sandbox servers until SIGINT/SIGTERM; print one JSON line when ready."""
+"""`python -m sandbox`: run the sandbox servers until SIGINT/SIGTERM; print one JSON line when ready."""
 
 from __future__ import annotations
 
@@ -23,9 +23,11 @@ def _config(args: argparse.Namespace) -> SandboxConfig:
         "seed": args.seed,
         "google_accounts": args.google_accounts,
         "meta_accounts": args.meta_accounts,
+        "microsoft_accounts": args.microsoft_accounts,
         "as_of": args.as_of,
         "google_port": args.google_port,
         "meta_port": args.meta_port,
+        "microsoft_port": args.microsoft_port,
         "cert_dir": args.cert_dir,
     }
     values = config.to_mapping() | {k: v for k, v in overrides.items() if v is not None}
@@ -39,9 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int)
     parser.add_argument("--google-accounts", type=int)
     parser.add_argument("--meta-accounts", type=int)
+    parser.add_argument("--microsoft-accounts", type=int)
     parser.add_argument("--as-of", help="YYYY-MM-DD; default today")
     parser.add_argument("--google-port", type=int, help="default: a free port")
     parser.add_argument("--meta-port", type=int, help="default: a free port")
+    parser.add_argument("--microsoft-port", type=int, help="default: a free port")
     parser.add_argument("--cert-dir", help="reuse/create the TLS certificate here")
     parser.add_argument("--faults", help="fault spec, inline JSON/YAML")
     parser.add_argument("--config-json", help="a whole SandboxConfig mapping as JSON (used by start_sandbox)")

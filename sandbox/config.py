@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 ENV_PREFIX = "MDP_SANDBOX_"
 DEFAULT_GOOGLE_PORT = 50051
 DEFAULT_META_PORT = 8700
+DEFAULT_MICROSOFT_PORT = 8701
 
 
 @dataclass
@@ -28,11 +29,13 @@ class SandboxConfig:
     seed: int = 42
     google_accounts: int = 3
     meta_accounts: int = 3
+    microsoft_accounts: int = 3
     as_of: date | None = None  # None: today, evaluated at each request
     faults: list[Fault] = field(default_factory=list)
     host: str = "127.0.0.1"
     google_port: int = 0
     meta_port: int = 0
+    microsoft_port: int = 0
     cert_dir: Path | None = None  # None: $MDP_SANDBOX_CERT_DIR, else one temporary directory per process
     trust_certificate: bool = True  # point GRPC_DEFAULT_SSL_ROOTS_FILE_PATH at the sandbox CA bundle
     require_login_customer_id: bool = True  # Google children answer only through the manager
@@ -41,6 +44,7 @@ class SandboxConfig:
     meta_async_polls: int = 3  # status polls before an async report run completes
     meta_default_limit: int = 25
     meta_max_limit: int = 5_000
+    microsoft_report_polls: int = 1  # PollGenerateReport calls answered Pending before a report is ready
 
     def __post_init__(self) -> None:
         if isinstance(self.as_of, str):
@@ -52,6 +56,8 @@ class SandboxConfig:
             raise ValueError(f"the sandbox listens on loopback only (127.0.0.1), not {self.host!r}")
         if self.meta_async_polls < 0:
             raise ValueError("meta_async_polls must be >= 0")
+        if self.microsoft_report_polls < 0:
+            raise ValueError("microsoft_report_polls must be >= 0")
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> SandboxConfig:
@@ -67,8 +73,9 @@ class SandboxConfig:
 
     @classmethod
     def from_env(cls, base: SandboxConfig | None = None, environ: Mapping[str, str] | None = None) -> SandboxConfig:
-        """`base` (or defaults) overridden by MDP_SANDBOX_SEED, _GOOGLE_ACCOUNTS, _META_ACCOUNTS, _AS_OF,
-        _GOOGLE_PORT, _META_PORT, _CERT_DIR; MDP_SANDBOX_FAULTS adds faults."""
+        """`base` (or defaults) overridden by MDP_SANDBOX_SEED, _GOOGLE_ACCOUNTS, _META_ACCOUNTS,
+        _MICROSOFT_ACCOUNTS, _AS_OF, _GOOGLE_PORT, _META_PORT, _MICROSOFT_PORT, _CERT_DIR; MDP_SANDBOX_FAULTS adds
+        faults."""
         env = os.environ if environ is None else environ
         values = asdict(base) if base is not None else {}
         if base is not None:
@@ -77,9 +84,11 @@ class SandboxConfig:
             "seed": int,
             "google_accounts": int,
             "meta_accounts": int,
+            "microsoft_accounts": int,
             "as_of": date.fromisoformat,
             "google_port": int,
             "meta_port": int,
+            "microsoft_port": int,
             "cert_dir": Path,
         }
         for name, cast in casts.items():
@@ -101,5 +110,5 @@ class SandboxConfig:
         return out
 
     def build_truth(self) -> Truth:
-        data = SyntheticData(self.seed, self.google_accounts, self.meta_accounts)
+        data = SyntheticData(self.seed, self.google_accounts, self.meta_accounts, self.microsoft_accounts)
         return Truth(data, FaultPlan(self.faults), self.as_of)

@@ -18,13 +18,14 @@ from typing import Literal
 
 logger = logging.getLogger(__name__)
 
-Channel = Literal["google_ads", "meta_ads"]
+Channel = Literal["google_ads", "meta_ads", "microsoft_ads"]
 GOOGLE: Channel = "google_ads"
 META: Channel = "meta_ads"
-CHANNELS: tuple[Channel, ...] = (GOOGLE, META)
+MICROSOFT: Channel = "microsoft_ads"
+CHANNELS: tuple[Channel, ...] = (GOOGLE, META, MICROSOFT)
 
 # Days after which conversions of a day stop changing (late conversions / attribution window).
-ATTRIBUTION_WINDOW_DAYS: dict[str, int] = {GOOGLE: 14, META: 28}
+ATTRIBUTION_WINDOW_DAYS: dict[str, int] = {GOOGLE: 14, META: 28, MICROSOFT: 30}
 # Share of a day's final conversions already reported on the day itself.
 _SAME_DAY_SHARE = 0.45
 
@@ -63,6 +64,13 @@ _GOOGLE_CAMPAIGNS = (
     ("Display Remarketing", "DISPLAY", (0.002, 0.006), (0.004, 0.012), 6.0),
     ("YouTube Awareness", "VIDEO", (0.003, 0.009), (0.001, 0.005), 5.0),
 )
+# Microsoft Advertising: search campaigns mostly (name, campaign type, ctr range, cvr range, impressions scale)
+_MICROSOFT_CAMPAIGNS = (
+    ("Brand Search", "Search", (0.07, 0.13), (0.05, 0.09), 0.3),
+    ("Generic Search", "Search", (0.03, 0.065), (0.02, 0.045), 0.8),
+    ("Shopping", "Shopping", (0.01, 0.022), (0.015, 0.035), 1.2),
+    ("Audience Ads", "Audience", (0.003, 0.008), (0.004, 0.012), 3.0),
+)
 _PMAX = ("Performance Max", "PERFORMANCE_MAX", (0.008, 0.02), (0.02, 0.04), 4.0)
 # (name, objective, ctr range, cvr range, impressions scale)
 _META_CAMPAIGNS = (
@@ -73,6 +81,7 @@ _META_CAMPAIGNS = (
     ("Traffic", "OUTCOME_TRAFFIC", (0.01, 0.02), (0.005, 0.01), 2.0),
 )
 _AD_FORMATS_GOOGLE = ("Responsive Search Ad", "Expanded Text Ad", "Responsive Display Ad", "Video Ad")
+_AD_FORMATS_MICROSOFT = ("Responsive search ad", "Expanded text ad", "Responsive ad")
 _AD_FORMATS_META = ("Carousel", "Single Image", "Video 15s", "Collection", "Story")
 
 META_ACTION_TYPES = (
@@ -199,7 +208,7 @@ class AccountStructure:
 class DailyRecord:
     """Metrics of one ad (or one ad-less campaign) on one day, as reported on a given "as of" date.
 
-    Money is in micros of the account currency (whole cents). Google conversions are kept in hundredths
+    Money is in micros of the account currency (whole cents). Google and Microsoft conversions are kept in hundredths
     (`conversions_centi`); Meta conversions live in `actions` / `action_value_micros` by action type.
     """
 
@@ -249,12 +258,18 @@ def _make_profile(
 class SyntheticData:
     """The synthetic world: accounts, their structure and their daily metrics."""
 
-    def __init__(self, seed: int = 42, google_accounts: int = 3, meta_accounts: int = 3) -> None:
-        for name, count in (("google_accounts", google_accounts), ("meta_accounts", meta_accounts)):
+    def __init__(
+        self, seed: int = 42, google_accounts: int = 3, meta_accounts: int = 3, microsoft_accounts: int = 3
+    ) -> None:
+        for name, count in (
+            ("google_accounts", google_accounts),
+            ("meta_accounts", meta_accounts),
+            ("microsoft_accounts", microsoft_accounts),
+        ):
             if not 0 <= count <= 1000:
                 raise ValueError(f"{name} must be between 0 and 1000, got {count}")
         self.seed = seed
-        self.account_counts = {GOOGLE: google_accounts, META: meta_accounts}
+        self.account_counts = {GOOGLE: google_accounts, META: meta_accounts, MICROSOFT: microsoft_accounts}
         self._accounts = {ch: self._make_accounts(ch, self.account_counts[ch]) for ch in CHANNELS}
         self._by_id = {ch: {a.account_id: a for a in accs} for ch, accs in self._accounts.items()}
         self.google_manager = Account(
@@ -281,8 +296,8 @@ class SyntheticData:
     def _make_accounts(self, channel: Channel, count: int) -> list[Account]:
         accounts: list[Account] = []
         used: set[str] = set()
-        digits = 10 if channel == GOOGLE else 15
-        offset = 0 if channel == GOOGLE else 1
+        digits = {GOOGLE: 10, META: 15, MICROSOFT: 9}[channel]
+        offset = {GOOGLE: 0, META: 1, MICROSOFT: 2}[channel]
         for index in range(count):
             salt = 0
             account_id = _numeric_id(digits, self.seed, channel, "account", index)
@@ -321,15 +336,17 @@ class SyntheticData:
         channel = account.channel
         rng = rng_for(self.seed, channel, "structure", account.account_id)
         scale = _CURRENCY_SCALE.get(account.currency, 1.0)
-        templates = _GOOGLE_CAMPAIGNS if channel == GOOGLE else _META_CAMPAIGNS
+        templates = {GOOGLE: _GOOGLE_CAMPAIGNS, META: _META_CAMPAIGNS, MICROSOFT: _MICROSOFT_CAMPAIGNS}[channel]
         n_campaigns = rng.randint(2, 4)
         chosen: list[_Template] = [templates[(account.index + k) % len(templates)] for k in range(n_campaigns)]
         if channel == GOOGLE:
             chosen.append(_PMAX)
-        account_size = _lognormal(rng, 0.6) * (900 if channel == GOOGLE else 6000)
+        account_size = _lognormal(rng, 0.6) * {GOOGLE: 900, META: 6000, MICROSOFT: 400}[channel]
         aov_cents = rng.uniform(35, 160) * 100 * scale
-        id_digits = (11, 11, 12) if channel == GOOGLE else (18, 18, 18)
-        campaign_status = ("ENABLED", "PAUSED") if channel == GOOGLE else ("ACTIVE", "PAUSED")
+        id_digits = {GOOGLE: (11, 11, 12), META: (18, 18, 18), MICROSOFT: (9, 10, 11)}[channel]
+        campaign_status = {GOOGLE: ("ENABLED", "PAUSED"), META: ("ACTIVE", "PAUSED"), MICROSOFT: ("Active", "Paused")}[
+            channel
+        ]
         campaigns: list[Campaign] = []
         ad_groups: list[AdGroup] = []
         ads: list[Ad] = []
@@ -351,12 +368,14 @@ class SyntheticData:
                 continue
             for g_index in range(rng.randint(1, 3)):
                 gid = _numeric_id(id_digits[1], self.seed, channel, cid, "group", g_index)
-                group_label = "Ad group" if channel == GOOGLE else "Ad set"
+                group_label = "Ad set" if channel == META else "Ad group"
                 ad_groups.append(AdGroup(gid, f"{group_label} {g_index + 1} - {c_name}", status, cid))
                 n_ads = rng.randint(1, 3)
                 for a_index in range(n_ads):
                     aid = _numeric_id(id_digits[2], self.seed, channel, gid, "ad", a_index)
-                    formats = _AD_FORMATS_GOOGLE if channel == GOOGLE else _AD_FORMATS_META
+                    formats = {GOOGLE: _AD_FORMATS_GOOGLE, META: _AD_FORMATS_META, MICROSOFT: _AD_FORMATS_MICROSOFT}[
+                        channel
+                    ]
                     fmt = formats[(g_index + a_index) % len(formats)]
                     ads.append(Ad(aid, f"{fmt} {a_index + 1}", status, gid, cid))
                     profiles[aid] = _make_profile(
@@ -438,7 +457,7 @@ class SyntheticData:
             "clicks": clicks,
             "cost_micros": cost_cents * 10_000,
         }
-        if channel == GOOGLE:
+        if channel != META:  # Google and Microsoft report conversions and their value per row
             return DailyRecord(
                 **common,
                 conversions_centi=round(round(conv_final * 100) * share),

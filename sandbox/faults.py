@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from sandbox.data import CHANNELS, GOOGLE, META, normalize_account_id
+from sandbox.data import CHANNELS, GOOGLE, META, MICROSOFT, normalize_account_id
 
 logger = logging.getLogger(__name__)
 
@@ -31,17 +31,24 @@ FAULT_KINDS: dict[str, frozenset[str]] = {
     # call faults: the call fails (or is slow) instead of answering
     "quota_retry": frozenset({GOOGLE}),  # RESOURCE_EXHAUSTED, RESOURCE_TEMPORARILY_EXHAUSTED + retry_delay
     "quota_daily": frozenset({GOOGLE}),  # RESOURCE_EXHAUSTED, daily RESOURCE_EXHAUSTED (not retryable)
-    "unavailable": frozenset(CHANNELS),  # gRPC UNAVAILABLE / HTTP 503 code 2
-    "internal": frozenset(CHANNELS),  # gRPC INTERNAL / HTTP 500 code 1 (param `status` for other 5xx)
+    "unavailable": frozenset(CHANNELS),  # gRPC UNAVAILABLE / HTTP 503 code 2 / HTTP 503 (Microsoft)
+    # gRPC INTERNAL / HTTP 500 code 1 (param `status` for other 5xx) / Microsoft code 0 InternalError
+    "internal": frozenset(CHANNELS),
     "slow": frozenset(CHANNELS),  # sleep `delay_seconds` before answering
-    "revoked": frozenset(CHANNELS),  # UNAUTHENTICATED OAUTH_TOKEN_REVOKED / code 190 subcode 460
-    "permission_denied": frozenset(CHANNELS),  # PERMISSION_DENIED USER_PERMISSION_DENIED / code 200
-    "token_invalid": frozenset({META}),  # code 190, cannot parse access token
-    "throttle": frozenset({META}),  # code `code` (4, 17, 613, 80004, ...) + throttle headers
+    # UNAUTHENTICATED OAUTH_TOKEN_REVOKED / code 190 subcode 460 / Microsoft: the token endpoint answers invalid_grant
+    "revoked": frozenset(CHANNELS),
+    # PERMISSION_DENIED USER_PERMISSION_DENIED / code 200 / Microsoft code 106 UserIsNotAuthorized
+    "permission_denied": frozenset(CHANNELS),
+    "token_invalid": frozenset({META, MICROSOFT}),  # code 190, cannot parse access token / code 105
+    # Meta: code `code` (4, 17, 613, 80004, ...) + throttle headers; Microsoft: code 117 CallRateExceeded
+    "throttle": frozenset({META, MICROSOFT}),
     "job_failed": frozenset({META}),  # async report run ends in "Job Failed"
+    "expired_token": frozenset({MICROSOFT}),  # code 109 AuthenticationTokenExpired (the SDK refreshes, retries)
+    "report_error": frozenset({MICROSOFT}),  # PollGenerateReport answers Status "Error"
+    "empty_report": frozenset({MICROSOFT}),  # the report succeeds without a download URL (no rows)
     # row faults: the call answers, with altered rows
     "malformed": frozenset(CHANNELS),  # param `mode`: negative_cost | missing_id | non_numeric (Meta)
-    "schema_drift": frozenset(CHANNELS),  # an extra, unrequested field in each row
+    "schema_drift": frozenset({GOOGLE, META}),  # an extra, unrequested field in each row
     # data faults: not per call but per account and day (truth sees them too)
     "row_drop": frozenset(CHANNELS),  # keep only `keep_fraction` (0.1) of the day's rows
     "spend_spike": frozenset(CHANNELS),  # cost of the day times `factor` (10)
@@ -58,9 +65,11 @@ CALL_FAULTS = frozenset(
         "token_invalid",
         "throttle",
         "job_failed",
+        "expired_token",
+        "report_error",
     }
 )
-ROW_FAULTS = frozenset({"malformed", "schema_drift"})
+ROW_FAULTS = frozenset({"malformed", "schema_drift", "empty_report"})
 DATA_FAULTS = frozenset({"row_drop", "spend_spike"})
 MALFORMED_MODES = frozenset({"negative_cost", "missing_id", "non_numeric"})
 _SPEC_KEYS = frozenset({"kind", "channel", "account", "method", "first_call", "times", "fail_first", "day"})

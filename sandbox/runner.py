@@ -1,4 +1,5 @@
-"""Start and stop both sandbox servers: in this process (threads) or as a `python -m sandbox` subprocess."""
+"""Start and stop the sandbox servers (Google Ads, Meta, Microsoft Advertising): in this process (threads) or as a
+`python -m sandbox` subprocess."""
 
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ from typing import IO, Any, Literal
 import yaml
 
 from sandbox.config import SandboxConfig
-from sandbox.data import GOOGLE, META, SyntheticData
+from sandbox.data import GOOGLE, META, MICROSOFT, SyntheticData
 from sandbox.faults import CallCounter
 from sandbox.google_ads import GoogleAdsSandbox
 from sandbox.meta import MetaSandbox
+from sandbox.microsoft_ads import TOKEN_PATH, MicrosoftAdsSandbox, customer_id_of
 from sandbox.tls import GRPC_ROOTS_ENV, process_certificate, trust_sandbox_certificate
 from sandbox.truth import DEFAULT_META_CONVERSION_ACTION_TYPES, Truth
 
@@ -31,20 +33,25 @@ SANDBOX_SECRETS = {
     "GOOGLE_ADS_DEVELOPER_TOKEN": "sandbox-developer-token",
     "GOOGLE_ADS_ACCESS_TOKEN": "sandbox-access-token",
     "META_ACCESS_TOKEN": "sandbox-meta-token",
+    "MSADS_REFRESH_TOKEN": "sandbox-msads-refresh-token",
+    "MSADS_CLIENT_ID": "sandbox-msads-client-id",
+    "MSADS_DEVELOPER_TOKEN": "sandbox-msads-developer-token",
 }
 
 
 @dataclass
 class SandboxHandle:
-    """Both running servers. `truth`, `google` and `meta` exist only in thread mode."""
+    """The running servers. `truth`, `google`, `meta` and `microsoft` exist only in thread mode."""
 
     google_endpoint: str
     meta_url: str
+    microsoft_url: str
     ca_bundle: Path
     data: SyntheticData
     truth: Truth | None = None
     google: GoogleAdsSandbox | None = None
     meta: MetaSandbox | None = None
+    microsoft: MicrosoftAdsSandbox | None = None
     process: subprocess.Popen[str] | None = field(default=None, repr=False)
 
     @property
@@ -55,14 +62,21 @@ class SandboxHandle:
     def meta_calls(self) -> CallCounter | None:
         return self.meta.calls if self.meta else None
 
+    @property
+    def microsoft_calls(self) -> CallCounter | None:
+        return self.microsoft.calls if self.microsoft else None
+
     def pipeline_fragment(self) -> dict[str, Any]:
-        return pipeline_fragment(self.google_endpoint, self.meta_url, self.data)
+        return pipeline_fragment(self.google_endpoint, self.meta_url, self.data, self.microsoft_url)
+
+    def endpoints(self) -> dict[str, dict[str, str]]:
+        """Per connector type, the settings that aim it at these servers (`mdp demo` rewrites them)."""
+        return connector_endpoints(self.google_endpoint, self.meta_url, self.microsoft_url)
 
     def stop(self) -> None:
-        if self.google is not None:
-            self.google.stop()
-        if self.meta is not None:
-            self.meta.stop()
+        for server in (self.google, self.meta, self.microsoft):
+            if server is not None:
+                server.stop()
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -84,7 +98,7 @@ class SandboxHandle:
 def start_sandbox(
     config: SandboxConfig | None = None, *, mode: Literal["thread", "process"] = "thread"
 ) -> SandboxHandle:
-    """Start the Google Ads and Meta sandboxes, sharing one data set and one fault plan.
+    """Start the Google Ads, Meta and Microsoft Advertising sandboxes, sharing one data set and one fault plan.
 
     In "process" mode the servers run in a `python -m sandbox` child that reuses this process's
     certificate, so the CA bundle trusted here covers it too."""
@@ -92,13 +106,27 @@ def start_sandbox(
     if mode == "thread":
         truth = config.build_truth()
         google = GoogleAdsSandbox(config, truth=truth).start()
+        started: list[GoogleAdsSandbox | MetaSandbox | MicrosoftAdsSandbox] = [google]
         try:
             meta = MetaSandbox(config, truth=truth).start()
+            started.append(meta)
+            microsoft = MicrosoftAdsSandbox(config, truth=truth).start()
         except BaseException:
-            google.stop()
+            for server in started:
+                server.stop()
             raise
         assert google.ca_bundle is not None
-        return SandboxHandle(google.endpoint, meta.base_url, google.ca_bundle, truth.data, truth, google, meta)
+        return SandboxHandle(
+            google.endpoint,
+            meta.base_url,
+            microsoft.base_url,
+            google.ca_bundle,
+            truth.data,
+            truth,
+            google,
+            meta,
+            microsoft,
+        )
     cert = process_certificate(config.cert_dir)
     bundle = trust_sandbox_certificate(cert) if config.trust_certificate else cert.bundle_path
     child_config = replace(config, cert_dir=cert.directory)
@@ -109,8 +137,9 @@ def start_sandbox(
     return SandboxHandle(
         ready["google_ads_endpoint"],
         ready["meta_graph_url"],
+        ready["microsoft_ads_url"],
         Path(ready.get("ca_bundle") or bundle),
-        SyntheticData(config.seed, config.google_accounts, config.meta_accounts),
+        SyntheticData(config.seed, config.google_accounts, config.meta_accounts, config.microsoft_accounts),
         process=process,
     )
 
@@ -140,15 +169,28 @@ def ready_message(handle: SandboxHandle) -> dict[str, Any]:
     return {
         "google_ads_endpoint": handle.google_endpoint,
         "meta_graph_url": handle.meta_url,
+        "microsoft_ads_url": handle.microsoft_url,
         "ca_bundle": str(handle.ca_bundle),
         "google_ads_manager_id": handle.data.google_manager.account_id,
         "pid": os.getpid(),
     }
 
 
-def pipeline_fragment(google_endpoint: str, meta_url: str, data: SyntheticData) -> dict[str, Any]:
-    """A `connectors:` section of pipeline.yaml aimed at running sandboxes (secrets by reference)."""
+def connector_endpoints(google_endpoint: str, meta_url: str, microsoft_url: str) -> dict[str, dict[str, str]]:
+    """Per connector type, the settings that aim it at running sandboxes."""
     return {
+        "google_ads": {"endpoint": google_endpoint},
+        "meta_ads": {"graph_url": meta_url},
+        "microsoft_ads": {"endpoint": microsoft_url, "token_url": microsoft_url + TOKEN_PATH},
+    }
+
+
+def pipeline_fragment(
+    google_endpoint: str, meta_url: str, data: SyntheticData, microsoft_url: str | None = None
+) -> dict[str, Any]:
+    """A `connectors:` section of pipeline.yaml aimed at running sandboxes (secrets by reference); the
+    microsoft_ads section only when its sandbox URL is given."""
+    fragment = {
         "connectors": [
             {
                 "name": "google_ads",
@@ -173,6 +215,24 @@ def pipeline_fragment(google_endpoint: str, meta_url: str, data: SyntheticData) 
             },
         ]
     }
+    if microsoft_url is not None:
+        fragment["connectors"].append(
+            {
+                "name": "microsoft_ads",
+                "type": "microsoft_ads",
+                "lookback_days": 30,
+                **connector_endpoints(google_endpoint, meta_url, microsoft_url)["microsoft_ads"],
+                "customer_id": customer_id_of(data),
+                "accounts": [a.account_id for a in data.accounts(MICROSOFT)],
+                "poll_initial_seconds": 0.1,
+                "credentials": {
+                    "refresh_token": "env:MSADS_REFRESH_TOKEN",
+                    "client_id": "env:MSADS_CLIENT_ID",
+                    "developer_token": "env:MSADS_DEVELOPER_TOKEN",
+                },
+            }
+        )
+    return fragment
 
 
 def environment_exports(handle: SandboxHandle) -> list[str]:
@@ -187,11 +247,12 @@ def run_forever(
     *,
     google_port: int | None = None,
     meta_port: int | None = None,
+    microsoft_port: int | None = None,
     out: IO[str] | None = None,
     stop_event: threading.Event | None = None,
     env_file: Path | None = None,
 ) -> None:
-    """Start both servers, print endpoints, a pipeline.yaml fragment and exports; block until Ctrl-C/SIGTERM.
+    """Start the servers, print endpoints, a pipeline.yaml fragment and exports; block until Ctrl-C/SIGTERM.
 
     Defaults come from `SandboxConfig.from_env()` (MDP_SANDBOX_* variables, MDP_SANDBOX_FAULTS).
     Setting `stop_event` also stops it (for callers outside the main thread); `env_file` receives the
@@ -202,11 +263,15 @@ def run_forever(
         config = replace(config, google_port=google_port)
     if meta_port is not None:
         config = replace(config, meta_port=meta_port)
+    if microsoft_port is not None:
+        config = replace(config, microsoft_port=microsoft_port)
     stop = stop_event or threading.Event()
     with start_sandbox(config) as handle:
         print(f"Google Ads sandbox (gRPC + TLS): {handle.google_endpoint}", file=stream)
         print(f"  manager (login-customer-id): {handle.data.google_manager.account_id}", file=stream)
         print(f"Meta Graph sandbox (HTTP):      {handle.meta_url}", file=stream)
+        print(f"Microsoft Advertising sandbox (SOAP over HTTP): {handle.microsoft_url}", file=stream)
+        print(f"  customer id: {customer_id_of(handle.data)}", file=stream)
         print("\n# pipeline.yaml fragment", file=stream)
         print(yaml.safe_dump(handle.pipeline_fragment(), sort_keys=False), file=stream)
         print("# environment for clients (set before the first gRPC channel)", file=stream)

@@ -11,7 +11,7 @@ from typing import Literal
 
 from sandbox import history
 from sandbox.data import (
-    GOOGLE,
+    META,
     Account,
     Channel,
     DailyRecord,
@@ -59,7 +59,7 @@ class Totals:
 
 def record_conversions(record: DailyRecord, action_types: Sequence[str]) -> tuple[Decimal, Decimal]:
     """(conversions, conversion value) of one record; Meta sums the given action types."""
-    if record.channel == GOOGLE:
+    if record.channel != META:
         return Decimal(record.conversions_centi) / 100, Decimal(record.conversions_value_micros) / _MICROS
     counts = dict(record.actions)
     values = dict(record.action_value_micros)

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from connectors.registry import connector_class
 from sandbox.config import SandboxConfig
 from sandbox.runner import SANDBOX_SECRETS, SandboxHandle, start_sandbox
 from tests.e2e.conftest import PrefectServer
@@ -98,7 +99,9 @@ class FlakyProxy:
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[SandboxHandle]:
-    with start_sandbox(SandboxConfig(seed=3, google_accounts=2, meta_accounts=2, as_of=AS_OF)) as handle:
+    with start_sandbox(
+        SandboxConfig(seed=3, google_accounts=2, meta_accounts=2, microsoft_accounts=2, as_of=AS_OF)
+    ) as handle:
         yield handle
 
 
@@ -112,7 +115,7 @@ def test_a_run_survives_503_answers_from_the_prefect_api(
         **sandbox.pipeline_fragment(),
     }
     for section in data["connectors"]:  # Prefect API hiccups, not streams, are under test: the primary stream
-        section["streams"] = ["ad_performance" if section["type"] == "google_ads" else "ad_insights"]
+        section["streams"] = [connector_class(section["type"]).table.table_name]
     config = tmp_path / "pipeline.yaml"
     config.write_text(yaml.safe_dump(data, sort_keys=False))
     proxy = FlakyProxy(prefect_api.api_url)

@@ -47,7 +47,9 @@ class Deployed:
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[SandboxHandle]:
-    with start_sandbox(SandboxConfig(seed=7, google_accounts=2, meta_accounts=2, as_of=AS_OF)) as handle:
+    with start_sandbox(
+        SandboxConfig(seed=7, google_accounts=2, meta_accounts=2, microsoft_accounts=2, as_of=AS_OF)
+    ) as handle:
         yield handle
 
 

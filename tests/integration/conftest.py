@@ -1,4 +1,4 @@
-"""Sandbox servers for every integration test: started once per session on free ports (only when a test
+"""Sandbox servers (Google Ads, Meta, Microsoft Advertising) for every integration test: started once per session on free ports (only when a test
 asks for them), faults and call counters reset around every test. The official clients are built exactly
 as a connector would. Also shared: a temporary Prefect API (`prefect_server`) and a local Slack webhook
 receiver (`slack_receiver`)."""
@@ -17,7 +17,7 @@ from facebook_business.adobjects.adaccount import AdAccount
 from facebook_business.api import FacebookAdsApi
 from google.ads.googleads.client import GoogleAdsClient
 
-from sandbox import GoogleAdsSandbox, MetaSandbox, SandboxConfig, google_ads_client_kwargs
+from sandbox import GoogleAdsSandbox, MetaSandbox, MicrosoftAdsSandbox, SandboxConfig, google_ads_client_kwargs
 from sandbox.meta import facebook_api
 
 AS_OF = date(2025, 3, 20)
@@ -40,6 +40,12 @@ def _meta_server(sandbox_config: SandboxConfig) -> Iterator[MetaSandbox]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def _microsoft_server(sandbox_config: SandboxConfig) -> Iterator[MicrosoftAdsSandbox]:
+    with MicrosoftAdsSandbox(sandbox_config) as server:
+        yield server
+
+
 @pytest.fixture
 def google_sandbox(_google_server: GoogleAdsSandbox) -> Iterator[GoogleAdsSandbox]:
     """The session's Google Ads sandbox, clean: no faults, zero calls, clock at AS_OF."""
@@ -56,7 +62,15 @@ def meta_sandbox(_meta_server: MetaSandbox) -> Iterator[MetaSandbox]:
     _reset(_meta_server)
 
 
-def _reset(server: GoogleAdsSandbox | MetaSandbox) -> None:
+@pytest.fixture
+def microsoft_sandbox(_microsoft_server: MicrosoftAdsSandbox) -> Iterator[MicrosoftAdsSandbox]:
+    """The session's Microsoft Advertising sandbox, clean."""
+    _reset(_microsoft_server)
+    yield _microsoft_server
+    _reset(_microsoft_server)
+
+
+def _reset(server: GoogleAdsSandbox | MetaSandbox | MicrosoftAdsSandbox) -> None:
     server.faults.clear()
     server.calls.reset()
     server.truth.as_of = AS_OF

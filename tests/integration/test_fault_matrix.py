@@ -1,5 +1,5 @@
 """The fault matrix, on every change: each sandbox fault on one account of a channel, through the daily
-flow and both official clients. Every other account lands exactly the truth; the faulted one recovers
+flow and the official clients. Every other account lands exactly the truth; the faulted one recovers
 or fails naming its account (never a silent drop); no secret reaches a log line, an error or the
 warehouse file."""
 
@@ -17,7 +17,7 @@ import duckdb
 import pytest
 import yaml
 
-from sandbox import Fault, GoogleAdsSandbox, MetaSandbox
+from sandbox import Fault, GoogleAdsSandbox, MetaSandbox, MicrosoftAdsSandbox
 
 pytestmark = [
     pytest.mark.slow,
@@ -30,6 +30,9 @@ SECRETS = {
     "MDP_FM_GOOGLE_DEVELOPER_TOKEN": "fm-dev-token-7c1f9e2a4b",  # pragma: allowlist secret
     "MDP_FM_GOOGLE_ACCESS_TOKEN": "fm-access-token-3d8b0a6e1c",  # pragma: allowlist secret
     "MDP_FM_META_ACCESS_TOKEN": "EAABfm" + "5e2c9a7d4f1b" * 2,  # pragma: allowlist secret
+    "MDP_FM_MSADS_REFRESH_TOKEN": "M.C5_fm-refresh-" + "8b1d4e6a" * 3,  # pragma: allowlist secret
+    "MDP_FM_MSADS_CLIENT_ID": "fm-client-0f3a9c5e71",  # pragma: allowlist secret
+    "MDP_FM_MSADS_DEVELOPER_TOKEN": "fm-msdev-2b7e4d9c1a",  # pragma: allowlist secret
 }
 RECOVERS, FAILS, QUARANTINES = "recovers", "fails", "quarantines"
 # channel, fault kind, parameters (`method` narrows the calls), calls affected (None: all), outcome
@@ -51,10 +54,18 @@ MATRIX: list[tuple[str, str, dict[str, Any], int | None, str]] = [
     ("meta_ads", "job_failed", {}, 1, RECOVERS),
     ("meta_ads", "malformed", {"method": "report_insights", "mode": "non_numeric", "rows": 1}, 1, QUARANTINES),
     ("meta_ads", "schema_drift", {}, None, RECOVERS),
+    ("microsoft_ads", "throttle", {}, 1, RECOVERS),
+    ("microsoft_ads", "unavailable", {}, 1, RECOVERS),
+    ("microsoft_ads", "report_error", {"method": "SubmitGenerateReport"}, 1, RECOVERS),
+    ("microsoft_ads", "expired_token", {}, 1, RECOVERS),  # the SDK refreshes the token and asks again
+    ("microsoft_ads", "expired_token", {}, None, FAILS),
+    ("microsoft_ads", "token_invalid", {}, None, FAILS),
+    ("microsoft_ads", "permission_denied", {}, None, FAILS),
+    ("microsoft_ads", "malformed", {"method": "SubmitGenerateReport", "mode": "non_numeric"}, 1, QUARANTINES),
 ]
 
 
-def write_config(tmp_path: Path, google: GoogleAdsSandbox, meta: MetaSandbox) -> Path:
+def write_config(tmp_path: Path, google: GoogleAdsSandbox, meta: MetaSandbox, microsoft: MicrosoftAdsSandbox) -> Path:
     data = {
         "timezone": "Europe/Paris",
         "warehouse": {"type": "duckdb", "path": str(tmp_path / "wh.duckdb")},
@@ -89,6 +100,24 @@ def write_config(tmp_path: Path, google: GoogleAdsSandbox, meta: MetaSandbox) ->
                 "poll_max_seconds": 0.05,
                 "credentials": {"access_token": "env:MDP_FM_META_ACCESS_TOKEN"},
             },
+            {
+                "name": "microsoft_ads",
+                "type": "microsoft_ads",
+                "streams": ["ad_performance"],
+                "endpoint": microsoft.base_url,
+                "token_url": microsoft.token_url,
+                "customer_id": microsoft.customer_id,
+                "accounts": microsoft.account_ids,
+                "max_retry_wait_minutes": 0.1,
+                "poll_initial_seconds": 0.01,
+                "poll_max_seconds": 0.05,
+                "request_timeout_seconds": 10,
+                "credentials": {
+                    "refresh_token": "env:MDP_FM_MSADS_REFRESH_TOKEN",
+                    "client_id": "env:MDP_FM_MSADS_CLIENT_ID",
+                    "developer_token": "env:MDP_FM_MSADS_DEVELOPER_TOKEN",
+                },
+            },
         ],
     }
     path = tmp_path / "pipeline.yaml"
@@ -108,6 +137,13 @@ def loaded(path: Path) -> dict[tuple[str, str, dt.date], Decimal]:
                 "SELECT 'meta_ads', account_id, date, sum(spend) FROM raw_meta_ads.ad_insights GROUP BY ALL"
             ).fetchall()
             rows += [(c, a, d, Decimal(str(round(v, 2)))) for c, a, d, v in meta]
+        if con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw_microsoft_ads'"
+        ).fetchone()[0]:
+            microsoft = con.execute(
+                "SELECT 'microsoft_ads', account_id, date, sum(spend) FROM raw_microsoft_ads.ad_performance GROUP BY ALL"
+            ).fetchall()
+            rows += [(c, a, d, Decimal(str(round(v, 2)))) for c, a, d, v in microsoft]
     return {(c, str(a), d): v for c, a, d, v in rows}
 
 
@@ -120,12 +156,15 @@ def quarantined(path: Path, connector: str, account: str) -> int:
 
 
 @pytest.mark.parametrize(
-    ("channel", "kind", "params", "times", "outcome"), MATRIX, ids=[f"{c}-{k}" for c, k, *_ in MATRIX]
+    ("channel", "kind", "params", "times", "outcome"),
+    MATRIX,
+    ids=[f"{c}-{k}-{'every-call' if t is None else f'{t}-call'}" for c, k, _, t, _ in MATRIX],
 )
 def test_fault_matrix(
     tmp_path: Path,
     google_sandbox: GoogleAdsSandbox,
     meta_sandbox: MetaSandbox,
+    microsoft_sandbox: MicrosoftAdsSandbox,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
     capfd: pytest.CaptureFixture[str],
@@ -139,12 +178,13 @@ def test_fault_matrix(
 
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
-    server = google_sandbox if channel == "google_ads" else meta_sandbox
+    servers = {"google_ads": google_sandbox, "meta_ads": meta_sandbox, "microsoft_ads": microsoft_sandbox}
+    server = servers[channel]
     faulted = server.account_ids[0]
     options = dict(params)
     method = options.pop("method", None)
     server.faults.add(Fault(kind, channel=channel, account=faulted, method=method, times=times, params=options))
-    config = write_config(tmp_path, google_sandbox, meta_sandbox)
+    config = write_config(tmp_path, google_sandbox, meta_sandbox, microsoft_sandbox)
     with caplog.at_level(logging.DEBUG):
         state = asyncio.run(
             daily_pipeline(
@@ -159,7 +199,7 @@ def test_fault_matrix(
     message = str(state.message or "")
     got = loaded(tmp_path / "wh.duckdb")
     days = [START + dt.timedelta(days=n) for n in range((END - START).days + 1)]
-    for sandbox, name in ((google_sandbox, "google_ads"), (meta_sandbox, "meta_ads")):
+    for name, sandbox in servers.items():
         for account in sandbox.account_ids:
             key_account = account.removeprefix("act_")
             if (name, account) == (channel, faulted) and outcome == FAILS:

@@ -19,6 +19,7 @@ import duckdb
 import pytest
 import yaml
 
+from connectors.registry import connector_class
 from deployments.local import stop_process_group
 from sandbox.config import SandboxConfig
 from sandbox.runner import SANDBOX_SECRETS, SandboxHandle, start_sandbox
@@ -31,7 +32,9 @@ TODAY = dt.datetime.now(dt.UTC).date()
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[SandboxHandle]:
     # Paris is at most a day ahead of UTC: the sandbox answers up to tomorrow.
-    config = SandboxConfig(seed=5, google_accounts=1, meta_accounts=1, as_of=TODAY + dt.timedelta(days=1))
+    config = SandboxConfig(
+        seed=5, google_accounts=1, meta_accounts=1, microsoft_accounts=1, as_of=TODAY + dt.timedelta(days=1)
+    )
     with start_sandbox(config) as handle:
         yield handle
 
@@ -41,7 +44,7 @@ def write_config(tmp_path: Path, sandbox: SandboxHandle) -> Path:
     for section in fragment["connectors"]:
         section["lookback_days"] = 2
         # the primary stream is enough to catch up the marts (every stream runs in tests/integration/test_reports.py)
-        section["streams"] = ["ad_performance" if section["type"] == "google_ads" else "ad_insights"]
+        section["streams"] = [connector_class(section["type"]).table.table_name]
         if section["type"] == "meta_ads":
             section["poll_initial_seconds"] = 0.2
     data: dict[str, Any] = {
@@ -98,7 +101,8 @@ def spend_by_day(path: Path, sql: str) -> dict[tuple[str, dt.date], float]:
 
 RAW = (
     "SELECT 'google_ads', date, sum(cost_micros) / 1e6 FROM raw_google_ads.ad_performance GROUP BY ALL "
-    "UNION ALL SELECT 'meta_ads', date, sum(spend) FROM raw_meta_ads.ad_insights GROUP BY ALL"
+    "UNION ALL SELECT 'meta_ads', date, sum(spend) FROM raw_meta_ads.ad_insights GROUP BY ALL "
+    "UNION ALL SELECT 'microsoft_ads', date, sum(spend) FROM raw_microsoft_ads.ad_performance GROUP BY ALL"
 )
 MARTS = "SELECT channel, date_day, sum(spend) FROM marts.fct_ad_performance_daily GROUP BY ALL"
 
@@ -130,5 +134,5 @@ def test_a_killed_dbt_step_is_caught_up_by_the_next_plain_run(tmp_path: Path, sa
     assert "marked Crashed" in out
     raw = spend_by_day(tmp_path / "wh.duckdb", RAW)
     marts = spend_by_day(tmp_path / "wh.duckdb", MARTS)
-    assert len(raw) == 2 * (6 + 2)  # two channels: the backfill and the two days of the daily run
+    assert len(raw) == 3 * (6 + 2)  # three channels: the backfill and the two days of the daily run
     assert marts == raw

@@ -22,13 +22,16 @@ import pytest
 from connectors.base import Connector
 from connectors.registry import connector_class
 from mdp.errors import ConnectorError, RetryableAPIError
-from sandbox import GoogleAdsSandbox, MetaSandbox
+from sandbox import GoogleAdsSandbox, MetaSandbox, MicrosoftAdsSandbox
 from sandbox.faults import Fault
 
 DAY = dt.date(2025, 3, 10)  # inside the session sandbox's history (as of 2025-03-20)
 DEVELOPER_TOKEN = "dev-" + secrets.token_hex(12)
 ACCESS_TOKEN = "ya29." + secrets.token_hex(16)
 META_TOKEN = "EAAB" + secrets.token_hex(20)
+MSADS_REFRESH = "M.C5" + secrets.token_hex(24)
+MSADS_CLIENT = secrets.token_hex(16)
+MSADS_DEVELOPER = "dev" + secrets.token_hex(8)
 
 
 @dataclass(frozen=True)
@@ -74,11 +77,34 @@ TARGETS: dict[str, Target] = {
         Fault("internal"),
         Fault("permission_denied"),
     ),
+    "microsoft_ads": Target(
+        "microsoft_sandbox",
+        lambda sb: {
+            "endpoint": sb.base_url,
+            "token_url": sb.token_url,
+            "customer_id": sb.customer_id,
+            "accounts": list(sb.account_ids),
+            "credentials": {
+                "refresh_token": "env:CONF_MSADS_REFRESH",
+                "client_id": "env:CONF_MSADS_CLIENT",
+                "developer_token": "env:CONF_MSADS_DEVELOPER",
+            },
+            "request_timeout_seconds": 10,
+            "poll_initial_seconds": 0.001,
+            "poll_max_seconds": 0.004,
+        },
+        lambda sb: sb.account_ids[0],
+        Fault("throttle"),
+        Fault("permission_denied"),
+    ),
 }
 SECRETS = {
     "CONF_GOOGLE_DEV": DEVELOPER_TOKEN,
     "CONF_GOOGLE_ACCESS": ACCESS_TOKEN,
     "CONF_META_TOKEN": META_TOKEN,
+    "CONF_MSADS_REFRESH": MSADS_REFRESH,
+    "CONF_MSADS_CLIENT": MSADS_CLIENT,
+    "CONF_MSADS_DEVELOPER": MSADS_DEVELOPER,
 }
 CASES = [(t, s.name) for t in TARGETS for s in connector_class(t).streams]
 REPORT_CASES = [(t, s.name) for t in TARGETS for s in connector_class(t).streams if s.kind == "report"]
@@ -93,7 +119,7 @@ def build(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> It
 
     def make(type_name: str) -> tuple[Connector, Any]:
         target = TARGETS[type_name]
-        sandbox: GoogleAdsSandbox | MetaSandbox = request.getfixturevalue(target.sandbox_fixture)
+        sandbox: GoogleAdsSandbox | MetaSandbox | MicrosoftAdsSandbox = request.getfixturevalue(target.sandbox_fixture)
         cls = connector_class(type_name)
         settings = cls.settings_model.model_validate(
             {"name": f"conf_{type_name}", "type": type_name, **target.settings(sandbox)}

@@ -26,12 +26,18 @@ def test_thread_mode_shares_data_and_faults() -> None:
         assert handle.google is not None
         assert handle.meta is not None
         assert handle.truth is not None
-        assert handle.google.truth is handle.meta.truth
+        assert handle.microsoft is not None
+        assert handle.google.truth is handle.meta.truth is handle.microsoft.truth
         handle.truth.faults.add(Fault("internal", channel="meta_ads", times=1))
         assert handle.google_endpoint.startswith("127.0.0.1:")
         assert handle.meta_url.startswith("http://127.0.0.1:")
+        assert handle.microsoft_url.startswith("http://127.0.0.1:")
         fragment = handle.pipeline_fragment()
-    google, meta = fragment["connectors"]
+    google, meta, microsoft = fragment["connectors"]
+    assert microsoft["endpoint"] == handle.microsoft_url
+    assert microsoft["token_url"].startswith(handle.microsoft_url + "/")
+    assert microsoft["accounts"] == [a.account_id for a in handle.data.accounts("microsoft_ads")]
+    assert microsoft["credentials"]["refresh_token"] == "env:MSADS_REFRESH_TOKEN"
     assert google["endpoint"] == handle.google_endpoint
     assert google["login_customer_id"] == handle.data.google_manager.account_id
     assert meta["graph_url"] == handle.meta_url
@@ -41,7 +47,7 @@ def test_thread_mode_shares_data_and_faults() -> None:
         _ = handle.google.endpoint  # stopped
 
 
-def test_subprocess_serves_both_channels() -> None:
+def test_subprocess_serves_every_channel() -> None:
     config = SandboxConfig(
         seed=3, as_of=AS_OF, faults=[Fault("throttle", method="insights", times=1, params={"code": 4})]
     )
@@ -67,6 +73,13 @@ def test_subprocess_serves_both_channels() -> None:
         first = api.call("GET", (account,), params={"fields": "name"})
         assert first.json()["name"] == handle.data.accounts("meta_ads")[0].name
         api._session.requests.close()
+        token = urllib.request.urlopen(  # the Microsoft sandbox answers in the child process too
+            f"{handle.microsoft_url}/common/oauth2/v2.0/token",
+            data=b"grant_type=refresh_token&refresh_token=r&client_id=c",
+            timeout=5,
+        )
+        assert json.loads(token.read())["token_type"] == "Bearer"
+        token.close()
         url = f"{handle.meta_url}/v26.0/{account}/insights?access_token=t&fields=spend"
         with pytest.raises(urllib.error.HTTPError) as info:  # the configured fault crossed the process boundary
             urllib.request.urlopen(url, timeout=5)
@@ -91,7 +104,7 @@ def test_run_forever_prints_a_fragment_and_stops() -> None:
     text = out.getvalue()
     assert "export GRPC_DEFAULT_SSL_ROOTS_FILE_PATH=" in text
     fragment = yaml.safe_load(text.split("# pipeline.yaml fragment", 1)[1].split("# environment", 1)[0])
-    assert [c["type"] for c in fragment["connectors"]] == ["google_ads", "meta_ads"]
+    assert [c["type"] for c in fragment["connectors"]] == ["google_ads", "meta_ads", "microsoft_ads"]
     assert text.rstrip().endswith("sandbox stopped")
 
 

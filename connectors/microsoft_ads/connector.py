@@ -1,0 +1,234 @@
+"""The Microsoft Advertising connector: daily Reporting service reports of each account (ads, keywords, search
+queries, geography, devices), the accounts found under the customer when none are configured.
+
+One instance serves several threads: every `extract` call opens its own session.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import SecretStr
+
+from connectors.base import Account, Connector, ConnectorSettings, Extracted, Stream
+from connectors.microsoft_ads.exceptions import MicrosoftAdsError
+from connectors.microsoft_ads.rows import BadReport, ReportBatch, to_table
+from connectors.microsoft_ads.schema import REPORT_TABLES
+from connectors.microsoft_ads.settings import (
+    CUSTOMER_SERVICE,
+    DEFAULT_LOOKBACK_DAYS,
+    PERMISSION_CODES,
+    TIME_ZONES,
+    TOKEN_CODES,
+    MicrosoftAdsSettings,
+)
+from mdp.errors import ConnectorError
+from mdp.secrets import resolve_secret
+
+if TYPE_CHECKING:
+    from connectors.microsoft_ads.client import Credentials, Session
+
+logger = logging.getLogger(__name__)
+
+STREAMS: tuple[Stream, ...] = tuple(Stream(name, spec) for name, spec in REPORT_TABLES.items())
+INACTIVE_STATUSES = frozenset({"Inactive", "Draft"})
+PAGE_SIZE = 1000
+
+
+class MicrosoftAdsConnector(Connector):
+    """`type: microsoft_ads`: raw_microsoft_ads.ad_performance (one row per day and ad, the primary stream) and
+    the keyword, search query, geographic and device reports."""
+
+    type_name: ClassVar[str] = "microsoft_ads"
+    settings_model: ClassVar[type[ConnectorSettings]] = MicrosoftAdsSettings
+    streams: ClassVar[tuple[Stream, ...]] = STREAMS
+    default_lookback_days: ClassVar[int] = DEFAULT_LOOKBACK_DAYS
+    dbt_models: ClassVar[Mapping[str, str]] = {
+        "ad_performance": "stg_microsoft_ads__ad_performance",
+        "keyword": "stg_microsoft_ads__keyword_performance",
+        "search_term": "stg_microsoft_ads__search_query_performance",
+        "country": "stg_microsoft_ads__geographic_performance",
+        "region": "stg_microsoft_ads__geographic_performance",
+        "device": "stg_microsoft_ads__device_performance",
+    }
+    dbt_field_overrides: ClassVar[Mapping[str, Mapping[str, str]]] = {
+        "search_term": {"search_term_status": "null"},
+        "country": {"country_name": "country"},
+        "region": {"region_name": "state"},
+        "device": {"device_detail": "device_type"},
+    }
+
+    def __init__(
+        self,
+        settings: ConnectorSettings,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not isinstance(settings, MicrosoftAdsSettings):
+            settings = MicrosoftAdsSettings.model_validate(settings.model_dump())
+        super().__init__(settings)
+        self.msads: MicrosoftAdsSettings = settings
+        self._sleep = sleep
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._credentials: Credentials | None = None
+        self._accounts: dict[str, Account] = {}
+        self._fatal: dict[str, MicrosoftAdsError] = {}
+
+    def list_accounts(self) -> list[Account]:
+        """The configured accounts, or every active account of the customer (SearchAccounts)."""
+        if self.msads.accounts:
+            with self._lock:
+                return [self._accounts.get(a, Account(a)) for a in self.msads.accounts]
+        session = self._session()
+        searched = self._search(session, "CustomerId", self.msads.customer_id, "list the customer's accounts")
+        found = [a for a, status in searched if status not in INACTIVE_STATUSES]
+        with self._lock:
+            self._accounts.update({a.id: a for a in found})
+        logger.info("Microsoft Ads %s: discovered %d account(s)", self.name, len(found))
+        return found
+
+    def extract(self, stream: str, account: str, start: dt.date, end: dt.date) -> Iterator[Extracted]:
+        """Every day of [start, end] for one account and stream: one batch per report.
+
+        Raises:
+            MicrosoftAdsRetryableError: throttling, internal errors, a report in status Error or not ready in time.
+            MicrosoftAdsError: token, permission or request errors (the account's other chunks fail at once).
+        """
+        spec = self.stream(stream).table  # an unknown stream fails before any call
+        account_id = account.strip()
+        if not account_id.isdigit():
+            raise ConnectorError(f"Microsoft Ads {self.name}: account ids are digits only, got {account!r}")
+        if end < start:
+            raise ConnectorError(f"Microsoft Ads account {account_id}: end {end} is before start {start}")
+        self._raise_if_failed_before(account_id)
+        began = self._clock()
+        session = self._session()
+        try:
+            info = self._account(session, account_id)
+            from connectors.microsoft_ads.reports import ReportRunner  # the SDK, on first use (see _session)
+
+            runner = ReportRunner(session, self.msads, account_id, sleep=self._sleep, clock=self._clock)
+            text = runner.csv(stream, start, end)
+        except MicrosoftAdsError as error:
+            self._remember(account_id, error)
+            raise
+        batch = ReportBatch(stream, info, start, end)
+        if text is not None:
+            try:
+                batch.add(text)
+            except BadReport as error:
+                raise MicrosoftAdsError(f"Microsoft Ads account {account_id} {stream}: {error}") from None
+        if batch.records or batch.quarantine:
+            yield Extracted(to_table(batch.records, spec), batch.quarantine)
+        logger.info(
+            "Microsoft Ads account %s %s %s..%s: %d row(s), %d quarantined (%s); %d request(s), %d poll(s), %.1fs",
+            account_id,
+            stream,
+            start,
+            end,
+            len(batch.records),
+            len(batch.quarantine),
+            ", ".join(batch.skipped) or "no header or footer lines",
+            session.requests,
+            runner.polls,
+            self._clock() - began,
+        )
+
+    def describe(self) -> dict[str, Any]:
+        return super().describe() | {
+            "customer_id": self.msads.customer_id,
+            "endpoint": self.msads.endpoint or "Microsoft's production services",
+            "token_url": self.msads.token_url,
+        }
+
+    def _session(self) -> Session:
+        # The SDK parses a WSDL when first imported (bingads.service_client, about a second): imported on first
+        # use, so that listing connector types and their raw tables (dbt sources, `mdp check`) stays fast.
+        from connectors.microsoft_ads.client import Session
+
+        return Session(self.msads, self._secrets())
+
+    def _secrets(self) -> Credentials:
+        from connectors.microsoft_ads.client import Credentials
+
+        with self._lock:
+            if self._credentials is None:
+                prefix = f"connectors.{self.name}.credentials"
+                refs = self.msads.credentials
+
+                def read(key: str) -> SecretStr:
+                    return resolve_secret(refs[key], key=f"{prefix}.{key}")
+
+                self._credentials = Credentials(
+                    read("refresh_token"),
+                    read("client_id"),
+                    read("developer_token"),
+                    read("client_secret") if "client_secret" in refs else None,
+                )
+            return self._credentials
+
+    def _account(self, session: Session, account_id: str) -> Account:
+        """The account's name, currency and time zone (read once per connector instance)."""
+        with self._lock:
+            known = self._accounts.get(account_id)
+        if known is not None and known.currency and known.time_zone:
+            return known
+        found = self._search(session, "AccountId", account_id, f"read account {account_id}")
+        if not found:
+            raise MicrosoftAdsError(
+                f"Microsoft Ads {self.name}: account {account_id} is not visible to this user under customer "
+                f"{self.msads.customer_id} (connectors.{self.name}.accounts)"
+            )
+        info = found[0][0]
+        with self._lock:
+            self._accounts[account_id] = info
+        return info
+
+    def _search(self, session: Session, field: str, value: str, what: str) -> list[tuple[Account, str]]:
+        """SearchAccounts with one Equals predicate, every page: (account, AccountLifeCycleStatus)."""
+        service = session.service(CUSTOMER_SERVICE)
+        found: list[tuple[Account, str]] = []
+        index = 0
+        while True:
+            answer = session.call(
+                service,
+                "SearchAccounts",
+                what,
+                Predicates={"Predicate": [{"Field": field, "Operator": "Equals", "Value": value}]},
+                Ordering=None,
+                PageInfo={"Index": index, "Size": PAGE_SIZE},
+            )
+            items = getattr(answer, "AdvertiserAccount", None) or []
+            for item in items:
+                found.append((_account_from(item), str(getattr(item, "AccountLifeCycleStatus", "") or "")))
+            if len(items) < PAGE_SIZE:
+                return found
+            index += 1
+
+    def _raise_if_failed_before(self, account_id: str) -> None:
+        with self._lock:
+            earlier = self._fatal.get(account_id)
+        if earlier is not None:
+            raise MicrosoftAdsError(f"{earlier} (earlier in this run; not asked again)", earlier.code)
+
+    def _remember(self, account_id: str, error: MicrosoftAdsError) -> None:
+        """A refused token or permission stays so for the run: the account's other chunks fail at once."""
+        if error.code in TOKEN_CODES or error.code in PERMISSION_CODES:
+            with self._lock:
+                self._fatal.setdefault(account_id, error)
+
+
+def _account_from(item: Any) -> Account:
+    def text(key: str) -> str | None:
+        value = getattr(item, key, None)
+        return str(value) if value not in (None, "") else None
+
+    zone = text("TimeZone")
+    return Account(str(item.Id), text("Name"), text("CurrencyCode"), TIME_ZONES.get(zone or "", zone))

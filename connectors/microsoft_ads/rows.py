@@ -1,0 +1,230 @@
+"""Report CSV (as the Reporting service writes it: an optional report header, the column header, the rows, an
+optional totals row and copyright footer) -> typed raw records, or quarantined rows with their reason."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import Any
+
+import pyarrow as pa
+
+from connectors.base import Account
+from connectors.microsoft_ads.settings import COUNTRY_CODES, REPORT_QUERIES
+from mdp.schema import QuarantinedRow, TableSpec
+
+_MONEY_QUANTUM = Decimal("0.000001")
+_MONEY_LIMIT = Decimal(10) ** 12  # decimal128(18, 6)
+_EMPTY = frozenset({"", "--"})
+
+# Report column -> (raw column, kind).
+FIELDS: dict[str, tuple[str, str]] = {
+    "TimePeriod": ("date", "date"),
+    "AccountId": ("account_id", "id"),
+    "AccountName": ("account_name", "text"),
+    "CampaignId": ("campaign_id", "id"),
+    "CampaignName": ("campaign_name", "text"),
+    "AdGroupId": ("ad_group_id", "id"),
+    "AdGroupName": ("ad_group_name", "text"),
+    "AdId": ("ad_id", "id"),
+    "AdTitle": ("ad_title", "text"),
+    "AdType": ("ad_type", "text"),
+    "KeywordId": ("keyword_id", "id"),
+    "Keyword": ("keyword", "text"),
+    "BidMatchType": ("bid_match_type", "text"),
+    "SearchQuery": ("search_query", "required"),
+    "DeliveredMatchType": ("delivered_match_type", "text"),
+    "Country": ("country", "text"),
+    "State": ("state", "text"),
+    "LocationType": ("location_type", "text"),
+    "DeviceType": ("device_type", "required"),
+    "CurrencyCode": ("account_currency", "currency"),
+    "Impressions": ("impressions", "count"),
+    "Clicks": ("clicks", "count"),
+    "Spend": ("spend", "money"),
+    "Conversions": ("conversions", "number"),
+    "Revenue": ("revenue", "money"),
+}
+
+
+class BadRow(ValueError):
+    """Why a row cannot be loaded."""
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """One data line of a report file: its 1-based line number and its cells."""
+
+    line: int
+    cells: list[str]
+
+
+def report_lines(text: str, columns: Sequence[str]) -> tuple[list[ReportRow], list[str]]:
+    """The data rows of a report file and notes on the other lines (report header, totals, footer).
+
+    The column header is the first line whose first cell is `columns[0]`; the data end at the first blank
+    line (the copyright footer follows it) or at a totals line. A file without a column header has no rows.
+
+    Raises:
+        BadReport: the column header differs from the requested columns.
+    """
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    rows: list[ReportRow] = []
+    header_lines = 0
+    trailer: list[str] = []
+    header_seen = data_done = False
+    for line_number, cells in enumerate(reader, start=1):
+        blank = not any(c.strip() for c in cells)
+        if not header_seen:
+            if cells and cells[0] == columns[0]:
+                header_seen = True
+                if cells != list(columns):
+                    raise BadReport(f"the report's columns {cells} are not the requested {list(columns)}")
+            elif not blank:
+                header_lines += 1
+            continue
+        first = cells[0].strip() if cells else ""
+        if not data_done and not blank and not _is_trailer(first):
+            rows.append(ReportRow(line_number, cells))
+            continue
+        data_done = True
+        if not blank:
+            trailer.append("totals line" if first.lower().startswith("total") else "copyright footer")
+    notes = [f"{header_lines} report header line(s)"] if header_lines else []
+    return rows, notes + trailer
+
+
+def _is_trailer(first_cell: str) -> bool:
+    return first_cell.lower().startswith("total") or first_cell.startswith("\u00a9")
+
+
+class BadReport(ValueError):
+    """The report file as a whole does not match its request."""
+
+
+def parse_row(row: ReportRow, columns: Sequence[str], account: Account, start: dt.date, end: dt.date) -> dict[str, Any]:
+    """One report line as a raw record.
+
+    Raises:
+        BadRow: the reason it must go to quarantine instead.
+    """
+    if len(row.cells) != len(columns):
+        raise BadRow(f"line {row.line}: {len(row.cells)} fields, expected {len(columns)}")
+    record: dict[str, Any] = {}
+    for column, raw in zip(columns, row.cells, strict=True):
+        name, kind = FIELDS[column]
+        record[name] = _value(raw.strip(), kind, column)
+    if record["account_id"] != account.id:
+        raise BadRow(f"line {row.line}: AccountId {record['account_id']} is not the requested account {account.id}")
+    if not start <= record["date"] <= end:
+        raise BadRow(f"line {row.line}: TimePeriod {record['date']} outside {start}..{end}")
+    record["account_currency"] = record.get("account_currency") or account.currency
+    if not record["account_currency"]:
+        raise BadRow(f"line {row.line}: no currency (CurrencyCode empty and the account's unknown)")
+    if record.get("account_name") is None:
+        record["account_name"] = account.name
+    record["account_time_zone"] = account.time_zone
+    if "country" in record:
+        record["country_code"] = COUNTRY_CODES.get(record["country"] or "")
+    return record
+
+
+def _value(raw: str, kind: str, column: str) -> Any:
+    if kind == "text" or (kind == "currency" and raw in _EMPTY):
+        return None if raw in _EMPTY else raw
+    if raw in _EMPTY:
+        if kind in ("count", "number", "money"):
+            return 0 if kind == "count" else (0.0 if kind == "number" else Decimal(0))
+        raise BadRow(f"{column} is empty")
+    if kind == "required":
+        return raw
+    if kind == "id":
+        if not raw.isdigit():
+            raise BadRow(f"{column} {raw!r} is not an id")
+        return raw
+    if kind == "date":
+        return _date(raw, column)
+    if kind == "currency":
+        if len(raw) != 3 or not raw.isalpha():
+            raise BadRow(f"{column} {raw!r} is not an ISO 4217 code")
+        return raw.upper()
+    number = _decimal(raw.replace(",", "") if kind == "count" else raw, column)
+    if number < 0:
+        raise BadRow(f"negative {column} ({raw})")
+    if kind == "count":
+        if number != number.to_integral_value():
+            raise BadRow(f"{column} {raw!r} is not a whole number")
+        return int(number)
+    if kind == "number":
+        return float(number)
+    if number >= _MONEY_LIMIT:
+        raise BadRow(f"{column} {raw!r} is out of range")
+    return number.quantize(_MONEY_QUANTUM, rounding=ROUND_HALF_EVEN)
+
+
+def _decimal(raw: str, column: str) -> Decimal:
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise BadRow(f"{column} {raw!r} is not a number") from None
+    if not value.is_finite():
+        raise BadRow(f"{column} {raw!r} is not a number")
+    return value
+
+
+def _date(raw: str, column: str) -> dt.date:
+    for fmt in ("%Y-%m-%d", "%m/%d/%Y"):
+        try:
+            return dt.datetime.strptime(raw, fmt).date()
+        except ValueError:
+            continue
+    raise BadRow(f"{column} {raw!r} is not a date")
+
+
+@dataclass
+class ReportBatch:
+    """The rows of one account's report file for one stream: records and quarantined lines."""
+
+    stream: str
+    account: Account
+    start: dt.date
+    end: dt.date
+    records: list[dict[str, Any]] = field(default_factory=list)
+    quarantine: list[QuarantinedRow] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def add(self, text: str) -> None:
+        columns = REPORT_QUERIES[self.stream].columns
+        lines, self.skipped = report_lines(text, columns)
+        for row in lines:
+            try:
+                self.records.append(parse_row(row, columns, self.account, self.start, self.end))
+            except BadRow as bad:
+                self.quarantine.append(
+                    QuarantinedRow(self.account.id, _row_day(row, self.start, self.end), str(bad), _json(row, columns))
+                )
+
+
+def _row_day(row: ReportRow, start: dt.date, end: dt.date) -> dt.date:
+    """The row's own day when it can be read and lies in the window, else the window's first day."""
+    try:
+        day = _date(row.cells[0].strip(), "TimePeriod")
+    except (BadRow, IndexError):
+        return start
+    return day if start <= day <= end else start
+
+
+def _json(row: ReportRow, columns: Sequence[str]) -> str:
+    if len(row.cells) == len(columns):
+        return json.dumps(dict(zip(columns, row.cells, strict=True)), ensure_ascii=False)
+    return json.dumps(row.cells, ensure_ascii=False)
+
+
+def to_table(records: Sequence[Mapping[str, Any]], spec: TableSpec) -> pa.Table:
+    """Records in the raw table's declared schema."""
+    return pa.table({name: [r.get(name) for r in records] for name in spec.schema.names}, schema=spec.schema)

@@ -1,0 +1,36 @@
+with
+
+source as (
+
+    select * from {{ source('microsoft_ads', 'device_performance') }}
+
+),
+
+renamed as (
+
+    select
+        cast(date as date) as date_day,
+        'microsoft_ads' as channel,
+        account_id,
+        upper(account_currency) as account_currency,
+        campaign_id,
+        campaign_name,
+        case device_type
+            when 'Computer' then 'desktop'
+            when 'Smartphone' then 'mobile'
+            when 'Tablet' then 'tablet'
+            else lower(device_type)
+        end as device,
+        device_type,
+        cast(impressions as {{ mdp_type('integer') }}) as impressions,
+        cast(clicks as {{ mdp_type('integer') }}) as clicks,
+        cast(spend as {{ mdp_type('float') }}) as spend,
+        cast(conversions as {{ mdp_type('float') }}) as conversions,
+        cast(revenue as {{ mdp_type('float') }}) as conversion_value,
+        _loaded_at as loaded_at
+
+    from source
+
+)
+
+select * from renamed
