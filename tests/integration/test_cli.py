@@ -172,14 +172,17 @@ def digest(path: Path) -> dict[str, str]:
 @pytest.mark.slow
 def test_demo_twice_is_safe_and_leaves_the_same_data(tmp_path: Path) -> None:
     config = write_config(tmp_path)
-    digests = []
+    digests, outputs = [], []
     for _ in range(2):
         result = runner.invoke(app, ["demo", "--config", str(config), "--days", "7"])
         assert result.exit_code == 0, result.output
         assert "all channels" in result.output
         assert "report:" in result.output
         digests.append(digest(tmp_path / "wh" / "demo.duckdb"))
+        outputs.append(result.output)
     assert digests[0] == digests[1]
+    assert "not loaded again" not in outputs[0]
+    assert "already in the warehouse for every account: not loaded again" in outputs[1]  # the history
     assert (tmp_path / "wh" / "report.html").stat().st_size > 10_000
     assert_monitoring_flags_the_injected_drop(config, result.output)
     # the operator's first question after the demo: everything is in, the marts are level with raw
@@ -188,7 +191,7 @@ def test_demo_twice_is_safe_and_leaves_the_same_data(tmp_path: Path) -> None:
     report = json.loads(status.output)
     assert report["stale"] is False
     assert report["marts_behind_from"] is None
-    assert {a["connector"] for a in report["accounts"]} == {"google_ads", "meta_ads"}
+    assert {a["connector"] for a in report["accounts"]} == {"google_ads", "meta_ads", "microsoft_ads"}
     assert all(not a["stale"] and not a["failed_days"] for a in report["accounts"])
 
 

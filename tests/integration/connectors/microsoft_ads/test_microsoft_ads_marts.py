@@ -1,9 +1,7 @@
 """Every Microsoft Advertising stream from the sandbox, loaded into DuckDB the way the ingest flow loads it, then
 the dbt project built with the channel in its unions (`dbt seed` + `dbt build`, data tests included): the staged
-breakdowns add up to the staged ads, and the marts hold exactly the sandbox's truth for the channel.
-
-Where the flows do not yet pass the registered connectors' channel vars, the unions learn of the channel from
-`--vars` made of the connector's `dbt_models` / `dbt_field_overrides` and dbt_project.yml's own vars."""
+breakdowns add up to the staged ads, and the marts hold exactly the sandbox's truth for the channel. The unions
+learn of the channel as every run's do: from the registered connector's `dbt_models` (flows/channel_vars.py)."""
 
 from __future__ import annotations
 
@@ -15,12 +13,10 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pytest
-import yaml
 
 from connectors.microsoft_ads.connector import MicrosoftAdsConnector
 from flows.transform import all_source_tables, dbt_invocation, run_dbt
 from mdp.config import config_from_mapping
-from mdp.paths import TRANSFORMATIONS_DIR
 from sandbox import MICROSOFT, MicrosoftAdsSandbox
 from warehouse.base import LoadContext, Scope
 from warehouse.duckdb import DuckDBWarehouse
@@ -30,34 +26,11 @@ START, END = dt.date(2025, 3, 10), dt.date(2025, 3, 12)
 BREAKDOWNS = ("keyword_performance", "geographic_performance", "device_performance")
 
 
-def channel_vars() -> dict[str, Any]:
-    """dbt_project.yml's union vars with the microsoft_ads channel added from the connector's declarations;
-    none once the flows pass every registered connector's channel vars themselves (dbt_project.yml then has
-    no `report_field_overrides`)."""
-    project = yaml.safe_load((TRANSFORMATIONS_DIR / "dbt_project.yml").read_text(encoding="utf-8"))["vars"]
-    if "report_field_overrides" not in project:
-        return {}
-    models = dict(MicrosoftAdsConnector.dbt_models)
-    ad_performance = {**project["ad_performance_channels"], MICROSOFT: models.pop("ad_performance")}
-    reports = {name: dict(channels) for name, channels in project["report_channels"].items()}
-    overrides = {name: dict(channels) for name, channels in project["report_field_overrides"].items()}
-    for report, model in models.items():
-        reports[report][MICROSOFT] = model
-    for report, fields in MicrosoftAdsConnector.dbt_field_overrides.items():
-        overrides.setdefault(report, {})[MICROSOFT] = dict(fields)
-    return {
-        "ad_performance_channels": ad_performance,
-        "report_channels": reports,
-        "report_field_overrides": overrides,
-    }
-
-
 def invoke(path: Path, work: Path, command: str, **options: Any) -> None:
     config = config_from_mapping({"reporting_currency": "EUR", "warehouse": {"type": "duckdb", "path": str(path)}})
     invocation = dbt_invocation(
         config,
         command=command,
-        vars=channel_vars(),
         target_path=work / "target",
         log_path=work / "logs",
         extra_args=("--log-level-file", "none"),
