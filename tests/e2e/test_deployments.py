@@ -186,7 +186,7 @@ def test_rerun_deployment_lands_the_range_rebuilds_the_marts_and_checks_volumes(
         for day in (START + dt.timedelta(days=i) for i in range((END - START).days + 1))
     )
     assert google == expected
-    # The marts hold every reloaded day of both channels, with the raw spend.
+    # The marts hold every reloaded day of the three channels, with the raw spend.
     marts = query(
         config_path,
         "SELECT channel, date_day, round(sum(spend), 2) FROM marts.fct_ad_performance_daily "
@@ -198,9 +198,10 @@ def test_rerun_deployment_lands_the_range_rebuilds_the_marts_and_checks_volumes(
         config_path,
         "SELECT 'google_ads', date, round(sum(cost_micros) / 1e6, 2) FROM raw_google_ads.ad_performance GROUP BY ALL "
         "UNION ALL SELECT 'meta_ads', date, round(sum(spend), 2) FROM raw_meta_ads.ad_insights GROUP BY ALL "
-        "ORDER BY ALL",
+        "UNION ALL SELECT 'microsoft_ads', date, round(sum(spend), 2) FROM raw_microsoft_ads.ad_performance "
+        "GROUP BY ALL ORDER BY ALL",
     )
-    assert len(marts) == 2 * 7
+    assert len(marts) == 3 * 7
     assert marts == raw
     checks = query(config_path, "SELECT count(*) FROM ops.volume_checks WHERE run_id = ?", str(flow_run.id))
     assert checks[0][0] >= 2 * 2 * 7  # accounts x days, rows and spend at least

@@ -102,10 +102,11 @@ def run(config: Path, run_date: dt.date, **options: Any) -> Any:
 
 
 def raw_tables(path: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every raw table's rows without the load metadata, sorted."""
+    """Every raw table of the scenario's channels (Google Ads and Meta: Microsoft's every stream is covered by
+    tests/integration/connectors/microsoft_ads) without the load metadata, sorted."""
     out = {}
     with duckdb.connect(str(path), read_only=True) as con:
-        for spec in (s for specs in source_tables().values() for s in specs):
+        for spec in (s for t in ("google_ads", "meta_ads") for s in source_tables()[t]):
             columns = ", ".join(f'"{c}"' for c in spec.schema.names if c not in (RUN_ID, EXTRACTED_AT, LOADED_AT))
             out[spec.name] = sorted(con.execute(f"SELECT {columns} FROM {spec.name}").fetchall(), key=repr)
     return out
