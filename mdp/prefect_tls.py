@@ -5,6 +5,8 @@ should the API turn out to be https after all, verification fails loudly instead
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import tempfile
 from functools import cache
@@ -21,15 +23,20 @@ def plain_http(api_url: str | None) -> bool:
 
 @cache
 def one_certificate_file() -> Path:
-    """A file holding the first certificate of certifi's bundle (written once per process)."""
+    """A file holding the first certificate of certifi's bundle: one file per certificate in the temporary
+    folder, named by its hash, shared by every process (none is left behind per run)."""
     import certifi
 
     found = _CERTIFICATE.search(Path(certifi.where()).read_text(encoding="ascii"))
     if found is None:  # pragma: no cover - certifi always ships certificates
         raise RuntimeError(f"no certificate in {certifi.where()}")
-    with tempfile.NamedTemporaryFile("w", prefix="mdp-prefect-ca-", suffix=".pem", delete=False) as handle:
-        handle.write(found.group(0))
-    return Path(handle.name)
+    text = found.group(0)
+    target = Path(tempfile.gettempdir()) / f"mdp-prefect-ca-{hashlib.sha256(text.encode()).hexdigest()[:16]}.pem"
+    if not target.exists() or target.read_text(encoding="ascii") != text:
+        with tempfile.NamedTemporaryFile("w", dir=target.parent, prefix=".mdp-ca-", delete=False) as handle:
+            handle.write(text)
+        os.replace(handle.name, target)  # atomic: a concurrent process reads the old file or the new one
+    return target
 
 
 def lean_tls_settings() -> dict[Any, Any]:

@@ -27,6 +27,10 @@ def test_a_plain_http_api_gets_a_one_certificate_ca_file_that_ssl_accepts() -> N
         updates = lean_tls_settings()
     assert updates == {PREFECT_API_SSL_CERT_FILE: str(one_certificate_file())}
     assert one_certificate_file().read_text(encoding="ascii").count("BEGIN CERTIFICATE") == 1
+    # one stable file for every process, not a new temporary file per run
+    assert one_certificate_file().name.startswith("mdp-prefect-ca-")
+    one_certificate_file.cache_clear()
+    assert updates == {PREFECT_API_SSL_CERT_FILE: str(one_certificate_file())}
     context = ssl.create_default_context(cafile=updates[PREFECT_API_SSL_CERT_FILE])
     assert context.verify_mode == ssl.CERT_REQUIRED  # still verifying, should TLS ever be used
 
