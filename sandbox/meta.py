@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -25,6 +25,7 @@ from sandbox import meta_streams
 from sandbox.config import SandboxConfig
 from sandbox.data import META, Account, AccountStructure, DailyRecord, normalize_account_id
 from sandbox.faults import CallCounter, Fault, FaultPlan
+from sandbox.http_sandbox import HttpSandbox
 from sandbox.truth import Truth, daterange
 
 logger = logging.getLogger(__name__)
@@ -715,71 +716,25 @@ def _metric_values(records: Sequence[DailyRecord]) -> dict[str, Any]:
     return {k: v for k, v in out.items() if v is not None}
 
 
-class MetaSandbox:
+class MetaSandbox(HttpSandbox):
     """The Meta Graph sandbox server in a background thread of this process.
 
     ``with MetaSandbox() as m: session.GRAPH = m.base_url``
     """
 
-    def __init__(self, config: SandboxConfig | None = None, *, truth: Truth | None = None) -> None:
-        self.config = config or SandboxConfig()
-        self.truth = truth or self.config.build_truth()
-        self.calls = CallCounter()
-        self._state = _State(self.truth, self.config, self.calls)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
+    label = "Meta Graph"
+    handler = _Handler
 
-    @property
-    def faults(self) -> FaultPlan:
-        return self.truth.faults
+    def make_state(self) -> _State:
+        return _State(self.truth, self.config, self.calls)
 
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the Meta sandbox is not running")
-        return int(self._server.server_address[1])
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.config.host}:{self.port}"
+    def configured_port(self) -> int:
+        return self.config.meta_port
 
     @property
     def account_ids(self) -> list[str]:
         """Graph ids (`act_...`) of the accounts."""
         return [a.graph_id for a in self.truth.accounts(META)]
-
-    def start(self) -> MetaSandbox:
-        with self._lock:
-            if self._server is not None:
-                return self
-            handler = type("_BoundHandler", (_Handler,), {"state": self._state})
-            server = ThreadingHTTPServer((self.config.host, self.config.meta_port), handler)
-            server.daemon_threads = True
-            thread = threading.Thread(
-                target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="sandbox-meta", daemon=True
-            )
-            thread.start()
-            self._server, self._thread = server, thread
-            logger.info("Meta Graph sandbox listening on %s", self.base_url)
-            return self
-
-    def stop(self) -> None:
-        with self._lock:
-            if self._server is None:
-                return
-            self._server.shutdown()
-            self._server.server_close()
-            if self._thread is not None:
-                self._thread.join(5)
-            self._server, self._thread = None, None
-            logger.info("Meta Graph sandbox stopped")
-
-    def __enter__(self) -> MetaSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def facebook_api(

@@ -15,7 +15,7 @@ import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 from xml.etree import ElementTree
@@ -24,6 +24,7 @@ from xml.sax.saxutils import escape
 from sandbox.config import SandboxConfig
 from sandbox.data import MICROSOFT, Account, SyntheticData, stable_hash
 from sandbox.faults import CallCounter, Fault, FaultPlan
+from sandbox.http_sandbox import HttpSandbox
 from sandbox.microsoft_streams import REPORT_TYPES, TIME_ZONE_TYPES, ReportWriter, report_csv
 from sandbox.truth import Truth
 
@@ -397,33 +398,19 @@ def _zip(text: str) -> bytes:
     return buffer.getvalue()
 
 
-class MicrosoftAdsSandbox:
+class MicrosoftAdsSandbox(HttpSandbox):
     """The Microsoft Advertising sandbox server in a background thread of this process.
 
     The connector reaches it with `endpoint: <base_url>` and `token_url: <token_url>`."""
 
-    def __init__(self, config: SandboxConfig | None = None, *, truth: Truth | None = None) -> None:
-        self.config = config or SandboxConfig()
-        self.truth = truth or self.config.build_truth()
-        self.calls = CallCounter()
-        self._state = _State(self.truth, self.config, self.calls)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
+    label = "Microsoft Advertising"
+    handler = _Handler
 
-    @property
-    def faults(self) -> FaultPlan:
-        return self.truth.faults
+    def make_state(self) -> _State:
+        return _State(self.truth, self.config, self.calls)
 
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the Microsoft Advertising sandbox is not running")
-        return int(self._server.server_address[1])
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.config.host}:{self.port}"
+    def configured_port(self) -> int:
+        return self.config.microsoft_port
 
     @property
     def token_url(self) -> str:
@@ -436,35 +423,3 @@ class MicrosoftAdsSandbox:
     @property
     def account_ids(self) -> list[str]:
         return [a.account_id for a in self.truth.accounts(MICROSOFT)]
-
-    def start(self) -> MicrosoftAdsSandbox:
-        with self._lock:
-            if self._server is not None:
-                return self
-            handler = type("_BoundHandler", (_Handler,), {"state": self._state})
-            server = ThreadingHTTPServer((self.config.host, self.config.microsoft_port), handler)
-            server.daemon_threads = True
-            thread = threading.Thread(
-                target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="sandbox-microsoft", daemon=True
-            )
-            thread.start()
-            self._server, self._thread = server, thread
-            logger.info("Microsoft Advertising sandbox listening on %s", self.base_url)
-            return self
-
-    def stop(self) -> None:
-        with self._lock:
-            if self._server is None:
-                return
-            self._server.shutdown()
-            self._server.server_close()
-            if self._thread is not None:
-                self._thread.join(5)
-            self._server, self._thread = None, None
-            logger.info("Microsoft Advertising sandbox stopped")
-
-    def __enter__(self) -> MicrosoftAdsSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
