@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -37,6 +37,8 @@ class ConnectorSettings(StrictScalars):
 
 
 StreamKind = Literal["report", "snapshot"]
+# The stream name every connector gives the platform's own account-level daily totals (optional).
+TOTALS_STREAM = "account_totals"
 
 
 @dataclass(frozen=True)
@@ -76,10 +78,39 @@ class Extracted:
     quarantine: list[QuarantinedRow] = field(default_factory=list)
 
 
+def zero_totals(spec: TableSpec, account: str, start: dt.date, end: dt.date, present: Iterable[dt.date]) -> pa.Table:
+    """Zero rows of a platform totals table for the days of [start, end] not in `present`.
+
+    The platforms leave days without activity out of their answers, and "nothing was spent" is itself a total
+    the landed rows must match: a totals stream lands a row for every day it was asked for. A zero row
+    carries the account, the day, 0 in every numeric column and null elsewhere (so the other columns of a
+    totals table must be nullable).
+    """
+    seen = set(present)
+    days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+    missing = [day for day in days if day not in seen]
+    columns: dict[str, list[Any]] = {}
+    for column in spec.schema:
+        if column.name == spec.date_column:
+            columns[column.name] = missing
+        elif column.name == spec.account_column:
+            columns[column.name] = [account] * len(missing)
+        elif pa.types.is_integer(column.type) or pa.types.is_floating(column.type) or pa.types.is_decimal(column.type):
+            columns[column.name] = [0] * len(missing)
+        else:
+            columns[column.name] = [None] * len(missing)
+    return pa.table(columns, schema=spec.schema)
+
+
 class Connector(ABC):
     """A source. Subclasses declare `type_name`, `settings_model`, `streams` (or a single `table`) and
     `default_lookback_days`. The first stream is the primary one: ad-level daily performance, which
     monitoring and freshness read.
+
+    `totals_stream` (optional) names the stream that holds the platform's own account-level daily totals
+    (spend, impressions, clicks, conversions, conversion value): a cheap separate request per account and
+    chunk, landed like any report stream, that the reconciliation compares the primary stream with. A
+    connector that declares it also maps it to its staging model under the dbt union "account_totals".
 
     `dbt_models` puts the channel (named `type_name`) into the dbt unions: union name -> the channel's
     staging model, for "ad_performance" (the marts) and the reports and snapshots of
@@ -92,6 +123,7 @@ class Connector(ABC):
     streams: ClassVar[tuple[Stream, ...]]
     table: ClassVar[TableSpec]
     default_lookback_days: ClassVar[int] = 7
+    totals_stream: ClassVar[str | None] = None
     dbt_models: ClassVar[Mapping[str, str]] = {}
     dbt_field_overrides: ClassVar[Mapping[str, Mapping[str, str]]] = {}
 
@@ -105,6 +137,9 @@ class Connector(ABC):
         names = [s.name for s in getattr(cls, "streams", ())]
         if len(set(names)) != len(names):
             raise TypeError(f"{cls.__name__}: duplicate stream names {names}")
+        totals = getattr(cls, "totals_stream", None)
+        if totals is not None and totals not in names:
+            raise TypeError(f"{cls.__name__}: totals_stream {totals!r} is not one of its streams {names}")
 
     @classmethod
     def stream_names(cls) -> list[str]:
@@ -119,9 +154,14 @@ class Connector(ABC):
 
     @property
     def selected_streams(self) -> tuple[Stream, ...]:
-        """The configured streams, in declaration order (default: all)."""
+        """The configured streams, in declaration order (default: all). The platform totals stream is always
+        taken with the primary stream: what lands is reconciled with what the platform reports."""
         wanted = self.settings.streams
-        return self.streams if wanted is None else tuple(s for s in self.streams if s.name in wanted)
+        if wanted is None:
+            return self.streams
+        if self.totals_stream is not None and self.streams[0].name in wanted:
+            wanted = [*wanted, self.totals_stream]
+        return tuple(s for s in self.streams if s.name in wanted)
 
     def __init__(self, settings: ConnectorSettings) -> None:
         self.settings = settings

@@ -49,6 +49,9 @@ FAULT_KINDS: dict[str, frozenset[str]] = {
     # row faults: the call answers, with altered rows
     "malformed": frozenset(CHANNELS),  # param `mode`: negative_cost | missing_id | non_numeric (Meta)
     "schema_drift": frozenset({GOOGLE, META}),  # an extra, unrequested field in each row
+    # rows silently missing server-side: every row of the answer's first campaign (lowest id) is left out of
+    # each answer that has campaigns, while the account's own totals still count them
+    "rows_missing": frozenset(CHANNELS),
     # data faults: not per call but per account and day (truth sees them too)
     "row_drop": frozenset(CHANNELS),  # keep only `keep_fraction` (0.1) of the day's rows
     "spend_spike": frozenset(CHANNELS),  # cost of the day times `factor` (10)
@@ -69,7 +72,7 @@ CALL_FAULTS = frozenset(
         "report_error",
     }
 )
-ROW_FAULTS = frozenset({"malformed", "schema_drift", "empty_report"})
+ROW_FAULTS = frozenset({"malformed", "schema_drift", "empty_report", "rows_missing"})
 DATA_FAULTS = frozenset({"row_drop", "spend_spike"})
 MALFORMED_MODES = frozenset({"negative_cost", "missing_id", "non_numeric"})
 _SPEC_KEYS = frozenset({"kind", "channel", "account", "method", "first_call", "times", "fail_first", "day"})
@@ -282,3 +285,12 @@ class CallCounter:
 
     def as_json(self) -> str:
         return json.dumps([{"account": a, "method": m, "calls": n} for (a, m), n in self.snapshot().items()])
+
+
+def without_first_campaign(rows: Sequence[Mapping[str, Any]], campaign_key: str) -> list[Any]:
+    """The `rows_missing` fault: the rows of an answer without those of its first campaign (lowest id, as a
+    string); an answer without campaigns (an account's totals) is left whole."""
+    campaigns = sorted({str(r[campaign_key]) for r in rows if r.get(campaign_key) not in (None, "")})
+    if not campaigns:
+        return list(rows)
+    return [r for r in rows if str(r.get(campaign_key)) != campaigns[0]]

@@ -27,7 +27,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from sandbox import gaql
 from sandbox.config import SandboxConfig
 from sandbox.data import GOOGLE, Account, DailyRecord, normalize_account_id
-from sandbox.faults import CallCounter, Fault, FaultPlan
+from sandbox.faults import CallCounter, Fault, FaultPlan, without_first_campaign
 from sandbox.google_streams import GEO_TARGETS, Amounts, GoogleAccountDetails, Keyword, sum_amounts
 from sandbox.tls import Certificate, process_certificate, trust_sandbox_certificate, write_ca_bundle
 from sandbox.truth import Truth, daterange
@@ -379,7 +379,7 @@ class _Service:
         for fault in self.faults.on_call(GOOGLE, customer_id, method):
             if fault.kind == "slow":
                 _sleep_while_active(context, float(fault.param("delay_seconds", 5.0)))
-            elif fault.kind in ("malformed", "schema_drift"):
+            elif fault.kind in ("malformed", "schema_drift", "rows_missing"):
                 row_faults.append(fault)
             else:
                 raise _fault_error(fault)
@@ -883,6 +883,8 @@ def _apply_row_faults(
 ) -> list[Mapping[str, Any]]:
     out = list(rows)
     for fault in faults:
+        if fault.kind == "rows_missing":
+            out = without_first_campaign(out, "campaign.id")
         if fault.kind != "malformed":
             continue
         mode = fault.param("mode", "negative_cost")

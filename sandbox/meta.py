@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from sandbox import meta_streams
 from sandbox.config import SandboxConfig
 from sandbox.data import META, Account, AccountStructure, DailyRecord, normalize_account_id
-from sandbox.faults import CallCounter, Fault, FaultPlan
+from sandbox.faults import CallCounter, Fault, FaultPlan, without_first_campaign
 from sandbox.http_sandbox import HttpSandbox
 from sandbox.truth import Truth, daterange
 
@@ -166,6 +166,7 @@ class _ReportRun:
     polls: int = 0
     created: float = field(default_factory=time.time)
     rows: list[dict[str, Any]] | None = None  # computed once, at the first results page
+    rows_missing: bool = False  # the `rows_missing` fault was active when the run was started
 
 
 @dataclass(frozen=True)
@@ -305,6 +306,8 @@ class _Router:
         if method_name == "insights":
             request = self._insights_request(account)
             rows = _insights_rows(self.state.truth, account, request)
+            if any(f.kind == "rows_missing" for f in row_faults):
+                rows = without_first_campaign(rows, "campaign_id")
             return self._page(rows, row_faults, throttle_headers(account, self.state.calls))
         if method_name == "insights_async":
             self._insights_request(account)  # validate now, as Graph does
@@ -312,6 +315,8 @@ class _Router:
             run_id = self.state.new_run_id()
             with self.state.lock:
                 self.state.runs[run_id] = _ReportRun(run_id, account, dict(self.params), fail)
+                if any(f.kind == "rows_missing" for f in row_faults):
+                    self.state.runs[run_id].rows_missing = True
             return 200, {"report_run_id": run_id}, throttle_headers(account, self.state.calls)
         if method_name == "report_run":
             assert run is not None
@@ -326,6 +331,8 @@ class _Router:
             request = self._insights_request(account)
             if run.rows is None:
                 run.rows = _insights_rows(self.state.truth, account, request)
+                if run.rows_missing:
+                    run.rows = without_first_campaign(run.rows, "campaign_id")
             return self._page(run.rows, row_faults, throttle_headers(account, self.state.calls))
         if method_name == "account":
             return 200, _account_values(account, self._fields(ACCOUNT_FIELDS, default=("id",))), {}
@@ -367,7 +374,7 @@ class _Router:
         for fault in self.state.faults.on_call(META, account, method_name):
             if fault.kind == "slow":
                 time.sleep(float(fault.param("delay_seconds", 5.0)))
-            elif fault.kind in ("malformed", "schema_drift", "job_failed"):
+            elif fault.kind in ("malformed", "schema_drift", "job_failed", "rows_missing"):
                 row_faults.append(fault)
             else:
                 raise _fault_error(fault, account or "", self.state.calls)

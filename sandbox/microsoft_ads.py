@@ -23,7 +23,7 @@ from xml.sax.saxutils import escape
 
 from sandbox.config import SandboxConfig
 from sandbox.data import MICROSOFT, Account, SyntheticData, stable_hash
-from sandbox.faults import CallCounter, Fault, FaultPlan
+from sandbox.faults import CallCounter, Fault, FaultPlan, without_first_campaign
 from sandbox.http_sandbox import HttpSandbox
 from sandbox.microsoft_streams import REPORT_TYPES, TIME_ZONE_TYPES, ReportWriter, report_csv
 from sandbox.truth import Truth
@@ -76,6 +76,7 @@ class _Report:
     status: str = "Pending"
     empty: bool = False
     malformed: list[Fault] = field(default_factory=list)
+    rows_missing: bool = False
 
 
 class _State:
@@ -267,6 +268,7 @@ class _Handler(BaseHTTPRequestHandler):
             polls_left=self.state.config.microsoft_report_polls,
             empty=any(f.kind == "empty_report" for f in active),
             malformed=[f for f in active if f.kind == "malformed"],
+            rows_missing=any(f.kind == "rows_missing" for f in active),
         )
         if any(f.kind == "report_error" for f in active):
             report.status = "Error"
@@ -301,7 +303,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _rows(self, report: _Report) -> list[dict[str, str]]:
         writer = ReportWriter(self.state.truth, report.account)
-        return writer.rows(report.report_type, report.start, report.end, report.as_of)
+        rows = writer.rows(report.report_type, report.start, report.end, report.as_of)
+        return without_first_campaign(rows, "CampaignId") if report.rows_missing else rows
 
     def _csv(self, report: _Report) -> str:
         rows = self._rows(report)

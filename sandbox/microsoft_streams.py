@@ -21,6 +21,7 @@ REPORT_TYPES = (
     "SearchQueryPerformanceReportRequest",
     "GeographicPerformanceReportRequest",
     "CampaignPerformanceReportRequest",
+    "AccountPerformanceReportRequest",
 )
 # Microsoft's TimeZoneType of the sandbox accounts' IANA zones (what GetAccount/SearchAccounts answer).
 TIME_ZONE_TYPES = {
@@ -134,6 +135,9 @@ class ReportWriter:
         s = self.structure
         campaign = s.campaign_by_id[record.campaign_id]
         campaign_cells = {"CampaignId": campaign.campaign_id, "CampaignName": campaign.name}
+        if report_type == "AccountPerformanceReportRequest":
+            yield {}, record
+            return
         if report_type == "CampaignPerformanceReportRequest":
             for device, part in zip(DEVICES, _split(record, DEVICES, record.ad_id, record.day), strict=True):
                 yield {**campaign_cells, "DeviceType": device}, part

@@ -13,11 +13,12 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
+import pyarrow as pa
 import requests
 from google.ads.googleads.client import GoogleAdsClient
 from google.auth.credentials import Credentials as BaseCredentials
 
-from connectors.base import Account, Connector, ConnectorSettings, Extracted, Stream
+from connectors.base import TOTALS_STREAM, Account, Connector, ConnectorSettings, Extracted, Stream, zero_totals
 from connectors.google_ads.exceptions import (
     ApiFailure,
     GoogleAdsAPIError,
@@ -26,6 +27,7 @@ from connectors.google_ads.exceptions import (
 )
 from connectors.google_ads.rows import ChunkBuilder, Row, StreamBuilder, field_value, resource_id, stream_response_type
 from connectors.google_ads.schema import (
+    ACCOUNT_TOTALS,
     AD_GROUP_SNAPSHOT,
     AD_PERFORMANCE,
     AD_SNAPSHOT,
@@ -98,14 +100,17 @@ class GoogleAdsConnector(Connector):
         Stream(GEO_STREAM, GEO_PERFORMANCE),
         Stream("device_performance", DEVICE_PERFORMANCE),
         Stream("conversion_action_performance", CONVERSION_ACTION_PERFORMANCE),
+        Stream(TOTALS_STREAM, ACCOUNT_TOTALS),
         Stream("campaign_snapshot", CAMPAIGN_SNAPSHOT, kind="snapshot"),
         Stream("ad_group_snapshot", AD_GROUP_SNAPSHOT, kind="snapshot"),
         Stream("ad_snapshot", AD_SNAPSHOT, kind="snapshot"),
         Stream("customer_snapshot", CUSTOMER_SNAPSHOT, kind="snapshot"),
     )
     default_lookback_days: ClassVar[int] = DEFAULT_LOOKBACK_DAYS
+    totals_stream: ClassVar[str | None] = TOTALS_STREAM
     dbt_models: ClassVar[Mapping[str, str]] = {
         "ad_performance": "stg_google_ads__ad_performance",
+        "account_totals": "stg_google_ads__account_totals",
         "keyword": "stg_google_ads__keyword_performance",
         "search_term": "stg_google_ads__search_term_performance",
         "country": "stg_google_ads__geo_performance",
@@ -209,6 +214,9 @@ class GoogleAdsConnector(Connector):
             for row in rows:
                 stream_builder.add(row)
             table, quarantine = stream_builder.table(), stream_builder.quarantine
+            if stream == TOTALS_STREAM:
+                present = table.column(spec.table.date_column).to_pylist()
+                table = pa.concat_tables([table, zero_totals(spec.table, account, start, end, present)])
         if quarantine:
             logger.warning(
                 "google_ads %s account %s %s..%s: %d row(s) quarantined (%s)",

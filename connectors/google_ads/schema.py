@@ -207,6 +207,19 @@ CUSTOMER_SNAPSHOT_COLUMNS: Columns = {
     "status": (pa.string(), True, "customer.status (ENABLED, CANCELED, SUSPENDED, CLOSED)"),
     "manager": (pa.bool_(), True, "customer.manager: whether the account is a manager (MCC)"),
 }
+ACCOUNT_TOTALS_COLUMNS: Columns = {
+    **_DAY,
+    **_ACCOUNT,
+    "currency_code": (
+        pa.string(),
+        True,
+        "customer.currency_code (ISO 4217); null on a day the API returned no row for (zero activity)",
+    ),
+    **{
+        name: (kind, null, f"{doc}: the account's own total of the day (0 when the API returned no row)")
+        for name, (kind, null, doc) in _METRICS.items()
+    },
+}
 
 
 def _spec(stream: str, columns: Columns, date_column: str, description: str, cluster: tuple[str, ...]) -> TableSpec:
@@ -292,5 +305,14 @@ CUSTOMER_SNAPSHOT = _spec(
     CUSTOMER_SNAPSHOT_COLUMNS,
     "snapshot_date",
     "The Google Ads account as the API returned it on the snapshot day: one row per snapshot day x customer.",
+    ("customer_id",),
+)
+ACCOUNT_TOTALS = _spec(
+    "account_totals",
+    ACCOUNT_TOTALS_COLUMNS,
+    "date",
+    "Google Ads daily totals of each account as the API reports them (FROM customer, segmented by date): one row "
+    "per day x customer, a zero row for a day without activity. The reconciliation compares the ad-level rows "
+    "(with the campaign-level rows for spend without ads) with them.",
     ("customer_id",),
 )

@@ -176,6 +176,17 @@ STREAM_QUERIES: dict[str, StreamQuery] = {
         ("customer_id", "campaign_id", "conversion_action_id"),
         ("date", "campaign_id", "conversion_action_id"),
     ),
+    "account_totals": StreamQuery(
+        "customer",
+        {
+            "date": "segments.date",
+            "customer_id": "customer.id",
+            "currency_code": "customer.currency_code",
+            **_METRIC_FIELDS,
+        },
+        ("customer_id",),
+        ("date",),
+    ),
     "campaign_snapshot": StreamQuery(
         "campaign",
         {

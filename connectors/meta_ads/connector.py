@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from pydantic import SecretStr
 
-from connectors.base import Account, Connector, ConnectorSettings, Extracted, Stream
+from connectors.base import TOTALS_STREAM, Account, Connector, ConnectorSettings, Extracted, Stream, zero_totals
 from connectors.meta_ads.exceptions import MetaAdsError, MetaAdsRetryableError
 from connectors.meta_ads.graph import GraphClient
 from connectors.meta_ads.reports import ReportRunner, StartedRun, wait_together
@@ -53,8 +53,10 @@ class MetaAdsConnector(Connector):
     settings_model: ClassVar[type[ConnectorSettings]] = MetaAdsSettings
     streams: ClassVar[tuple[Stream, ...]] = STREAMS
     default_lookback_days: ClassVar[int] = DEFAULT_LOOKBACK_DAYS
+    totals_stream: ClassVar[str | None] = TOTALS_STREAM
     dbt_models: ClassVar[Mapping[str, str]] = {
         "ad_performance": "stg_meta_ads__ad_insights",
+        "account_totals": "stg_meta_ads__account_totals",
         "country": "stg_meta_ads__country_insights",
         "region": "stg_meta_ads__region_insights",
         "device": "stg_meta_ads__device_insights",
@@ -194,13 +196,19 @@ class MetaAdsConnector(Connector):
         rows = quarantined = 0
         with self._lock:
             started = self._started.pop((stream, info.id, start, end), None)
+        days: set[dt.date] = set()
         for since, until, raw_rows in runner.rows(start, end, started):
             batch.add(raw_rows, since, until)
             records, quarantine = batch.take()
             rows += len(records)
             quarantined += len(quarantine)
+            days.update(r["date"] for r in records)
             if records or quarantine:
                 yield Extracted(to_table(records, fmt.spec), quarantine)
+        if stream == TOTALS_STREAM:  # the days Graph returned no row for: zero totals, to reconcile against
+            zeros = zero_totals(fmt.spec, info.id, start, end, days)
+            if zeros.num_rows:
+                yield Extracted(zeros)
         if batch.unknown:
             logger.warning(
                 "Meta Ads account %s %s: ignored fields the API added: %s", info.id, stream, sorted(batch.unknown)

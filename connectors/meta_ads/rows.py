@@ -13,7 +13,7 @@ from typing import Any
 import pyarrow as pa
 
 from connectors.base import Account
-from connectors.meta_ads.schema import ACTION_INSIGHTS, AD_INSIGHTS, BREAKDOWN_TABLES
+from connectors.meta_ads.schema import ACCOUNT_TOTALS, ACTION_INSIGHTS, AD_INSIGHTS, BREAKDOWN_TABLES
 from connectors.meta_ads.settings import DEFAULT_ATTRIBUTION_WINDOW, INSIGHTS_FIELDS, INSIGHTS_QUERIES
 from mdp.schema import QuarantinedRow, TableSpec
 
@@ -107,6 +107,34 @@ def parse_breakdown_row(
         "clicks": _count(raw, "clicks"),
         "spend": _spend(raw),
         "reach": _count(raw, "reach") if raw.get("reach") is not None else None,
+        "conversions": sum_actions(actions, action_types, "actions"),
+        "conversion_value": sum_actions(values, action_types, "action_values"),
+        "actions": _dump(actions),
+        "action_values": _dump(values),
+    }
+
+
+def parse_account_row(
+    raw: Any, account: Account, action_types: frozenset[str], since: dt.date, until: dt.date
+) -> dict[str, Any]:
+    """One account-level insights row (the account's own daily totals).
+
+    Raises:
+        BadRow: the reason it must go to quarantine instead.
+    """
+    if not isinstance(raw, Mapping):
+        raise BadRow(f"row is not a JSON object ({type(raw).__name__})")
+    day = _day(raw, since, until)
+    _check_account(raw, account)
+    actions = _action_list(raw, "actions")
+    values = _action_list(raw, "action_values")
+    return {
+        "date": day,
+        "account_id": account.id,
+        "account_currency": account.currency or _text(raw.get("account_currency")),
+        "impressions": _count(raw, "impressions"),
+        "clicks": _count(raw, "clicks"),
+        "spend": _spend(raw),
         "conversions": sum_actions(actions, action_types, "actions"),
         "conversion_value": sum_actions(values, action_types, "action_values"),
         "actions": _dump(actions),
@@ -235,6 +263,12 @@ def _action_parser(
     return parse_action_rows(raw, account, since, until, windows)
 
 
+def _account_parser(
+    raw: Any, account: Account, types: frozenset[str], since: dt.date, until: dt.date, _: Sequence[str]
+) -> list[dict[str, Any]]:
+    return [parse_account_row(raw, account, types, since, until)]
+
+
 def _breakdown_format(stream: str) -> RowFormat:
     query = INSIGHTS_QUERIES[stream]
     known = frozenset(query.fields) | frozenset(query.breakdowns)
@@ -251,6 +285,9 @@ ROW_FORMATS: dict[str, RowFormat] = {
         _action_parser,
         ("campaign_id", "action_type", "attribution_window"),
         frozenset(INSIGHTS_QUERIES["action_insights"].fields),
+    ),
+    "account_totals": RowFormat(
+        ACCOUNT_TOTALS, _account_parser, (), frozenset(INSIGHTS_QUERIES["account_totals"].fields)
     ),
 }
 

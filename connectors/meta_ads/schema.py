@@ -164,6 +164,29 @@ ACTION_INSIGHTS = _table(
     "campaign x action type x attribution window.",
 )
 
+ACCOUNT_TOTALS = _table(
+    "account_totals",
+    {
+        "date": _CAMPAIGN_KEYS["date"],
+        "account_id": AD_INSIGHTS_COLUMNS["account_id"],
+        "account_currency": (
+            pa.string(),
+            True,
+            "ad account currency (ISO 4217); null on a day Graph returned no row for (zero activity)",
+        ),
+        **{
+            name: (kind, null, f"{doc}: the account's own total of the day (0 when Graph returned no row)")
+            for name, (kind, null, doc) in _METRICS.items()
+            if name != "reach"
+        },
+    },
+    "date",
+    "account_id",
+    "Meta Ads daily totals of each ad account as Graph reports them (level=account, the same attribution setting "
+    "and action lists as ad_insights): one row per day x ad account, a zero row for a day without activity. The "
+    "reconciliation compares ad_insights with them.",
+)
+
 _SNAPSHOT_KEYS: Columns = {
     "snapshot_date": (
         pa.date32(),

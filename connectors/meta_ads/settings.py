@@ -51,6 +51,19 @@ BREAKDOWN_FIELDS: tuple[str, ...] = (
     "date_start",
     "date_stop",
 )
+# The account's own daily totals (level=account), with the same attribution setting and action lists as the
+# ad-level rows, for the reconciliation.
+ACCOUNT_TOTALS_FIELDS: tuple[str, ...] = (
+    "account_id",
+    "account_currency",
+    "impressions",
+    "clicks",
+    "spend",
+    "actions",
+    "action_values",
+    "date_start",
+    "date_stop",
+)
 ACTION_FIELDS: tuple[str, ...] = ("account_id", "campaign_id", "actions", "action_values", "date_start", "date_stop")
 
 
@@ -75,6 +88,7 @@ INSIGHTS_QUERIES: dict[str, InsightsQuery] = {
     "action_insights": InsightsQuery(
         "campaign", ACTION_FIELDS, action_breakdowns=("action_type",), attribution_windows=True
     ),
+    "account_totals": InsightsQuery("account", ACCOUNT_TOTALS_FIELDS),
 }
 
 # Entity snapshots: the account's Graph edge and the fields asked for (paged with `limit` / `after`).

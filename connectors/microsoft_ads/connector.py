@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import SecretStr
 
-from connectors.base import Account, Connector, ConnectorSettings, Extracted, Stream
+from connectors.base import TOTALS_STREAM, Account, Connector, ConnectorSettings, Extracted, Stream, zero_totals
 from connectors.microsoft_ads.exceptions import MicrosoftAdsError
 from connectors.microsoft_ads.rows import BadReport, ReportBatch, to_table
 from connectors.microsoft_ads.schema import REPORT_TABLES
@@ -48,8 +48,10 @@ class MicrosoftAdsConnector(Connector):
     settings_model: ClassVar[type[ConnectorSettings]] = MicrosoftAdsSettings
     streams: ClassVar[tuple[Stream, ...]] = STREAMS
     default_lookback_days: ClassVar[int] = DEFAULT_LOOKBACK_DAYS
+    totals_stream: ClassVar[str | None] = TOTALS_STREAM
     dbt_models: ClassVar[Mapping[str, str]] = {
         "ad_performance": "stg_microsoft_ads__ad_performance",
+        "account_totals": "stg_microsoft_ads__account_totals",
         "keyword": "stg_microsoft_ads__keyword_performance",
         "search_term": "stg_microsoft_ads__search_query_performance",
         "country": "stg_microsoft_ads__geographic_performance",
@@ -127,6 +129,10 @@ class MicrosoftAdsConnector(Connector):
                 raise MicrosoftAdsError(f"Microsoft Ads account {account_id} {stream}: {error}") from None
         if batch.records or batch.quarantine:
             yield Extracted(to_table(batch.records, spec), batch.quarantine)
+        if stream == TOTALS_STREAM:  # the days the report had no row for: zero totals, to reconcile against
+            zeros = zero_totals(spec, account_id, start, end, (r["date"] for r in batch.records))
+            if zeros.num_rows:
+                yield Extracted(zeros)
         logger.info(
             "Microsoft Ads account %s %s %s..%s: %d row(s), %d quarantined (%s); %d request(s), %d poll(s), %.1fs",
             account_id,

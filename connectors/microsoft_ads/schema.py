@@ -41,7 +41,7 @@ def _table(name: str, columns: Columns, description: str) -> TableSpec:
         schema=pa.schema([pa.field(n, t, nullable=null) for n, (t, null, _) in columns.items()]),
         account_column="account_id",
         date_column="date",
-        cluster_by=("account_id", "campaign_id"),
+        cluster_by=("account_id", "campaign_id") if "campaign_id" in columns else ("account_id",),
         description=description,
         column_docs={n: doc for n, (_, _, doc) in columns.items()},
     )
@@ -117,10 +117,31 @@ DEVICE_PERFORMANCE = _table(
     "row per day x account x campaign x device type.",
 )
 
+ACCOUNT_TOTALS = _table(
+    "account_totals",
+    {
+        "date": _KEYS["date"],
+        "account_id": _KEYS["account_id"],
+        "account_currency": (
+            pa.string(),
+            True,
+            "account currency (ISO 4217, the report's CurrencyCode); null on a day the report had no row for",
+        ),
+        **{
+            name: (kind, null, f"{doc}: the account's own total of the day (0 when the report had no row)")
+            for name, (kind, null, doc) in _METRICS.items()
+        },
+    },
+    "Microsoft Advertising daily totals of each account as the Reporting service reports them "
+    "(AccountPerformanceReport, Aggregation=Daily): one row per day x account, a zero row for a day without "
+    "activity. The reconciliation compares ad_performance with them.",
+)
+
 REPORT_TABLES: dict[str, TableSpec] = {
     "ad_performance": AD_PERFORMANCE,
     "keyword_performance": KEYWORD_PERFORMANCE,
     "search_query_performance": SEARCH_QUERY_PERFORMANCE,
     "geographic_performance": GEOGRAPHIC_PERFORMANCE,
     "device_performance": DEVICE_PERFORMANCE,
+    "account_totals": ACCOUNT_TOTALS,
 }

@@ -116,6 +116,10 @@ REPORT_QUERIES: dict[str, ReportQuery] = {
         "AccountThroughCampaignReportScope",
         ("TimePeriod", "AccountId", "CampaignId", "CampaignName", "DeviceType", *_METRICS),
     ),
+    # The account's own daily totals, for the reconciliation.
+    "account_totals": ReportQuery(
+        "AccountPerformanceReportRequest", "AccountReportScope", ("TimePeriod", "AccountId", *_METRICS)
+    ),
 }
 
 # Microsoft's TimeZoneType values (account TimeZone) -> IANA names; an unknown one is kept as Microsoft names it.

@@ -178,9 +178,37 @@ def test_rows_match_the_schema_stay_in_scope_repeat_and_keep_secrets(
 
 @pytest.mark.parametrize(("type_name", "stream"), REPORT_CASES)
 def test_a_day_without_data_gives_no_rows_and_no_error(type_name: str, stream: str, build: Callable[..., Any]) -> None:
+    """No rows, except in the platform totals stream: one zero row ("nothing was spent" is a total too)."""
     connector, sandbox = build(type_name)
     after = sandbox.truth.as_of + dt.timedelta(days=1)  # the sandbox has no data after its clock
-    assert extract(connector, stream, TARGETS[type_name].account(sandbox), after, after).num_rows == 0
+    rows = extract(connector, stream, TARGETS[type_name].account(sandbox), after, after)
+    if stream != connector.totals_stream:
+        assert rows.num_rows == 0
+        return
+    assert rows.num_rows == 1
+    assert rows.column("date").to_pylist() == [after]
+    numeric = [f.name for f in rows.schema if pa.types.is_integer(f.type) or pa.types.is_decimal(f.type)]
+    numeric += [f.name for f in rows.schema if pa.types.is_floating(f.type)]
+    assert numeric and all(rows.column(name).to_pylist() == [0] for name in numeric)
+
+
+@pytest.mark.parametrize("type_name", sorted(TARGETS))
+def test_the_platform_totals_equal_the_primary_stream(type_name: str, build: Callable[..., Any]) -> None:
+    """On the sandbox (whose rows all add up), the account's own totals equal the primary stream's sums."""
+    connector, sandbox = build(type_name)
+    assert connector.totals_stream is not None, f"{type_name} declares no platform totals stream"
+    account = TARGETS[type_name].account(sandbox)
+    end = sandbox.truth.as_of - dt.timedelta(days=1)
+    start = end - dt.timedelta(days=3)
+    totals = extract(connector, connector.totals_stream, account, start, end)
+    primary = extract(connector, connector.streams[0].name, account, start, end)
+    assert totals.num_rows == 4
+    spend = {"google_ads": "cost_micros", "meta_ads": "spend", "microsoft_ads": "spend"}[type_name]
+    for column in ("impressions", "clicks", spend):
+        by_day = primary.group_by("date").aggregate([(column, "sum")])
+        landed = dict(zip(by_day.column("date").to_pylist(), by_day.column(f"{column}_sum").to_pylist(), strict=True))
+        platform = dict(zip(totals.column("date").to_pylist(), totals.column(column).to_pylist(), strict=True))
+        assert landed == platform, f"{type_name} {column}"
 
 
 @pytest.mark.parametrize(("type_name", "stream"), CASES)
