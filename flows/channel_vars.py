@@ -26,6 +26,7 @@ REPORT_UNIONS = (
     "platform",
     "age_gender",
     "conversion_action",
+    "account_totals",
     "campaign_snapshot",
     "ad_group_snapshot",
     "ad_snapshot",

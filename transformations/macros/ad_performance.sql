@@ -45,3 +45,19 @@
     cast(sum(spend_reporting) as {{ mdp_type('float') }}) as spend_reporting,
     cast(sum(conversion_value_reporting) as {{ mdp_type('float') }}) as conversion_value_reporting
 {%- endmacro %}
+
+{#- The columns every channel's platform totals staging model (`stg_<channel>__account_totals`) provides:
+    the account's own daily totals, which reconciliation_daily compares the ad-level rows with. -#}
+{% macro account_totals_fields() -%}
+    {{ return([
+        ('date_day', 'date'),
+        ('channel', 'string'),
+        ('account_id', 'string'),
+        ('account_currency', 'string'),
+        ('impressions', 'integer'),
+        ('clicks', 'integer'),
+        ('spend', 'money'),
+        ('conversions', 'float'),
+        ('conversion_value', 'money'),
+    ]) }}
+{%- endmacro %}

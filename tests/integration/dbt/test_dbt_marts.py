@@ -145,6 +145,7 @@ def test_marts_are_in_their_schemas(dbt_project: DbtProject) -> None:
         "dim_campaign_history",
         "dim_ad_group_history",
         "dim_ad_history",
+        "reconciliation_daily",
         *(
             f"{report}_report"
             for report in (
