@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ from flows.ingest import UnitOutcome, ingest_connector
 from flows.monitor import MonitorResult, artifact_rows, volume_monitor
 from flows.notify import notify_flow_failure
 from flows.progress import ProgressEvent, emit
+from flows.reconcile import ReconcileResult, reconciliation, reextract_units
 from flows.retry import failed_units, landed_days
 from flows.transform import dbt_build
 from flows.windows import ParameterError, RunParameters, check_names, resolve_accounts, resolve_window, run_parameters
@@ -27,6 +29,7 @@ from mdp.config import PipelineConfig, load_config
 from mdp.errors import MDPError
 from mdp.secrets import redact
 from warehouse import from_config
+from warehouse.base import LoadContext, Scope
 
 
 def _threads(workers: int) -> Any:
@@ -58,10 +61,27 @@ class RunSummary:
     step_errors: dict[str, str] = field(default_factory=dict)
     step_details: dict[str, str] = field(default_factory=dict)  # e.g. dbt node counts, monitoring verdicts
     flagged_checks: list[dict[str, Any]] = field(default_factory=list)  # monitoring's non-ok checks
+    reconciliation: ReconcileResult | None = None
+    reextracted: list[UnitOutcome] = field(default_factory=list)  # units extracted again to reconcile
+
+    @property
+    def quarantined(self) -> dict[str, int]:
+        """Rows set aside in quarantine, per connector (the latest load of each unit)."""
+        out: dict[str, int] = {}
+        for outcome in self.latest_outcomes():
+            if outcome.quarantined:
+                out[outcome.connector] = out.get(outcome.connector, 0) + outcome.quarantined
+        return out
+
+    def latest_outcomes(self) -> list[UnitOutcome]:
+        """Each unit's outcome, the one of its second extraction (reconciliation) when it had one."""
+        again = {(o.connector, o.stream, o.account, o.start, o.end) for o in self.reextracted}
+        first = [o for o in self.outcomes if (o.connector, o.stream, o.account, o.start, o.end) not in again]
+        return first + self.reextracted
 
     @property
     def failed(self) -> list[UnitOutcome]:
-        return [o for o in self.outcomes if o.status == "failed"]
+        return [o for o in self.latest_outcomes() if o.status == "failed"]
 
     @property
     def ok(self) -> bool:
@@ -75,6 +95,8 @@ class RunSummary:
             for step, status in self.steps.items()
             if status == "failed"
         ]
+        if self.steps.get("reconciliation") == "failed" and self.reconciliation is not None:
+            lines += [f"  {line}" for line in self.reconciliation.failure_lines()]
         return "\n".join(lines)
 
 
@@ -211,6 +233,47 @@ async def daily_pipeline(
     summary = RunSummary(run_id, windows)
     log.info("run %s: windows %s", run_id, {k: f"{s}..{e}" for k, (s, e) in windows.items()})
 
+    outcomes, errors = await _ingest(
+        windows,
+        run_id,
+        concurrency,
+        accounts=selected,
+        config_path=config_path,
+        snapshot_days={name: snapshot_day(params, today, end) for name, (_, end) in windows.items()},
+        units=retry,
+        resume=params.resume,
+    )
+    summary.outcomes.extend(outcomes)
+    summary.connector_errors.update(errors)
+    landed = any(o.status == "success" for o in summary.outcomes)
+
+    # The incremental marts rebuild from the earliest day this run reloaded (a backfill reaches back).
+    dbt_vars = {"incremental_start_date": min(s for s, _ in windows.values()).isoformat()} if windows else {}
+    if params.run_dbt:
+        await _step(summary, "dbt", dbt_build, landed or not windows, config_path, log, vars=dbt_vars)
+    if config.reconciliation.enabled and landed and summary.steps.get("dbt") != "failed":
+        await _reconcile(summary, config, config_path, log, concurrency, dbt_vars if params.run_dbt else None)
+    if params.run_monitoring:
+        await _step(summary, "monitoring", volume_monitor, True, config_path, log, run_id=run_id, windows=windows)
+    await _publish(summary)
+    if not summary.ok:
+        raise PipelineFailed(f"run {run_id} failed:\n{summary.failure_text()}")
+    return summary
+
+
+async def _ingest(
+    windows: dict[str, tuple[dt.date, dt.date]],
+    run_id: str,
+    concurrency: dict[str, int],
+    *,
+    accounts: list[str] | None,
+    config_path: str | None,
+    snapshot_days: dict[str, dt.date | None],
+    units: dict[str, list[dict[str, str]]],
+    resume: str | None,
+) -> tuple[list[UnitOutcome], dict[str, str]]:
+    """Every connector's ingest subflow, concurrently: the outcomes of their units, and the error of each
+    connector whose subflow failed without any (a failed subflow still carries its per-unit outcomes)."""
     calls = []
     for name, (start, end) in windows.items():
         subflow = ingest_connector.with_options(task_runner=_threads(concurrency[name]))
@@ -220,39 +283,100 @@ async def daily_pipeline(
                 start,
                 end,
                 run_id,
-                accounts=selected,
+                accounts=accounts,
                 config_path=config_path,
-                snapshot_day=snapshot_day(params, today, end),
-                units=retry.get(name),
-                resume=params.resume,
+                snapshot_day=snapshot_days.get(name),
+                units=units.get(name),
+                resume=resume,
                 return_state=True,
             )
         )
     states: list[State[Any]] = await asyncio.gather(*calls)
+    outcomes: list[UnitOutcome] = []
+    errors: dict[str, str] = {}
     for name, state in zip(windows, states, strict=True):
-        # A failed subflow still carries its per-unit outcomes: collect them; the run fails below
-        # (PipelineFailed) naming every failed connector, account and day range.
         result: Any = state.result(raise_on_failure=False)
         if asyncio.iscoroutine(result):
             result = await result
         if isinstance(result, list):
-            summary.outcomes.extend(result)
+            outcomes.extend(result)
         else:
-            summary.connector_errors[name] = redact(
-                f"{type(result).__name__}: {result}" if result else str(state.message)
-            )
-    landed = any(o.status == "success" for o in summary.outcomes)
+            errors[name] = redact(f"{type(result).__name__}: {result}" if result else str(state.message))
+    return outcomes, errors
 
-    if params.run_dbt:
-        # The incremental marts rebuild from the earliest day this run reloaded (a backfill reaches back).
-        dbt_vars = {"incremental_start_date": min(s for s, _ in windows.values()).isoformat()} if windows else {}
-        await _step(summary, "dbt", dbt_build, landed or not windows, config_path, log, vars=dbt_vars)
-    if params.run_monitoring:
-        await _step(summary, "monitoring", volume_monitor, True, config_path, log, run_id=run_id, windows=windows)
-    await _publish(summary)
-    if not summary.ok:
-        raise PipelineFailed(f"run {run_id} failed:\n{summary.failure_text()}")
-    return summary
+
+async def _reconcile(
+    summary: RunSummary,
+    config: PipelineConfig,
+    config_path: str | None,
+    log: Any,
+    concurrency: dict[str, int],
+    dbt_vars: dict[str, Any] | None,
+) -> None:
+    """Reconcile what the run loaded with the platforms' totals (when dbt built the marts: `dbt_vars` given)
+    and look for quarantined rows; extract what does not reconcile once more, rebuild and compare again; what
+    still does not fails the run and is recorded as failed in ops.load_log (so `mdp status` shows it and
+    `--retry-failed` takes it)."""
+    with_totals = dbt_vars is not None
+    step = functools.partial(
+        _step, summary, "reconciliation", reconciliation, True, config_path, log, run_id=summary.run_id
+    )
+    await step(with_totals=with_totals)
+    first = summary.reconciliation
+    if first is None or first.ok:
+        return
+    units = reextract_units(config, first)
+    count = sum(len(u) for u in units.values())
+    log.warning(
+        "reconciliation: %d account-day(s) do not reconcile; extracting %d unit(s) once more",
+        len([d for days in first.failed_days().values() for d in days]),
+        count,
+    )
+    windows = {
+        name: (min(dt.date.fromisoformat(u["start"]) for u in mine), max(dt.date.fromisoformat(u["end"]) for u in mine))
+        for name, mine in units.items()
+    }
+    outcomes, errors = await _ingest(
+        windows,
+        summary.run_id,
+        concurrency,
+        accounts=None,
+        config_path=config_path,
+        snapshot_days={},
+        units=units,
+        resume=None,
+    )
+    summary.reextracted.extend(outcomes)
+    summary.connector_errors.update(errors)
+    if dbt_vars is not None:
+        await _step(summary, "dbt", dbt_build, True, config_path, log, vars=dbt_vars)
+        if summary.steps.get("dbt") != "completed":
+            return
+    await step(with_totals=with_totals)
+    final = summary.reconciliation
+    if final is None or final.ok:
+        log.info("reconciliation: every account-day reconciles after the second extraction")
+        return
+    await asyncio.to_thread(_record_reconciliation_failures, config, summary.run_id, final)
+
+
+def _record_reconciliation_failures(config: PipelineConfig, run_id: str, result: ReconcileResult) -> None:
+    """The account-days that do not reconcile, as failed loads of the connector's primary and totals streams
+    in ops.load_log (the loaded rows stay): `mdp status` lists them, `--retry-failed` extracts them again."""
+    warehouse = from_config(config)
+    reasons: dict[tuple[str, str, dt.date], str] = {}
+    for mismatch in result.mismatches:
+        reasons.setdefault((mismatch.connector, mismatch.account, mismatch.day), mismatch.describe())
+    for quarantined in result.quarantined:
+        reasons.setdefault((quarantined.connector, quarantined.account, quarantined.day), quarantined.describe())
+    connectors = {c.name: c for c in build_connectors(config, sorted({name for name, _, _ in reasons}))}
+    for (name, account, day), reason in sorted(reasons.items()):
+        connector = connectors[name]
+        streams = [s for s in connector.streams if s.name in (connector.streams[0].name, connector.totals_stream)]
+        for stream in streams:
+            warehouse.log_failure(
+                stream.table, Scope.of([account], day, day), LoadContext(name, run_id), f"reconciliation: {reason}"
+            )
 
 
 async def _step(
@@ -296,7 +420,15 @@ async def _run_step(
 
 def _record_details(summary: RunSummary, step: str, result: Any) -> None:
     """What a completed step found, for the parent run's artifacts: dbt's node counts, the volume checks."""
-    if isinstance(result, MonitorResult):
+    if isinstance(result, ReconcileResult):
+        summary.reconciliation = result
+        summary.step_details[step] = result.summary()
+        if not result.ok:
+            summary.steps[step] = "failed"
+            summary.step_errors[step] = redact(
+                f"{len(result.failure_lines())} difference(s) with the platforms' own totals: {result.summary()}"
+            )
+    elif isinstance(result, MonitorResult):
         summary.step_details[step] = result.summary() or "no check"
         summary.flagged_checks = [row for row in artifact_rows(result.checks) if row["status"] != "ok"]
     elif isinstance(result, dict):
@@ -316,19 +448,24 @@ async def _publish(summary: RunSummary) -> None:
             "seconds": round(o.seconds, 2),
             "error": o.error or "",
         }
-        for o in summary.outcomes
+        for o in [*summary.outcomes, *summary.reextracted]
     ]
     await acreate_table_artifact(key="ingest-units", table=rows, description=f"Units loaded by run {summary.run_id}")
     lines = [
         f"# Daily pipeline run `{summary.run_id}`",
         "",
-        "| connector | window | units | rows | failed |",
-        "|---|---|---|---|---|",
+        "| connector | window | units | rows | quarantined | failed |",
+        "|---|---|---|---|---|---|",
     ]
+    quarantined = summary.quarantined
+    latest = summary.latest_outcomes()
     for name, (start, end) in summary.windows.items():
-        mine = [o for o in summary.outcomes if o.connector == name]
+        mine = [o for o in latest if o.connector == name]
         failed = len([o for o in mine if o.status == "failed"]) + (1 if name in summary.connector_errors else 0)
-        lines.append(f"| {name} | {start}..{end} | {len(mine)} | {sum(o.rows for o in mine)} | {failed} |")
+        lines.append(
+            f"| {name} | {start}..{end} | {len(mine)} | {sum(o.rows for o in mine)} | {quarantined.get(name, 0)} "
+            f"| {failed} |"
+        )
     lines += [""]
     for step, status in summary.steps.items():
         detail = summary.step_details.get(step)
@@ -336,6 +473,26 @@ async def _publish(summary: RunSummary) -> None:
     if not summary.ok:
         lines += ["", "## Failures", "", *(f"- {line}" for line in summary.failure_text().splitlines())]
     await acreate_markdown_artifact(key="daily-summary", markdown="\n".join(lines), description="Run summary")
+    if summary.reconciliation is not None:
+        found = summary.reconciliation
+        await acreate_table_artifact(
+            key="reconciliation",
+            table=[
+                {
+                    "connector": m.connector,
+                    "account": m.account,
+                    "day": m.day.isoformat(),
+                    "metric": m.metric,
+                    "platform": str(m.platform),
+                    "landed": str(m.landed),
+                    "difference": str(m.difference),
+                    "currency": m.currency or "",
+                }
+                for m in found.mismatches
+            ]
+            or [{"verdict": "ok", "detail": found.summary()}],
+            description=f"Reconciliation of run {summary.run_id} with the platforms' own totals: {found.summary()}",
+        )
     if "monitoring" in summary.step_details:
         await acreate_table_artifact(
             key="volume-checks",

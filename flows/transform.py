@@ -80,14 +80,18 @@ class DbtInvocation:
 
 def project_vars(config: PipelineConfig, project_dir: Path = TRANSFORMATIONS_DIR) -> dict[str, Any]:
     """The dbt vars of a run: the channels of every registered connector type (built-ins and plug-ins, see
-    `flows.channel_vars`), and what the configuration implies: reporting currency, dataset prefix, Meta
-    conversion types.
+    `flows.channel_vars`), and what the configuration implies: reporting currency, reconciliation tolerances,
+    dataset prefix, Meta conversion types.
 
     Raises:
         ConfigError: a connector's dbt mapping names an unknown union or model; enabled Meta connectors
             configure different conversion action types (the dbt var is global).
     """
-    result: dict[str, Any] = {**channel_vars(project_dir=project_dir), "reporting_currency": config.reporting_currency}
+    result: dict[str, Any] = {
+        **channel_vars(project_dir=project_dir),
+        "reporting_currency": config.reporting_currency,
+        "reconciliation_tolerances": config.reconciliation.tolerances(),
+    }
     if isinstance(config.warehouse, BigQueryWarehouseConfig):
         result["dataset_prefix"] = config.warehouse.dataset_prefix
     meta_types = {

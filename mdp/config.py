@@ -9,6 +9,7 @@ import difflib
 import os
 import re
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -238,6 +239,34 @@ class MonitoringSettings(StrictScalars):
         return self
 
 
+class ReconciliationSettings(StrictScalars):
+    """The `reconciliation:` section of pipeline.yaml: what landed against the platforms' own daily totals."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = Field(
+        True, description="compare every loaded account-day with the platform's totals (after dbt); off: never"
+    )
+    spend: Decimal = Field(
+        Decimal("0.01"), ge=0, le=1000, description="largest spend difference per account-day (account currency)"
+    )
+    conversion_value: Decimal = Field(
+        Decimal("0.01"), ge=0, le=1000, description="largest conversion value difference per account-day"
+    )
+    impressions: int = Field(0, ge=0, description="largest impressions difference per account-day")
+    clicks: int = Field(0, ge=0, description="largest clicks difference per account-day")
+    conversions: Decimal = Field(
+        Decimal("0.01"), ge=0, le=1000, description="largest conversions difference per account-day"
+    )
+
+    def tolerances(self) -> dict[str, str]:
+        """The dbt var reconciliation_tolerances (numbers as text: money never passes through a float)."""
+        return {name: str(getattr(self, name)) for name in RECONCILED_METRICS}
+
+
+RECONCILED_METRICS = ("spend", "conversion_value", "impressions", "clicks", "conversions")
+
+
 class PipelineConfig(BaseSettings):
     """The whole `pipeline.yaml`. Environment variables `MDP_<KEY>` (nested with `__`) override it."""
 
@@ -254,6 +283,7 @@ class PipelineConfig(BaseSettings):
     connectors: list[ConnectorConfig] = Field(default_factory=list)
     alerts: AlertsConfig = Field(default_factory=lambda: AlertsConfig())
     monitoring: MonitoringSettings = Field(default_factory=lambda: MonitoringSettings())
+    reconciliation: ReconciliationSettings = Field(default_factory=lambda: ReconciliationSettings())
 
     _source: Path | None = PrivateAttr(None)
 

@@ -1,0 +1,166 @@
+"""Reconciliation with the platforms' own totals, through the daily flow with dbt on the three sandboxes: every
+loaded account-day matches; rows missing server-side (the `rows_missing` fault: the ad rows of a campaign left
+out while the account's totals count them) heal when extracting again helps, and otherwise fail the run naming
+channel, account, day, metric and both values, land in ops.load_log as failed (so `mdp status` exits 1 and
+`--retry-failed` takes them), and reach Slack."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from sandbox import Fault, GoogleAdsSandbox, MetaSandbox, MicrosoftAdsSandbox
+from tests.integration.conftest import SlackReceiver
+from tests.integration.test_fault_matrix import SECRETS, write_config
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.usefixtures("prefect_server"),
+    pytest.mark.filterwarnings("ignore::ResourceWarning"),
+]
+
+START, END = dt.date(2025, 3, 10), dt.date(2025, 3, 12)
+
+
+@pytest.fixture
+def servers(
+    google_sandbox: GoogleAdsSandbox,
+    meta_sandbox: MetaSandbox,
+    microsoft_sandbox: MicrosoftAdsSandbox,
+    monkeypatch: pytest.MonkeyPatch,
+) -> dict[str, Any]:
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    return {"google_ads": google_sandbox, "meta_ads": meta_sandbox, "microsoft_ads": microsoft_sandbox}
+
+
+def config_for(tmp_path: Path, servers: dict[str, Any], **changes: Any) -> Path:
+    import yaml
+
+    path = write_config(tmp_path, servers["google_ads"], servers["meta_ads"], servers["microsoft_ads"])
+    data = yaml.safe_load(path.read_text())
+    for section in data["connectors"]:
+        section.update(changes.get(section["name"], {}))
+    if "alerts" in changes:
+        data["alerts"] = changes["alerts"]
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def run(config: Path, **params: Any) -> Any:
+    from flows.daily import daily_pipeline
+
+    params.setdefault("start_date", START)
+    params.setdefault("end_date", END)
+    params.setdefault("run_monitoring", False)
+    return asyncio.run(daily_pipeline(config_path=str(config), return_state=True, **params))
+
+
+def query(config: Path, sql: str, parameters: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    with duckdb.connect(str(config.parent / "wh.duckdb"), read_only=True) as con:
+        return con.execute(sql, parameters or []).fetchall()
+
+
+def test_every_loaded_account_day_reconciles(tmp_path: Path, servers: dict[str, Any]) -> None:
+    config = config_for(tmp_path, servers)
+    state = run(config)
+    assert state.is_completed(), state.message
+    summary = asyncio.run(state.result()) if asyncio.iscoroutine(state.result()) else state.result()
+    result = summary.reconciliation
+    accounts = sum(len(s.account_ids) for s in servers.values())
+    assert result is not None and result.ok
+    assert result.checked == accounts * 3, result.summary()
+    assert result.summary().startswith(f"{accounts * 3} account-day(s) reconciled") and "all within" in result.summary()
+    verdicts = query(config, "SELECT verdict, count(*) FROM marts.reconciliation_daily GROUP BY 1")
+    assert verdicts == [("ok", accounts * 3 * 5)]
+    # the platform side is the sandbox's truth, to the cent
+    for channel, server in servers.items():
+        for account in server.account_ids:
+            truth = server.truth.day_totals(channel, account, START, level="account").cost
+            found = query(
+                config,
+                "SELECT platform_value, landed_value FROM marts.reconciliation_daily "
+                "WHERE channel = ? AND account_id = ? AND date_day = ? AND metric = 'spend'",
+                [channel, account.removeprefix("act_"), START],
+            )
+            assert found == [(truth, truth)], (channel, account)
+            assert isinstance(found[0][0], Decimal)
+
+
+def test_rows_missing_once_heal_by_extracting_again(tmp_path: Path, servers: dict[str, Any]) -> None:
+    google = servers["google_ads"]
+    account = google.account_ids[0]
+    # one unit at a time: the first two calls are the ad_performance unit (ads, then campaigns)
+    config = config_for(tmp_path, servers, google_ads={"accounts": [account], "max_concurrency": 1})
+    google.faults.add(Fault("rows_missing", channel="google_ads", account=account, times=2))
+    state = run(config, connectors=["google_ads"])
+    assert state.is_completed(), state.message
+    summary = state.result()
+    assert summary.reconciliation.ok
+    assert {(o.stream, o.account) for o in summary.reextracted} == {
+        ("ad_performance", account),
+        ("account_totals", account),
+    }
+    assert all(o.status == "success" for o in summary.reextracted)
+    spend = query(
+        config,
+        "SELECT sum(landed_value), sum(platform_value) FROM marts.reconciliation_daily WHERE metric = 'spend'",
+    )
+    truth = sum(google.truth.day_totals("google_ads", account, START + dt.timedelta(days=n), level="account").cost for n in range(3))
+    assert spend == [(truth, truth)]
+
+
+def test_rows_missing_for_good_fail_the_run_naming_them(
+    tmp_path: Path, servers: dict[str, Any], slack_receiver: SlackReceiver
+) -> None:
+    from prefect_slack import SlackWebhook
+
+    from flows.retry import failed_units
+    from flows.status import read_status
+    from mdp.config import load_config
+    from warehouse import from_config
+
+    SlackWebhook(url=slack_receiver.url).save("mdp-reconcile-alerts", overwrite=True)
+    microsoft = servers["microsoft_ads"]
+    account = microsoft.account_ids[1]
+    config = config_for(tmp_path, servers, alerts={"slack_webhook_block": "mdp-reconcile-alerts"})
+    microsoft.faults.add(Fault("rows_missing", channel="microsoft_ads", account=account))
+    state = run(config, connectors=["microsoft_ads"])
+    assert state.is_failed()
+    message = str(state.message)
+    truth = microsoft.truth.day_totals("microsoft_ads", account, START, level="account").cost
+    pattern = rf"microsoft_ads account {account} {START} spend: platform {truth.normalize():f}\S* \w{{3}}, landed [0-9.]+"
+    assert re.search(pattern, message), message
+    assert "step reconciliation: failed" in message
+    # the other accounts reconciled and are not blamed
+    for other in microsoft.account_ids:
+        if other != account:
+            assert f"account {other}" not in message
+    # ops.load_log: the account-days are failed loads, for status and --retry-failed
+    loaded = load_config(str(config))
+    status = read_status(loaded, START, END)
+    mine = [a for a in status.accounts if a.account == account]
+    assert mine and mine[0].failed_days == [START, START + dt.timedelta(days=1), END]
+    assert mine[0].last_error is not None and mine[0].last_error.startswith("reconciliation: ")
+    assert status.stale and mine[0].stale
+    _, units = failed_units(from_config(loaded, read_only=True), loaded)
+    assert {(u.stream, u.account, u.start, u.end) for u in units} == {
+        ("ad_performance", account, START, END),
+        ("account_totals", account, START, END),
+    }
+    # Slack got the failure with the difference
+    assert len(slack_receiver.messages) == 1
+    assert f"microsoft_ads account {account} {START} spend" in slack_receiver.messages[0]["text"]
+    # once the platform serves every row again, --retry-failed heals exactly those days
+    microsoft.faults.clear()
+    retried = run(config, connectors=["microsoft_ads"], retry_failed="latest", start_date=None, end_date=None)
+    assert retried.is_completed(), retried.message
+    after = [a for a in read_status(loaded, START, END).accounts if a.connector == "microsoft_ads"]
+    assert after and not any(a.stale for a in after), after
