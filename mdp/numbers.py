@@ -13,7 +13,12 @@ _GROUPED = re.compile(r"[-+]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
 
 
 class NumberFormatError(ValueError):
-    """The text is not a number, or carries separators that cannot be read without guessing."""
+    """The text is not a number, or carries separators that cannot be read without guessing (`detail` says which
+    when it is the separators; empty otherwise)."""
+
+    def __init__(self, text: str, detail: str = "") -> None:
+        super().__init__(f"{text!r} is not a number" + (f" ({detail})" if detail else ""))
+        self.detail = detail
 
 
 def parse_decimal(text: str) -> Decimal:
@@ -26,11 +31,11 @@ def parse_decimal(text: str) -> Decimal:
     raw = text.strip()
     if "," in raw:
         if not _GROUPED.fullmatch(raw):
-            raise NumberFormatError(f"{text!r} is not a number (misplaced thousands separator)")
+            raise NumberFormatError(text, "misplaced thousands separator")
         raw = raw.replace(",", "")
     elif not _PLAIN.fullmatch(raw):
-        raise NumberFormatError(f"{text!r} is not a number")
+        raise NumberFormatError(text)
     try:
         return Decimal(raw)
     except InvalidOperation:  # pragma: no cover - the patterns admit only what Decimal reads
-        raise NumberFormatError(f"{text!r} is not a number") from None
+        raise NumberFormatError(text) from None
