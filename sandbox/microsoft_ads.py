@@ -25,7 +25,14 @@ from sandbox.config import SandboxConfig
 from sandbox.data import MICROSOFT, Account, SyntheticData, stable_hash
 from sandbox.faults import CallCounter, Fault, FaultPlan
 from sandbox.http_sandbox import HttpSandbox
-from sandbox.microsoft_streams import REPORT_TYPES, TIME_ZONE_TYPES, ReportWriter, report_csv
+from sandbox.microsoft_streams import (
+    FORMAT_VERSION_1,
+    FORMAT_VERSIONS,
+    REPORT_TYPES,
+    TIME_ZONE_TYPES,
+    ReportWriter,
+    report_csv,
+)
 from sandbox.truth import Truth
 
 logger = logging.getLogger(__name__)
@@ -73,6 +80,7 @@ class _Report:
     header: bool
     footer: bool
     polls_left: int
+    format_version: str = FORMAT_VERSION_1
     status: str = "Pending"
     empty: bool = False
     malformed: list[Fault] = field(default_factory=list)
@@ -254,6 +262,13 @@ class _Handler(BaseHTTPRequestHandler):
         )
         if end < start:
             raise SoapFault(2017, "ReportingServiceInvalidCustomDateRangeStart", "The date range is invalid.")
+        format_version = _text(report_request, "FormatVersion") or FORMAT_VERSION_1
+        if format_version not in FORMAT_VERSIONS:
+            raise SoapFault(
+                0,
+                "InvalidFormatVersion",
+                f"FormatVersion {format_version!r} is not one of {', '.join(FORMAT_VERSIONS)}.",
+            )
         report = _Report(
             report_type,
             account,
@@ -265,6 +280,7 @@ class _Handler(BaseHTTPRequestHandler):
             header=(_text(report_request, "ExcludeReportHeader") or "false") != "true",
             footer=(_text(report_request, "ExcludeReportFooter") or "false") != "true",
             polls_left=self.state.config.microsoft_report_polls,
+            format_version=format_version,
             empty=any(f.kind == "empty_report" for f in active),
             malformed=[f for f in active if f.kind == "malformed"],
         )
@@ -301,7 +317,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _rows(self, report: _Report) -> list[dict[str, str]]:
         writer = ReportWriter(self.state.truth, report.account)
-        return writer.rows(report.report_type, report.start, report.end, report.as_of)
+        return writer.rows(report.report_type, report.start, report.end, report.as_of, report.format_version)
 
     def _csv(self, report: _Report) -> str:
         rows = self._rows(report)
