@@ -36,7 +36,7 @@ SECRET_REF_PATTERN = re.compile(r"^(env|block):([A-Za-z0-9_][A-Za-z0-9_.\-/]*)$"
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 # ISO 4217 codes the platform knows how to label; conversion rates come from the dbt FX seed.
 KNOWN_CURRENCIES = frozenset(
-    "AED ARS AUD BGN BRL CAD CHF CLP CNY COP CZK DKK EGP EUR GBP HKD HUF IDR ILS INR JPY KRW MXN MYR"  # noqa: SIM905
+    "AED ARS AUD BGN BRL CAD CHF CLP CNY COP CZK DKK EGP EUR GBP HKD HUF IDR ILS INR JPY KRW KWD MXN MYR"  # noqa: SIM905
     " NGN NOK NZD PEN PHP PKR PLN QAR RON SAR SEK SGD THB TRY TWD UAH USD VND ZAR".split()
 )
 

@@ -13,8 +13,11 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from functools import cached_property, lru_cache
 from typing import Literal
+
+from mdp.currency import exponent
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +35,9 @@ _SAME_DAY_SHARE = 0.45
 # Monday .. Sunday demand factors.
 WEEKDAY_FACTORS = (1.0, 1.06, 1.04, 1.0, 0.93, 0.78, 0.84)
 
-# (currency, time zone, market label); accounts cycle through them.
+# (currency, time zone, market label); accounts cycle through them (the index plus a per-channel offset). New
+# locales go at the end: with the default three accounts per channel, existing accounts keep their currency.
+# JPY (no decimals) and KWD (three) come to Microsoft's 7th and 8th, Meta's 8th and 9th, Google's 9th and 10th.
 LOCALES: tuple[tuple[str, str, str], ...] = (
     ("EUR", "Europe/Paris", "FR"),
     ("USD", "America/New_York", "US"),
@@ -42,9 +47,20 @@ LOCALES: tuple[tuple[str, str, str], ...] = (
     ("SEK", "Europe/Stockholm", "SE"),
     ("CHF", "Europe/Zurich", "CH"),
     ("AUD", "Australia/Sydney", "AU"),
+    ("JPY", "Asia/Tokyo", "JP"),
+    ("KWD", "Asia/Kuwait", "KW"),
 )
 # Units of the currency per EUR, so prices look plausible in each currency.
-_CURRENCY_SCALE = {"EUR": 1.0, "USD": 1.08, "GBP": 0.85, "SEK": 11.4, "CHF": 0.95, "AUD": 1.65}
+_CURRENCY_SCALE = {
+    "EUR": 1.0,
+    "USD": 1.08,
+    "GBP": 0.85,
+    "SEK": 11.4,
+    "CHF": 0.95,
+    "AUD": 1.65,
+    "JPY": 163.9,
+    "KWD": 0.333,
+}
 _BRANDS = (
     "Northwind Outdoor",
     "Contoso Home",
@@ -113,6 +129,25 @@ def rng_for(*parts: object) -> random.Random:
 def _numeric_id(digits: int, *parts: object) -> str:
     low = 10 ** (digits - 1)
     return str(low + stable_hash(*parts) % (9 * low))
+
+
+def money_unit_micros(currency: str) -> int:
+    """Micros in the currency's smallest unit: 10_000 (a cent) for EUR, 1_000_000 (a yen) for JPY, 1_000 for KWD."""
+    return int(10 ** (6 - exponent(currency)))
+
+
+def money_text(micros: int, currency: str, *, grouped: bool = False) -> str:
+    """An amount as the platforms write it: the currency's decimal places ("1234" JPY, "12.34" EUR, "1.234" KWD),
+    with comma thousands separators when `grouped` ("12,345")."""
+    places = exponent(currency)
+    return f"{Decimal(micros).scaleb(-6):{',' if grouped else ''}.{places}f}"
+
+
+def _minor_micros(cents: float, currency_exponent: int) -> int:
+    """An amount given in hundredths of the currency, rounded to its smallest unit, in micros."""
+    if currency_exponent == 2:
+        return round(cents) * 10_000
+    return int(round(cents * 10 ** (currency_exponent - 2)) * 10 ** (6 - currency_exponent))
 
 
 def late_share(channel: str, day: date, as_of: date) -> float:
@@ -208,8 +243,9 @@ class AccountStructure:
 class DailyRecord:
     """Metrics of one ad (or one ad-less campaign) on one day, as reported on a given "as of" date.
 
-    Money is in micros of the account currency (whole cents). Google and Microsoft conversions are kept in hundredths
-    (`conversions_centi`); Meta conversions live in `actions` / `action_value_micros` by action type.
+    Money is in micros of the account currency, in whole minor units of it (cents, yen, fils). Google and Microsoft
+    conversions are kept in hundredths (`conversions_centi`); Meta conversions live in `actions` /
+    `action_value_micros` by action type.
     """
 
     channel: Channel
@@ -405,10 +441,12 @@ class SyntheticData:
             for c in structure.campaigns
             if c.channel_type == "PERFORMANCE_MAX"
         ]
+        places = exponent(account.currency)
         for unit_id, campaign_id, ad_group_id, ad_id in units:
             record = self._unit_day(
                 channel,
                 account.account_id,
+                places,
                 structure.profiles[unit_id],
                 unit_id,
                 day,
@@ -425,6 +463,7 @@ class SyntheticData:
         self,
         channel: Channel,
         account_id: str,
+        places: int,
         profile: _Profile,
         unit_id: str,
         day: date,
@@ -442,7 +481,7 @@ class SyntheticData:
         if impressions <= 0:
             return None
         clicks = min(impressions, round(impressions * profile.ctr * _lognormal(rng, 0.15)))
-        cost_cents = round(clicks * profile.cpc_cents * _lognormal(rng, 0.1))
+        cost_cents = clicks * profile.cpc_cents * _lognormal(rng, 0.1)
         conv_final = clicks * profile.cvr * _lognormal(rng, 0.3)
         value_cents_final = conv_final * profile.aov_cents * _lognormal(rng, 0.2)
         vtc_final = impressions * 0.0004 * _lognormal(rng, 0.4)
@@ -455,13 +494,13 @@ class SyntheticData:
             "ad_id": ad_id,
             "impressions": impressions,
             "clicks": clicks,
-            "cost_micros": cost_cents * 10_000,
+            "cost_micros": _minor_micros(cost_cents, places),
         }
         if channel != META:  # Google and Microsoft report conversions and their value per row
             return DailyRecord(
                 **common,
                 conversions_centi=round(round(conv_final * 100) * share),
-                conversions_value_micros=round(value_cents_final * share) * 10_000,
+                conversions_value_micros=_minor_micros(value_cents_final * share, places),
                 view_through_conversions=round(round(vtc_final) * share),
             )
         purchases = int(conv_final) + (1 if rng.random() < conv_final % 1 else 0)
@@ -482,7 +521,7 @@ class SyntheticData:
         )
         # The value arrives with the purchases: proportional to the purchases reported so far.
         reported = dict(actions)["purchase"]
-        value = round(purchase_value_cents * reported / purchases) * 10_000 if reported else 0
+        value = _minor_micros(purchase_value_cents * reported / purchases, places) if reported else 0
         return DailyRecord(
             **common,
             reach=max(1, round(impressions / rng.uniform(1.05, 1.6))),

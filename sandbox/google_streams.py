@@ -16,7 +16,16 @@ from functools import cached_property
 from typing import Any
 
 from sandbox import history
-from sandbox.data import LOCALES, AccountStructure, Ad, AdGroup, Campaign, DailyRecord, stable_hash
+from sandbox.data import (
+    LOCALES,
+    AccountStructure,
+    Ad,
+    AdGroup,
+    Campaign,
+    DailyRecord,
+    money_unit_micros,
+    stable_hash,
+)
 from sandbox.segments import segment_weights, split_integer, split_record
 
 _CENT = 10_000
@@ -253,6 +262,11 @@ class GoogleAccountDetails:
         return " ".join(self.structure.account.name.split()[:2])
 
     @cached_property
+    def money_unit(self) -> int:
+        """Micros in the account currency's smallest unit: breakdowns split money in it."""
+        return money_unit_micros(self.structure.account.currency)
+
+    @cached_property
     def market(self) -> str:
         return LOCALES[self.structure.account.index % len(LOCALES)][2]
 
@@ -386,13 +400,13 @@ class GoogleAccountDetails:
         if not keywords:
             return
         weights = segment_weights(keywords, 0.7, self.seed, "keyword", record.ad_id, record.day.isoformat())
-        yield from zip(keywords, split_record(record, weights), strict=True)
+        yield from zip(keywords, split_record(record, weights, self.money_unit), strict=True)
 
     def search_term_slices(self, record: DailyRecord) -> Iterator[tuple[Keyword, str, str, DailyRecord]]:
         for keyword, part in self.keyword_slices(record):
             terms = self.search_terms(keyword, self.seed)
             weights = segment_weights(terms, 0.5, self.seed, "term", keyword.criterion_id, record.ad_id, record.day)
-            for (term, status), piece in zip(terms, split_record(part, weights), strict=True):
+            for (term, status), piece in zip(terms, split_record(part, weights, self.money_unit), strict=True):
                 yield keyword, term, status, piece
 
     # campaign breakdowns -----------------------------------------------------------------------------
@@ -420,7 +434,9 @@ class GoogleAccountDetails:
     def region_slices(self, record: DailyRecord) -> Iterator[tuple[GeoTarget, GeoTarget, str, DailyRecord]]:
         regions = self.regions(record.campaign_id)
         weights = segment_weights(regions, 0.6, self.seed, "geo", record.ad_id or record.campaign_id, record.day)
-        for (country, region, location_type), part in zip(regions, split_record(record, weights), strict=True):
+        for (country, region, location_type), part in zip(
+            regions, split_record(record, weights, self.money_unit), strict=True
+        ):
             yield country, region, location_type, part
 
     def devices(self, campaign_id: str) -> tuple[str, ...]:
@@ -429,7 +445,7 @@ class GoogleAccountDetails:
     def device_slices(self, record: DailyRecord) -> Iterator[tuple[str, DailyRecord]]:
         devices = self.devices(record.campaign_id)
         weights = segment_weights(devices, 0.55, self.seed, "device", record.ad_id or record.campaign_id, record.day)
-        yield from zip(devices, split_record(record, weights), strict=True)
+        yield from zip(devices, split_record(record, weights, self.money_unit), strict=True)
 
     @cached_property
     def conversion_actions(self) -> tuple[ConversionAction, ...]:
@@ -453,7 +469,8 @@ class GoogleAccountDetails:
         primary, secondary = self.campaign_actions(record.campaign_id)
         weights = segment_weights(primary, 0.5, self.seed, "action", record.ad_id or record.campaign_id, record.day)
         counts = split_integer(record.conversions_centi, weights)
-        values = [v * _CENT for v in split_integer(record.conversions_value_micros // _CENT, weights)]
+        unit = self.money_unit
+        values = [v * unit for v in split_integer(record.conversions_value_micros // unit, weights)]
         for action, count, value in zip(primary, counts, values, strict=True):
             yield (
                 action,

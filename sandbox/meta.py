@@ -13,17 +13,16 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from sandbox import meta_streams
 from sandbox.config import SandboxConfig
-from sandbox.data import META, Account, AccountStructure, DailyRecord, normalize_account_id
+from sandbox.data import META, Account, AccountStructure, DailyRecord, money_text, normalize_account_id
 from sandbox.faults import CallCounter, Fault, FaultPlan, without_first_campaign
 from sandbox.http_sandbox import HttpSandbox
 from sandbox.truth import Truth, daterange
@@ -149,8 +148,9 @@ def _decode_cursor(cursor: str) -> int:
         raise _param_error("Invalid cursor: the 'after' parameter is not a valid cursor") from None
 
 
-def _money(micros: int) -> str:
-    return f"{Decimal(micros) / 1_000_000:.2f}"
+def _money(currency: str) -> Callable[[int], str]:
+    """Graph's amounts in the account currency's decimal places ("1234" JPY, "12.34" EUR, "1.234" KWD)."""
+    return lambda micros: money_text(micros, currency)
 
 
 def _ratio(value: float) -> str:
@@ -641,10 +641,11 @@ def _insights_rows(truth: Truth, account: Account, request: _InsightsRequest) ->
     for key, records in groups.items():
         (start, stop), segment, first = key[0], key[-1], records[0]
         values = _entity_values(seed, structure, first, as_of)
-        values |= _metric_values(records)
+        values |= _metric_values(records, _money(account.currency))
         if request.windows:
             window_key = (start.isoformat(), *key[1:-1], *segment)
-            meta_streams.add_windows(values, request.windows, seed, window_key, _value_micros(records), _money)
+            money = _money(account.currency)
+            meta_streams.add_windows(values, request.windows, seed, window_key, _value_micros(records), money)
         row = {}
         for name in request.fields:
             if name in ("date_start", "date_stop"):
@@ -693,7 +694,7 @@ def _value_micros(records: Sequence[DailyRecord]) -> dict[str, int]:
     return values
 
 
-def _metric_values(records: Sequence[DailyRecord]) -> dict[str, Any]:
+def _metric_values(records: Sequence[DailyRecord], money: Callable[[int], str]) -> dict[str, Any]:
     impressions = sum(r.impressions for r in records)
     clicks = sum(r.clicks for r in records)
     cost = sum(r.cost_micros for r in records)
@@ -708,7 +709,7 @@ def _metric_values(records: Sequence[DailyRecord]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "impressions": str(impressions),
         "clicks": str(clicks),
-        "spend": _money(cost),
+        "spend": money(cost),
         "reach": str(reach),
         "frequency": _ratio(impressions / reach) if reach else "0",
         "cpc": _ratio(cost / 1e6 / clicks) if clicks else None,
@@ -719,7 +720,7 @@ def _metric_values(records: Sequence[DailyRecord]) -> dict[str, Any]:
     if actions:
         out["actions"] = [{"action_type": t, "value": str(n)} for t, n in actions.items()]
     if values:
-        out["action_values"] = [{"action_type": t, "value": _money(v)} for t, v in values.items()]
+        out["action_values"] = [{"action_type": t, "value": money(v)} for t, v in values.items()]
     return {k: v for k, v in out.items() if v is not None}
 
 

@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sandbox import history
-from sandbox.data import Account, AccountStructure, Ad, DailyRecord, rng_for, stable_hash
+from sandbox.data import Account, AccountStructure, Ad, DailyRecord, money_unit_micros, rng_for, stable_hash
 from sandbox.segments import split_integer, split_record
 
 # The insights `breakdowns` enum (https://developers.facebook.com/docs/marketing-api/insights/breakdowns).
@@ -200,12 +200,13 @@ def split(
     (the finest split: callers group the parts by the breakdowns they asked for)."""
     family = FAMILIES[breakdowns[0]]
     key = (seed, family, record.ad_id or record.campaign_id, record.day.isoformat())
+    unit = money_unit_micros(account.currency)
     if family == "geo":
         out: list[tuple[Dims, DailyRecord]] = []
         names = countries(account)
-        for country, part in zip(names, _split(record, _weights(len(names), 0.35, *key)), strict=True):
+        for country, part in zip(names, _split(record, _weights(len(names), 0.35, *key), unit), strict=True):
             regions = REGIONS.get(country, ("Unknown",))
-            parts = _split(part, _weights(len(regions), 0.6, *key, country))
+            parts = _split(part, _weights(len(regions), 0.6, *key, country), unit)
             out += [({"country": country, "region": r}, p) for r, p in zip(regions, parts, strict=True)]
         return out
     if family == "demographics":
@@ -216,24 +217,25 @@ def split(
             for i in range(len(AGES))
             for j in range(len(GENDERS))
         ]
-        parts = _split(record, weights)
+        parts = _split(record, weights, unit)
         return [({"age": a, "gender": g}, p) for (a, g), p in zip(labels, parts, strict=True)]
     if family == "placement":
-        parts = _split(record, _weights(len(PLACEMENTS), 0.72, *key))
+        parts = _split(record, _weights(len(PLACEMENTS), 0.72, *key), unit)
         return [
             ({"publisher_platform": pub, "platform_position": pos}, p)
             for (pub, pos), p in zip(PLACEMENTS, parts, strict=True)
         ]
-    parts = _split(record, _weights(len(DEVICES), 0.3, *key))
+    parts = _split(record, _weights(len(DEVICES), 0.3, *key), unit)
     return [({"device_platform": d}, p) for d, p in zip(DEVICES, parts, strict=True)]
 
 
-def _split(record: DailyRecord, weights: Sequence[float]) -> list[DailyRecord]:
-    """split_record, with each action type's value following its count (no value without a purchase)."""
-    parts = split_record(record, weights)
+def _split(record: DailyRecord, weights: Sequence[float], unit: int) -> list[DailyRecord]:
+    """split_record, with each action type's value following its count (no value without a purchase); money in
+    whole `unit`s of micros (the currency's minor unit)."""
+    parts = split_record(record, weights, unit)
     counts = {t: [dict(p.actions).get(t, 0) for p in parts] for t, _ in record.action_value_micros}
     values = {
-        t: [cents * 10_000 for cents in split_integer(micros // 10_000, counts[t])]
+        t: [minor * unit for minor in split_integer(micros // unit, counts[t])]
         for t, micros in record.action_value_micros
     }
     return [

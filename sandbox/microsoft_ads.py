@@ -25,7 +25,14 @@ from sandbox.config import SandboxConfig
 from sandbox.data import MICROSOFT, Account, SyntheticData, stable_hash
 from sandbox.faults import CallCounter, Fault, FaultPlan, without_first_campaign
 from sandbox.http_sandbox import HttpSandbox
-from sandbox.microsoft_streams import REPORT_TYPES, TIME_ZONE_TYPES, ReportWriter, report_csv
+from sandbox.microsoft_streams import (
+    FORMAT_VERSION_1,
+    FORMAT_VERSIONS,
+    REPORT_TYPES,
+    TIME_ZONE_TYPES,
+    ReportWriter,
+    report_csv,
+)
 from sandbox.truth import Truth
 
 logger = logging.getLogger(__name__)
@@ -73,6 +80,7 @@ class _Report:
     header: bool
     footer: bool
     polls_left: int
+    format_version: str = FORMAT_VERSION_1
     status: str = "Pending"
     empty: bool = False
     malformed: list[Fault] = field(default_factory=list)
@@ -255,6 +263,13 @@ class _Handler(BaseHTTPRequestHandler):
         )
         if end < start:
             raise SoapFault(2017, "ReportingServiceInvalidCustomDateRangeStart", "The date range is invalid.")
+        format_version = _text(report_request, "FormatVersion") or FORMAT_VERSION_1
+        if format_version not in FORMAT_VERSIONS:
+            raise SoapFault(
+                0,
+                "InvalidFormatVersion",
+                f"FormatVersion {format_version!r} is not one of {', '.join(FORMAT_VERSIONS)}.",
+            )
         report = _Report(
             report_type,
             account,
@@ -266,6 +281,7 @@ class _Handler(BaseHTTPRequestHandler):
             header=(_text(report_request, "ExcludeReportHeader") or "false") != "true",
             footer=(_text(report_request, "ExcludeReportFooter") or "false") != "true",
             polls_left=self.state.config.microsoft_report_polls,
+            format_version=format_version,
             empty=any(f.kind == "empty_report" for f in active),
             malformed=[f for f in active if f.kind == "malformed"],
             rows_missing=any(f.kind == "rows_missing" for f in active),
@@ -303,7 +319,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _rows(self, report: _Report) -> list[dict[str, str]]:
         writer = ReportWriter(self.state.truth, report.account)
-        rows = writer.rows(report.report_type, report.start, report.end, report.as_of)
+        rows = writer.rows(report.report_type, report.start, report.end, report.as_of, report.format_version)
         return without_first_campaign(rows, "CampaignId") if report.rows_missing else rows
 
     def _csv(self, report: _Report) -> str:

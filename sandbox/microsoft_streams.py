@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sandbox.data import MICROSOFT, Account, AccountStructure, DailyRecord, stable_hash
+from sandbox.data import MICROSOFT, Account, AccountStructure, DailyRecord, money_text, money_unit_micros, stable_hash
 from sandbox.segments import segment_weights, split_record
 from sandbox.truth import Truth, daterange
 
@@ -33,6 +33,8 @@ TIME_ZONE_TYPES = {
     "America/New_York": "EasternTimeUSCanada",
     "America/Los_Angeles": "PacificTimeUSCanadaTijuana",
     "Australia/Sydney": "CanberraMelbourneSydney",
+    "Asia/Tokyo": "OsakaSapporoTokyo",
+    "Asia/Kuwait": "KuwaitRiyadh",
 }
 # Market (by time zone) -> (country, states) the geographic report spreads an account's traffic over.
 _GEOGRAPHY = {
@@ -44,8 +46,14 @@ _GEOGRAPHY = {
     "Europe/Stockholm": ("Sweden", ("Stockholm County", "Västra Götaland County")),
     "Europe/Zurich": ("Switzerland", ("Zurich", "Geneva", "Bern")),
     "Australia/Sydney": ("Australia", ("New South Wales", "Victoria", "Queensland")),
+    "Asia/Tokyo": ("Japan", ("Tokyo", "Osaka", "Kanagawa")),
+    "Asia/Kuwait": ("Kuwait", ("Al Asimah", "Hawalli", "Al Ahmadi")),
 }
 DEVICES = ("Computer", "Smartphone", "Tablet")
+# ReportRequest.FormatVersion values: a request without one gets 1.0 (thousands separators); 2.0 writes plain numbers.
+FORMAT_VERSION_1 = "1.0"
+FORMAT_VERSION_2 = "2.0"
+FORMAT_VERSIONS = (FORMAT_VERSION_1, FORMAT_VERSION_2)
 _MATCH_TYPES = ("Exact", "Phrase", "Broad")
 _QUERY_SUFFIXES = ("", " online", " near me", " best price")
 
@@ -69,19 +77,19 @@ class Amounts:
         self.conversions_centi += record.conversions_centi
         self.revenue_micros += record.conversions_value_micros
 
-    def cells(self, currency: str) -> Cells:
+    def cells(self, currency: str, format_version: str) -> Cells:
+        """The metric cells as the report's FormatVersion writes them: 1.0 (the default) groups the thousands of
+        Impressions, Clicks, Spend and Revenue with commas ("12,345"), 2.0 does not. Money has the currency's
+        decimal places ("12345" JPY, "12.34" EUR, "1.234" KWD)."""
+        grouped = format_version != FORMAT_VERSION_2
         return {
             "CurrencyCode": currency,
-            "Impressions": str(self.impressions),
-            "Clicks": str(self.clicks),
-            "Spend": _money(self.cost_micros),
+            "Impressions": f"{self.impressions:,}" if grouped else str(self.impressions),
+            "Clicks": f"{self.clicks:,}" if grouped else str(self.clicks),
+            "Spend": money_text(self.cost_micros, currency, grouped=grouped),
             "Conversions": f"{Decimal(self.conversions_centi) / 100:.2f}",
-            "Revenue": _money(self.revenue_micros),
+            "Revenue": money_text(self.revenue_micros, currency, grouped=grouped),
         }
-
-
-def _money(micros: int) -> str:
-    return f"{Decimal(micros) / 1_000_000:.2f}"
 
 
 @dataclass(frozen=True)
@@ -108,8 +116,8 @@ def keywords(seed: int, structure: AccountStructure, ad_group_id: str) -> tuple[
     )
 
 
-def _split(record: DailyRecord, segments: Sequence[object], *key: object) -> list[DailyRecord]:
-    return split_record(record, segment_weights([str(s) for s in segments], 0.6, *key))
+def _split(record: DailyRecord, segments: Sequence[object], unit: int, *key: object) -> list[DailyRecord]:
+    return split_record(record, segment_weights([str(s) for s in segments], 0.6, *key), unit)
 
 
 class ReportWriter:
@@ -119,8 +127,11 @@ class ReportWriter:
         self.truth = truth
         self.account = account
         self.structure = truth.data.structure(MICROSOFT, account.account_id)
+        self.unit = money_unit_micros(account.currency)
 
-    def rows(self, report_type: str, start: date, end: date, as_of: date | None) -> list[Cells]:
+    def rows(
+        self, report_type: str, start: date, end: date, as_of: date | None, format_version: str = FORMAT_VERSION_1
+    ) -> list[Cells]:
         grouped: dict[tuple[str, ...], tuple[Cells, Amounts]] = {}
         for day in daterange(start, end):
             for record in self.truth.records(MICROSOFT, self.account.account_id, day, as_of):
@@ -129,7 +140,9 @@ class ReportWriter:
                     key = tuple(base.values())
                     entry = grouped.setdefault(key, (base, Amounts()))
                     entry[1].add(part)
-        return [{**cells, **amounts.cells(self.account.currency)} for cells, amounts in grouped.values()]
+        return [
+            {**cells, **amounts.cells(self.account.currency, format_version)} for cells, amounts in grouped.values()
+        ]
 
     def _slices(self, report_type: str, record: DailyRecord) -> Iterator[tuple[Cells, DailyRecord]]:
         s = self.structure
@@ -139,12 +152,14 @@ class ReportWriter:
             yield {}, record
             return
         if report_type == "CampaignPerformanceReportRequest":
-            for device, part in zip(DEVICES, _split(record, DEVICES, record.ad_id, record.day), strict=True):
+            for device, part in zip(DEVICES, _split(record, DEVICES, self.unit, record.ad_id, record.day), strict=True):
                 yield {**campaign_cells, "DeviceType": device}, part
             return
         if report_type == "GeographicPerformanceReportRequest":
             country, states = _GEOGRAPHY.get(self.account.time_zone, ("United States", ("California",)))
-            for state, part in zip(states, _split(record, states, "geo", record.ad_id, record.day), strict=True):
+            for state, part in zip(
+                states, _split(record, states, self.unit, "geo", record.ad_id, record.day), strict=True
+            ):
                 yield {**campaign_cells, "Country": country, "State": state, "LocationType": "Physical location"}, part
             return
         assert record.ad_group_id is not None
@@ -165,13 +180,15 @@ class ReportWriter:
             )
             return
         words = keywords(self.truth.data.seed, s, group.ad_group_id)
-        for word, part in zip(words, _split(record, words, "kw", record.ad_id, record.day), strict=True):
+        for word, part in zip(words, _split(record, words, self.unit, "kw", record.ad_id, record.day), strict=True):
             keyword_cells = {**group_cells, "KeywordId": word.keyword_id, "Keyword": word.text}
             if report_type == "KeywordPerformanceReportRequest":
                 yield {**keyword_cells, "BidMatchType": word.match_type}, part
                 continue
             queries = [word.text + suffix for suffix in _QUERY_SUFFIXES[:2]]
-            for query, piece in zip(queries, _split(part, queries, "q", word.keyword_id, record.day), strict=True):
+            for query, piece in zip(
+                queries, _split(part, queries, self.unit, "q", word.keyword_id, record.day), strict=True
+            ):
                 yield {**keyword_cells, "SearchQuery": query, "DeliveredMatchType": word.match_type}, piece
 
 

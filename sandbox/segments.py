@@ -37,21 +37,22 @@ def segment_weights(segments: Sequence[str], spread: float, *key: object) -> lis
     return [spread**i * rng.uniform(0.8, 1.2) for i in range(len(segments))]
 
 
-def split_record(record: DailyRecord, weights: Sequence[float]) -> list[DailyRecord]:
+def split_record(record: DailyRecord, weights: Sequence[float], unit: int = _CENT) -> list[DailyRecord]:
     """One record per weight whose metrics sum exactly to `record`'s; clicks never exceed impressions.
 
-    Money splits in whole cents, Google conversions in hundredths, Meta actions per action type.
+    Money splits in whole `unit`s of micros (the account currency's minor unit: data.money_unit_micros; cents by
+    default), Google conversions in hundredths, Meta actions per action type.
     """
     n = len(weights)
     impressions = split_integer(record.impressions, weights)
     clicks = _capped(split_integer(record.clicks, weights), impressions)
-    cost = [c * _CENT for c in split_integer(record.cost_micros // _CENT, weights)]
+    cost = [c * unit for c in split_integer(record.cost_micros // unit, weights)]
     conversions = split_integer(record.conversions_centi, weights)
-    values = [v * _CENT for v in split_integer(record.conversions_value_micros // _CENT, weights)]
+    values = [v * unit for v in split_integer(record.conversions_value_micros // unit, weights)]
     view_through = split_integer(record.view_through_conversions, weights)
     reach = split_integer(record.reach, weights)
     actions = {t: split_integer(count, weights) for t, count in record.actions}
-    action_values = {t: [v * _CENT for v in split_integer(m // _CENT, weights)] for t, m in record.action_value_micros}
+    action_values = {t: [v * unit for v in split_integer(m // unit, weights)] for t, m in record.action_value_micros}
     return [
         replace(
             record,

@@ -16,6 +16,7 @@ from sandbox.data import (
     Channel,
     DailyRecord,
     SyntheticData,
+    money_unit_micros,
     normalize_account_id,
     stable_hash,
 )
@@ -113,7 +114,9 @@ class Truth:
                 records = kept or records[:1]
             elif fault.kind == "spend_spike":
                 factor = float(fault.param("factor", 10.0))
-                records = [replace(r, cost_micros=round(r.cost_micros * factor / 10_000) * 10_000) for r in records]
+                info = self.data.account(channel, account)
+                unit = money_unit_micros(info.currency) if info is not None else 10_000
+                records = [replace(r, cost_micros=round(r.cost_micros * factor / unit) * unit) for r in records]
         return records
 
     def ad_paused(self, channel: Channel, account_id: str, ad_id: str, day: date) -> bool:

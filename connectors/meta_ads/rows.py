@@ -7,7 +7,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import pyarrow as pa
@@ -15,6 +15,7 @@ import pyarrow as pa
 from connectors.base import Account
 from connectors.meta_ads.schema import ACCOUNT_TOTALS, ACTION_INSIGHTS, AD_INSIGHTS, BREAKDOWN_TABLES
 from connectors.meta_ads.settings import DEFAULT_ATTRIBUTION_WINDOW, INSIGHTS_FIELDS, INSIGHTS_QUERIES
+from mdp.numbers import NumberFormatError, parse_decimal
 from mdp.schema import QuarantinedRow, TableSpec
 
 _SPEND_QUANTUM = Decimal("0.000001")
@@ -377,8 +378,11 @@ def _count(raw: Mapping[str, Any], name: str) -> int:
         return 0
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
-    elif isinstance(value, str) and value.strip().isdigit():
-        number = int(value)
+    elif isinstance(value, str):
+        parsed = _decimal(value, name)
+        if parsed != parsed.to_integral_value():
+            raise BadRow(f"non-numeric {name} ({value!r}): not a whole number")
+        number = int(parsed)
     else:
         raise BadRow(f"non-numeric {name} ({value!r})")
     if number < 0:
@@ -399,15 +403,13 @@ def _spend(raw: Mapping[str, Any]) -> Decimal:
 
 
 def _decimal(value: Any, name: str) -> Decimal:
+    """Graph's numbers are strings ("12.34"); thousands separators ("1,234.56") are read, never guessed at."""
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise BadRow(f"non-numeric {name} ({value!r})")
     try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise BadRow(f"non-numeric {name} ({value!r})") from None
-    if not number.is_finite():
-        raise BadRow(f"non-numeric {name} ({value!r})")
-    return number
+        return parse_decimal(str(value))
+    except NumberFormatError as error:
+        raise BadRow(f"non-numeric {name} ({value!r})" + (f": {error.detail}" if error.detail else "")) from None
 
 
 def _action_list(raw: Mapping[str, Any], name: str) -> list[Mapping[str, Any]] | None:

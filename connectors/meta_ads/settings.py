@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 
 from connectors.base import ConnectorSettings
+from mdp.currency import minor_units
 
 GRAPH_API_VERSION = "v26.0"
 GRAPH_URL = "https://graph.facebook.com"
@@ -141,13 +142,15 @@ DEFAULT_ATTRIBUTION_WINDOW = "default"
 DEFAULT_ACTION_ATTRIBUTION_WINDOWS: tuple[str, ...] = ("1d_click", "7d_click", "1d_view")
 
 # Budgets and bids come as strings in the currency's minor units: amount = value / offset
-# (https://developers.facebook.com/docs/marketing-api/currencies); 100 unless listed here.
+# (https://developers.facebook.com/docs/marketing-api/currencies). Graph's offset is 1 for the currencies listed
+# here, some of which have two decimals in ISO 4217 (COP, CRC, HUF, IDR, TWD); every other currency has its ISO
+# minor unit (mdp.currency): 100 for EUR, 1 for the other zero-decimal ones, 1000 for KWD, BHD, JOD, OMR, TND.
 CURRENCY_OFFSET_ONE = frozenset({"CLP", "COP", "CRC", "HUF", "ISK", "IDR", "JPY", "KRW", "PYG", "TWD", "VND"})
 
 
 def currency_offset(currency: str | None) -> int:
-    """Minor units per unit of `currency` for Graph budgets (1 for zero-decimal currencies, else 100)."""
-    return 1 if (currency or "").upper() in CURRENCY_OFFSET_ONE else 100
+    """Minor units per unit of `currency` in Graph budgets: 1 for JPY, 100 for EUR, 1000 for KWD."""
+    return 1 if (currency or "").strip().upper() in CURRENCY_OFFSET_ONE else minor_units(currency)
 
 
 # Ads Manager's numbers: each ad set's own attribution setting rather than the API default windows.

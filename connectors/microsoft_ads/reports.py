@@ -17,6 +17,7 @@ from bingads.service_client import ServiceClient
 from connectors.microsoft_ads.client import Session
 from connectors.microsoft_ads.exceptions import MicrosoftAdsError, MicrosoftAdsRetryableError
 from connectors.microsoft_ads.settings import (
+    REPORT_FORMAT_VERSION,
     REPORT_QUERIES,
     REPORT_STATUS_ERROR,
     REPORT_STATUS_PENDING,
@@ -42,6 +43,7 @@ def report_request(service: ServiceClient, stream: str, account_id: str, start: 
     factory = service.factory
     request = factory.create(query.request_type)
     request.Format = "Csv"
+    request.FormatVersion = REPORT_FORMAT_VERSION
     request.ReportName = f"mdp {stream} {account_id} {start}..{end}"
     request.ReturnOnlyCompleteData = False
     request.ExcludeColumnHeaders = False

@@ -9,13 +9,14 @@ import io
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import pyarrow as pa
 
 from connectors.base import Account
 from connectors.microsoft_ads.settings import COUNTRY_CODES, REPORT_QUERIES
+from mdp.numbers import NumberFormatError, parse_decimal
 from mdp.schema import QuarantinedRow, TableSpec
 
 _MONEY_QUANTUM = Decimal("0.000001")
@@ -153,7 +154,7 @@ def _value(raw: str, kind: str, column: str) -> Any:
         if len(raw) != 3 or not raw.isalpha():
             raise BadRow(f"{column} {raw!r} is not an ISO 4217 code")
         return raw.upper()
-    number = _decimal(raw.replace(",", "") if kind == "count" else raw, column)
+    number = _decimal(raw, column)
     if number < 0:
         raise BadRow(f"negative {column} ({raw})")
     if kind == "count":
@@ -168,13 +169,12 @@ def _value(raw: str, kind: str, column: str) -> Any:
 
 
 def _decimal(raw: str, column: str) -> Decimal:
+    """The exact value of a numeric cell: plain, or with the thousands separators FormatVersion 1.0 writes (a
+    request asks for 2.0, which has none, but a report may still carry them)."""
     try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise BadRow(f"{column} {raw!r} is not a number") from None
-    if not value.is_finite():
-        raise BadRow(f"{column} {raw!r} is not a number")
-    return value
+        return parse_decimal(raw)
+    except NumberFormatError as error:
+        raise BadRow(f"{column} {error}") from None
 
 
 def _date(raw: str, column: str) -> dt.date:

@@ -31,6 +31,10 @@ PERMISSION_CODES: dict[int, str] = {106: "UserIsNotAuthorized"}
 # OAuth token endpoint errors that may pass when asked again.
 RETRYABLE_OAUTH_ERRORS = frozenset({"temporarily_unavailable", "server_error"})
 
+# ReportRequest.FormatVersion: left out, a report is written in 1.0, where some columns (Revenue among them) carry
+# thousands separators ("1,234.56"); 2.0 writes plain numbers. Always sent; the parser still reads both.
+REPORT_FORMAT_VERSION = "2.0"
+
 REPORT_STATUS_SUCCESS = "Success"
 REPORT_STATUS_PENDING = "Pending"
 REPORT_STATUS_ERROR = "Error"
@@ -153,6 +157,7 @@ TIME_ZONES: dict[str, str] = {
     "Bangkok": "Asia/Bangkok",
     "ChennaiKolkataMumbaiNewDelhi": "Asia/Kolkata",
     "AbuDhabiMuscat": "Asia/Dubai",
+    "KuwaitRiyadh": "Asia/Kuwait",
     "Jerusalem": "Asia/Jerusalem",
     "CairoEgypt": "Africa/Cairo",
     "HarareEgypt": "Africa/Harare",
@@ -174,6 +179,7 @@ COUNTRY_CODES: dict[str, str] = {
     "Ireland": "IE",
     "Italy": "IT",
     "Japan": "JP",
+    "Kuwait": "KW",
     "Luxembourg": "LU",
     "Mexico": "MX",
     "Netherlands": "NL",

@@ -84,8 +84,8 @@ def test_check_rejects_a_bad_file_with_exit_code_2(tmp_path: Path) -> None:
         (["--retry-failed", "--resume", "r1"], "--resume and --retry-failed exclude each other: give one"),
         (
             ["--start", "2019-12-30", "--end", "2020-01-02"],
-            "no FX rate in fx_rates_daily.csv for 2019-12-30..2019-12-31 (AUD, CAD, CHF, DKK, EUR, GBP, JPY, PLN, "
-            "SEK, USD); the seed covers 2020-01-01..2027-12-31",
+            "no FX rate in fx_rates_daily.csv for 2019-12-30..2019-12-31 (AUD, CAD, CHF, DKK, EUR, GBP, JPY, KWD, "
+            "PLN, SEK, USD); the seed covers 2020-01-01..2027-12-31",
         ),
     ],
 )

@@ -75,9 +75,11 @@ def test_every_loaded_account_day_reconciles(tmp_path: Path, servers: dict[str, 
     summary = asyncio.run(state.result()) if asyncio.iscoroutine(state.result()) else state.result()
     result = summary.reconciliation
     accounts = sum(len(s.account_ids) for s in servers.values())
-    assert result is not None and result.ok
+    assert result is not None
+    assert result.ok
     assert result.checked == accounts * 3, result.summary()
-    assert result.summary().startswith(f"{accounts * 3} account-day(s) reconciled") and "all within" in result.summary()
+    assert result.summary().startswith(f"{accounts * 3} account-day(s) reconciled")
+    assert "all within" in result.summary()
     verdicts = query(config, "SELECT verdict, count(*) FROM marts.reconciliation_daily GROUP BY 1")
     assert verdicts == [("ok", accounts * 3 * 5)]
     # the platform side is the sandbox's truth, to the cent
@@ -113,7 +115,10 @@ def test_rows_missing_once_heal_by_extracting_again(tmp_path: Path, servers: dic
         config,
         "SELECT sum(landed_value), sum(platform_value) FROM marts.reconciliation_daily WHERE metric = 'spend'",
     )
-    truth = sum(google.truth.day_totals("google_ads", account, START + dt.timedelta(days=n), level="account").cost for n in range(3))
+    truth = sum(
+        google.truth.day_totals("google_ads", account, START + dt.timedelta(days=n), level="account").cost
+        for n in range(3)
+    )
     assert spend == [(truth, truth)]
 
 
@@ -136,7 +141,9 @@ def test_rows_missing_for_good_fail_the_run_naming_them(
     assert state.is_failed()
     message = str(state.message)
     truth = microsoft.truth.day_totals("microsoft_ads", account, START, level="account").cost
-    pattern = rf"microsoft_ads account {account} {START} spend: platform {truth.normalize():f}\S* \w{{3}}, landed [0-9.]+"
+    pattern = (
+        rf"microsoft_ads account {account} {START} spend: platform {truth.normalize():f}\S* \w{{3}}, landed [0-9.]+"
+    )
     assert re.search(pattern, message), message
     assert "step reconciliation: failed" in message
     # the other accounts reconciled and are not blamed
@@ -147,9 +154,12 @@ def test_rows_missing_for_good_fail_the_run_naming_them(
     loaded = load_config(str(config))
     status = read_status(loaded, START, END)
     mine = [a for a in status.accounts if a.account == account]
-    assert mine and mine[0].failed_days == [START, START + dt.timedelta(days=1), END]
-    assert mine[0].last_error is not None and mine[0].last_error.startswith("reconciliation: ")
-    assert status.stale and mine[0].stale
+    assert mine
+    assert mine[0].failed_days == [START, START + dt.timedelta(days=1), END]
+    assert mine[0].last_error is not None
+    assert mine[0].last_error.startswith("reconciliation: ")
+    assert status.stale
+    assert mine[0].stale
     _, units = failed_units(from_config(loaded, read_only=True), loaded)
     assert {(u.stream, u.account, u.start, u.end) for u in units} == {
         ("ad_performance", account, START, END),
@@ -163,4 +173,5 @@ def test_rows_missing_for_good_fail_the_run_naming_them(
     retried = run(config, connectors=["microsoft_ads"], retry_failed="latest", start_date=None, end_date=None)
     assert retried.is_completed(), retried.message
     after = [a for a in read_status(loaded, START, END).accounts if a.connector == "microsoft_ads"]
-    assert after and not any(a.stale for a in after), after
+    assert after
+    assert not any(a.stale for a in after), after

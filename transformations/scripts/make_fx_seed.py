@@ -29,6 +29,7 @@ LEVELS: dict[str, tuple[float, int]] = {
     "PLN": (4.3058, 6),
     "CAD": (1.4821, 6),
     "AUD": (1.6397, 6),
+    "KWD": (0.3329, 6),
 }
 
 

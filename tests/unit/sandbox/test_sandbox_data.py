@@ -8,7 +8,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sandbox.data import ATTRIBUTION_WINDOW_DAYS, CHANNELS, GOOGLE, META, SyntheticData, late_share
+from sandbox.data import (
+    ATTRIBUTION_WINDOW_DAYS,
+    CHANNELS,
+    GOOGLE,
+    META,
+    MICROSOFT,
+    Channel,
+    SyntheticData,
+    late_share,
+    money_text,
+    money_unit_micros,
+)
 from sandbox.truth import Truth
 
 DAY = date(2025, 3, 3)
@@ -139,3 +150,37 @@ def test_conversions_grow_with_as_of_then_freeze(seed: int, day_offset: int, cha
     assert len({(t.conversions, t.conversion_value) for t in series[window:]}) == 1
     # spend and clicks do not restate
     assert len({(t.cost, t.clicks, t.impressions) for t in series}) == 1
+
+
+def test_appended_locales_leave_the_default_accounts_currencies_alone() -> None:
+    data = SyntheticData(seed=42)
+    assert {ch: [a.currency for a in data.accounts(ch)] for ch in CHANNELS} == {
+        GOOGLE: ["EUR", "USD", "GBP"],
+        META: ["USD", "GBP", "EUR"],
+        MICROSOFT: ["GBP", "EUR", "USD"],
+    }
+
+
+@pytest.mark.parametrize(("channel", "count"), [(GOOGLE, 10), (META, 9), (MICROSOFT, 8)])
+def test_zero_and_three_decimal_accounts_have_their_currencys_precision(channel: Channel, count: int) -> None:
+    data = SyntheticData(seed=5, google_accounts=count, meta_accounts=count, microsoft_accounts=count)
+    by_currency = {a.currency: a for a in data.accounts(channel)}
+    for currency, unit in (("JPY", 1_000_000), ("KWD", 1_000), ("EUR", 10_000)):
+        assert money_unit_micros(currency) == unit
+        account = by_currency[currency].account_id
+        records = [r for d in range(14) for r in data.records(channel, account, DAY + timedelta(days=d), AS_OF)]
+        money = [r.cost_micros for r in records] + [r.conversions_value_micros for r in records]
+        money += [m for r in records for _, m in r.action_value_micros]
+        assert records
+        assert all(m % unit == 0 for m in money)
+        if currency == "JPY":
+            assert max(r.cost_micros for r in records) >= 1_000 * unit, "yen amounts run into thousands"
+        if currency == "KWD":
+            assert any(m % 10_000 for m in money), "some amounts use the third decimal"
+
+
+def test_money_text_writes_the_currencys_places() -> None:
+    assert money_text(12_345_000_000, "JPY") == "12345"
+    assert money_text(12_345_000_000, "JPY", grouped=True) == "12,345"
+    assert money_text(1_234_567_000, "KWD", grouped=True) == "1,234.567"
+    assert money_text(1_234_560_000, "EUR") == "1234.56"
