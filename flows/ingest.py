@@ -276,7 +276,10 @@ def _landed(connector_name: str, item: _Extraction, result: ReplaceResult, run_i
         time.monotonic() - item.began,
         stream=stream,
     )
-    get_run_logger().info(
+    # quarantined rows are never only an INFO line: the reconciliation step extracts the unit once more and
+    # fails the run if they persist
+    get_run_logger().log(
+        logging.WARNING if result.quarantined else logging.INFO,
         "run %s: %s %s %s %s..%s loaded %d row(s), %d quarantined",
         run_id,
         connector_name,
@@ -287,7 +290,7 @@ def _landed(connector_name: str, item: _Extraction, result: ReplaceResult, run_i
         result.rows,
         result.quarantined,
     )
-    emit(ProgressEvent("unit", connector_name, units=1, rows=result.rows))
+    emit(ProgressEvent("unit", connector_name, units=1, rows=result.rows, quarantined=result.quarantined))
     return outcome
 
 

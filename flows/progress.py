@@ -20,6 +20,7 @@ class ProgressEvent:
     connector: str
     units: int = 0
     rows: int = 0
+    quarantined: int = 0  # on "unit": rows set aside in quarantine
     failed: bool = False
     run_id: str = ""  # on "planned": the parent run the units belong to
 

@@ -74,6 +74,7 @@ class Quarantined:
 class ReconcileResult:
     """What a run's reconciliation found."""
 
+    compared: bool = True  # False: the run built no marts, so only quarantine was looked at
     checked: int = 0  # account-days compared with a platform total
     unchecked: dict[str, int] = field(default_factory=dict)  # connector -> account-days without a platform total
     mismatches: list[Mismatch] = field(default_factory=list)
@@ -98,7 +99,11 @@ class ReconcileResult:
     def summary(self) -> str:
         """One line: how many account-days were reconciled and what did not match."""
         days = len({(m.connector, m.account, m.day) for m in self.mismatches})
-        parts = [f"{self.checked:,} account-day(s) reconciled with the platforms' own totals"]
+        parts = [
+            f"{self.checked:,} account-day(s) reconciled with the platforms' own totals"
+            if self.compared
+            else "not compared with the platforms' totals (the run built no marts)"
+        ]
         if days:
             parts.append(f"{days:,} not within tolerance ({len(self.mismatches):,} metric(s))")
         elif self.checked:
@@ -158,7 +163,7 @@ def reconcile(
     """Compare the account-days `run_id` loaded (its primary streams, by ops.load_log) with the platform totals
     in marts.reconciliation_daily (unless `with_totals` is false: the marts were not built), and list its report
     units that loaded with quarantined rows."""
-    result = ReconcileResult()
+    result = ReconcileResult(compared=with_totals)
     if not table_exists(warehouse, LOAD_LOG):
         return result
     reports: dict[tuple[str, str], str] = {}  # (connector, table) -> report stream

@@ -700,6 +700,7 @@ def _run_with_progress(cfg: PipelineConfig, parameters: dict[str, Any]) -> Any:
         console.print(f"marked Crashed {len(crashed)} flow run(s) whose process is gone: {', '.join(crashed)}")
 
     rows: dict[str, int] = {}
+    quarantined: dict[str, int] = {}
     failed: dict[str, int] = {}
     planned: dict[str, int] = {}
     done: dict[str, int] = {}
@@ -748,7 +749,10 @@ def _run_with_progress(cfg: PipelineConfig, parameters: dict[str, Any]) -> Any:
                 detail = f"{failed[name]:,} failed" if failed[name] else ""
             else:
                 rows[name] = rows.get(name, 0) + event.rows
+                quarantined[name] = quarantined.get(name, 0) + event.quarantined
                 detail = f"{rows[name]:,} rows"
+                if quarantined[name]:
+                    detail += f", [red]{quarantined[name]:,} quarantined[/]"
             bar.update(ids[name], advance=1, detail=detail)
 
         def on_interrupt(signum: int, frame: Any) -> None:
@@ -787,9 +791,11 @@ def _run_with_progress(cfg: PipelineConfig, parameters: dict[str, Any]) -> Any:
         summary = state.result()
         steps = ", ".join(f"{k}: {v}" for k, v in summary.steps.items()) or "none"
         console.print(f"[green]run {summary.run_id} completed[/]: {sum(rows.values()):,} rows loaded; steps {steps}")
+        if summary.reconciliation is not None:
+            console.print(f"[bold]reconciliation[/]: {escape(summary.reconciliation.summary())}", highlight=False)
     else:
         err_console.print(f"[bold red]run failed:[/] {escape(str(state.message))}", highlight=False)
-        if any(failed.get(name) for name in planned):
+        if any(failed.get(name) for name in planned) or "step reconciliation: failed" in str(state.message):
             err_console.print(
                 f"retry the failed units once fixed: mdp run --config {escape(str(cfg.source))} --retry-failed "
                 f"{state.state_details.flow_run_id}",
