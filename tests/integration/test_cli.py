@@ -185,6 +185,10 @@ def test_demo_twice_is_safe_and_leaves_the_same_data(tmp_path: Path) -> None:
     assert "already in the warehouse for every account: not loaded again" in outputs[1]  # the history
     assert (tmp_path / "wh" / "report.html").stat().st_size > 10_000
     assert_monitoring_flags_the_injected_drop(config, result.output)
+    # every account-day of every channel matches the platform's own totals, said in one line
+    assert "reconciliation: 63 account-day(s) reconciled with the platforms' own totals; all within tolerance" in (
+        result.output
+    )
     # the operator's first question after the demo: everything is in, the marts are level with raw
     status = runner.invoke(app, ["status", "--config", str(config), "--json"])
     assert status.exit_code == 0, status.output
