@@ -177,7 +177,12 @@ ACCOUNT_TOTALS = _table(
         **{
             name: (kind, null, f"{doc}: the account's own total of the day (0 when Graph returned no row)")
             for name, (kind, null, doc) in _METRICS.items()
-            if name != "reach"
+            if name not in ("reach", "actions", "action_values")
+        },
+        **{
+            name: (kind, null, f"{doc}, at account level (null when Graph returned no row)")
+            for name, (kind, null, doc) in _METRICS.items()
+            if name in ("actions", "action_values")
         },
     },
     "date",
