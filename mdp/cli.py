@@ -122,7 +122,10 @@ def _print_plan(cfg: PipelineConfig, windows: dict[str, tuple[dt.date, dt.date]]
             ),
             highlight=False,
         )
-    steps = [name for name, key in (("dbt", "run_dbt"), ("monitoring", "run_monitoring")) if parameters.get(key)]
+    steps = ["dbt"] if parameters.get("run_dbt") else []
+    if cfg.reconciliation.enabled:
+        steps.append("reconciliation with the platforms' totals" if parameters.get("run_dbt") else "quarantine check")
+    steps += ["monitoring"] if parameters.get("run_monitoring") else []
     console.print(
         f"  then: {', '.join(steps) or 'nothing else'}; each unit replaces its (account, day) rows atomically"
     )

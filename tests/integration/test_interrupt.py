@@ -87,7 +87,8 @@ def test_ctrl_c_says_what_landed_and_how_to_finish(
             assert process.poll() is None, process.communicate()[0]
             time.sleep(0.2)
         google_done = time.monotonic() + 120
-        while google_sandbox.calls.total() < len(google_sandbox.account_ids) and time.monotonic() < google_done:
+        # per account: its ad_performance unit (ads, then campaigns) and its account_totals unit
+        while google_sandbox.calls.total() < 3 * len(google_sandbox.account_ids) and time.monotonic() < google_done:
             time.sleep(0.2)
         time.sleep(3)  # let Google's units load
         process.send_signal(signal.SIGINT)
@@ -95,7 +96,7 @@ def test_ctrl_c_says_what_landed_and_how_to_finish(
     finally:
         stop_process_group(process)
     assert process.returncode == 130, output
-    assert "interrupted: units landed google_ads 3/3, meta_ads 0/3" in output, output  # sorted by connector
+    assert "interrupted: units landed google_ads 6/6, meta_ads 0/6" in output, output  # sorted by connector
     flat = " ".join(output.split())
     expected = f"mdp run --config {config} --start {START} --end {END} --no-dbt --no-monitoring --resume "
     assert expected in flat, output

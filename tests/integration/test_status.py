@@ -80,15 +80,17 @@ def test_status_shows_failed_days_then_everything_fresh(tmp_path: Path, google_s
     plan = CliRunner().invoke(app, ["run", "--config", str(config), "--retry-failed", "--dry-run"])
     assert plan.exit_code == 0, plan.output
     first_id = str(first.state_details.flow_run_id)
-    assert f"would rerun 1 failed unit(s) of run {first_id}:" in plan.output
+    assert f"would rerun 2 failed unit(s) of run {first_id}:" in plan.output
     assert f"google_ads ad_performance account {revoked} {START}..{END}" in plan.output
+    assert f"google_ads account_totals account {revoked} {START}..{END}" in plan.output
     rerun = asyncio.run(
         daily_pipeline(config_path=str(config), retry_failed="latest", run_monitoring=False, return_state=True)
     )
     assert rerun.is_completed(), rerun.message
     with duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True) as con:
         retried = con.execute(
-            "SELECT account_id, count(*), min(day), max(day) FROM ops.load_log WHERE run_id = ? GROUP BY 1",
+            "SELECT account_id, count(*), min(day), max(day) FROM ops.load_log "
+            "WHERE run_id = ? AND table_name = 'raw_google_ads.ad_performance' GROUP BY 1",
             [str(rerun.state_details.flow_run_id)],
         ).fetchall()
     assert retried == [(revoked, 7, START, END)], "exactly the failed units, nothing else"

@@ -78,6 +78,9 @@ def test_fx_seed_is_the_scripts_output_and_covers_every_day() -> None:
     assert all(float(r[2]) > 0 for r in rows[1:])
 
 
+TOLERANCES = {"spend": "0.01", "conversion_value": "0.01", "impressions": "0", "clicks": "0", "conversions": "0.01"}
+
+
 def test_duckdb_invocation(tmp_path: Path) -> None:
     config = config_from_mapping(
         {"reporting_currency": "GBP", "warehouse": {"type": "duckdb", "path": str(tmp_path / "w.duckdb")}}
@@ -87,7 +90,12 @@ def test_duckdb_invocation(tmp_path: Path) -> None:
     )
     args = list(invocation.args)
     assert args[:3] == ["build", "--target", "dev"]
-    assert json.loads(args[args.index("--vars") + 1]) == {**channel_vars(), "reporting_currency": "GBP", "x": 1}
+    assert json.loads(args[args.index("--vars") + 1]) == {
+        **channel_vars(),
+        "reporting_currency": "GBP",
+        "reconciliation_tolerances": TOLERANCES,
+        "x": 1,
+    }
     assert args[args.index("--select") + 1 : args.index("--select") + 3] == [
         "fct_ad_performance_daily+",
         "dim_accounts",
@@ -128,6 +136,7 @@ def test_bigquery_invocation_and_meta_conversion_types() -> None:
     assert json.loads(args[args.index("--vars") + 1]) == {
         **channel_vars(),
         "reporting_currency": "USD",
+        "reconciliation_tolerances": TOLERANCES,
         "dataset_prefix": "acme_",
         "meta_conversion_action_types": ["purchase"],
     }

@@ -270,7 +270,7 @@ def test_the_streams_selection_is_honoured(tmp_path: Path) -> None:
     assert sorted({u[0] for u in units}) == ["ad_snapshot", "country_insights"]
     assert ("ad_snapshot", "2", END, END) in units
     every = registry.build_connectors(load_config(_config(tmp_path, "")))[0]
-    assert len(every.selected_streams) == len(MetaAdsConnector.streams) == 11
+    assert len(every.selected_streams) == len(MetaAdsConnector.streams) == 12
 
 
 @pytest.mark.parametrize(
