@@ -46,13 +46,15 @@
     cast({{ expression }} as {{ mdp_type(kind) }})
 {%- endmacro %}
 
+{#- BigQuery: ROUND keeps NUMERIC; the outer cast keeps the declared type on engines that type the rounded
+    value by its scale (the crucible emulator's DuckDB gives DECIMAL(38, 6)). -#}
 {% macro bigquery__to_decimal6(expression, kind) -%}
-    round(cast({{ expression }} as {{ mdp_type(kind) }}), 6)
+    cast(round(cast({{ expression }} as {{ mdp_type(kind) }}), 6) as {{ mdp_type(kind) }})
 {%- endmacro %}
 
 {#- An integer count of micros (Google Ads cost_micros, budget_amount_micros, cpc_bid_micros) as money,
-    exactly: the integer is made decimal before it is scaled (DuckDB divides decimals as DOUBLE, so it is
-    multiplied by the DECIMAL 0.000001; BigQuery's NUMERIC division is exact to 9 decimal places). -#}
+    exactly: the integer is made decimal, then multiplied by the decimal 0.000001 (never divided: DuckDB
+    divides decimals as DOUBLE). -#}
 {% macro money_from_micros(expression) -%}
     {{ return(adapter.dispatch('money_from_micros')(expression)) }}
 {%- endmacro %}
@@ -62,5 +64,5 @@
 {%- endmacro %}
 
 {% macro bigquery__money_from_micros(expression) -%}
-    (cast({{ expression }} as {{ mdp_type('money') }}) / 1000000)
+    (cast({{ expression }} as {{ mdp_type('money') }}) * numeric '0.000001')
 {%- endmacro %}

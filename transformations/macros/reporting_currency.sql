@@ -75,8 +75,7 @@
 {%- endmacro %}
 
 {% macro bigquery__fx_convert(amount, to_units, from_units) -%}
-    (
-        round({{ to_money(amount) }} * 1000000 * ({{ to_rate(to_units) }} * 1000000) / ({{ to_rate(from_units) }} * 1000000), 0)
-        / 1000000
-    )
+    {%- set micros = 'round(' ~ to_money(amount) ~ ' * 1000000 * (' ~ to_rate(to_units) ~ ' * 1000000) / ('
+                     ~ to_rate(from_units) ~ ' * 1000000), 0)' -%}
+    {{ to_money(micros ~ ' / 1000000') }}
 {%- endmacro %}
