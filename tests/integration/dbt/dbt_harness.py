@@ -9,8 +9,8 @@ import json
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from decimal import ROUND_HALF_UP, Decimal, localcontext
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -252,7 +252,9 @@ def expected_totals(
         value = meta_conversions(m, "action_values", META_DEFAULT_TYPES, "first_match")
         spend[day] = spend.get(day, zero) + fx_convert(m["spend"], currency, day, reporting)
         revenue[day] = revenue.get(day, zero) + fx_convert(value, currency, day, reporting)
-        conversions[day] = conversions.get(day, zero) + meta_conversions(m, "actions", META_DEFAULT_TYPES, "first_match")
+        conversions[day] = conversions.get(day, zero) + meta_conversions(
+            m, "actions", META_DEFAULT_TYPES, "first_match"
+        )
     return Expected(spend, revenue, conversions, len(google) + len(meta))
 
 

@@ -100,7 +100,14 @@ def emulator_invocation(emulator: Emulator, work_dir: Path) -> DbtInvocation:
 
 
 MICRO = Decimal("0.000001")
-MONEY_COLUMNS = {"spend", "conversion_value", "spend_reporting", "conversion_value_reporting", "budget_amount", "cpc_bid"}
+MONEY_COLUMNS = {
+    "spend",
+    "conversion_value",
+    "spend_reporting",
+    "conversion_value_reporting",
+    "budget_amount",
+    "cpc_bid",
+}
 
 
 def normal(value: Any) -> Any:

@@ -7,7 +7,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pytest
 from dbt_harness import (
     D1,
     D2,
@@ -107,9 +106,7 @@ def test_an_incremental_build_leaves_every_mart_as_a_full_build_would(scratch_pr
 
 def test_incremental_runs_test_the_rebuilt_days_and_full_builds_every_day(scratch_project: DbtProject) -> None:
     reconciliation = "ad_group_report,test_name:reconciles_with"
-    scratch_project.query(
-        f"update marts.ad_group_report set spend = spend + 1 where date_day = '{D1}'"
-    )
+    scratch_project.query(f"update marts.ad_group_report set spend = spend + 1 where date_day = '{D1}'")
     from_d2 = {"incremental_start_date": D2.isoformat()}
     result = scratch_project.invoke("test", select=reconciliation, vars=from_d2)
     assert result.success, failures(result)  # D1 lies outside the rebuilt days
@@ -117,9 +114,7 @@ def test_incremental_runs_test_the_rebuilt_days_and_full_builds_every_day(scratc
     assert not result.success  # a full build tests every day
     assert any("reconciles_with" in f for f in failures(result))
 
-    scratch_project.query(
-        f"update marts.ad_group_report set spend = spend + 1 where date_day = '{D3}'"
-    )
+    scratch_project.query(f"update marts.ad_group_report set spend = spend + 1 where date_day = '{D3}'")
     result = scratch_project.invoke("test", select=reconciliation, vars=from_d2)
     assert not result.success  # inside the rebuilt days
 

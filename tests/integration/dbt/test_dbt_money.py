@@ -93,7 +93,8 @@ def test_a_realistic_load_sums_to_the_exact_raw_amounts(scratch_project: DbtProj
     for account, spend in scratch_project.query(f"select account_id, spend from {AD_INSIGHTS.name}"):
         raw.setdefault(("meta_ads", account), []).append(spend)
     exact = {key: sum(amounts, Decimal(0)) for key, amounts in raw.items()}
-    assert len(exact) == 4 and sum(len(a) for a in raw.values()) > 8000
+    assert len(exact) == 4
+    assert sum(len(a) for a in raw.values()) > 8000
     # the amounts are float-hostile: adding them as floats drifts from the exact sum
     assert any(Decimal(sum(float(a) for a in amounts)) != exact[key] for key, amounts in raw.items())
 
