@@ -9,7 +9,7 @@ import html
 import json
 import logging
 from dataclasses import asdict, dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,7 @@ class ReportData:
 
 
 def _json_value(value: Any) -> Any:
+    """A value as the page's JSON holds it: money (Decimal) as a number for the charts, dates as ISO text."""
     if isinstance(value, Decimal):
         value = float(value)
     if isinstance(value, float):
@@ -66,8 +67,19 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+def _cell(value: Any) -> Any:
+    """A warehouse value for the report's rows: money stays Decimal (exact, printed from it), floats and
+    dates as in the JSON."""
+    return value if isinstance(value, Decimal) else _json_value(value)
+
+
 def _rows(warehouse: Warehouse, sql: str, parameters: list[Any], columns: list[str]) -> list[dict[str, Any]]:
-    return [{c: _json_value(v) for c, v in zip(columns, row, strict=True)} for row in warehouse.query(sql, parameters)]
+    return [{c: _cell(v) for c, v in zip(columns, row, strict=True)} for row in warehouse.query(sql, parameters)]
+
+
+def _money(value: Any) -> Decimal:
+    """An amount as Decimal (0 when null): the marts' money is DECIMAL/NUMERIC."""
+    return value if isinstance(value, Decimal) else Decimal(str(value or 0))
 
 
 def _tables(warehouse: Warehouse) -> dict[str, str]:
@@ -166,19 +178,20 @@ def _collect_marts(
         ["channel", "account_id", "account_name", "campaign_id", "campaign_name", "spend", "revenue"],
     )
     for campaign in campaigns:
-        spend, revenue = float(campaign["spend"] or 0), float(campaign["revenue"] or 0)
+        spend, revenue = _money(campaign["spend"]), _money(campaign["revenue"])
         campaign["spend"], campaign["revenue"] = spend, revenue
-        campaign["roas"] = revenue / spend if spend else None
+        campaign["roas"] = _ratio(revenue, spend)
     data.top_by_spend = sorted(campaigns, key=lambda c: -c["spend"])[:TOP_CAMPAIGNS]
-    total = sum(c["spend"] for c in campaigns)
-    eligible = [c for c in campaigns if c["roas"] is not None and c["spend"] >= MIN_SPEND_SHARE_FOR_ROAS * total]
+    total = float(sum((c["spend"] for c in campaigns), Decimal(0)))
+    eligible = [c for c in campaigns if c["roas"] is not None and float(c["spend"]) >= MIN_SPEND_SHARE_FOR_ROAS * total]
     data.top_by_roas = sorted(eligible, key=lambda c: -c["roas"])[:TOP_CAMPAIGNS]
     data.breakdowns = _breakdowns(warehouse, window)
     return first_day, last_day
 
 
-def _ratio(numerator: float, denominator: float) -> float | None:
-    return numerator / denominator if denominator else None
+def _ratio(numerator: Any, denominator: Any) -> float | None:
+    """A ratio (ROAS, CPC, CPA) as a float, None when the denominator is 0 or null."""
+    return float(numerator or 0) / float(denominator) if denominator else None
 
 
 def _with_ratios(row: dict[str, Any]) -> dict[str, Any]:
@@ -199,13 +212,16 @@ def _collect_totals(
 ) -> None:
     """The period's totals per channel and for all channels, and each channel's immature days: the last
     `lookback` days up to the channel's own last day with data."""
-    measures = ["spend", "revenue", "clicks", "impressions", "conversions"]
+    money, counts = ["spend", "revenue"], ["clicks", "impressions", "conversions"]
+    measures = money + counts
     rows = _rows(warehouse, q.CHANNEL_TOTALS.format(**names), list(window), ["channel", *measures, "last_day"])
     for row in rows:
-        row.update({m: float(row[m] or 0) for m in measures})
+        row.update({m: _money(row[m]) for m in money} | {m: float(row[m] or 0) for m in counts})
     data.totals = [_with_ratios(row) for row in rows]
     if rows:
-        data.totals.append(_with_ratios({"channel": ALL_CHANNELS} | {m: sum(r[m] for r in rows) for m in measures}))
+        total: dict[str, Any] = {m: sum((r[m] for r in rows), Decimal(0)) for m in money}
+        total |= {m: sum(r[m] for r in rows) for m in counts}
+        data.totals.append(_with_ratios({"channel": ALL_CHANNELS} | total))
     for row in rows:
         lookback = lookbacks.get(row["channel"])
         if not lookback:
@@ -288,7 +304,12 @@ def render(data: ReportData) -> str:
 
 
 def _number(value: Any, digits: int = 0) -> str:
-    return "–" if value is None else f"{float(value):,.{digits}f}"
+    """A number for the page; money (Decimal) is formatted from the Decimal itself, never through a float."""
+    if value is None:
+        return "–"
+    if isinstance(value, Decimal):
+        return f"{value.quantize(Decimal(1).scaleb(-digits), ROUND_HALF_UP):,}"
+    return f"{float(value):,.{digits}f}"
 
 
 def _totals_table(data: ReportData) -> str:
@@ -358,17 +379,17 @@ def _breakdown_table(breakdown: dict[str, Any], currency: str) -> str:
     head = "<th></th><th>channel</th>" + "".join(f'<th class="num">{h}</th>' for h in columns)
     body = []
     for row in breakdown["rows"]:
-        spend, revenue = row["spend"], row["revenue"] or 0.0
+        spend, revenue = row["spend"], _money(row["revenue"])
         clicks, conversions = row["clicks"], row["conversions"] or 0.0
         if breakdown["has_spend"]:
             cells = [
                 _number(spend, 2),
                 _number(revenue, 2),
-                _number(revenue / spend, 2) if spend else "–",
+                _number(_ratio(revenue, spend), 2),
                 _number(clicks),
-                _number(spend / clicks, 2) if clicks else "–",
+                _number(_ratio(spend, clicks), 2),
                 _number(conversions, 1),
-                _number(spend / conversions, 2) if conversions else "–",
+                _number(_ratio(spend, conversions), 2),
             ]
         else:
             cells = [_number(conversions, 1), _number(revenue, 2)]

@@ -12,6 +12,7 @@ import shlex
 import signal
 import threading
 from collections.abc import Iterator
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -438,13 +439,24 @@ def _print_channel_summary(cfg: PipelineConfig, start: dt.date, end: dt.date) ->
     table = Table(title=f"{start} .. {end}, in {currency} (marts.mart_channel_performance_daily)")
     for column in ("channel", "spend", "conversions", "revenue", "ROAS"):
         table.add_column(column, justify="left" if column == "channel" else "right")
-    totals = [0.0, 0.0, 0.0]
+    # money is DECIMAL in the marts: added and printed as Decimal (never through a float); conversions are float
+    total_spend, total_conversions, total_revenue = Decimal(0), 0.0, Decimal(0)
     for channel, spend, conversions, revenue in rows:
-        table.add_row(channel, f"{spend:,.2f}", f"{conversions:,.1f}", f"{revenue:,.2f}", _roas(revenue, spend))
-        totals = [totals[0] + float(spend), totals[1] + float(conversions), totals[2] + float(revenue)]
+        spend, revenue = Decimal(spend or 0), Decimal(revenue or 0)
+        table.add_row(channel, _money(spend), f"{conversions or 0:,.1f}", _money(revenue), _roas(revenue, spend))
+        total_spend, total_conversions, total_revenue = (
+            total_spend + spend,
+            total_conversions + float(conversions or 0),
+            total_revenue + revenue,
+        )
     if rows:
-        spend, conversions, revenue = totals
-        table.add_row("all channels", f"{spend:,.2f}", f"{conversions:,.1f}", f"{revenue:,.2f}", _roas(revenue, spend))
+        table.add_row(
+            "all channels",
+            _money(total_spend),
+            f"{total_conversions:,.1f}",
+            _money(total_revenue),
+            _roas(total_revenue, total_spend),
+        )
     console.print(table)
 
 
@@ -472,8 +484,13 @@ def _print_monitoring_summary(cfg: PipelineConfig, run_id: str) -> None:
         console.print(f"  anomaly: {connector} {account} {day} {metric} {seen}{usual}", highlight=False)
 
 
-def _roas(revenue: float, spend: float) -> str:
+def _roas(revenue: Decimal, spend: Decimal) -> str:
     return f"{float(revenue) / float(spend):.2f}" if spend else "-"
+
+
+def _money(amount: Decimal) -> str:
+    """An amount with 2 decimal places, rounded half up from the Decimal."""
+    return f"{amount.quantize(Decimal('0.01'), ROUND_HALF_UP):,}"
 
 
 @app.command()

@@ -15,9 +15,9 @@
         ('ad_id', 'string'),
         ('impressions', 'integer'),
         ('clicks', 'integer'),
-        ('spend', 'float'),
+        ('spend', 'money'),
         ('conversions', 'float'),
-        ('conversion_value', 'float'),
+        ('conversion_value', 'money'),
     ]) }}
 {%- endmacro %}
 
@@ -32,18 +32,19 @@
     {{ safe_divide(conversion_value, spend) }} as roas
 {%- endmacro %}
 
-{#- The additive measures summed over a group, typed: counts as integers, money in the reporting currency
-    and (unless the group mixes accounts: account_currency=false) in the account currency. -#}
+{#- The additive measures summed over a group, typed: counts as integers, conversions as float, money
+    (exact decimal) in the reporting currency and (unless the group mixes accounts: account_currency=false)
+    in the account currency. -#}
 {% macro summed_measures(account_currency=true) -%}
     cast(sum(impressions) as {{ mdp_type('integer') }}) as impressions,
     cast(sum(clicks) as {{ mdp_type('integer') }}) as clicks,
     cast(sum(conversions) as {{ mdp_type('float') }}) as conversions,
     {%- if account_currency %}
-    cast(sum(spend) as {{ mdp_type('float') }}) as spend,
-    cast(sum(conversion_value) as {{ mdp_type('float') }}) as conversion_value,
+    {{ to_money('sum(spend)') }} as spend,
+    {{ to_money('sum(conversion_value)') }} as conversion_value,
     {%- endif %}
-    cast(sum(spend_reporting) as {{ mdp_type('float') }}) as spend_reporting,
-    cast(sum(conversion_value_reporting) as {{ mdp_type('float') }}) as conversion_value_reporting
+    {{ to_money('sum(spend_reporting)') }} as spend_reporting,
+    {{ to_money('sum(conversion_value_reporting)') }} as conversion_value_reporting
 {%- endmacro %}
 
 {#- The columns every channel's platform totals staging model (`stg_<channel>__account_totals`) provides:

@@ -12,8 +12,8 @@
     {%- for level in levels -%}
         {%- do level_fields.extend([(level ~ '_id', 'string'), (level ~ '_name', 'string')]) -%}
     {%- endfor -%}
-    {%- set metrics = measures or [('impressions', 'integer'), ('clicks', 'integer'), ('spend', 'float'),
-                                    ('conversions', 'float'), ('conversion_value', 'float')] -%}
+    {%- set metrics = measures or [('impressions', 'integer'), ('clicks', 'integer'), ('spend', 'money'),
+                                    ('conversions', 'float'), ('conversion_value', 'money')] -%}
     {%- set overrides = var('channel_field_overrides', {}).get(report, {}) -%}
     {%- set grain = ['date_day', 'channel', 'account_id', 'campaign_id'] -%}
     {%- for level in levels %}{% do grain.append(level ~ '_id') %}{% endfor -%}
@@ -53,7 +53,10 @@ converted as (
     select
         with_currency.*,
         '{{ var("reporting_currency") | upper }}' as reporting_currency,
-        {{ fx_rate('with_currency') }} as fx_rate
+        {%- if 'spend' in metrics | map('first') | list %}
+        {{ converted('with_currency.spend', 'with_currency') }} as spend_reporting,
+        {%- endif %}
+        {{ converted('with_currency.conversion_value', 'with_currency') }} as conversion_value_reporting
 
     from with_currency
     {{ fx_joins('with_currency') }}
@@ -82,12 +85,12 @@ aggregated as (
         account_currency,
         reporting_currency,
         {%- for metric, kind in metrics %}
-        cast(sum({{ metric }}) as {{ mdp_type(kind) }}) as {{ metric }},
+        {{ mdp_cast('sum(' ~ metric ~ ')', kind) }} as {{ metric }},
         {%- endfor %}
         {%- if 'spend' in metrics | map('first') | list %}
-        cast(sum({{ converted('spend', 'fx_rate', 'converted') }}) as {{ mdp_type('float') }}) as spend_reporting,
+        {{ to_money('sum(spend_reporting)') }} as spend_reporting,
         {%- endif %}
-        cast(sum(conversion_value * fx_rate) as {{ mdp_type('float') }}) as conversion_value_reporting
+        {{ to_money('sum(conversion_value_reporting)') }} as conversion_value_reporting
 
     from converted
     group by

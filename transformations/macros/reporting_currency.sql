@@ -1,11 +1,18 @@
-{#- The FX rate from an account currency into var('reporting_currency') on a day: units of the reporting
-    currency per 1 unit of the account currency = units_per_eur(reporting) / units_per_eur(account), and
-    exactly 1 when the account already reports in the reporting currency. A day without a rate stops the
-    build naming the currency and the day (a silent null or a stale rate would make the marts wrong).
+{#- Money in var('reporting_currency'). The FX rates (stg_fx__rates_daily) are units of a currency per
+    1 EUR, exact decimals of 6 decimal places. The one rounding rule (DECISIONLOG.md, "Money, FX and the
+    reporting currency"): an amount A in the account currency C becomes, in the reporting currency R,
+
+        A x units_per_eur(R) / units_per_eur(C), rounded half away from zero to 6 decimal places,
+
+    computed exactly in decimal (no float, no rounded cross rate on the way), once per row; sums over rows
+    add the rounded amounts. An amount already in R is kept as it is (no seed row needed). A day without a
+    rate stops the build naming the currency and the day (a silent null or a stale rate would make the
+    marts wrong).
 
     fx_joins(alias, currency, day): the two left joins onto stg_fx__rates_daily for rows of `alias`.
-    fx_rate(alias, currency): the rate expression (after fx_joins).
-    converted(amount, alias, currency, day, channel, account): amount * rate, or the error. -#}
+    fx_rate(alias, currency): the cross rate (units of R per 1 C) as a float, for information only: the
+        amounts are converted from the decimal rates, not through it.
+    converted(amount, alias, currency, day): the amount in R (after fx_joins), or the error. -#}
 {% macro fx_joins(alias, currency='account_currency', day='date_day') -%}
     left join {{ ref('stg_fx__rates_daily') }} as account_rates
         on
@@ -24,10 +31,12 @@
     end
 {%- endmacro %}
 
-{% macro converted(amount, rate, alias, currency='account_currency', day='date_day') -%}
+{% macro converted(amount, alias, currency='account_currency', day='date_day') -%}
     {%- set reporting_currency = var('reporting_currency') | upper -%}
     case
-        when {{ rate }} is null then {{ raise_error(dbt.concat([
+        when {{ alias }}.{{ currency }} = '{{ reporting_currency }}' then {{ to_money(amount) }}
+        when account_rates.units_per_eur is null or reporting_rates.units_per_eur is null
+            then {{ raise_error(dbt.concat([
             "'no FX rate to convert '",
             "coalesce(" ~ alias ~ "." ~ currency ~ ", '(null currency)')",
             "' into " ~ reporting_currency ~ " on '",
@@ -38,6 +47,35 @@
             alias ~ ".account_id",
             "'): add the rate to seeds/fx_rates_daily.csv (units of the currency per 1 EUR)'",
         ])) }}
-        else {{ amount }} * {{ rate }}
+        else {{ fx_convert(amount, 'reporting_rates.units_per_eur', 'account_rates.units_per_eur') }}
     end
+{%- endmacro %}
+
+{#- amount x to_units / from_units (two rates in units per 1 EUR) rounded half away from zero to 6 decimal
+    places, exactly: with a = the amount in micros and t, f the rates in millionths (integers, since money and rates have 6 decimal
+    places), the result in micros is the integer quotient a x t / f rounded half away from zero.
+    DuckDB: HUGEINT integer division (exact). BigQuery: NUMERIC (integers exact below 10^29; the quotient
+    is exact to 9 decimal places before it is rounded to an integer). -#}
+{% macro fx_convert(amount, to_units, from_units) -%}
+    {{ return(adapter.dispatch('fx_convert')(amount, to_units, from_units)) }}
+{%- endmacro %}
+
+{% macro default__fx_convert(amount, to_units, from_units) -%}
+    {%- set micros = 'cast(' ~ to_money(amount) ~ ' * 1000000 as hugeint)' -%}
+    {%- set to_millionths = 'cast(' ~ to_rate(to_units) ~ ' * 1000000 as hugeint)' -%}
+    {%- set from_millionths = 'cast(' ~ to_rate(from_units) ~ ' * 1000000 as hugeint)' -%}
+    cast(
+        cast(
+            sign({{ micros }})
+            * ((2 * abs({{ micros }}) * {{ to_millionths }} + {{ from_millionths }}) // (2 * {{ from_millionths }}))
+            as decimal(38, 0)
+        ) * 0.000001
+        as {{ mdp_type('money') }}
+    )
+{%- endmacro %}
+
+{% macro bigquery__fx_convert(amount, to_units, from_units) -%}
+    {%- set micros = 'round(' ~ to_money(amount) ~ ' * 1000000 * (' ~ to_rate(to_units) ~ ' * 1000000) / ('
+                     ~ to_rate(from_units) ~ ' * 1000000), 0)' -%}
+    {{ to_money(micros ~ ' / 1000000') }}
 {%- endmacro %}

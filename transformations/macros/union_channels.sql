@@ -7,7 +7,7 @@
     {%- for channel, model_name in channels.items() %}
     select
         {%- for field, kind in fields %}
-        cast({{ overrides.get(channel, {}).get(field, field) }} as {{ mdp_type(kind) }}) as {{ field }}
+        {{ mdp_cast(overrides.get(channel, {}).get(field, field), kind) }} as {{ field }}
         {{- ',' if not loop.last }}
         {%- endfor %}
     from {{ ref(model_name) }}

@@ -9,7 +9,8 @@ import json
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -176,37 +177,58 @@ def meta_rows(day: dt.date) -> list[dict[str, Any]]:
     ]
 
 
-def meta_conversions(row: Mapping[str, Any], column: str, types: Sequence[str], how: str) -> float:
-    """The reference implementation of the staging rule, in Python."""
+def meta_conversions(row: Mapping[str, Any], column: str, types: Sequence[str], how: str) -> Decimal:
+    """The reference implementation of the staging rule, in Python: Graph's decimal strings, summed exactly."""
     if row[column] is None:
-        return 0.0
-    values: dict[str, float] = {}
+        return Decimal(0)
+    values: dict[str, Decimal] = {}
     for item in json.loads(row[column]):
-        values[item["action_type"]] = values.get(item["action_type"], 0.0) + float(item["value"])
+        values[item["action_type"]] = values.get(item["action_type"], Decimal(0)) + Decimal(item["value"])
     present = [values[t] for t in types if t in values]
     if how == "sum":
-        return sum(present)
-    return present[0] if present else 0.0
+        return sum(present, Decimal(0))
+    return present[0] if present else Decimal(0)
 
 
-def fx_rates() -> dict[tuple[dt.date, str], float]:
-    """(day, currency) -> units of currency per 1 EUR, read from the committed seed."""
-    rates: dict[tuple[dt.date, str], float] = {}
+MICRO = Decimal("0.000001")
+
+
+def money(value: float | Decimal | int) -> Decimal:
+    """An amount as the marts hold it: rounded half away from zero to 6 decimal places (macro to_money)."""
+    return Decimal(repr(value) if isinstance(value, float) else value).quantize(MICRO, ROUND_HALF_UP)
+
+
+def fx_convert(amount: Decimal, currency: str, day: dt.date, reporting: str = "EUR") -> Decimal:
+    """The documented FX rule (DECISIONLOG.md): amount x units_per_eur(reporting) / units_per_eur(currency),
+    rounded half away from zero to 6 decimal places, exactly; the amount itself in the reporting currency."""
+    if currency == reporting:
+        return money(amount)
+    rates = fx_rates()
+    with localcontext() as exact:
+        exact.prec = 80
+        return (money(amount) * rates[(day, reporting)] / rates[(day, currency)]).quantize(MICRO, ROUND_HALF_UP)
+
+
+@cache
+def fx_rates() -> dict[tuple[dt.date, str], Decimal]:
+    """(day, currency) -> units of currency per 1 EUR, read from the committed seed (do not mutate)."""
+    rates: dict[tuple[dt.date, str], Decimal] = {}
     with (TRANSFORMATIONS_DIR / "seeds" / "fx_rates_daily.csv").open(encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             day = dt.date.fromisoformat(row["date"])
-            if D1 - dt.timedelta(days=60) <= day <= D3 + dt.timedelta(days=5):
-                rates[(day, row["currency"])] = float(row["rate"])
+            if D1 - dt.timedelta(days=60) <= day <= D3 + dt.timedelta(days=60):
+                rates[(day, row["currency"])] = Decimal(row["rate"])
     return rates
 
 
 @dataclass(frozen=True)
 class Expected:
-    """Hand-computed mart values from the synthetic input: per day, in the reporting currency."""
+    """Hand-computed mart values from the synthetic input: per day, in the reporting currency, exact (each
+    row converted by the documented FX rule, then summed)."""
 
-    spend: dict[dt.date, float]
-    revenue: dict[dt.date, float]
-    meta_conversions: dict[dt.date, float]
+    spend: dict[dt.date, Decimal]
+    revenue: dict[dt.date, Decimal]
+    meta_conversions: dict[dt.date, Decimal]
     fct_rows: int
 
 
@@ -215,24 +237,24 @@ def expected_totals(
     meta: Sequence[Mapping[str, Any]],
     reporting: str = REPORTING_CURRENCY,
 ) -> Expected:
-    rates = fx_rates()
-    spend: dict[dt.date, float] = {}
-    revenue: dict[dt.date, float] = {}
-    conversions: dict[dt.date, float] = {}
-
-    def to_reporting(amount: float, currency: str, day: dt.date) -> float:
-        return amount * rates[(day, reporting)] / rates[(day, currency)]
+    spend: dict[dt.date, Decimal] = {}
+    revenue: dict[dt.date, Decimal] = {}
+    conversions: dict[dt.date, Decimal] = {}
+    zero = Decimal(0)
 
     for g in google:
-        day = g["date"]
-        spend[day] = spend.get(day, 0.0) + to_reporting(g["cost_micros"] / 1e6, g["currency_code"], day)
-        revenue[day] = revenue.get(day, 0.0) + to_reporting(g["conversions_value"], g["currency_code"], day)
+        day, currency = g["date"], g["currency_code"]
+        cost = Decimal(g["cost_micros"]) / 1_000_000
+        spend[day] = spend.get(day, zero) + fx_convert(cost, currency, day, reporting)
+        revenue[day] = revenue.get(day, zero) + fx_convert(money(g["conversions_value"]), currency, day, reporting)
     for m in meta:
         day, currency = m["date"], m["account_currency"]
         value = meta_conversions(m, "action_values", META_DEFAULT_TYPES, "first_match")
-        spend[day] = spend.get(day, 0.0) + to_reporting(float(m["spend"]), currency, day)
-        revenue[day] = revenue.get(day, 0.0) + to_reporting(value, currency, day)
-        conversions[day] = conversions.get(day, 0.0) + meta_conversions(m, "actions", META_DEFAULT_TYPES, "first_match")
+        spend[day] = spend.get(day, zero) + fx_convert(m["spend"], currency, day, reporting)
+        revenue[day] = revenue.get(day, zero) + fx_convert(value, currency, day, reporting)
+        conversions[day] = conversions.get(day, zero) + meta_conversions(
+            m, "actions", META_DEFAULT_TYPES, "first_match"
+        )
     return Expected(spend, revenue, conversions, len(google) + len(meta))
 
 

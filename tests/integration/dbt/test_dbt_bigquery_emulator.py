@@ -99,10 +99,23 @@ def emulator_invocation(emulator: Emulator, work_dir: Path) -> DbtInvocation:
     return replace(invocation, args=tuple(args), env=env)
 
 
+MICRO = Decimal("0.000001")
+MONEY_COLUMNS = {
+    "spend",
+    "conversion_value",
+    "spend_reporting",
+    "conversion_value_reporting",
+    "budget_amount",
+    "cpc_bid",
+}
+
+
 def normal(value: Any) -> Any:
-    """Values as both warehouses' clients return them, made comparable (floats to 9 significant digits)."""
+    """Values as both warehouses' clients return them, made comparable: money exactly (DuckDB's DECIMAL(38, 6)
+    and BigQuery's NUMERIC hold the same amounts; only their printed scale differs), floats to 9 significant
+    digits."""
     if isinstance(value, Decimal):
-        value = float(value)
+        return value.quantize(MICRO)
     if isinstance(value, float):
         return None if math.isnan(value) else float(f"{value:.9g}")
     if isinstance(value, dt.datetime) and value.tzinfo is None:
@@ -121,6 +134,15 @@ def test_full_bigquery_build_on_the_emulator_equals_the_duckdb_marts(
 
     marts = [name for (name,) in dbt_project.query(f"select table_name from {MART_TABLES} order by 1")]
     assert "fct_ad_performance_daily" in marts
+    money_types = {
+        (mart, field.name): field.field_type
+        for mart in marts
+        for field in client.get_table(f"{EMULATOR_PROJECT}.marts.{mart}").schema
+        if field.name in MONEY_COLUMNS
+    }
+    assert ("fct_ad_performance_daily", "spend") in money_types
+    assert ("dim_ad_group_history", "cpc_bid") in money_types
+    assert set(money_types.values()) == {"NUMERIC"}, money_types
     differences = {}
     for mart in marts:
         columns = [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from dbt_harness import (
     D1,
@@ -9,7 +11,7 @@ from dbt_harness import (
     META_DEFAULT_TYPES,
     DbtProject,
     Expected,
-    fx_rates,
+    fx_convert,
     meta_conversions,
     meta_rows,
 )
@@ -37,10 +39,9 @@ def test_global_spend_revenue_and_roas(dbt_project: DbtProject, expected: Expect
     assert [r[0] for r in rows] == list(DAYS)
     for day, spend, revenue, roas, currency, channels in rows:
         assert (currency, channels) == ("EUR", 2)
-        assert spend == pytest.approx(expected.spend[day], rel=REL)
-        assert revenue == pytest.approx(expected.revenue[day], rel=REL)
+        assert (spend, revenue) == (expected.spend[day], expected.revenue[day])  # exact: decimals, one FX rule
         # ratio of the summed amounts, not an average of ratios and not conversions / spend
-        assert roas == pytest.approx(expected.revenue[day] / expected.spend[day], rel=REL)
+        assert roas == pytest.approx(float(expected.revenue[day] / expected.spend[day]), rel=REL)
 
 
 def test_channel_and_campaign_marts_add_up_to_the_global_mart(dbt_project: DbtProject) -> None:
@@ -60,7 +61,7 @@ def test_channel_and_campaign_marts_add_up_to_the_global_mart(dbt_project: DbtPr
     for table, rows in totals.items():
         for got, want in zip(rows, reference, strict=True):
             assert got[0] == want[0], table
-            assert got[1:] == pytest.approx(want[1:], rel=REL), table
+            assert got[1:] == want[1:], table  # money is decimal: the sums agree exactly
 
 
 def test_meta_conversions_come_from_the_configured_action_types(dbt_project: DbtProject) -> None:
@@ -71,11 +72,9 @@ def test_meta_conversions_come_from_the_configured_action_types(dbt_project: Dbt
     for day, conversions, value in rows:
         raw = meta_rows(day)
         assert conversions == pytest.approx(
-            sum(meta_conversions(r, "actions", META_DEFAULT_TYPES, "first_match") for r in raw)
+            float(sum(meta_conversions(r, "actions", META_DEFAULT_TYPES, "first_match") for r in raw))
         )
-        assert value == pytest.approx(
-            sum(meta_conversions(r, "action_values", META_DEFAULT_TYPES, "first_match") for r in raw)
-        )
+        assert value == sum(meta_conversions(r, "action_values", META_DEFAULT_TYPES, "first_match") for r in raw)
     # D1: 3 purchases reported under three overlapping types count once, plus 1 pixel-only purchase
     assert rows[0][1] == pytest.approx(4.0)
 
@@ -85,12 +84,11 @@ def test_performance_max_campaign_level_spend_is_kept(dbt_project: DbtProject) -
         "select date_day, ad_group_id, ad_id, spend, account_currency, spend_reporting "
         "from marts.fct_ad_performance_daily where campaign_id = '201' order by date_day"
     )
-    rates = fx_rates()
     assert len(rows) == len(DAYS)
     for n, (day, ad_group_id, ad_id, spend, currency, spend_reporting) in enumerate(rows, start=1):
         assert (ad_group_id, ad_id, currency) == ("(campaign level)", "(campaign level)", "USD")
-        assert spend == pytest.approx(40.0 * n)
-        assert spend_reporting == pytest.approx(40.0 * n / rates[(day, "USD")], rel=REL)
+        assert spend == Decimal(40 * n)
+        assert spend_reporting == fx_convert(spend, "USD", day)
 
 
 def test_fact_grain_is_unique_and_complete(dbt_project: DbtProject, expected: Expected) -> None:

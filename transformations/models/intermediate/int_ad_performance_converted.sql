@@ -1,7 +1,8 @@
-{#- Adds reporting-currency money (macros/reporting_currency.sql): amount * fx_rate, where fx_rate = units
-    of the reporting currency per 1 unit of the account currency on that day, exactly 1 when the account
-    already reports in the reporting currency (no seed row needed). A day whose currency has no rate stops
-    the build with an error naming the currency and the day. -#}
+{#- Adds reporting-currency money (macros/reporting_currency.sql): amount x units_per_eur(reporting) /
+    units_per_eur(account) rounded half away from zero to 6 decimal places, exactly in decimal; the amount
+    itself when the account already reports in the reporting currency (no seed row needed). fx_rate is
+    that cross rate as a float, for information. A day whose currency has no rate stops the build with an
+    error naming the currency and the day. -#}
 
 with
 
@@ -16,22 +17,13 @@ joined as (
     select
         performance.*,
         '{{ var("reporting_currency") | upper }}' as reporting_currency,
-        {{ fx_rate('performance') }} as fx_rate
+        {{ fx_rate('performance') }} as fx_rate,
+        {{ converted('performance.spend', 'performance') }} as spend_reporting,
+        {{ converted('performance.conversion_value', 'performance') }} as conversion_value_reporting
 
     from performance
     {{ fx_joins('performance') }}
 
-),
-
-converted as (
-
-    select
-        joined.*,
-        {{ converted('joined.spend', 'joined.fx_rate', 'joined') }} as spend_reporting,
-        joined.conversion_value * joined.fx_rate as conversion_value_reporting
-
-    from joined
-
 )
 
-select * from converted
+select * from joined

@@ -1,5 +1,5 @@
 {%- set attributes = [('campaign_id', 'string'), ('ad_group_name', 'string'), ('ad_group_status', 'string'),
-                      ('budget_amount', 'float'), ('cpc_bid', 'float')] -%}
+                      ('budget_amount', 'money'), ('cpc_bid', 'money')] -%}
 
 with
 

@@ -1,5 +1,5 @@
 {%- set attributes = [('campaign_name', 'string'), ('campaign_status', 'string'), ('campaign_type', 'string'),
-                      ('bidding_strategy', 'string'), ('budget_amount', 'float'), ('budget_period', 'string')] -%}
+                      ('bidding_strategy', 'string'), ('budget_amount', 'money'), ('budget_period', 'string')] -%}
 
 with
 

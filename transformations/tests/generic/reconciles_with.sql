@@ -1,11 +1,13 @@
 {#- Reconciliation: per group (`group_by`, default channel, account and day), the sum of `measure` in this
     model equals the sum of `to_measure` (default: the same) in `to`, on every group this model has,
-    within `tolerance` (absolute, default 0.005: half a cent for money; 0 for counts) - or, with
+    within `tolerance` (absolute, default 0: exact, for money in the account currency, which is decimal
+    from raw to the marts, and for counts; only a float measure such as conversions needs one) - or, with
     direction='at_most', does not exceed it (a report the platform leaves incomplete). `where` and
     `to_where` restrict either side (e.g. only Search campaigns for keywords). Returns the groups that
-    differ, with both sums. -#}
+    differ, with both sums. Compare money in the account currency (`spend`): amounts in the reporting
+    currency are converted and rounded per row, so two grains may differ by the rounding. -#}
 {% test reconciles_with(model, to, measure, to_measure=none, group_by=['channel', 'account_id', 'date_day'],
-                        where=none, to_where=none, tolerance=0.005, direction='equal') %}
+                        where=none, to_where=none, tolerance=0, direction='equal') %}
 
 with
 

@@ -14,7 +14,7 @@ renamed as (
     select
         cast(date as date) as date_day,
         upper(currency) as currency,
-        cast(rate as {{ mdp_type('float') }}) as units_per_eur
+        {{ to_rate('rate') }} as units_per_eur
 
     from rates
 

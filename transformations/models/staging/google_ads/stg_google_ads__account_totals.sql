@@ -15,9 +15,9 @@ renamed as (
         upper(currency_code) as account_currency,
         cast(impressions as {{ mdp_type('integer') }}) as impressions,
         cast(clicks as {{ mdp_type('integer') }}) as clicks,
-        cast(cost_micros as {{ mdp_type('money') }}) / 1000000 as spend,
+        {{ money_from_micros('cost_micros') }} as spend,
         cast(conversions as {{ mdp_type('float') }}) as conversions,
-        cast(conversions_value as {{ mdp_type('money') }}) as conversion_value,
+        {{ to_money('conversions_value') }} as conversion_value,
         _loaded_at as loaded_at
 
     from source

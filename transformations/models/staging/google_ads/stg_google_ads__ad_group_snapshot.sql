@@ -17,7 +17,7 @@ renamed as (
         ad_group_name,
         ad_group_status,
         ad_group_type,
-        cast(cpc_bid_micros as {{ mdp_type('float') }}) / 1000000.0 as cpc_bid,
+        {{ money_from_micros('cpc_bid_micros') }} as cpc_bid,
         _loaded_at as loaded_at
 
     from source

@@ -27,9 +27,9 @@ renamed as (
         row_level,
         cast(impressions as {{ mdp_type('integer') }}) as impressions,
         cast(clicks as {{ mdp_type('integer') }}) as clicks,
-        cast(cost_micros as {{ mdp_type('float') }}) / 1000000.0 as spend,
+        {{ money_from_micros('cost_micros') }} as spend,
         cast(conversions as {{ mdp_type('float') }}) as conversions,
-        cast(conversions_value as {{ mdp_type('float') }}) as conversion_value,
+        {{ to_money('conversions_value') }} as conversion_value,
         _loaded_at as loaded_at
 
     from source

@@ -18,7 +18,7 @@ renamed as (
         advertising_channel_type as campaign_type,
         bidding_strategy_type,
         budget_id,
-        cast(budget_amount_micros as {{ mdp_type('float') }}) / 1000000.0 as budget_amount,
+        {{ money_from_micros('budget_amount_micros') }} as budget_amount,
         budget_period,
         cast(start_date as date) as start_date,
         cast(end_date as date) as end_date,

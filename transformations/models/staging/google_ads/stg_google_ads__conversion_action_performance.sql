@@ -17,9 +17,9 @@ renamed as (
         conversion_action_name,
         conversion_action_category,
         cast(conversions as {{ mdp_type('float') }}) as conversions,
-        cast(conversions_value as {{ mdp_type('float') }}) as conversion_value,
+        {{ to_money('conversions_value') }} as conversion_value,
         cast(all_conversions as {{ mdp_type('float') }}) as all_conversions,
-        cast(all_conversions_value as {{ mdp_type('float') }}) as all_conversion_value,
+        {{ to_money('all_conversions_value') }} as all_conversion_value,
         _loaded_at as loaded_at
 
     from source

@@ -15,9 +15,9 @@ renamed as (
         upper(account_currency) as account_currency,
         cast(impressions as {{ mdp_type('integer') }}) as impressions,
         cast(clicks as {{ mdp_type('integer') }}) as clicks,
-        cast(spend as {{ mdp_type('money') }}) as spend,
-        cast({{ meta_conversions('actions') }} as {{ mdp_type('float') }}) as conversions,
-        cast({{ meta_conversions('action_values') }} as {{ mdp_type('money') }}) as conversion_value,
+        {{ to_money('spend') }} as spend,
+        {{ meta_conversions('actions') }} as conversions,
+        {{ meta_conversions('action_values', 'money') }} as conversion_value,
         _loaded_at as loaded_at
 
     from source

@@ -16,7 +16,7 @@ renamed as (
         action_type,
         attribution_window,
         cast(actions as {{ mdp_type('float') }}) as conversions,
-        cast(coalesce(action_value, 0) as {{ mdp_type('float') }}) as conversion_value,
+        {{ to_money('coalesce(action_value, 0)') }} as conversion_value,
         _loaded_at as loaded_at
 
     from source

@@ -23,11 +23,11 @@ renamed as (
         ad_name,
         cast(impressions as {{ mdp_type('integer') }}) as impressions,
         cast(clicks as {{ mdp_type('integer') }}) as clicks,
-        cast(spend as {{ mdp_type('float') }}) as spend,
+        {{ to_money('spend') }} as spend,
         -- recomputed from the raw actions by the configured action types (vars
         -- meta_conversion_action_types, meta_conversion_aggregation), not taken from the connector
-        cast({{ meta_conversions('actions') }} as {{ mdp_type('float') }}) as conversions,
-        cast({{ meta_conversions('action_values') }} as {{ mdp_type('float') }}) as conversion_value,
+        {{ meta_conversions('actions') }} as conversions,
+        {{ meta_conversions('action_values', 'money') }} as conversion_value,
         cast(reach as {{ mdp_type('integer') }}) as reach,
         _loaded_at as loaded_at
 

@@ -24,9 +24,9 @@ renamed as (
         ad_type,
         cast(impressions as {{ mdp_type('integer') }}) as impressions,
         cast(clicks as {{ mdp_type('integer') }}) as clicks,
-        cast(spend as {{ mdp_type('float') }}) as spend,
+        {{ to_money('spend') }} as spend,
         cast(conversions as {{ mdp_type('float') }}) as conversions,
-        cast(revenue as {{ mdp_type('float') }}) as conversion_value,
+        {{ to_money('revenue') }} as conversion_value,
         _loaded_at as loaded_at
 
     from source
