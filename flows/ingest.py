@@ -377,16 +377,28 @@ def not_landed(
 
 
 def plan_units(
-    connector: Connector, accounts: list[str], start: dt.date, end: dt.date, snapshot_day: dt.date | None
+    connector: Connector,
+    accounts: list[str],
+    start: dt.date,
+    end: dt.date,
+    snapshot_day: dt.date | None,
+    *,
+    reconciling: bool = True,
 ) -> tuple[list[Unit], list[str]]:
     """The units of a connector's selected streams, and the snapshot streams left out (with why).
 
     Report streams: every account x date chunk. Snapshot streams: one unit per account on
     `snapshot_day`, when the run covers the latest complete day (the state is the API's current one).
+    The platform totals stream comes with the primary one, unless the run does not reconcile
+    (`reconciling` false) and the configuration does not name it.
     """
     units: list[Unit] = []
     skipped: list[str] = []
-    for stream in connector.selected_streams:
+    streams = connector.selected_streams
+    named = connector.settings.streams or []
+    if not reconciling and connector.totals_stream not in named:
+        streams = tuple(s for s in streams if s.name != connector.totals_stream)
+    for stream in streams:
         if stream.kind == "snapshot":
             if snapshot_day is None:
                 skipped.append(stream.name)
@@ -426,7 +438,7 @@ async def ingest_connector(
     """
     log = get_run_logger()
     # Off the event loop: building a client takes a moment, and the other connectors' subflows start meanwhile.
-    connector, warehouse = await asyncio.to_thread(_setup, config_path, connector_name)
+    connector, warehouse, reconciling = await asyncio.to_thread(_setup, config_path, connector_name)
     try:
         if units is not None:
             planned, skipped = given_units(connector, units, snapshot_day)
@@ -436,7 +448,7 @@ async def ingest_connector(
             covered = await asyncio.to_thread(discovery.result)
             wanted = None if accounts is None else {canonical_account(a) for a in accounts}
             selected = [a for a in covered if wanted is None or canonical_account(a) in wanted]
-            planned, skipped = plan_units(connector, selected, start, end, snapshot_day)
+            planned, skipped = plan_units(connector, selected, start, end, snapshot_day, reconciling=reconciling)
         if resume is not None:
             landed = await asyncio.to_thread(landed_days, warehouse, resume)
             remaining = not_landed(connector, connector_name, planned, landed)
@@ -500,9 +512,10 @@ async def ingest_connector(
     return Completed(message=f"{connector_name}: {len(outcomes)} unit(s) loaded", data=outcomes)
 
 
-def _setup(config_path: str | None, connector_name: str) -> tuple[Connector, Warehouse]:
+def _setup(config_path: str | None, connector_name: str) -> tuple[Connector, Warehouse, bool]:
     config = load_config(config_path)
-    return build_connector(config, config.connector(connector_name)), from_config(config)
+    connector = build_connector(config, config.connector(connector_name))
+    return connector, from_config(config), config.reconciliation.enabled
 
 
 def _collect(futures: list[PrefectFuture[list[UnitOutcome]]], work: list[list[Unit]], name: str) -> list[UnitOutcome]:

@@ -108,7 +108,9 @@ def _print_plan(cfg: PipelineConfig, windows: dict[str, tuple[dt.date, dt.date]]
         snapshot = end if end == run_date - dt.timedelta(days=1) else None
         configured = list(connector.settings.accounts)
         accounts = [a for a in configured if asked is None or a in asked] if configured else None
-        units, skipped = plan_units(connector, accounts or ["?"], start, end, snapshot)
+        units, skipped = plan_units(
+            connector, accounts or ["?"], start, end, snapshot, reconciling=cfg.reconciliation.enabled
+        )
         count = f"{len(units)} unit(s)" if accounts is not None else f"{len(units)} unit(s) per account"
         named = escape(", ".join(accounts)) if accounts is not None else "discovered at run time"
         streams = ", ".join(s.name for s in connector.selected_streams if s.name not in skipped)

@@ -161,3 +161,34 @@ def test_split_records_add_up_to_the_record() -> None:
             assert sum(dict(p.actions).get(action, 0) for p in parts) == count
         for action, value in record.action_value_micros:
             assert sum(dict(p.action_value_micros).get(action, 0) for p in parts) == value
+
+
+class TotalsConnector(MultiConnector):
+    type_name = "multi"
+    streams = (*MultiConnector.streams, Stream("account_totals", spec("account_totals")))
+    totals_stream = "account_totals"
+
+
+def test_the_platform_totals_come_with_the_primary_stream_while_the_run_reconciles() -> None:
+    from connectors.base import ConnectorSettings
+
+    def connector(streams: list[str] | None) -> TotalsConnector:
+        return TotalsConnector(ConnectorSettings(name="m", type="multi", accounts=["a"], streams=streams))
+
+    day = dt.date(2026, 3, 1)
+    taken = {u[0] for u in plan_units(connector(["daily"]), ["a"], day, day, None)[0]}
+    assert taken == {"daily", "account_totals"}
+    assert {u[0] for u in plan_units(connector(["by_country"]), ["a"], day, day, None)[0]} == {"by_country"}
+    off = {u[0] for u in plan_units(connector(["daily"]), ["a"], day, day, None, reconciling=False)[0]}
+    assert off == {"daily"}
+    named = plan_units(connector(["daily", "account_totals"]), ["a"], day, day, None, reconciling=False)[0]
+    assert {u[0] for u in named} == {"daily", "account_totals"}
+    everything = plan_units(connector(None), ["a"], day, day, None, reconciling=False)[0]
+    assert {u[0] for u in everything} == {"daily", "by_country"}
+
+
+def test_a_totals_stream_must_be_declared() -> None:
+    with pytest.raises(TypeError, match="totals_stream 'nope' is not one of its streams"):
+
+        class Broken(MultiConnector):
+            totals_stream = "nope"
