@@ -205,7 +205,72 @@ def test_rerun_deployment_lands_the_range_rebuilds_the_marts_and_checks_volumes(
     assert marts == raw
     checks = query(config_path, "SELECT count(*) FROM ops.volume_checks WHERE run_id = ?", str(flow_run.id))
     assert checks[0][0] >= 2 * 2 * 7  # accounts x days, rows and spend at least
+    # every account-day of the three channels matches the platforms' own totals, metric by metric
+    verdicts = query(
+        config_path,
+        "SELECT verdict, count(DISTINCT (channel, account_id, date_day)), count(*) FROM marts.reconciliation_daily "
+        "WHERE date_day BETWEEN ? AND ? GROUP BY 1",
+        START,
+        END,
+    )
+    assert verdicts == [("ok", 3 * 2 * 7, 3 * 2 * 7 * 5)]
+    assert "42 account-day(s) reconciled with the platforms' own totals; all within tolerance" in (
+        reconciliation_artifact(deployed, flow_run.id)
+    )
     assert slack.messages == []
+
+
+def reconciliation_artifact(deployed: Deployed, flow_run_id: Any) -> str:
+    """The description of the `reconciliation` artifact a flow run published."""
+
+    async def read() -> str:
+        from prefect.client.orchestration import get_client
+        from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, FlowRunFilterId
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        with temporary_settings({PREFECT_API_URL: deployed.server.api_url}):
+            async with get_client() as client:
+                found = await client.read_artifacts(
+                    artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["reconciliation"])),
+                    flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
+                )
+                return " ".join(a.description or "" for a in found)
+
+    return asyncio.run(read())
+
+
+def test_rows_missing_server_side_fail_the_deployed_run_naming_them(
+    deployed: Deployed, config_path: Path, sandbox: SandboxHandle, slack: SlackReceiver
+) -> None:
+    """The platform leaves a campaign's rows out of the ad report while its account total counts them: the
+    worker's run extracts the account once more, then fails naming account, day, metric and both values."""
+    assert sandbox.microsoft is not None
+    assert sandbox.truth is not None
+    account = sandbox.truth.accounts("microsoft_ads")[0].account_id
+    sandbox.microsoft.faults.add(Fault("rows_missing", account=account))
+    parameters = {
+        "start_date": END.isoformat(),
+        "end_date": END.isoformat(),
+        "connectors": ["microsoft_ads"],
+        "run_monitoring": False,
+        "config_path": str(config_path),
+    }
+    before = len(slack.messages)
+    try:
+        failed = run_deployment(deployed, "daily_pipeline/rerun-local", parameters)
+    finally:
+        sandbox.microsoft.faults.clear()
+    assert failed.state.is_failed(), f"{failed.state.name}: {failed.state.message}"
+    message = str(failed.state.message)
+    assert "step reconciliation: failed" in message
+    truth = sandbox.truth.day_totals("microsoft_ads", account, END, level="account").cost
+    assert re.search(
+        rf"microsoft_ads account {account} {END} spend: platform {truth.normalize():f}\S* \w{{3}}, landed", message
+    )
+    deadline = time.monotonic() + 120
+    while len(slack.messages) == before and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert f"microsoft_ads account {account} {END} spend" in slack.messages[-1]["text"]
 
 
 def test_dbt_and_monitoring_deployments_complete_on_their_own(deployed: Deployed, config_path: Path) -> None:
