@@ -1,4 +1,4 @@
-"""`python -m benchmarks [loader|e2e|dbt|all]`: run benchmarks and write docs/benchmarks.md."""
+"""`python -m benchmarks [loader|e2e|dbt|reconciliation|all]`: run benchmarks and write docs/benchmarks.md."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ FULL = {"sizes": [100_000, 1_000_000], "repeats": 3, "accounts": [5, 50], "days"
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    p.add_argument("benchmark", nargs="?", default="all", choices=["loader", "e2e", "dbt", "all"])
+    p.add_argument("benchmark", nargs="?", default="all", choices=["loader", "e2e", "dbt", "reconciliation", "all"])
     size = p.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="smaller sizes (minutes)")
     size.add_argument("--smoke", action="store_true", help="tiny sizes (seconds), to check the code runs")
@@ -54,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     accounts = args.accounts or preset["accounts"]
     days = args.days or preset["days"]
     dbt_sizes = [int(s) for s in args.dbt_sizes] if args.dbt_sizes else preset["dbt_sizes"]
-    chosen = ["loader", "e2e", "dbt"] if args.benchmark == "all" else [args.benchmark]
+    chosen = ["loader", "e2e", "dbt", "reconciliation"] if args.benchmark == "all" else [args.benchmark]
     sections: list[Section] = []
     began = time.monotonic()
     if "loader" in chosen:
@@ -70,6 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from benchmarks import dbt_bench
 
         sections.append(dbt_bench.run(dbt_sizes, args.workdir))
+    if "reconciliation" in chosen:
+        from benchmarks import e2e
+
+        sections.append(e2e.run_reconciliation(max(accounts), max(days), 1 if args.smoke else max(2, repeats)))
     for section in sections:
         print(f"\n## {section.name}\n\n{section.markdown}\n")
     output = args.output if args.output or not args.smoke else None

@@ -13,6 +13,7 @@ import logging
 import os
 import resource
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,6 +32,8 @@ logger = logging.getLogger(__name__)
 CELL_TIMEOUT_SECONDS = 3_600
 SERVER_STARTUP_TIMEOUT_SECONDS = 600
 PRIMARY_STREAMS = {"google_ads": "ad_performance", "meta_ads": "ad_insights"}
+RECONCILED_STREAMS = {**PRIMARY_STREAMS, "microsoft_ads": "ad_performance"}
+RECONCILIATION_TARGET = 0.10  # reconciling (totals streams + the step) costs under 10% of a daily run
 META_POLL_SECONDS = 0.5  # the sandbox completes report runs after a few polls (as in pipeline.yaml)
 
 
@@ -60,6 +63,59 @@ def run(
 
                 stop_process_group(process)
     return Section("End to end", _markdown(results), {"cells": results})
+
+
+def run_reconciliation(accounts: int, days: int, repeats: int, workdir: Path | None = None) -> Section:
+    """The cost of reconciling: the same daily run (three channels' primary streams, dbt on) with the
+    reconciliation off and on, alternately `repeats` times against one running server; the verdict compares
+    the medians' difference with RECONCILIATION_TARGET of the run."""
+    from deployments.local import start_server, stop_process_group
+
+    cells: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="mdp-bench-reconcile-", dir=workdir) as tmp:
+        prefect_home = Path(tmp) / "prefect"
+        _migrate(prefect_home)
+        process, api_url = start_server(_free_port(), Path(tmp) / "logs", prefect_home)
+        try:
+            for round_ in range(repeats):
+                for enabled in (False, True):
+                    cell_dir = Path(tmp) / f"{'on' if enabled else 'off'}-{round_}"
+                    result = run_cell(accounts, days, cell_dir, prefect_home, api_url, process, reconciliation=enabled)
+                    cells.append(result | {"reconciliation": enabled})
+        finally:
+            stop_process_group(process)
+    off = statistics.median(c["wall_seconds"] for c in cells if not c["reconciliation"])
+    on = statistics.median(c["wall_seconds"] for c in cells if c["reconciliation"])
+    share = (on - off) / on if on > 0 else 0.0
+    rows = [
+        [
+            "on" if c["reconciliation"] else "off",
+            c["accounts_per_channel"],
+            c["days"],
+            c["units"],
+            f"{c['rows']:,}",
+            f"{c['reconciled_account_days']:,}",
+            f"{c['wall_seconds']:.1f}",
+        ]
+        for c in cells
+    ]
+    verdict = "met" if share < RECONCILIATION_TARGET else "NOT met"
+    text = "\n".join(
+        [
+            table(
+                ["reconciliation", "accounts/channel", "days", "units", "rows", "account-days reconciled", "wall s"],
+                rows,
+            ),
+            "",
+            f"Median wall time {off:.1f} s off, {on:.1f} s on: reconciling costs {on - off:+.1f} s, "
+            f"{100 * share:.1f}% of the run (target < {100 * RECONCILIATION_TARGET:.0f}%: **{verdict}**). "
+            "Each run: a fresh process and DuckDB file, `daily_pipeline(run_dbt=True, run_monitoring=False)` over the "
+            "days ending yesterday, the three channels' primary streams (on: plus each account's `account_totals` "
+            "units and the reconciliation step after dbt), against one running `prefect server`; off and on "
+            "alternate so that a change of machine load hits both.",
+        ]
+    )
+    return Section("Reconciliation cost", text, {"cells": cells, "off_seconds": off, "on_seconds": on, "share": share})
 
 
 def _free_port() -> int:
@@ -122,9 +178,12 @@ def run_cell(
     prefect_home: Path,
     api_url: str | None = None,
     server: Any = None,
+    *,
+    reconciliation: bool | None = None,
 ) -> dict[str, Any]:
     """Start a sandbox with `n_accounts` per channel, run one pipeline process over `n_days` days ending
-    yesterday, and collect its measurements with the sandbox's call counts."""
+    yesterday, and collect its measurements with the sandbox's call counts. `reconciliation` given: the
+    three channels' primary streams with dbt, reconciliation on or off (the cost of reconciling)."""
     from sandbox import SandboxConfig, start_sandbox
     from sandbox.runner import SANDBOX_SECRETS
     from sandbox.tls import GRPC_ROOTS_ENV
@@ -132,13 +191,17 @@ def run_cell(
     directory.mkdir(parents=True, exist_ok=True)
     today = dt.datetime.now(dt.UTC).date()
     start, end = today - dt.timedelta(days=n_days), today - dt.timedelta(days=1)
-    with start_sandbox(SandboxConfig(google_accounts=n_accounts, meta_accounts=n_accounts, as_of=today)) as handle:
+    sandbox = SandboxConfig(
+        google_accounts=n_accounts, meta_accounts=n_accounts, microsoft_accounts=n_accounts, as_of=today
+    )
+    with start_sandbox(sandbox) as handle:
         config = handle.pipeline_fragment()
+        streams = RECONCILED_STREAMS if reconciliation is not None else PRIMARY_STREAMS
         # Google Ads and Meta, as the published figures were measured (the sandbox serves Microsoft too)
-        config["connectors"] = [c for c in config["connectors"] if c["type"] in PRIMARY_STREAMS]
+        config["connectors"] = [c for c in config["connectors"] if c["type"] in streams]
         for section in config["connectors"]:
             # the ad-level stream, as the published figures were measured (every stream: issue [4/7])
-            section["streams"] = [PRIMARY_STREAMS[section["type"]]]
+            section["streams"] = [streams[section["type"]]]
             if section["type"] == "meta_ads":
                 section["poll_initial_seconds"] = META_POLL_SECONDS
         config.update(
@@ -146,6 +209,8 @@ def run_cell(
             reporting_currency="EUR",
             warehouse={"type": "duckdb", "path": str(directory / "warehouse.duckdb")},
         )
+        if reconciliation is not None:
+            config["reconciliation"] = {"enabled": reconciliation}
         config_path = directory / "pipeline.yaml"
         config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
         result_path = directory / "result.json"
@@ -157,7 +222,13 @@ def run_cell(
             "PYTHONUNBUFFERED": "1",
             **({"PREFECT_API_URL": api_url} if api_url else {}),
         }
-        cell = {"config": str(config_path), "start": start.isoformat(), "end": end.isoformat(), "out": str(result_path)}
+        cell = {
+            "config": str(config_path),
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "out": str(result_path),
+            "run_dbt": reconciliation is not None,
+        }
         logger.info("e2e cell %d accounts/channel x %d days: running", n_accounts, n_days)
         server_cpu = _process_cpu(server.pid if server is not None else None)
         with (directory / "cell.log").open("w", encoding="utf-8") as log:
@@ -173,6 +244,8 @@ def run_cell(
         assert handle.google_calls is not None
         assert handle.meta_calls is not None
         calls = {"google_ads": handle.google_calls.total(), "meta_ads": handle.meta_calls.total()}
+        if handle.microsoft_calls is not None:
+            calls["microsoft_ads"] = handle.microsoft_calls.total()
     if completed.returncode != 0 or not result_path.exists():
         tail = (directory / "cell.log").read_text(encoding="utf-8")[-3000:]
         raise RuntimeError(f"e2e cell {n_accounts}x{n_days} failed (exit {completed.returncode}):\n{tail}")
@@ -241,7 +314,7 @@ def _cell_main(cell: dict[str, Any]) -> None:
             daily_pipeline(
                 start_date=dt.date.fromisoformat(cell["start"]),
                 end_date=dt.date.fromisoformat(cell["end"]),
-                run_dbt=False,
+                run_dbt=bool(cell.get("run_dbt")),
                 run_monitoring=False,
                 config_path=cell["config"],
             )
@@ -271,6 +344,8 @@ def _cell_main(cell: dict[str, Any]) -> None:
         "server_cpu_seconds": server_cpu,
         "tls_contexts": tls["calls"],
         "tls_context_seconds": tls["seconds"],
+        "reconciled_account_days": summary.reconciliation.checked if summary.reconciliation else 0,
+        "steps": dict(summary.steps),
     }
     Path(cell["out"]).write_text(json.dumps(result), encoding="utf-8")
 

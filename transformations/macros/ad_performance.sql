@@ -62,3 +62,24 @@
         ('conversion_value', 'money'),
     ]) }}
 {%- endmacro %}
+
+{#- reconciliation_daily's joined rows, one row per metric: (platform_value, landed_value, tolerance) in the
+    money type (counts fit it exactly). -#}
+{% macro reconciled_metrics(relation, metrics, tolerances) -%}
+    {%- for metric in metrics %}
+    select
+        date_day,
+        channel,
+        account_id,
+        account_currency,
+        '{{ metric }}' as metric,
+        platform_reported,
+        cast(platform_{{ metric }} as {{ mdp_type('money') }}) as platform_value,
+        cast(landed_{{ metric }} as {{ mdp_type('money') }}) as landed_value,
+        cast({{ tolerances[metric] }} as {{ mdp_type('money') }}) as tolerance
+    from {{ relation }}
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+{%- endmacro %}

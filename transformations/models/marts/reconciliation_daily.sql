@@ -45,11 +45,16 @@ joined as (
         coalesce(platform.date_day, landed.date_day) as date_day,
         coalesce(platform.account_currency, landed.account_currency) as account_currency,
         platform.date_day is not null as platform_reported,
-        {%- for metric in metrics %}
-        cast(platform.{{ metric }} as {{ mdp_type('money') }}) as platform_{{ metric }},
-        cast(coalesce(landed.{{ metric }}, 0) as {{ mdp_type('money') }}) as landed_{{ metric }}
-        {{- ',' if not loop.last }}
-        {%- endfor %}
+        platform.spend as platform_spend,
+        platform.conversion_value as platform_conversion_value,
+        platform.impressions as platform_impressions,
+        platform.clicks as platform_clicks,
+        platform.conversions as platform_conversions,
+        coalesce(landed.spend, 0) as landed_spend,
+        coalesce(landed.conversion_value, 0) as landed_conversion_value,
+        coalesce(landed.impressions, 0) as landed_impressions,
+        coalesce(landed.clicks, 0) as landed_clicks,
+        coalesce(landed.conversions, 0) as landed_conversions
 
     from platform
     full outer join landed
@@ -62,22 +67,7 @@ joined as (
 
 unpivoted as (
 
-    {%- for metric in metrics %}
-    select
-        date_day,
-        channel,
-        account_id,
-        account_currency,
-        '{{ metric }}' as metric,
-        platform_reported,
-        platform_{{ metric }} as platform_value,
-        landed_{{ metric }} as landed_value,
-        cast({{ tolerances[metric] }} as {{ mdp_type('money') }}) as tolerance
-    from joined
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
+    {{ reconciled_metrics('joined', metrics, tolerances) }}
 
 )
 

@@ -11,7 +11,7 @@ renamed as (
     select
         cast(date as date) as date_day,
         'microsoft_ads' as channel,
-        account_id as account_id,
+        account_id,
         upper(account_currency) as account_currency,
         cast(impressions as {{ mdp_type('integer') }}) as impressions,
         cast(clicks as {{ mdp_type('integer') }}) as clicks,
