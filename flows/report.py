@@ -1,6 +1,6 @@
 """`mdp report`: one self-contained HTML file (inline data, script and styles; no network) with the period's
-totals per channel, daily spend, revenue and ROAS per channel (immature days marked), the top campaigns, and
-the last run's volume checks."""
+totals per channel, daily spend, revenue and ROAS per channel (immature days marked), the top campaigns, the
+reconciliation with the platforms' own totals, and the last run's volume checks."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from typing import Any
 from connectors.registry import connector_class
 from flows import report_queries as q
 from flows.monitor import sql_table, table_exists
+from flows.reconcile import MONEY_METRICS
 from flows.volume import STATUSES
 from mdp.config import PipelineConfig
 from mdp.errors import ConfigError
@@ -54,6 +55,8 @@ class ReportData:
     breakdowns: list[dict[str, Any]] = field(default_factory=list)
     checks_run_id: str | None = None
     checks: list[dict[str, Any]] = field(default_factory=list)
+    # None: marts.reconciliation_daily does not exist (dbt has not built it in this warehouse yet)
+    reconciliation: dict[str, Any] | None = None
 
 
 def _json_value(value: Any) -> Any:
@@ -87,6 +90,7 @@ def _tables(warehouse: Warehouse) -> dict[str, str]:
         "channel_daily": sql_table(warehouse, q.MART_CHANNEL_DAILY),
         "campaign_daily": sql_table(warehouse, q.MART_CAMPAIGN_DAILY),
         "volume_checks": sql_table(warehouse, q.VOLUME_CHECKS),
+        "reconciliation": sql_table(warehouse, q.RECONCILIATION),
     }
 
 
@@ -125,15 +129,19 @@ def channel_lookbacks(config: PipelineConfig) -> dict[str, int]:
 def collect(
     warehouse: Warehouse, currency: str, days: int = DEFAULT_DAYS, lookbacks: dict[str, int] | None = None
 ) -> ReportData:
-    """Read the marts (when built) and the last monitoring run's checks; `lookbacks` (days per channel,
-    `channel_lookbacks`) mark each channel's immature days."""
+    """Read the marts (when built), the reconciliation and the last monitoring run's checks; `lookbacks` (days
+    per channel, `channel_lookbacks`) mark each channel's immature days."""
     data = ReportData(dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), currency)
     names = _tables(warehouse)
     data.marts_missing = [m for m in q.MARTS if not table_exists(warehouse, m)]
+    window = None
     if not data.marts_missing:
         window = _collect_marts(warehouse, data, names, days)
         if window is not None:
             _collect_totals(warehouse, data, names, window, lookbacks or {})
+    if table_exists(warehouse, q.RECONCILIATION):
+        data.reconciliation = _reconciliation(warehouse, names, window, days)
+        data.labels |= {c["channel"]: channel_label(c["channel"]) for c in data.reconciliation["channels"]}
     if table_exists(warehouse, q.VOLUME_CHECKS):
         columns = [
             "connector",
@@ -240,6 +248,51 @@ def _collect_totals(
     data.labels = {c: channel_label(c) for c in channels}
 
 
+def _exact(value: Any) -> str | None:
+    """Money or a count as exact decimal text for the page's JSON ("-0.004000"), never through a float."""
+    return None if value is None else format(_money(value), "f")
+
+
+def _reconciliation(
+    warehouse: Warehouse, names: dict[str, str], window: tuple[dt.date, dt.date] | None, days: int
+) -> dict[str, Any]:
+    """Account-days checked, ok, mismatched and unchecked per channel, the spend difference per account
+    currency, and every mismatched metric, over the report's window (without mart data: the `days` up to the
+    last reconciled day). Amounts are exact decimal text."""
+    if window is None:
+        found = warehouse.query(q.RECONCILIATION_LAST_DAY.format(**names))
+        last = found[0][0] if found else None
+        if last is None:
+            return {"period": None, "channels": [], "mismatches": []}
+        last_day = last if isinstance(last, dt.date) else dt.date.fromisoformat(str(last)[:10])
+        window = (last_day - dt.timedelta(days=days - 1), last_day)
+    parameters = list(window)
+    channels: dict[str, dict[str, Any]] = {}
+    columns = ["channel", "currency", "account_days", "mismatched", "unchecked", "spend_difference"]
+    for row in _rows(warehouse, q.RECONCILIATION_CHANNELS.format(**names), parameters, columns):
+        channel = channels.setdefault(
+            row["channel"],
+            {"channel": row["channel"], "account_days": 0, "mismatched": 0, "unchecked": 0, "spend_difference": []},
+        )
+        for count in ("account_days", "mismatched", "unchecked"):
+            channel[count] += int(row[count] or 0)
+        if row["spend_difference"] is not None:  # None: no checked day in this currency
+            channel["spend_difference"].append({"currency": row["currency"], "amount": _exact(row["spend_difference"])})
+    for channel in channels.values():
+        channel["checked"] = channel["account_days"] - channel["unchecked"]
+        channel["ok"] = channel["checked"] - channel["mismatched"]
+    columns = ["channel", "account_id", "day", "metric", "currency", "platform", "landed", "difference", "tolerance"]
+    mismatches = _rows(warehouse, q.RECONCILIATION_MISMATCHES.format(**names), parameters, columns)
+    for mismatch in mismatches:
+        mismatch |= {key: _exact(mismatch[key]) for key in ("platform", "landed", "difference", "tolerance")}
+        mismatch["money"] = mismatch["metric"] in MONEY_METRICS
+    return {
+        "period": [window[0].isoformat(), window[1].isoformat()],
+        "channels": list(channels.values()),
+        "mismatches": mismatches,
+    }
+
+
 def _breakdowns(warehouse: Warehouse, window: list[dt.date]) -> list[dict[str, Any]]:
     """The top rows of each built breakdown report over the period (spend-less reports rank by conversions)."""
     out = []
@@ -271,7 +324,11 @@ def render(data: ReportData) -> str:
     """The HTML page: the data as inline JSON, drawn into SVG charts by the inline script."""
     style = _ASSETS.joinpath("report.css").read_text(encoding="utf-8")
     script = _ASSETS.joinpath("report.js").read_text(encoding="utf-8")
-    payload = asdict(data) | {"statuses": list(STATUSES), "palette": list(PALETTE)}
+    payload = asdict(data) | {
+        "statuses": list(STATUSES),
+        "palette": list(PALETTE),
+        "reconciliation_table": q.RECONCILIATION,
+    }
     period = f"{data.period[0]} to {data.period[1]}" if data.period else "no mart data"
     notices = []
     if data.marts_missing:

@@ -1,10 +1,13 @@
-"""The report's SQL, in one place: the marts it reads (transformations/models/marts) and ops.volume_checks.
+"""The report's SQL, in one place: the marts it reads (transformations/models/marts, reconciliation_daily
+included) and ops.volume_checks.
 
 Tables are named `schema.table` and rendered by the warehouse (`{channel_daily}` etc. are substituted with
 quoted names); parameters are positional `?`, which DuckDB and BigQuery both accept.
 """
 
 from __future__ import annotations
+
+from flows.reconcile import RECONCILIATION as RECONCILIATION  # the table the run flow reconciles with
 
 MART_CHANNEL_DAILY = "marts.mart_channel_performance_daily"
 MART_CAMPAIGN_DAILY = "marts.mart_campaign_performance_daily"
@@ -112,6 +115,72 @@ where run_id = (select run_id from {volume_checks} order by checked_at desc limi
 order by connector, account_id, day, metric
 """
 
+# The last day reconciled (the window when the performance marts are empty).
+RECONCILIATION_LAST_DAY = """
+select max(date_day)
+from {reconciliation}
+"""
+
+# Account-days per channel and account currency over the period: an account-day (channel x account x day)
+# is unchecked when no platform total was loaded for it (all its metrics are), mismatched when any metric is
+# outside its tolerance; the spend difference (landed - platform) is summed over the checked days.
+RECONCILIATION_CHANNELS = """
+with account_days as (
+    select
+        channel,
+        account_id,
+        date_day,
+        max(account_currency) as account_currency,
+        max(case when verdict = 'mismatch' then 1 else 0 end) as mismatched,
+        max(case when verdict = 'unchecked' then 1 else 0 end) as unchecked,
+        sum(case when metric = 'spend' then difference end) as spend_difference
+    from {reconciliation}
+    where date_day between ? and ?
+    group by channel, account_id, date_day
+)
+select
+    channel,
+    account_currency,
+    count(*) as account_days,
+    sum(mismatched) as mismatched,
+    sum(unchecked) as unchecked,
+    sum(spend_difference) as spend_difference
+from account_days
+group by channel, account_currency
+order by channel, account_currency
+"""
+
+# Every mismatched metric of the period, worst first: by the absolute spend difference of its account-day
+# (in the account currency), the spend row first within an account-day, then by its own absolute difference.
+RECONCILIATION_MISMATCHES = """
+select
+    m.channel,
+    m.account_id,
+    m.date_day,
+    m.metric,
+    m.account_currency,
+    m.platform_value,
+    m.landed_value,
+    m.difference,
+    m.tolerance
+from {reconciliation} as m
+left join {reconciliation} as s
+    on
+        s.channel = m.channel
+        and s.account_id = m.account_id
+        and s.date_day = m.date_day
+        and s.metric = 'spend'
+where m.verdict = 'mismatch' and m.date_day between ? and ?
+order by
+    coalesce(abs(s.difference), 0) desc,
+    case when m.metric = 'spend' then 0 else 1 end,
+    abs(m.difference) desc,
+    m.channel,
+    m.account_id,
+    m.date_day,
+    m.metric
+"""
+
 # The mart columns the queries above read (a unit test checks them against the marts' YAML).
 MART_COLUMNS: dict[str, tuple[str, ...]] = {
     MART_CHANNEL_DAILY: (
@@ -135,3 +204,18 @@ MART_COLUMNS: dict[str, tuple[str, ...]] = {
         "conversion_value_reporting",
     ),
 }
+
+# The reconciliation_daily columns the queries above read (tests/integration/monitoring/test_report.py checks
+# them against the model's YAML).
+RECONCILIATION_COLUMNS = (
+    "date_day",
+    "channel",
+    "account_id",
+    "account_currency",
+    "metric",
+    "platform_value",
+    "landed_value",
+    "difference",
+    "tolerance",
+    "verdict",
+)

@@ -469,12 +469,132 @@
     });
   }
 
+  // Reconciliation with the platforms -------------------------------------------------------------------
+
+  function plural(count, word) { return number(count, 0) + " " + word + (count === 1 ? "" : "s"); }
+
+  // Exact decimal text from the JSON ("-1234.500000") with thousands separators, its trailing zeros trimmed
+  // down to `digits` decimals ("-1,234.50"); `signed` adds "+" to positive values. No float on the way.
+  function exact(text, digits, signed) {
+    if (text === null || text === undefined) { return "-"; }
+    var negative = text.charAt(0) === "-";
+    var parts = (negative ? text.slice(1) : text).split(".");
+    var fraction = (parts[1] || "").replace(/0+$/, "");
+    while (fraction.length < digits) { fraction += "0"; }
+    var value = parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, ",") + (fraction ? "." + fraction : "");
+    var zero = !/[1-9]/.test(value);
+    return (negative && !zero ? "-" : signed && !zero ? "+" : "") + value;
+  }
+
+  // The decimals an account currency is shown with: JPY 0, KWD 3, others (and codes Intl does not know) 2.
+  function currencyDigits(code) {
+    try {
+      return new Intl.NumberFormat("en-US", { style: "currency", currency: code }).resolvedOptions()
+        .maximumFractionDigits;
+    } catch (e) {
+      return 2;
+    }
+  }
+
+  function reconciliation() {
+    var r = data.reconciliation;
+    var verdict = document.getElementById("reconciliation-verdict");
+    var title = document.getElementById("reconciliation-mismatches-title");
+    function hide() {
+      document.getElementById("reconciliation-channels-box").hidden = true;
+      document.getElementById("reconciliation-mismatches-box").hidden = true;
+      title.hidden = true;
+    }
+    if (!r) {
+      verdict.textContent = "Reconciliation has not run yet for this warehouse: " + data.reconciliation_table +
+        " does not exist. The next pipeline run (mdp run) builds it with the marts and compares every " +
+        "account-day it loads with the platform's own totals.";
+      verdict.setAttribute("data-state", "not-run");
+      hide();
+      return;
+    }
+    if (!r.channels.length) {
+      verdict.textContent = "No account-day in " + data.reconciliation_table + " for this period.";
+      verdict.setAttribute("data-state", "empty");
+      hide();
+      return;
+    }
+    var checked = 0, mismatched = 0, reconciled = 0;
+    r.channels.forEach(function (c) {
+      checked += c.checked;
+      mismatched += c.mismatched;
+      if (c.checked) { reconciled += 1; }
+    });
+    var unchecked = r.channels.filter(function (c) { return c.unchecked; }).map(function (c) {
+      return labelOf(c.channel) + " " + plural(c.unchecked, "account-day");
+    });
+    var line = checked ?
+      plural(checked, "account-day") + " of " + plural(reconciled, "channel") +
+        " reconciled with the platforms' own totals: " +
+        (mismatched ? plural(mismatched, "account-day") + (mismatched === 1 ? " differs" : " differ") :
+          "all within tolerance") :
+      "No account-day of the period could be reconciled with the platforms' own totals";
+    line += unchecked.length ? "; unchecked (no platform totals loaded): " + unchecked.join(", ") :
+      "; none unchecked";
+    verdict.textContent = line + ".";
+    verdict.setAttribute("data-state", mismatched ? "mismatch" : checked ? "ok" : "unchecked");
+    document.getElementById("reconciliation-caption").textContent = r.period[0] + " to " + r.period[1] +
+      "; an account-day is one channel, ad account and day: mismatched when any of spend, conversion value, " +
+      "impressions, clicks or conversions is outside its tolerance, unchecked when no platform totals were " +
+      "loaded for it; the spend difference sums the checked days in each account currency";
+
+    var body = document.querySelector("#reconciliation-channels tbody");
+    r.channels.forEach(function (c) {
+      var tr = html("tr", { "data-channel": c.channel, "class": c.mismatched ? "mismatch" : "" }, body);
+      var th = html("th", { scope: "row" }, tr);
+      html("span", { "class": "swatch", style: "--swatch: " + colorOf(c.channel) }, th);
+      th.appendChild(document.createTextNode(labelOf(c.channel)));
+      [c.account_days, c.checked, c.ok, c.mismatched, c.unchecked].forEach(function (count) {
+        html("td", { "class": "num" }, tr, number(count, 0));
+      });
+      var cell = html("td", { "class": "num" }, tr);
+      if (!c.spend_difference.length) { cell.textContent = "-"; }
+      c.spend_difference.forEach(function (d) {
+        html("span", { "class": "amount", "data-currency": d.currency || "", "data-amount": d.amount }, cell,
+          exact(d.amount, currencyDigits(d.currency), true) + " " + (d.currency || ""));
+      });
+    });
+
+    var rows = r.mismatches;
+    var days = new Set(rows.map(function (m) { return m.channel + "|" + m.account_id + "|" + m.day; })).size;
+    if (!rows.length) {
+      title.textContent = checked ? "No mismatches: every checked account-day is within tolerance." :
+        "No mismatches (nothing was checked).";
+      title.setAttribute("data-count", "0");
+      document.getElementById("reconciliation-mismatches-box").hidden = true;
+      return;
+    }
+    title.textContent = plural(rows.length, "mismatched metric") + " in " + plural(days, "account-day") +
+      " (all listed, worst spend difference first" + (rows.length > 15 ? "; the table scrolls" : "") + ")";
+    title.setAttribute("data-count", String(rows.length));
+    var tbody = document.querySelector("#reconciliation-mismatches tbody");
+    rows.forEach(function (m) {
+      var tr = html("tr", {
+        "data-channel": m.channel, "data-account": m.account_id, "data-day": m.day, "data-metric": m.metric,
+        "data-platform": m.platform, "data-landed": m.landed, "data-difference": m.difference
+      }, tbody);
+      var digits = m.money ? currencyDigits(m.currency) : 0;
+      [
+        [labelOf(m.channel) + " · " + m.account_id, "wrap"], [m.day, ""], [m.metric.replace(/_/g, " "), "wrap"],
+        [exact(m.platform, digits), "num"], [exact(m.landed, digits), "num"],
+        [exact(m.difference, digits, true), "num"], [m.money ? (m.currency || "") : "-", ""]
+      ].forEach(function (value) { html("td", { "class": value[1] }, tr, value[0]); });
+      tr.cells[5].title = "tolerance " + exact(m.tolerance, 0);
+    });
+  }
+
   function draw() {
     if (!data.marts_missing.length) { channelCharts(); }
     heatmap();
   }
 
   if (!data.marts_missing.length) { kpis(); }
+  reconciliation();
   checkSummary();
   draw();
   var drawnWidth = document.documentElement.clientWidth, pending = null;

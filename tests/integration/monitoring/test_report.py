@@ -1,7 +1,9 @@
 """`write_report` opened in real headless chromium at 1400 and 800 px: it renders without console errors or
 network requests, its charts carry the marts' series (any channel, not only two), the totals per channel are
 the marts' sums, immature days are marked from each connector's lookback, no chart is empty and no label is
-clipped, every check has a heatmap cell and every non-ok check a row; without marts it says so."""
+clipped, every check has a heatmap cell and every non-ok check a row, the reconciliation section counts the
+account-days of marts.reconciliation_daily and lists every mismatch with both values; without marts, or
+without the reconciliation, it says so."""
 
 from __future__ import annotations
 
@@ -9,15 +11,19 @@ import datetime as dt
 import os
 import shutil
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from flows import report_queries
 from flows.monitor import write_checks
 from flows.report import write_report
 from flows.volume import Check
 from mdp.config import PipelineConfig, config_from_mapping
+from mdp.paths import TRANSFORMATIONS_DIR
 from tests.integration.monitoring.browser import INSTALL_HINT, Chromium, PageVisit, chromium_binary
 from warehouse.duckdb import DuckDBWarehouse
 
@@ -54,6 +60,48 @@ select date_day, channel, channel || '-acct' as account_id, 'Account ' || channe
        conversion_value_reporting * ({CAMPAIGNS} - k) / 21 as conversion_value_reporting
 from marts.mart_channel_performance_daily, range({CAMPAIGNS}) as t(k);
 """
+# A stand-in for dbt's marts.reconciliation_daily with the model's columns (checked against its YAML below) and
+# its verdict rule (RECOMPUTE): two Google Ads accounts (EUR, JPY), one Meta and one Microsoft account; Meta's
+# landed spend is 0.003 below the platform's every 7th day (within the 0.01 tolerance); Microsoft's first 5
+# days have no platform totals (unchecked); a mismatch on a day before the report's 90-day window must not show.
+RECONCILIATION_DAYS = [*range(DAYS), -61]
+RECONCILIATION_SQL = f"""
+create table marts.reconciliation_daily (
+    date_day date, channel varchar, account_id varchar, account_currency varchar, metric varchar,
+    platform_value decimal(38, 6), landed_value decimal(38, 6), difference decimal(38, 6),
+    tolerance decimal(38, 6), verdict varchar
+);
+insert into marts.reconciliation_daily
+    (date_day, channel, account_id, account_currency, metric, platform_value, landed_value, tolerance)
+select date '{FIRST_DAY}' + d, channel, account_id, currency, metric,
+       case
+           when channel = 'microsoft_ads' and d between 0 and 4 then null
+           when channel = 'meta_ads' and metric = 'spend' and d % 7 = 0 then landed + 0.003
+           when d < 0 and channel = 'google_ads' and metric = 'spend' then landed + 999
+           else landed
+       end,
+       landed, tolerance
+from (
+    select d, channel, account_id, currency, metric, tolerance,
+           case when metric in ('impressions', 'clicks') then 50 + 7 * d else 20 + d + 0.125 end as landed
+    from unnest({RECONCILIATION_DAYS}) as t(d),
+         (values ('google_ads', 'google_ads-acct', 'EUR'), ('google_ads', '4455', 'JPY'),
+                 ('meta_ads', 'meta_ads-acct', 'EUR'), ('microsoft_ads', 'microsoft_ads-acct', 'USD'))
+             as a(channel, account_id, currency),
+         (values ('spend', 0.01), ('conversion_value', 0.01), ('impressions', 0), ('clicks', 0),
+                 ('conversions', 0.01)) as m(metric, tolerance)
+);
+"""
+RECOMPUTE = """
+update marts.reconciliation_daily set
+    difference = landed_value - platform_value,
+    verdict = case
+        when platform_value is null then 'unchecked'
+        when abs(landed_value - platform_value) <= tolerance then 'ok'
+        else 'mismatch'
+    end;
+"""
+WINDOW = (LAST_DAY - dt.timedelta(days=89), LAST_DAY)  # the report's 90 days
 # google_ads: its type's default lookback (14 days); meta_ads and microsoft_ads: configured.
 CONNECTORS = [
     {"name": "google_ads", "type": "google_ads"},
@@ -131,6 +179,19 @@ EXPRESSIONS = {
     "empty_charts": """Array.from(document.querySelectorAll('figure.chart')).filter(f =>
         !f.querySelector('path.series[data-points]:not([data-points="0"]), rect.bar, rect[data-status]'))
         .map(f => f.dataset.chart)""",
+    "reconciliation_verdict": "document.getElementById('reconciliation-verdict').textContent",
+    "reconciliation_channels": """Array.from(document.querySelectorAll('#reconciliation-channels tbody tr'))
+        .map(tr => [tr.dataset.channel, ...Array.from(tr.cells).slice(1, 6).map(td => Number(td.textContent)),
+                    Array.from(tr.querySelectorAll('.amount')).map(a => [a.dataset.currency, a.dataset.amount,
+                                                                         a.textContent])])""",
+    "reconciliation_title": """(t => t.hidden ? null : t.textContent)(
+        document.getElementById('reconciliation-mismatches-title'))""",
+    "reconciliation_table_shown": """(b => b.offsetHeight > 0)(
+        document.getElementById('reconciliation-mismatches-box'))""",
+    "reconciliation_rows": """Array.from(document.querySelectorAll('#reconciliation-mismatches tbody tr'))
+        .map(tr => [tr.dataset.channel, tr.dataset.account, tr.dataset.day, tr.dataset.metric,
+                    tr.dataset.platform, tr.dataset.landed, tr.dataset.difference,
+                    Array.from(tr.cells).map(td => td.textContent)])""",
     "clipped": CLIPPED,
 }
 
@@ -193,7 +254,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DuckDBWareho
     directory = tmp_path_factory.mktemp("report")
     warehouse = DuckDBWarehouse(directory / "wh.duckdb")
     with warehouse.connect() as con:
-        con.execute(MARTS_SQL)
+        con.execute(MARTS_SQL + RECONCILIATION_SQL + RECOMPUTE)
     write_checks(warehouse, checks(), "run-7")
     return write_report(config_for(warehouse.path, CONNECTORS), directory / "out" / "report.html"), warehouse
 
@@ -282,6 +343,19 @@ def test_the_report_renders_the_marts_and_the_checks(
     assert values["kpis"]["ROAS"] == values["totals"][-1][3]
     assert values["notice"] is None
 
+    channels_expected = expected_reconciliation(warehouse)
+    assert values["reconciliation_channels"] == channels_expected
+    assert values["reconciliation_verdict"] == expected_verdict(channels_expected)
+    assert values["reconciliation_verdict"].endswith(
+        ": all within tolerance; unchecked (no platform totals loaded): Microsoft Ads 5 account-days."
+    )
+    # Meta's five 0.003 differences add up exactly (a float sum would not), shown to the last digit.
+    assert ["EUR", "-0.015000", "-0.015 EUR"] in values["reconciliation_channels"][1][-1]
+    assert ["JPY", "0.000000", "0 JPY"] in values["reconciliation_channels"][0][-1]  # JPY has no decimals
+    assert values["reconciliation_title"] == "No mismatches: every checked account-day is within tolerance."
+    assert values["reconciliation_table_shown"] is False
+    assert values["reconciliation_rows"] == []
+
 
 def test_without_marts_the_report_says_so(chromium: Chromium, tmp_path: Path) -> None:
     warehouse = DuckDBWarehouse(tmp_path / "wh.duckdb")
@@ -295,4 +369,164 @@ def test_without_marts_the_report_says_so(chromium: Chromium, tmp_path: Path) ->
     assert values["series"] == {"spend": [], "revenue": [], "roas": []}
     assert values["heatmap_cells"] == len(checks())
     assert values["kpis"] == {"Volume anomalies": "1"}
+    assert values["reconciliation_verdict"].startswith("Reconciliation has not run yet for this warehouse")
+    assert values["clipped"] == []
+
+
+def expected_reconciliation(warehouse: DuckDBWarehouse) -> list[list[Any]]:
+    """Per channel over the report's window, from marts.reconciliation_daily: account-days, checked, ok,
+    mismatched and unchecked (an account-day is mismatched when any metric is), and the spend difference of
+    the checked days per currency as exact decimal text."""
+    days = "account_id || '|' || date_day"
+    counts = warehouse.query(
+        f"select channel, count(distinct {days}), "
+        f"count(distinct case when verdict = 'unchecked' then {days} end), "
+        f"count(distinct case when verdict = 'mismatch' then {days} end) "
+        "from marts.reconciliation_daily where date_day between ? and ? group by channel order by channel",
+        list(WINDOW),
+    )
+    differences: dict[str, list[tuple[str, Decimal]]] = {}
+    for channel, currency, amount in warehouse.query(
+        "select channel, account_currency, sum(difference) from marts.reconciliation_daily "
+        "where metric = 'spend' and verdict <> 'unchecked' and date_day between ? and ? "
+        "group by all order by all",
+        list(WINDOW),
+    ):
+        differences.setdefault(channel, []).append((currency, amount))
+    return [
+        [
+            channel,
+            total,
+            total - unchecked,
+            total - unchecked - mismatched,
+            mismatched,
+            unchecked,
+            [[c, format(a, "f"), f"{shown(a, DIGITS[c], signed=True)} {c}"] for c, a in differences.get(channel, [])],
+        ]
+        for channel, total, unchecked, mismatched in counts
+    ]
+
+
+def expected_verdict(channels: list[list[Any]]) -> str:
+    checked = sum(c[2] for c in channels)
+    mismatched = sum(c[4] for c in channels)
+    reconciled = sum(1 for c in channels if c[2])
+    unchecked = [f"{c[0].replace('_', ' ').title()} {c[5]} account-day{'s' * (c[5] != 1)}" for c in channels if c[5]]
+    differ = f"{mismatched} account-day{'s differ' if mismatched != 1 else ' differs'}"
+    return (
+        f"{checked:,} account-days of {reconciled} channels reconciled with the platforms' own totals: "
+        + (differ if mismatched else "all within tolerance")
+        + ("; unchecked (no platform totals loaded): " + ", ".join(unchecked) if unchecked else "; none unchecked")
+        + "."
+    )
+
+
+# The decimals the page shows an account currency's money with (at least; exact values keep all theirs).
+DIGITS = {"EUR": 2, "USD": 2, "JPY": 0}
+
+
+def shown(value: Decimal, digits: int, *, signed: bool = False) -> str:
+    """A decimal as the page shows it: thousands separators, trailing zeros trimmed down to `digits`."""
+    whole, _, fraction = f"{abs(value):,f}".partition(".")
+    fraction = fraction.rstrip("0").ljust(digits, "0")
+    sign = "-" if value < 0 else "+" if signed and value > 0 else ""
+    return sign + whole + ("." + fraction if fraction else "")
+
+
+def test_the_fake_reconciliation_has_the_model_columns(report: tuple[Path, DuckDBWarehouse]) -> None:
+    _, warehouse = report
+    model = yaml.safe_load((TRANSFORMATIONS_DIR / "models" / "marts" / "reconciliation_daily.yml").read_text())
+    declared = [c["name"] for c in model["models"][0]["columns"]]
+    faked = [r[0] for r in warehouse.query("select column_name from (describe marts.reconciliation_daily)")]
+    assert faked == declared
+    assert set(report_queries.RECONCILIATION_COLUMNS) <= set(declared)
+    queries = report_queries.RECONCILIATION_CHANNELS + report_queries.RECONCILIATION_MISMATCHES
+    assert all(column in queries for column in report_queries.RECONCILIATION_COLUMNS)
+
+
+# Injected: Meta's spend 250.50 under the platform's, a Google EUR account-day with spend 0.02 over and
+# conversion value 1.50 under, and 3 clicks missing from the Google JPY account: listed worst spend first.
+MISMATCHES = [
+    ("meta_ads", "meta_ads-acct", 10, "spend", "250.5"),
+    ("google_ads", "google_ads-acct", 3, "spend", "-0.02"),
+    ("google_ads", "google_ads-acct", 3, "conversion_value", "1.5"),
+    ("google_ads", "4455", 20, "clicks", "3"),
+]
+
+
+def test_a_reconciliation_mismatch_is_listed_with_both_values(
+    chromium: Chromium, report: tuple[Path, DuckDBWarehouse], tmp_path: Path
+) -> None:
+    warehouse = DuckDBWarehouse(tmp_path / "wh.duckdb")
+    shutil.copy(report[1].path, warehouse.path)
+    with warehouse.connect() as con:
+        for channel, account, day, metric, delta in MISMATCHES:
+            con.execute(
+                "update marts.reconciliation_daily set platform_value = landed_value + ? "
+                "where channel = ? and account_id = ? and date_day = ? and metric = ?",
+                [Decimal(delta), channel, account, FIRST_DAY + dt.timedelta(days=day), metric],
+            )
+        con.execute(RECOMPUTE)
+
+    page = write_report(config_for(warehouse.path, CONNECTORS), tmp_path / "report.html")
+    values: dict[str, Any] = visit(chromium, page, 800).values
+
+    assert values["clipped"] == []
+    channels = expected_reconciliation(warehouse)
+    assert [c[4] for c in channels] == [2, 1, 0]  # mismatched account-days: google_ads, meta_ads, microsoft_ads
+    assert values["reconciliation_channels"] == channels
+    assert values["reconciliation_verdict"] == expected_verdict(channels)
+    assert ": 3 account-days differ; unchecked (no platform totals loaded): " in values["reconciliation_verdict"]
+    assert values["reconciliation_title"] == (
+        "4 mismatched metrics in 3 account-days (all listed, worst spend difference first)"
+    )
+    assert values["reconciliation_table_shown"] is True
+    stored = {
+        (channel, account, str(day), metric): (platform, landed, difference)
+        for channel, account, day, metric, platform, landed, difference in warehouse.query(
+            "select channel, account_id, date_day, metric, platform_value, landed_value, difference "
+            "from marts.reconciliation_daily where verdict = 'mismatch' and date_day between ? and ?",
+            list(WINDOW),
+        )
+    }
+    rows = values["reconciliation_rows"]
+    keys = [(c, a, str(FIRST_DAY + dt.timedelta(days=d)), m) for c, a, d, m, _ in MISMATCHES]
+    assert [tuple(row[:4]) for row in rows] == keys  # every mismatch of the window, worst spend first
+    assert len(stored) == len(keys)  # the one before the window is left out
+    labels = {"google_ads": "Google Ads", "meta_ads": "Meta Ads"}
+    currency = {"meta_ads-acct": "EUR", "google_ads-acct": "EUR", "4455": "JPY"}
+    for row, key in zip(rows, keys, strict=True):
+        platform, landed, difference = stored[key]
+        assert row[4:7] == [format(platform, "f"), format(landed, "f"), format(difference, "f")]  # exact
+        money = key[3] in ("spend", "conversion_value")
+        digits = DIGITS[currency[key[1]]] if money else 0
+        assert row[7] == [
+            f"{labels[key[0]]} · {key[1]}",
+            key[2],
+            key[3].replace("_", " "),
+            shown(platform, digits),
+            shown(landed, digits),
+            shown(difference, digits, signed=True),
+            currency[key[1]] if money else "-",
+        ]
+    assert rows[0][7][3:6] == ["280.625", "30.125", "-250.50"]
+
+
+def test_a_warehouse_without_reconciliation_says_it_has_not_run(
+    chromium: Chromium, report: tuple[Path, DuckDBWarehouse], tmp_path: Path
+) -> None:
+    warehouse = DuckDBWarehouse(tmp_path / "wh.duckdb")
+    shutil.copy(report[1].path, warehouse.path)
+    with warehouse.connect() as con:
+        con.execute("drop table marts.reconciliation_daily")
+
+    page = write_report(config_for(warehouse.path, CONNECTORS), tmp_path / "report.html")
+    values: dict[str, Any] = visit(chromium, page).values
+
+    assert values["reconciliation_verdict"].startswith(
+        "Reconciliation has not run yet for this warehouse: marts.reconciliation_daily does not exist."
+    )
+    assert values["reconciliation_channels"] == []
+    assert values["reconciliation_title"] is None
+    assert values["totals"] == expected_totals(warehouse)  # the rest of the report is there
     assert values["clipped"] == []
