@@ -73,7 +73,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "reconciliation" in chosen:
         from benchmarks import e2e
 
-        sections.append(e2e.run_reconciliation(max(accounts), max(days), 1 if args.smoke else max(2, repeats)))
+        sections.append(
+            e2e.run_reconciliation(
+                max(accounts), max(days), 1 if args.smoke else max(2, repeats), args.workdir, smoke=args.smoke
+            )
+        )
     for section in sections:
         print(f"\n## {section.name}\n\n{section.markdown}\n")
     output = args.output if args.output or not args.smoke else None
