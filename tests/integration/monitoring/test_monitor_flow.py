@@ -113,11 +113,17 @@ def test_the_daily_pipeline_runs_the_monitor_after_ingest(site: Site) -> None:
         unsubscribe()
     # the live display hears of the monitoring step starting and ending (after every unit)
     steps = [(e.connector, e.units, e.failed) for e in events if e.kind == "step"]
-    assert steps == [("monitoring", 0, False), ("monitoring", 1, False)]
+    # (before it, the reconciliation's quarantine check: the run built no marts to compare)
+    assert steps == [
+        ("reconciliation", 0, False),
+        ("reconciliation", 1, False),
+        ("monitoring", 0, False),
+        ("monitoring", 1, False),
+    ]
     assert events[-1].kind == "step"
     assert state.is_completed(), state.message
     summary = state.result()
-    assert summary.steps == {"monitoring": "completed"}
+    assert summary.steps == {"reconciliation": "completed", "monitoring": "completed"}
     with duckdb.connect(str(site.warehouse_path), read_only=True) as con:
         rows = con.execute(
             "SELECT count(*), count(DISTINCT day), min(run_id) = max(run_id) FROM ops.volume_checks"
