@@ -32,7 +32,7 @@ from mdp.errors import ConfigError
 from mdp.paths import default_config_path
 
 ENV_PREFIX = "MDP_"
-SECRET_REF_PATTERN = re.compile(r"^(env|block):([A-Za-z0-9_][A-Za-z0-9_.\-/]*)$")
+SECRET_REF_PATTERN = re.compile(r"(env|block):([A-Za-z0-9_][A-Za-z0-9_.\-/]*)")
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 # ISO 4217 codes the platform knows how to label; conversion rates come from the dbt FX seed.
 KNOWN_CURRENCIES = frozenset(
@@ -42,7 +42,7 @@ KNOWN_CURRENCIES = frozenset(
 
 
 def _check_secret_ref(value: str) -> str:
-    if not SECRET_REF_PATTERN.match(value):
+    if not SECRET_REF_PATTERN.fullmatch(value):
         raise ValueError(
             "expected a secret reference 'env:VARIABLE' or 'block:SECRET_BLOCK_NAME'; "
             "secret values never belong in the configuration file"
@@ -149,7 +149,7 @@ MonitoringMethod = Literal["log", "linear"]
 # monitoring.spend_expressions is SQL: it must parse as this small grammar (column names, numbers,
 # arithmetic and a few functions, one aggregate), so nothing else from the file reaches a query.
 _SPEND_TOKEN = re.compile(
-    r"\s*(?:(?P<number>\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>[-+*/(),]))"
+    r"\s*(?:(?P<number>\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>[-+*/(),]))", re.ASCII
 )
 SPEND_FUNCTIONS = frozenset({"sum", "coalesce", "nullif", "abs", "round", "cast", "as", "double", "float64", "numeric"})
 
