@@ -6,6 +6,7 @@ Secrets appear only as references (`env:NAME`, `block:NAME`); see `mdp.secrets` 
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -26,7 +27,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from mdp.errors import ConfigError
 from mdp.paths import default_config_path
@@ -401,6 +402,27 @@ def validation_message(exc: ValidationError, source: Path | str | None, prefix: 
     return "\n".join(lines)
 
 
+def environment_message(exc: SettingsError, source: Path | str | None) -> str:
+    """One line naming the `MDP_*` variable that is not valid JSON, its key path and where JSON breaks."""
+    found = re.search(r'field "([^"]+)"', str(exc))
+    field = (found.group(1) if found else "").upper()
+    overrides = f" (it overrides {source})" if source else ""
+    for name, value in sorted(os.environ.items()):
+        upper = name.upper()
+        if upper != ENV_PREFIX + field and not upper.startswith(f"{ENV_PREFIX}{field}__"):
+            continue
+        try:
+            json.loads(value)
+        except json.JSONDecodeError as error:
+            parts = [int(p) if p.isdecimal() else p.lower() for p in upper.removeprefix(ENV_PREFIX).split("__")]
+            return (
+                f"invalid configuration in environment variable {name}: {format_location(parts)}: not valid JSON "
+                f"({error.msg} at line {error.lineno}, column {error.colno}){overrides}"
+            )
+    cause = exc.__cause__ or exc
+    return f"invalid configuration in an environment variable {ENV_PREFIX}{field}*: {cause}{overrides}"
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """A SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last silently)."""
 
@@ -450,5 +472,7 @@ def config_from_mapping(data: Mapping[str, Any], source: Path | None = None) -> 
         config = PipelineConfig(**data)
     except ValidationError as exc:
         raise ConfigError(validation_message(exc, source)) from None
+    except SettingsError as exc:  # an MDP_* variable pydantic-settings could not decode (broken JSON)
+        raise ConfigError(environment_message(exc, source)) from None
     config._source = source.resolve() if source else None
     return config
