@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mdp.errors import MDPError
+from mdp.identifiers import ascii_match
 
 MAX_LOOKBACK_DAYS = 400
 # 37 months: as far back as Meta keeps insights; a longer range needs allow_long_range.
@@ -136,10 +137,16 @@ def resolve_accounts(asked: Sequence[str] | None, configured: Sequence[str], dis
     """The asked accounts as the configuration spells them.
 
     Raises:
-        ParameterError: an account no connector lists (when none discovers its accounts at run time).
+        ParameterError: an account id that is not ASCII, or one no connector lists (when none discovers
+            its accounts at run time).
     """
     if not asked:
         return None
+    for account in asked:
+        try:
+            ascii_match(account.strip(), r"[A-Za-z0-9_\-]+", "an account id (letters, digits, _ and -)", shown=account)
+        except ValueError as error:
+            raise ParameterError(f"accounts: {error}") from None
     known = {canonical_account(a): a for a in configured}
     unknown = [a for a in asked if canonical_account(a) not in known]
     if unknown and not discovering:

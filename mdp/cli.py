@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -76,8 +76,19 @@ RUN_FLAGS = {
 
 
 def _as_flags(message: str) -> str:
-    """A parameter error in the words the user typed: `start_date` becomes `--start`."""
-    return re.sub(r"\b(" + "|".join(RUN_FLAGS) + r")\b", lambda m: RUN_FLAGS[m.group(1)], message)
+    """A parameter error in the words the user typed: `start_date` becomes `--start` (quoted values stay)."""
+    words = r"'[^']*'|\"[^\"]*\"|\b(" + "|".join(RUN_FLAGS) + r")\b"
+    return re.sub(words, lambda m: RUN_FLAGS[m.group(1)] if m.group(1) else m.group(0), message)
+
+
+def _refuse(exc: MDPError) -> NoReturn:
+    """Exit 2 with the error on one line: a run parameter named by its flag, a configuration key by its path
+    as written in the file (never rewritten into a flag)."""
+    from flows.windows import ParameterError
+
+    message = _as_flags(str(exc)) if isinstance(exc, ParameterError) else str(exc)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    raise typer.Exit(2) from None
 
 
 def _validate_run(cfg: PipelineConfig, parameters: dict[str, Any]) -> dict[str, tuple[dt.date, dt.date]]:
@@ -89,8 +100,7 @@ def _validate_run(cfg: PipelineConfig, parameters: dict[str, Any]) -> dict[str, 
     try:
         return plan(cfg, run_parameters(**parameters), _today(cfg))
     except MDPError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(_as_flags(str(exc)))}", highlight=False)
-        raise typer.Exit(2) from None
+        _refuse(exc)
 
 
 def _print_plan(cfg: PipelineConfig, windows: dict[str, tuple[dt.date, dt.date]], parameters: dict[str, Any]) -> None:
@@ -675,8 +685,7 @@ def _check_resume(cfg: PipelineConfig, run_id: str) -> None:
     try:
         landed = landed_days(from_config(cfg, read_only=True), run_id)
     except MDPError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(_as_flags(str(exc)))}", highlight=False)
-        raise typer.Exit(2) from None
+        _refuse(exc)
     console.print(f"resuming run {escape(run_id)}: {len(landed):,} (account, day) load(s) landed, not extracted again")
 
 

@@ -6,6 +6,7 @@ Secrets appear only as references (`env:NAME`, `block:NAME`); see `mdp.secrets` 
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -26,13 +27,13 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from mdp.errors import ConfigError
 from mdp.paths import default_config_path
 
 ENV_PREFIX = "MDP_"
-SECRET_REF_PATTERN = re.compile(r"^(env|block):([A-Za-z0-9_][A-Za-z0-9_.\-/]*)$")
+SECRET_REF_PATTERN = re.compile(r"(env|block):([A-Za-z0-9_][A-Za-z0-9_.\-/]*)")
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 # ISO 4217 codes the platform knows how to label; conversion rates come from the dbt FX seed.
 KNOWN_CURRENCIES = frozenset(
@@ -42,7 +43,7 @@ KNOWN_CURRENCIES = frozenset(
 
 
 def _check_secret_ref(value: str) -> str:
-    if not SECRET_REF_PATTERN.match(value):
+    if not SECRET_REF_PATTERN.fullmatch(value):
         raise ValueError(
             "expected a secret reference 'env:VARIABLE' or 'block:SECRET_BLOCK_NAME'; "
             "secret values never belong in the configuration file"
@@ -149,7 +150,7 @@ MonitoringMethod = Literal["log", "linear"]
 # monitoring.spend_expressions is SQL: it must parse as this small grammar (column names, numbers,
 # arithmetic and a few functions, one aggregate), so nothing else from the file reaches a query.
 _SPEND_TOKEN = re.compile(
-    r"\s*(?:(?P<number>\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>[-+*/(),]))"
+    r"\s*(?:(?P<number>\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>[-+*/(),]))", re.ASCII
 )
 SPEND_FUNCTIONS = frozenset({"sum", "coalesce", "nullif", "abs", "round", "cast", "as", "double", "float64", "numeric"})
 
@@ -401,6 +402,27 @@ def validation_message(exc: ValidationError, source: Path | str | None, prefix: 
     return "\n".join(lines)
 
 
+def environment_message(exc: SettingsError, source: Path | str | None) -> str:
+    """One line naming the `MDP_*` variable that is not valid JSON, its key path and where JSON breaks."""
+    found = re.search(r'field "([^"]+)"', str(exc))
+    field = (found.group(1) if found else "").upper()
+    overrides = f" (it overrides {source})" if source else ""
+    for name, value in sorted(os.environ.items()):
+        upper = name.upper()
+        if upper != ENV_PREFIX + field and not upper.startswith(f"{ENV_PREFIX}{field}__"):
+            continue
+        try:
+            json.loads(value)
+        except json.JSONDecodeError as error:
+            parts = [int(p) if p.isdecimal() else p.lower() for p in upper.removeprefix(ENV_PREFIX).split("__")]
+            return (
+                f"invalid configuration in environment variable {name}: {format_location(parts)}: not valid JSON "
+                f"({error.msg} at line {error.lineno}, column {error.colno}){overrides}"
+            )
+    cause = exc.__cause__ or exc
+    return f"invalid configuration in an environment variable {ENV_PREFIX}{field}*: {cause}{overrides}"
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """A SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last silently)."""
 
@@ -450,5 +472,7 @@ def config_from_mapping(data: Mapping[str, Any], source: Path | None = None) -> 
         config = PipelineConfig(**data)
     except ValidationError as exc:
         raise ConfigError(validation_message(exc, source)) from None
+    except SettingsError as exc:  # an MDP_* variable pydantic-settings could not decode (broken JSON)
+        raise ConfigError(environment_message(exc, source)) from None
     config._source = source.resolve() if source else None
     return config

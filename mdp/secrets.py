@@ -29,7 +29,7 @@ def resolve_secret(reference: str, *, key: str = "credentials") -> SecretStr:
     Raises:
         ConfigError: naming the key and the reference (never a value) when it cannot be resolved.
     """
-    match = SECRET_REF_PATTERN.match(reference)
+    match = SECRET_REF_PATTERN.fullmatch(reference)
     if not match:
         raise ConfigError(f"{key}: expected 'env:NAME' or 'block:NAME', got a value that is neither")
     kind, name = match.groups()

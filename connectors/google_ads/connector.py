@@ -51,8 +51,9 @@ from connectors.google_ads.settings import (
     campaign_query,
     customer_client_query,
     geo_target_query,
+    normalize_customer_id,
 )
-from mdp.errors import ConfigError
+from mdp.errors import ConfigError, ConnectorError
 from mdp.secrets import redact, resolve_secret
 
 logger = logging.getLogger(__name__)
@@ -193,6 +194,10 @@ class GoogleAdsConnector(Connector):
         """One search_stream per stream for the whole chunk (two for ad_performance: ads, then campaigns for
         spend without ads; one more for geo_performance when names are missing); all or nothing."""
         spec = self.stream(stream)  # an unknown stream fails before any call
+        try:
+            normalize_customer_id(account)
+        except ValueError as error:
+            raise ConnectorError(f"Google Ads {self.name}: account {error}") from None
         if end < start:
             raise ValueError(f"end {end} is before start {start}")
         if spec.kind == "snapshot" and start != end:
@@ -236,7 +241,7 @@ class GoogleAdsConnector(Connector):
         for row in rows:
             for path in ("geographic_view.country_criterion_id", "segments.geo_target_region"):
                 found = resource_id(field_value(row, path))
-                if found and found.isdigit():
+                if found and found.isascii() and found.isdigit():
                     wanted.add(int(found))
         with self._geo_lock:
             missing = wanted - set(self._geo_names)
@@ -433,7 +438,7 @@ def refuse_grpc_tracing(name: str) -> None:
 
 
 def _name(names: dict[int, GeoName], criterion: str | None) -> GeoName | None:
-    return names.get(int(criterion)) if criterion and criterion.isdigit() else None
+    return names.get(int(criterion)) if criterion and criterion.isascii() and criterion.isdigit() else None
 
 
 def _fatal_hint(failure: ApiFailure) -> str:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from connectors.base import ConnectorSettings
+from mdp.identifiers import ascii_digits
 
 API_VERSION = "v26"
 SERVICE_NAME = "GoogleAdsService"
@@ -300,8 +300,7 @@ def _query(fields: Iterable[str], resource: str, start: dt.date, end: dt.date) -
     )
 
 
-_CUSTOMER_ID = re.compile(r"^\d{10}$")
-_ENDPOINT = r"^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$"
+_ENDPOINT = r"^[A-Za-z0-9.\-\[\]:]+:[0-9]{1,5}$"
 AUTH_KEYS = {
     "access_token": frozenset({"access_token"}),
     "oauth": frozenset({"client_id", "client_secret", "refresh_token"}),
@@ -314,12 +313,15 @@ def normalize_customer_id(value: str) -> str:
     """'123-456-7890' -> '1234567890'.
 
     Raises:
-        ValueError: when the result is not 10 digits.
+        ValueError: when the result is not 10 ASCII digits.
     """
-    cleaned = value.strip().replace("-", "")
-    if not _CUSTOMER_ID.match(cleaned):
-        raise ValueError(f"expected a 10-digit Google Ads customer id (dashes allowed), got {value!r}")
-    return cleaned
+    cleaned = value.strip().replace("-", "") if isinstance(value, str) else value
+    return ascii_digits(
+        cleaned, "a 10-digit Google Ads customer id (ASCII digits, dashes allowed)", length=10, shown=value
+    )
+
+
+CustomerId = Annotated[str, AfterValidator(normalize_customer_id)]
 
 
 class RetrySettings(BaseModel):
@@ -346,8 +348,9 @@ class GoogleAdsSettings(ConnectorSettings):
     endpoint: str | None = Field(
         None, pattern=_ENDPOINT, description="'host:port' of the API; absent means the real Google Ads API"
     )
-    login_customer_id: str | None = Field(None, description="manager account sent as login-customer-id")
-    manager_customer_id: str | None = Field(
+    accounts: list[CustomerId] = Field(default_factory=list)
+    login_customer_id: CustomerId | None = Field(None, description="manager account sent as login-customer-id")
+    manager_customer_id: CustomerId | None = Field(
         None, description="discover the enabled client accounts of this manager when `accounts` is empty"
     )
     token_uri: str = Field(DEFAULT_TOKEN_URI, description="OAuth token endpoint (refresh-token credentials)")
@@ -359,17 +362,11 @@ class GoogleAdsSettings(ConnectorSettings):
 
     @field_validator("accounts")
     @classmethod
-    def _normalize_accounts(cls, accounts: list[str]) -> list[str]:
-        normalized = [normalize_customer_id(a) for a in accounts]
-        duplicates = sorted({a for a in normalized if normalized.count(a) > 1})
+    def _unique_accounts(cls, accounts: list[str]) -> list[str]:
+        duplicates = sorted({a for a in accounts if accounts.count(a) > 1})
         if duplicates:
             raise ValueError(f"accounts listed twice: {duplicates}")
-        return normalized
-
-    @field_validator("login_customer_id", "manager_customer_id")
-    @classmethod
-    def _normalize_id(cls, value: str | None) -> str | None:
-        return None if value is None else normalize_customer_id(value)
+        return accounts
 
     @model_validator(mode="after")
     def _check(self) -> GoogleAdsSettings:

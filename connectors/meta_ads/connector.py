@@ -167,7 +167,7 @@ class MetaAdsConnector(Connector):
         try:
             account_id = normalize_account_id(account)
         except ValueError as error:
-            raise ConnectorError(f"Meta Ads {self.name}: {error}") from None
+            raise ConnectorError(f"Meta Ads {self.name}: account {error}") from None
         if end < start:
             raise ConnectorError(f"Meta Ads account {account_id}: end {end} is before start {start}")
         if kind == "snapshot" and start != end:

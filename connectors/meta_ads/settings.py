@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from connectors.base import ConnectorSettings
 from mdp.currency import minor_units
+from mdp.identifiers import ascii_match
 
 GRAPH_API_VERSION = "v26.0"
 GRAPH_URL = "https://graph.facebook.com"
@@ -175,7 +176,7 @@ JOB_FAILED_STATES = frozenset({"Job Failed", "Job Skipped"})
 # Ad account statuses left out of discovery (2 disabled, 100 pending closure, 101 closed).
 INACTIVE_ACCOUNT_STATUSES = frozenset({2, 100, 101})
 
-ACCOUNT_ID_PATTERN = re.compile(r"^(?:act_)?([0-9]+)$")
+ACCOUNT_ID_PATTERN = r"(?:act_)?([0-9]+)"
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 CREDENTIAL_KEYS = frozenset({"access_token", "app_secret"})
 
@@ -186,12 +187,14 @@ def normalize_account_id(account: str) -> str:
     """`act_123` or `123` -> `123`.
 
     Raises:
-        ValueError: the id is neither.
+        ValueError: the id is neither (in ASCII).
     """
-    match = ACCOUNT_ID_PATTERN.match(account.strip())
-    if not match:
-        raise ValueError(f"expected a Meta ad account id such as 'act_123' or '123', got {account!r}")
-    return match.group(1)
+    cleaned = account.strip() if isinstance(account, str) else account
+    expected = "a Meta ad account id such as 'act_123' or '123' (ASCII digits)"
+    return ascii_match(cleaned, ACCOUNT_ID_PATTERN, expected, shown=account).group(1)
+
+
+AccountId = Annotated[str, AfterValidator(normalize_account_id)]
 
 
 class MetaAdsSettings(ConnectorSettings):
@@ -200,6 +203,7 @@ class MetaAdsSettings(ConnectorSettings):
     # A unit spends most of its time waiting for its async report run: more of them at once overlap the
     # waits (Meta paces report runs per ad account through its throttling headers, which the client honours).
     max_concurrency: int = Field(16, ge=1, le=64, description="units running at once for this connector")
+    accounts: list[AccountId] = Field(default_factory=list)
     graph_url: str | None = Field(
         None, description="Graph API base URL; absent means the real API (https://graph.facebook.com)"
     )
@@ -228,12 +232,11 @@ class MetaAdsSettings(ConnectorSettings):
 
     @field_validator("accounts")
     @classmethod
-    def _normalized_accounts(cls, accounts: list[str]) -> list[str]:
-        normalized = [normalize_account_id(a) for a in accounts]
-        duplicates = sorted({a for a in normalized if normalized.count(a) > 1})
+    def _unique_accounts(cls, accounts: list[str]) -> list[str]:
+        duplicates = sorted({a for a in accounts if accounts.count(a) > 1})
         if duplicates:
             raise ValueError(f"accounts listed twice (with or without 'act_'): {duplicates}")
-        return normalized
+        return accounts
 
     @field_validator("graph_url")
     @classmethod

@@ -26,6 +26,7 @@ from connectors.microsoft_ads.settings import (
     TIME_ZONES,
     TOKEN_CODES,
     MicrosoftAdsSettings,
+    check_account_id,
 )
 from mdp.errors import ConnectorError
 from mdp.secrets import resolve_secret
@@ -104,9 +105,10 @@ class MicrosoftAdsConnector(Connector):
             MicrosoftAdsError: token, permission or request errors (the account's other chunks fail at once).
         """
         spec = self.stream(stream).table  # an unknown stream fails before any call
-        account_id = account.strip()
-        if not account_id.isdigit():
-            raise ConnectorError(f"Microsoft Ads {self.name}: account ids are digits only, got {account!r}")
+        try:
+            account_id = check_account_id(account.strip())
+        except ValueError as error:
+            raise ConnectorError(f"Microsoft Ads {self.name}: account {error}") from None
         if end < start:
             raise ConnectorError(f"Microsoft Ads account {account_id}: end {end} is before start {start}")
         self._raise_if_failed_before(account_id)

@@ -4,11 +4,13 @@ settings model."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
 from connectors.base import ConnectorSettings
+from mdp.identifiers import ascii_digits
 
 API_VERSION = 13
 # The SDK's production token endpoint (bingads.authorization._UriOAuthService, msads.manage scope).
@@ -196,12 +198,31 @@ COUNTRY_CODES: dict[str, str] = {
 }
 
 
+def check_account_id(value: str) -> str:
+    """A Microsoft Advertising AccountId: ASCII digits (not the account number).
+
+    Raises:
+        ValueError: anything else.
+    """
+    return ascii_digits(value, "a Microsoft Advertising AccountId (ASCII digits; not the account number)")
+
+
+def check_customer_id(value: str) -> str:
+    """A Microsoft Advertising CustomerId: ASCII digits.
+
+    Raises:
+        ValueError: anything else.
+    """
+    return ascii_digits(value, "a Microsoft Advertising CustomerId (ASCII digits)")
+
+
 class MicrosoftAdsSettings(ConnectorSettings):
     """`type: microsoft_ads` keys; credentials by reference: `refresh_token`, `client_id`, `developer_token`
     (required) and `client_secret` (web applications only)."""
 
-    customer_id: str = Field(
-        pattern=r"^\d+$", description="the customer (manager) whose accounts are read; sent as the CustomerId header"
+    accounts: list[Annotated[str, AfterValidator(check_account_id)]] = Field(default_factory=list)
+    customer_id: Annotated[str, AfterValidator(check_customer_id)] = Field(
+        description="the customer (manager) whose accounts are read; sent as the CustomerId header"
     )
     endpoint: str | None = Field(
         None,
@@ -216,12 +237,7 @@ class MicrosoftAdsSettings(ConnectorSettings):
 
     @field_validator("accounts")
     @classmethod
-    def _digits_only(cls, accounts: list[str]) -> list[str]:
-        for account in accounts:
-            if not account.isdigit():
-                raise ValueError(
-                    f"account ids are digits only (the AccountId, not the account number), got {account!r}"
-                )
+    def _unique_accounts(cls, accounts: list[str]) -> list[str]:
         if len(set(accounts)) != len(accounts):
             raise ValueError("an account is listed twice")
         return accounts

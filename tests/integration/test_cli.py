@@ -102,6 +102,24 @@ def test_run_rejects_bad_parameters_by_flag_before_any_flow_starts(
 
 
 @pytest.mark.usefixtures("dead_prefect_api")
+def test_run_names_a_bad_account_by_its_key_path_and_a_bad_flag_by_the_flag(tmp_path: Path) -> None:
+    path = write_config(tmp_path)
+    data = yaml.safe_load(path.read_text())
+    data["connectors"][0]["accounts"][0] = "１２３４５６７８９０"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    result = runner.invoke(app, ["run", "--config", str(bad), "--dry-run"])
+    assert result.exit_code == 2, result.output
+    assert "connectors[0].accounts[0]: '１２３４５６７８９０' is not a 10-digit Google Ads customer id" in result.output
+    assert "--connector" not in result.output
+    assert "--account" not in result.output
+    flag = runner.invoke(app, ["run", "--config", str(path), "--dry-run", "--account", "²³"])
+    assert flag.exit_code == 2, flag.output
+    assert flag.output.startswith("error: --account: '²³' is not an account id"), flag.output
+    assert "Traceback" not in flag.output
+
+
+@pytest.mark.usefixtures("dead_prefect_api")
 def test_run_refuses_today_which_is_not_over(tmp_path: Path) -> None:
     from mdp.config import load_config
 

@@ -225,3 +225,22 @@ def test_a_misspelt_key_is_named_and_an_environment_variable_is_blamed_when_it_i
     error = error_of(write(tmp_path, GOOD))
     assert "monitoring.weeks: " in error
     assert "(from environment variable MDP_MONITORING__WEEKS)" in error
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "key"),
+    [
+        ("MDP_CONNECTORS", '[{"name": "x",', "connectors"),
+        ("MDP_MONITORING", '{"weeks":', "monitoring"),
+        ("MDP_MONITORING__SPEND_EXPRESSIONS", "{", "monitoring.spend_expressions"),
+    ],
+)
+def test_broken_json_in_an_environment_variable_is_one_line_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, key: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    path = write(tmp_path, GOOD)
+    message = error_of(path)
+    assert message.startswith(f"invalid configuration in environment variable {variable}: {key}: not valid JSON (")
+    assert f"(it overrides {path})" in message
+    assert "\n" not in message

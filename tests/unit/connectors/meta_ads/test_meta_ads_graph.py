@@ -317,7 +317,7 @@ def test_settings_defaults_and_normalisation() -> None:
     ("changes", "message"),
     [
         ({"accounts": ["act_1", "1"]}, "accounts listed twice"),
-        ({"accounts": ["act_x"]}, "expected a Meta ad account id"),
+        ({"accounts": ["act_x"]}, "is not a Meta ad account id"),
         ({"credentials": {}}, "access_token is required"),
         (
             {"credentials": {"access_token": "env:T", "password": "env:P"}},  # pragma: allowlist secret

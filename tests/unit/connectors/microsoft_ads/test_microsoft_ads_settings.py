@@ -55,8 +55,8 @@ def test_a_valid_section_builds_without_calling_the_api() -> None:
 @pytest.mark.parametrize(
     ("overrides", "key", "text"),
     [
-        ({"customer_id": "abc"}, "customer_id", "pattern"),
-        ({"accounts": ["F123456"]}, "accounts", "digits only"),
+        ({"customer_id": "abc"}, "customer_id", "is not a Microsoft Advertising CustomerId"),
+        ({"accounts": ["F123456"]}, "accounts[0]", "ASCII digits; not the account number"),
         ({"accounts": ["1", "1"]}, "accounts", "listed twice"),
         ({"credentials": {"refresh_token": "env:X"}}, "credentials", "missing client_id, developer_token"),
         ({"credentials": {**CREDENTIALS, "username": "env:X"}}, "credentials", "unknown credentials"),
