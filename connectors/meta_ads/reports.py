@@ -186,7 +186,7 @@ class ReportRunner:
         params = insights_params(self.query, since, until, self.settings.requested_windows)
         answer = self.client.post((f"act_{self.account_id}", "insights"), params, what=f"{what}: start")
         run_id = answer.get("report_run_id")
-        if not isinstance(run_id, str | int) or not str(run_id).isdigit():
+        if not isinstance(run_id, str | int) or not (str(run_id).isascii() and str(run_id).isdigit()):
             raise MetaAdsRetryableError(f"Meta Ads {what}: the answer carries no report_run_id")
         self.runs += 1
         return str(run_id)

@@ -363,7 +363,7 @@ def _identifier(raw: Mapping[str, Any], name: str) -> str:
     text = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
     if not text or text == "0":
         raise BadRow(f"missing {name}")
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise BadRow(f"{name} {text!r} is not a Graph id")
     return text
 

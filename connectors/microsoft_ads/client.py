@@ -188,7 +188,7 @@ def fault_errors(fault: WebFault) -> list[tuple[int | None, str, str]]:
             return
         if "Code" in keys and ("ErrorCode" in keys or "Message" in keys):
             raw = str(getattr(node, "Code", "") or "").strip()
-            code = int(raw) if raw.lstrip("-").isdigit() else None
+            code = int(raw) if raw.lstrip("-").isascii() and raw.lstrip("-").isdigit() else None
             found.append((code, str(getattr(node, "ErrorCode", "") or ""), str(getattr(node, "Message", "") or "")))
             return
         for key in keys:

@@ -108,3 +108,15 @@ def test_the_accounts_parameter_is_ascii(value: str, discovering: bool) -> None:
         resolve_accounts([value], ["1234567890"], discovering=discovering)
     assert repr(value) in str(raised.value)
     assert resolve_accounts(["123-456-7890"], ["1234567890"], discovering=False) == ["1234567890"]
+
+
+def test_graph_ids_in_rows_are_ascii_digits() -> None:
+    import datetime as dt
+
+    from connectors.base import Account
+    from connectors.meta_ads.rows import BadRow, parse_row
+
+    day = dt.date(2026, 3, 1)
+    row = {"date_start": "2026-03-01", "campaign_id": "１２３", "adset_id": "4", "ad_id": "5"}
+    with pytest.raises(BadRow, match="campaign_id '１２３' is not a Graph id"):
+        parse_row(row, Account("1"), frozenset(), day, day)
