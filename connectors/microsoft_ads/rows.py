@@ -145,7 +145,7 @@ def _value(raw: str, kind: str, column: str) -> Any:
     if kind == "required":
         return raw
     if kind == "id":
-        if not raw.isdigit():
+        if not (raw.isascii() and raw.isdigit()):
             raise BadRow(f"{column} {raw!r} is not an id")
         return raw
     if kind == "date":

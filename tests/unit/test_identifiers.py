@@ -120,3 +120,10 @@ def test_graph_ids_in_rows_are_ascii_digits() -> None:
     row = {"date_start": "2026-03-01", "campaign_id": "１２３", "adset_id": "4", "ad_id": "5"}
     with pytest.raises(BadRow, match="campaign_id '１２３' is not a Graph id"):
         parse_row(row, Account("1"), frozenset(), day, day)
+
+
+def test_microsoft_report_ids_are_ascii_digits() -> None:
+    from connectors.microsoft_ads.rows import BadRow, _value
+
+    with pytest.raises(BadRow, match="CampaignId '²³' is not an id"):
+        _value("²³", "id", "CampaignId")
