@@ -75,19 +75,23 @@ CALL_FAULTS = frozenset(
 ROW_FAULTS = frozenset({"malformed", "schema_drift", "empty_report", "rows_missing"})
 DATA_FAULTS = frozenset({"row_drop", "spend_spike"})
 MALFORMED_MODES = frozenset({"negative_cost", "missing_id", "non_numeric"})
-_SPEC_KEYS = frozenset({"kind", "channel", "account", "method", "first_call", "times", "fail_first", "day"})
+_SPEC_KEYS = frozenset({"kind", "channel", "account", "method", "report", "first_call", "times", "fail_first", "day"})
 
 
 @dataclass
 class Fault:
     """One fault. Call and row faults hit the calls that match `channel`/`account`/`method`,
     counted per fault: calls number `first_call` .. `first_call + times - 1` (all later calls when
-    `times` is None). Data faults hit `account` (or every account) on `day` (or every day)."""
+    `times` is None). `report` narrows call and row faults to one report (one stream) as the sandbox names
+    it (`report_key` of each sandbox: Google the query before WHERE, Meta `insights:<level>:<breakdowns>:
+    <action breakdowns>` or the edge, Microsoft the report request type). Data faults hit `account` (or
+    every account) on `day` (or every day)."""
 
     kind: str
     channel: str | None = None
     account: str | None = None
     method: str | None = None
+    report: str | None = None
     first_call: int = 1
     times: int | None = None
     day: date | None = None
@@ -114,10 +118,14 @@ class Fault:
         if self.kind in DATA_FAULTS and self.first_call != 1:
             raise ValueError(f"{self.kind} is a data fault: use `day`, not call counts")
 
-    def applies_to(self, channel: str, account: str | None, method: str | None = None) -> bool:
+    def applies_to(
+        self, channel: str, account: str | None, method: str | None = None, report: str | None = None
+    ) -> bool:
         if channel not in FAULT_KINDS[self.kind] or (self.channel and self.channel != channel):
             return False
         if self.account is not None and self.account != account:
+            return False
+        if self.report is not None and self.report != report:
             return False
         return self.method is None or method is None or self.method == method
 
@@ -143,6 +151,7 @@ class Fault:
             channel=spec.get("channel"),
             account=None if account is None else str(account),
             method=spec.get("method"),
+            report=None if spec.get("report") is None else str(spec["report"]),
             first_call=first_call,
             times=None if times is None else int(times),
             day=day,
@@ -151,7 +160,7 @@ class Fault:
 
     def to_mapping(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind, **self.params}
-        for key in ("channel", "account", "method", "times"):
+        for key in ("channel", "account", "method", "report", "times"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         if self.first_call != 1:
@@ -192,12 +201,12 @@ class FaultPlan:
         with self._lock:
             return list(self._faults)
 
-    def on_call(self, channel: str, account: str | None, method: str) -> list[Fault]:
+    def on_call(self, channel: str, account: str | None, method: str, report: str | None = None) -> list[Fault]:
         """Count this call against every matching call/row fault; return those active for it."""
         active: list[Fault] = []
         with self._lock:
             for fault in self._faults:
-                if fault.kind in DATA_FAULTS or not fault.applies_to(channel, account, method):
+                if fault.kind in DATA_FAULTS or not fault.applies_to(channel, account, method, report):
                     continue
                 fault.matched_calls += 1
                 n = fault.matched_calls

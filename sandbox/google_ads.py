@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 import threading
 import time
 import uuid
@@ -376,7 +377,7 @@ class _Service:
         customer_id = normalize_account_id(request.customer_id)
         self.calls.record(customer_id, method)
         row_faults: list[Fault] = []
-        for fault in self.faults.on_call(GOOGLE, customer_id, method):
+        for fault in self.faults.on_call(GOOGLE, customer_id, method, report_key(getattr(request, "query", ""))):
             if fault.kind == "slow":
                 _sleep_while_active(context, float(fault.param("delay_seconds", 5.0)))
             elif fault.kind in ("malformed", "schema_drift", "rows_missing"):
@@ -468,6 +469,11 @@ def _decode_page_token(token: str) -> int:
         return int(text[2:])
     except ValueError:
         raise _invalid("Page token is invalid.", "INVALID_PAGE_TOKEN", "request_error") from None
+
+
+def report_key(query: str) -> str:
+    """A query's report as faults name it (`Fault.report`): the GAQL before its WHERE, spaces collapsed."""
+    return " ".join(re.split(r"\s+WHERE\s+", query.strip(), maxsplit=1, flags=re.IGNORECASE)[0].split())
 
 
 def _sleep_while_active(context: grpc.ServicerContext, seconds: float) -> None:

@@ -291,7 +291,7 @@ class _Router:
         account, method_name, run = self._target(node, edge)
         account_key = account.account_id if account else normalize_account_id(node) if node else None
         self.state.calls.record(account_key, method_name)
-        row_faults = self._faults(account_key, method_name)
+        row_faults = self._faults(account_key, method_name, self._report_key(edge, run))
         if not self.params.get("access_token", "").strip():
             raise GraphError("An access token is required to request this resource.", 190)
         if account is None:
@@ -369,9 +369,21 @@ class _Router:
             return None, "unknown", None
         raise GraphError(f"Unknown path components: /{edge}", 2500)
 
-    def _faults(self, account: str | None, method_name: str) -> list[Fault]:
+    def _report_key(self, edge: str, run: _ReportRun | None) -> str:
+        """The report this request serves as faults name it (`Fault.report`): `insights:<level>:<breakdowns>:
+        <action breakdowns>` for insights (a report run's own calls included), else the edge (`campaigns`)."""
+        params = run.params if run is not None else self.params
+        if run is None and edge != "insights":
+            return edge
+        parts = [
+            ",".join(_parse_list(params.get(name, ""))) if name != "level" else params.get("level", "ad")
+            for name in ("level", "breakdowns", "action_breakdowns")
+        ]
+        return "insights:" + ":".join(parts)
+
+    def _faults(self, account: str | None, method_name: str, report: str | None = None) -> list[Fault]:
         row_faults: list[Fault] = []
-        for fault in self.state.faults.on_call(META, account, method_name):
+        for fault in self.state.faults.on_call(META, account, method_name, report):
             if fault.kind == "slow":
                 time.sleep(float(fault.param("delay_seconds", 5.0)))
             elif fault.kind in ("malformed", "schema_drift", "job_failed", "rows_missing"):

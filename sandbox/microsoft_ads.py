@@ -60,6 +60,15 @@ _FAULT_ERRORS: dict[str, tuple[int, str, str]] = {
 _MALFORMED_COLUMNS = {"negative_cost": "Spend", "missing_id": "CampaignId", "non_numeric": "Impressions"}
 
 
+
+def report_key(operation: ElementTree.Element) -> str | None:
+    """The report a SubmitGenerateReport asks for as faults name it (`Fault.report`): its request type
+    (`KeywordPerformanceReportRequest`); None for other operations."""
+    request = _child(operation, "ReportRequest")
+    if request is None:
+        return None
+    return (request.get(f"{{{XSI_NS}}}type") or "").split(":")[-1] or None
+
 class SoapFault(Exception):
     def __init__(self, code: int, error_code: str, message: str, status: int = 500) -> None:
         super().__init__(message)
@@ -197,7 +206,7 @@ class _Handler(BaseHTTPRequestHandler):
         if operation == "SearchAccounts":
             account_id = _predicate(operation_element, "AccountId")
         self.state.calls.record(account_id, operation)
-        active = self.state.faults.on_call(MICROSOFT, account_id, operation)
+        active = self.state.faults.on_call(MICROSOFT, account_id, operation, report_key(operation_element))
         for fault in active:
             if fault.kind == "slow":
                 time.sleep(float(fault.param("delay_seconds", 1.0)))

@@ -123,9 +123,13 @@ class GoogleAdsConnector(Connector):
         "ad_snapshot": "stg_google_ads__ad_snapshot",
     }
     dbt_field_overrides: ClassVar[Mapping[str, Mapping[str, str]]] = {
-        "search_term": {"campaign_name": "null", "ad_group_name": "null"},
-        "device": {"device": "lower(device)", "device_detail": "device"},
-        "conversion_action": {"campaign_name": "null", "attribution_window": "'default'"},
+        # the breakdown streams carry no currency: the reports take the account's (resolved_report_rows)
+        "keyword": {"account_currency": "null"},
+        "search_term": {"campaign_name": "null", "ad_group_name": "null", "account_currency": "null"},
+        "country": {"account_currency": "null"},
+        "region": {"account_currency": "null"},
+        "device": {"device": "lower(device)", "device_detail": "device", "account_currency": "null"},
+        "conversion_action": {"campaign_name": "null", "attribution_window": "'default'", "account_currency": "null"},
         "campaign_snapshot": {"bidding_strategy": "bidding_strategy_type"},
         "ad_group_snapshot": {"budget_amount": "null"},
     }

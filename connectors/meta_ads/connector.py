@@ -76,6 +76,7 @@ class MetaAdsConnector(Connector):
             "conversion_action_name": "action_type",
             "conversion_action_category": "null",
             "all_conversions": "null",
+            "account_currency": "null",  # the reports take the account's (resolved_report_rows)
         },
         "campaign_snapshot": {
             "campaign_type": "campaign_objective",

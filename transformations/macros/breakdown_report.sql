@@ -1,10 +1,14 @@
 {#- A report from the breakdown streams of every channel that has one (var('report_channels')[report]:
     channel -> staging model; a channel maps a field it names differently, or lacks, through
     var('channel_field_overrides')[report][channel]). The rows are summed to day x channel x account x
-    campaign x `levels` x `dims` (`attributes` describe the grain: their latest value), converted to the reporting currency with the account's currency (from
-    the ad performance stream, dim_accounts), and given CTR/CPC/CPA/ROAS. A null dimension
-    becomes '(not set)' so that the report's key is never null; a stream without entity names (Google
-    search terms and conversion actions, Meta actions) takes them from the ad performance fact. -#}
+    campaign x `levels` x `dims` (`attributes` describe the grain: their latest value), converted to the
+    reporting currency with the account's currency and given CTR/CPC/CPA/ROAS. The currency comes from the
+    stream's own rows, else the account's day (int_account_days: ad performance or platform totals), else
+    its latest known one (int_accounts): never from another stream alone, so one stream failing for an
+    account leaves the others buildable (resolved_report_rows). A row whose account-day has no currency
+    anywhere, or no FX rate, is left out and listed in excluded_account_days. A null dimension becomes
+    '(not set)' so that the report's key is never null; a stream without entity names (Google search terms
+    and conversion actions, Meta actions) takes them from the campaign dimension or the ad performance fact. -#}
 {% macro breakdown_report(report, dims, levels=[], attributes=[], measures=none) -%}
     {%- set base = [('date_day', 'date'), ('channel', 'string'), ('account_id', 'string'),
                     ('campaign_id', 'string'), ('campaign_name', 'string')] -%}
@@ -21,45 +25,25 @@
 
 with
 
-unioned as (
+resolved as (
 
-    {{ union_channels(var('report_channels').get(report, {}), base + level_fields + dims + attributes + metrics, overrides) }}
-
-),
-
-accounts as (
-
-    select channel, account_id, account_name, account_currency from {{ ref('dim_accounts') }}
-
-),
-
-with_currency as (
-
-    select
-        unioned.*,
-        accounts.account_name,
-        accounts.account_currency
-
-    from unioned
-    left join accounts
-        on
-            unioned.channel = accounts.channel
-            and unioned.account_id = accounts.account_id
+    {{ resolved_report_rows(report, base + level_fields + dims + attributes + metrics) }}
 
 ),
 
 converted as (
 
     select
-        with_currency.*,
+        resolved.*,
         '{{ var("reporting_currency") | upper }}' as reporting_currency,
         {%- if 'spend' in metrics | map('first') | list %}
-        {{ converted('with_currency.spend', 'with_currency') }} as spend_reporting,
+        {{ converted('resolved.spend', 'resolved') }} as spend_reporting,
         {%- endif %}
-        {{ converted('with_currency.conversion_value', 'with_currency') }} as conversion_value_reporting
+        {{ converted('resolved.conversion_value', 'resolved') }} as conversion_value_reporting
 
-    from with_currency
-    {{ fx_joins('with_currency') }}
+    from resolved
+    {{ fx_joins('resolved') }}
+    where {{ fx_available('resolved') }}
 
 ),
 
@@ -182,4 +166,52 @@ select
     {{ performance_ratios() }}
     {%- endif %}
 from named
+{%- endmacro %}
+
+
+{#- The rows of a report's union (var report_channels[report]) with `columns` (account_currency and
+    account_name excluded: they are resolved here) plus the account's currency and name: the currency from
+    the stream's own rows (a channel whose stream lacks it maps it to null in channel_field_overrides), else
+    from the account's day in int_account_days, else the latest known (int_accounts); the name from the day,
+    else the latest known. A select statement. -#}
+{% macro resolved_report_rows(report, columns) -%}
+    {%- set own = [] -%}
+    {%- for column in columns if column[0] not in ('account_currency', 'account_name') -%}
+        {%- do own.append(column) -%}
+    {%- endfor -%}
+    select
+        {%- for field, kind in own %}
+        unioned.{{ field }},
+        {%- endfor %}
+        coalesce(unioned.account_currency, account_days.account_currency, accounts.account_currency)
+            as account_currency,
+        coalesce(account_days.account_name, accounts.account_name) as account_name
+
+    from (
+        {{ union_channels(
+            var('report_channels').get(report, {}),
+            own + [('account_currency', 'string')],
+            var('channel_field_overrides', {}).get(report, {}),
+        ) }}
+    ) as unioned
+    left join {{ ref('int_account_days') }} as account_days
+        on
+            unioned.channel = account_days.channel
+            and unioned.account_id = account_days.account_id
+            and unioned.date_day = account_days.date_day
+    left join {{ ref('int_accounts') }} as accounts
+        on
+            unioned.channel = accounts.channel
+            and unioned.account_id = accounts.account_id
+{%- endmacro %}
+
+{#- The breakdown reports: every union of var report_channels but the platform totals and the snapshots. -#}
+{% macro breakdown_reports() -%}
+    {%- set reports = [] -%}
+    {%- for report in var('report_channels', {}) -%}
+        {%- if report != 'account_totals' and not report.endswith('_snapshot') -%}
+            {%- do reports.append(report) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(reports) }}
 {%- endmacro %}

@@ -24,6 +24,33 @@
             and reporting_rates.currency = '{{ var("reporting_currency") | upper }}'
 {%- endmacro %}
 
+{#- Whether a row of `alias` can be converted (after fx_joins): it has a currency, and it is the reporting
+    currency or both rates exist on its day. A row that cannot is left out of the marts and listed in
+    excluded_account_days (fx_exclusion_reason says why). -#}
+{% macro fx_available(alias, currency='account_currency') -%}
+    (
+        {{ alias }}.{{ currency }} = '{{ var("reporting_currency") | upper }}'
+        or (account_rates.units_per_eur is not null and reporting_rates.units_per_eur is not null)
+    )
+{%- endmacro %}
+
+{% macro fx_exclusion_reason(alias, currency='account_currency') -%}
+    {%- set reporting_currency = var('reporting_currency') | upper -%}
+    case
+        when {{ alias }}.{{ currency }} is null
+            then 'no currency: neither its own rows, the ad performance nor the platform totals carry one'
+        when {{ alias }}.{{ currency }} = '{{ reporting_currency }}' then null
+        when reporting_rates.units_per_eur is null
+            then 'no FX rate for {{ reporting_currency }} (the reporting currency) that day in seeds/fx_rates_daily.csv'
+        when account_rates.units_per_eur is null
+            then {{ dbt.concat([
+                "'no FX rate for '",
+                alias ~ "." ~ currency,
+                "' that day in seeds/fx_rates_daily.csv (units of the currency per 1 EUR)'",
+            ]) }}
+    end
+{%- endmacro %}
+
 {% macro fx_rate(alias, currency='account_currency') -%}
     case
         when {{ alias }}.{{ currency }} = '{{ var("reporting_currency") | upper }}' then 1.0

@@ -12,7 +12,7 @@ import yaml
 from dbt_harness import D2, DbtProject, google_rows, load_raw
 
 from flows import progress
-from flows.transform import DbtBuildFailed, dbt_build
+from flows.transform import dbt_build
 from warehouse.duckdb import DuckDBWarehouse
 
 pytestmark = [
@@ -59,10 +59,8 @@ def test_dbt_build_flow(prefect_server: None, scratch_project: DbtProject, monke
 
     norwegian = [{**row, "customer_id": "9999999999", "currency_code": "NOK"} for row in google_rows(D2)[:1]]
     load_raw(DuckDBWarehouse(scratch_project.warehouse_path), norwegian, [], "run-2")
-    with pytest.raises(
-        DbtBuildFailed, match=r"fct_ad_performance_daily: .*no FX rate to convert NOK into EUR on 2026-03-02"
-    ):
-        dbt_build(select=only_the_fact, config_path=str(config))
+    counts = dbt_build(select=only_the_fact, config_path=str(config))  # left out, never a failed build
+    assert set(counts) <= {"success", "pass", "warn"}, counts
     assert other_process_can_open(scratch_project.warehouse_path)
 
 

@@ -131,25 +131,39 @@ def test_incremental_start_date_rebuilds_from_that_day(scratch_project: DbtProje
     assert fact_by_day(scratch_project)[D1][1] == google_d1 + Decimal("34.25")
 
 
-def test_a_missing_fx_rate_fails_naming_currency_and_day(scratch_project: DbtProject) -> None:
+def test_a_missing_fx_rate_leaves_that_account_day_out_and_names_it(scratch_project: DbtProject) -> None:
+    """D5 of issue #27: an account-day that cannot be converted never fails the build for the others."""
     norwegian = [
         {**row, "customer_id": "9999999999", "customer_name": "Shop NO", "currency_code": "NOK"}
         for row in google_rows(D2)[:1]
     ]
+    [(before,)] = scratch_project.query(f"select count(*) from {FACT}")
     load_raw(DuckDBWarehouse(scratch_project.warehouse_path), norwegian, [], "run-2")
-    result = scratch_project.invoke("build", select="fct_ad_performance_daily")
-    assert not result.success
-    message = "\n".join(failures(result))
-    assert "no FX rate to convert NOK into EUR on 2026-03-02" in message
-    assert "google_ads 9999999999" in message
-
-
-def test_a_reporting_currency_without_rates_fails(scratch_project: DbtProject) -> None:
-    result = scratch_project.invoke(
-        "build", select="int_ad_performance_converted+", full_refresh=True, vars={"reporting_currency": "NOK"}
+    result = scratch_project.invoke("build", select="fct_ad_performance_daily+ excluded_account_days")
+    assert result.success, failures(result)
+    [(after,)] = scratch_project.query(f"select count(*) from {FACT}")
+    assert after == before  # every other account's rows, none of the unconvertible one
+    assert scratch_project.query(f"select count(*) from {FACT} where account_id = '9999999999'") == [(0,)]
+    excluded = scratch_project.query(
+        "select date_day, channel, account_id, report, account_currency, reason from marts.excluded_account_days"
     )
-    assert not result.success
-    assert "into NOK on 2026-03-0" in "\n".join(failures(result))
+    assert [row[:5] for row in excluded] == [(D2, "google_ads", "9999999999", "ad_performance", "NOK")]
+    assert "no FX rate for NOK that day in seeds/fx_rates_daily.csv" in excluded[0][5]
+    warned = [r for r in result.result.results if r.status == "warn"]
+    assert any("excluded_account_days" in r.node.unique_id for r in warned), [r.node.unique_id for r in warned]
+
+
+def test_a_reporting_currency_without_rates_leaves_every_foreign_account_day_out(scratch_project: DbtProject) -> None:
+    result = scratch_project.invoke(
+        "build",
+        select="int_ad_performance_converted+ excluded_account_days",
+        full_refresh=True,
+        vars={"reporting_currency": "NOK"},
+    )
+    assert result.success, failures(result)
+    assert scratch_project.query(f"select count(*) from {FACT}") == [(0,)]
+    reasons = {row[0] for row in scratch_project.query("select reason from marts.excluded_account_days")}
+    assert reasons == {"no FX rate for NOK (the reporting currency) that day in seeds/fx_rates_daily.csv"}
 
 
 def test_changing_the_reporting_currency_needs_a_full_refresh(scratch_project: DbtProject) -> None:

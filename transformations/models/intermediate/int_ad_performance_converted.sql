@@ -1,8 +1,9 @@
 {#- Adds reporting-currency money (macros/reporting_currency.sql): amount x units_per_eur(reporting) /
     units_per_eur(account) rounded half away from zero to 6 decimal places, exactly in decimal; the amount
     itself when the account already reports in the reporting currency (no seed row needed). fx_rate is
-    that cross rate as a float, for information. A day whose currency has no rate stops the build with an
-    error naming the currency and the day. -#}
+    that cross rate as a float, for information. A row without a currency, or whose currency has no rate
+    that day, is left out (and listed in excluded_account_days): it never stops the build for the other
+    accounts. -#}
 
 with
 
@@ -23,6 +24,7 @@ joined as (
 
     from performance
     {{ fx_joins('performance') }}
+    where {{ fx_available('performance') }}
 
 )
 
