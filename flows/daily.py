@@ -23,6 +23,7 @@ from flows.notify import notify_flow_failure
 from flows.progress import ProgressEvent, emit
 from flows.reconcile import ReconcileResult, reconciliation, reextract_units
 from flows.retry import failed_units, landed_days
+from flows.status import ExcludedDay, excluded_account_days
 from flows.transform import dbt_build
 from flows.windows import ParameterError, RunParameters, check_names, resolve_accounts, resolve_window, run_parameters
 from mdp.config import PipelineConfig, load_config
@@ -63,6 +64,7 @@ class RunSummary:
     flagged_checks: list[dict[str, Any]] = field(default_factory=list)  # monitoring's non-ok checks
     reconciliation: ReconcileResult | None = None
     reextracted: list[UnitOutcome] = field(default_factory=list)  # units extracted again to reconcile
+    excluded: list[ExcludedDay] = field(default_factory=list)  # account-days the marts had to leave out
 
     @property
     def quarantined(self) -> dict[str, int]:
@@ -85,7 +87,9 @@ class RunSummary:
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.connector_errors and "failed" not in self.steps.values()
+        return (
+            not self.failed and not self.connector_errors and "failed" not in self.steps.values() and not self.excluded
+        )
 
     def failure_text(self) -> str:
         lines = [f"{name}: {error}" for name, error in self.connector_errors.items()]
@@ -97,6 +101,9 @@ class RunSummary:
         ]
         if self.steps.get("reconciliation") == "failed" and self.reconciliation is not None:
             lines += [f"  {line}" for line in self.reconciliation.failure_lines()]
+        if self.excluded:
+            lines.append(f"{len(self.excluded)} account-day(s) left out of the marts (marts.excluded_account_days):")
+            lines += [f"  {e.line()}" for e in self.excluded]
         return "\n".join(lines)
 
 
@@ -253,6 +260,10 @@ async def daily_pipeline(
         await _step(summary, "dbt", dbt_build, landed or not windows, config_path, log, vars=dbt_vars)
     if config.reconciliation.enabled and landed and summary.steps.get("dbt") != "failed":
         await _reconcile(summary, config, config_path, log, concurrency, dbt_vars if params.run_dbt else None)
+    if summary.steps.get("dbt") == "completed":
+        summary.excluded = await asyncio.to_thread(excluded_account_days, from_config(config, read_only=True))
+        for excluded in summary.excluded:
+            log.warning("left out of the marts: %s", excluded.line())
     if params.run_monitoring:
         await _step(summary, "monitoring", volume_monitor, True, config_path, log, run_id=run_id, windows=windows)
     await _publish(summary)

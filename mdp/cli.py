@@ -219,7 +219,14 @@ def status(
         )
     for row in found.accounts:
         if row.failed_days and row.last_error:
-            console.print(f"  {row.connector} {escape(row.account)}: {escape(row.last_error)}", highlight=False)
+            streams = f" ({', '.join(row.failed_streams)})" if row.failed_streams else ""
+            console.print(
+                f"  {row.connector} {escape(row.account)}{streams}: {escape(row.last_error)}", highlight=False
+            )
+    if found.excluded:
+        console.print(f"[red]left out of the marts[/]: {len(found.excluded)} account-day(s) cannot be converted")
+        for excluded in found.excluded:
+            console.print(f"  {escape(excluded.line())}", highlight=False)
     if found.stale:
         console.print("[red]stale[/]: rerun the missing or failed days, e.g. mdp run --start D --end D --account ID")
         raise typer.Exit(1)

@@ -60,7 +60,6 @@ _FAULT_ERRORS: dict[str, tuple[int, str, str]] = {
 _MALFORMED_COLUMNS = {"negative_cost": "Spend", "missing_id": "CampaignId", "non_numeric": "Impressions"}
 
 
-
 def report_key(operation: ElementTree.Element) -> str | None:
     """The report a SubmitGenerateReport asks for as faults name it (`Fault.report`): its request type
     (`KeywordPerformanceReportRequest`); None for other operations."""
@@ -68,6 +67,7 @@ def report_key(operation: ElementTree.Element) -> str | None:
     if request is None:
         return None
     return (request.get(f"{{{XSI_NS}}}type") or "").split(":")[-1] or None
+
 
 class SoapFault(Exception):
     def __init__(self, code: int, error_code: str, message: str, status: int = 500) -> None:

@@ -61,7 +61,9 @@ def test_built_in_channels_feed_every_union() -> None:
     assert reports["platform"] == {"meta_ads": "stg_meta_ads__platform_insights"}
     assert reports["ad_snapshot"]["meta_ads"] == "int_meta_ads__ad_snapshot_urls"
     overrides = values["channel_field_overrides"]
-    assert overrides["device"] == {"google_ads": {"device": "lower(device)", "device_detail": "device"}}
+    assert overrides["device"] == {
+        "google_ads": {"device": "lower(device)", "device_detail": "device", "account_currency": "null"}
+    }
     assert overrides["conversion_action"]["meta_ads"]["conversion_action_id"] == "action_type"
 
 

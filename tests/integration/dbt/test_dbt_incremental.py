@@ -149,6 +149,10 @@ def test_a_missing_fx_rate_leaves_that_account_day_out_and_names_it(scratch_proj
     )
     assert [row[:5] for row in excluded] == [(D2, "google_ads", "9999999999", "ad_performance", "NOK")]
     assert "no FX rate for NOK that day in seeds/fx_rates_daily.csv" in excluded[0][5]
+    from flows.status import excluded_account_days
+
+    [line] = [e.line() for e in excluded_account_days(DuckDBWarehouse(scratch_project.warehouse_path, read_only=True))]
+    assert line.startswith(f"google_ads account 9999999999 {D2} (ad_performance): no FX rate for NOK")
     warned = [r for r in result.result.results if r.status == "warn"]
     assert any("excluded_account_days" in r.node.unique_id for r in warned), [r.node.unique_id for r in warned]
 

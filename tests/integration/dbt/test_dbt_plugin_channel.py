@@ -61,7 +61,7 @@ class PlugAdsConnector(Connector):
     dbt_models = {"ad_performance": "stg_plug_ads__ad_stats", "device": "stg_plug_ads__device_stats"}
     dbt_field_overrides = {
         "ad_performance": {"account_timezone": "'UTC'", "campaign_name": "campaign_title"},
-        "device": {"campaign_name": "campaign_title", "device_detail": "device"},
+        "device": {"campaign_name": "campaign_title", "device_detail": "device", "account_currency": "null"},
     }
 
     def list_accounts(self) -> list[Account]:

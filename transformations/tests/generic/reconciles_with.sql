@@ -4,10 +4,12 @@
     from raw to the marts, and for counts; only a float measure such as conversions needs one) - or, with
     direction='at_most', does not exceed it (a report the platform leaves incomplete). `where` and
     `to_where` restrict either side (e.g. only Search campaigns for keywords). Returns the groups that
-    differ, with both sums. Compare money in the account currency (`spend`): amounts in the reporting
-    currency are converted and rounded per row, so two grains may differ by the rounding. -#}
+    differ, with both sums. `both_landed=true` compares only the groups both models have: for two models
+    fed by different streams, loaded separately, where one stream failing for an account-day (a failed
+    load the run names and `--retry-failed` heals) must not fail the build for every account. Compare money
+    in the account currency (`spend`): amounts in the reporting currency are converted and rounded per row, so two grains may differ by the rounding. -#}
 {% test reconciles_with(model, to, measure, to_measure=none, group_by=['channel', 'account_id', 'date_day'],
-                        where=none, to_where=none, tolerance=0, direction='equal') %}
+                        where=none, to_where=none, tolerance=0, direction='equal', both_landed=false) %}
 
 with
 
@@ -37,7 +39,7 @@ select
     ours.*,
     coalesce(theirs.theirs, 0) as theirs
 from ours
-left join theirs
+{{ 'inner' if both_landed else 'left' }} join theirs
     on
     {%- for column in group_by %}
         {{ 'and ' if not loop.first }}ours.{{ column }} = theirs.{{ column }}
