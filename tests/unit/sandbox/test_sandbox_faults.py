@@ -133,3 +133,30 @@ def test_data_faults_change_truth(truth: Truth) -> None:
     spiked = truth.day_totals(META, account, date(2025, 3, 4))
     normal = truth.day_totals(META, account, date(2025, 3, 4), apply_faults=False)
     assert spiked.cost == pytest.approx(normal.cost * 5, rel=Decimal("0.01"))
+
+
+def test_a_report_filter_hits_only_the_calls_of_that_report() -> None:
+    plan = FaultPlan([Fault.from_mapping({"kind": "internal", "account": "111", "report": "KeywordReport"})])
+    assert plan.on_call("microsoft_ads", "111", "SubmitGenerateReport", "AdReport") == []
+    assert plan.on_call("microsoft_ads", "111", "SubmitGenerateReport", None) == []  # not a report call
+    assert plan.on_call("microsoft_ads", "222", "SubmitGenerateReport", "KeywordReport") == []
+    [hit] = plan.on_call("microsoft_ads", "111", "SubmitGenerateReport", "KeywordReport")
+    assert hit.to_mapping()["report"] == "KeywordReport"
+    assert Fault.from_mapping(hit.to_mapping()).report == "KeywordReport"
+
+
+def test_the_sandboxes_name_a_report_as_the_faults_do() -> None:
+    from xml.etree import ElementTree
+
+    from sandbox.google_ads import report_key as google_key
+    from sandbox.microsoft_ads import report_key as microsoft_key
+
+    query = "SELECT segments.date,  customer.id FROM keyword_view\n  WHERE segments.date BETWEEN '2025-01-01' AND '2025-01-02'"
+    assert google_key(query) == "SELECT segments.date, customer.id FROM keyword_view"
+    assert google_key("SELECT customer.id FROM customer") == "SELECT customer.id FROM customer"
+    xsi = "http://www.w3.org/2001/XMLSchema-instance"
+    operation = ElementTree.fromstring(
+        f'<Submit xmlns:i="{xsi}"><ReportRequest i:type="KeywordPerformanceReportRequest"/></Submit>'
+    )
+    assert microsoft_key(operation) == "KeywordPerformanceReportRequest"
+    assert microsoft_key(ElementTree.fromstring("<Poll><ReportRequestId>1</ReportRequestId></Poll>")) is None
