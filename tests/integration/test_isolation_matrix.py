@@ -134,6 +134,76 @@ def upstream_tables(manifest_path: Path) -> dict[str, set[tuple[str, str]]]:
     return found
 
 
+BREAKDOWN_REPORTS = {  # report table -> its union (excluded_account_days.report)
+    "keyword_report": "keyword",
+    "search_term_report": "search_term",
+    "country_report": "country",
+    "region_report": "region",
+    "device_report": "device",
+    "platform_report": "platform",
+    "age_gender_report": "age_gender",
+    "conversions_by_action_report": "conversion_action",
+}
+
+
+def own_streams_reports_whole(
+    warehouse: Path,
+    expected: dict[str, dict[tuple[str, str], list[tuple[Any, ...]]]],
+    got: dict[str, dict[tuple[str, str], list[tuple[Any, ...]]]],
+    lineage: dict[str, set[tuple[str, str]]],
+    failed: dict[tuple[str, str], set[str]],
+) -> int:
+    """D5: a breakdown report whose own stream loaded for an account holds that account's rows whatever
+    else failed for it: the baseline's rows (names aside: they may come from a stream that failed), or,
+    when no stream that carries its currency loaded (its ad performance and platform totals both failed and
+    its own rows have none), its account-days listed in excluded_account_days as having no currency."""
+    from connectors.registry import connector_class
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        excluded = {
+            (str(c), str(a), str(r)): str(why)
+            for c, a, r, why in con.execute(
+                "SELECT channel, account_id, report, reason FROM marts.excluded_account_days"
+            ).fetchall()
+        }
+        columns = {
+            table: [
+                name
+                for (name,) in con.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = 'marts' "
+                    "AND table_name = ? AND data_type NOT LIKE 'TIMESTAMP%' ORDER BY ordinal_position",
+                    [table],
+                ).fetchall()
+            ]
+            for table in BREAKDOWN_REPORTS
+        }
+    checked = 0
+    for table, union in BREAKDOWN_REPORTS.items():
+        keep = [i for i, name in enumerate(columns[table]) if not name.endswith("_name")]
+        for (channel, account), rows in expected.get(table, {}).items():
+            cls = connector_class(channel)
+            context = {cls.table.name, cls.stream("account_totals").table.name}
+            context |= {s.table.name for s in cls.streams if s.kind == "snapshot"}
+            own = {(channel, t.split(".")[-1]) for t in failed.get((channel, account), set()) - context}
+            if own & lineage[table]:
+                continue  # the report's own stream failed for this account
+            reason = excluded.get((channel, account, union))
+            if reason is not None:
+                lost = failed.get((channel, account), set())
+                assert {cls.table.name, cls.stream("account_totals").table.name} <= lost, (table, channel, account)
+                assert reason.startswith("no currency"), reason
+                assert (channel, account) not in got.get(table, {}), (table, channel, account)
+                continue
+            mine = sorted(
+                (tuple(row[i] for i in keep) for row in got.get(table, {}).get((channel, account), [])), key=repr
+            )
+            theirs = sorted((tuple(row[i] for i in keep) for row in rows), key=repr)
+            assert mine == theirs, (table, channel, account)
+            checked += 1
+    assert checked >= 10, checked
+    return checked
+
+
 def test_one_stream_failing_for_one_account_never_touches_another_accounts_marts(
     tmp_path: Path,
     google_sandbox: GoogleAdsSandbox,
@@ -195,6 +265,7 @@ def test_one_stream_failing_for_one_account_never_touches_another_accounts_marts
             assert got.get(table, {}).get(key, []) == rows, (table, key)
             checked += 1
     assert checked >= 50, checked
+    checked += own_streams_reports_whole(faulted_dir / "wh.duckdb", expected, got, lineage, failed)
 
     status = read_status(load_config(str(path)), START, END)
     named = {(a.connector, a.account): set(a.failed_streams) for a in status.accounts}
