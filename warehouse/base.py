@@ -164,6 +164,15 @@ class Warehouse(ABC):
     """What flows need from a warehouse. Implementations: DuckDB (embedded), BigQuery (production)."""
 
     @abstractmethod
+    def check_ready(self) -> None:
+        """Check, before a run calls any API, that it could write here; change nothing.
+
+        Raises:
+            MDPError: one line naming the `warehouse.*` key at fault and the cause (ConfigError for
+                credentials, WarehouseError for the rest).
+        """
+
+    @abstractmethod
     def ensure_table(self, spec: TableSpec) -> None:
         """Create the table from its declared schema, or add new nullable columns.
 
