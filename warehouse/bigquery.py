@@ -185,7 +185,8 @@ class BigQueryWarehouse(Warehouse):
         except google_exceptions.NotFound:
             return
         except google_exceptions.GoogleAPICallError as exc:
-            message = str(exc.message).splitlines()[0] if exc.message else type(exc).__name__
+            detail = exc.errors[0].get("message") if exc.errors and isinstance(exc.errors[0], dict) else None
+            message = str(detail or exc.message or type(exc).__name__).splitlines()[0]
             raise WarehouseError(
                 f"warehouse.project: cannot read dataset {dataset_id} ({exc.code} {message}); the pipeline's "
                 "identity needs roles/bigquery.dataEditor and roles/bigquery.jobUser (docs/bigquery.md, IAM)"
