@@ -187,14 +187,14 @@ async def daily_pipeline(
     config = load_config(config_path)
     today = dt.datetime.now(config.tz).date()
     windows = plan(config, params, today)
-    check_warehouse(config)  # before anything reads or writes it, and before any API call
+    await asyncio.to_thread(check_warehouse, config)  # before anything reads or writes it, or calls an API
     retry: dict[str, list[dict[str, str]]] = {}
     if params.retry_failed is not None:
         windows, retry = retry_plan(config, params, log)
     if params.resume is not None:
         done = landed_days(from_config(config, read_only=True), params.resume)  # fails early on an unknown run
         log.info("resuming run %s: %d (account, day) load(s) are in, not extracted again", params.resume, len(done))
-    check_credentials(config, list(windows))
+    await asyncio.to_thread(check_credentials, config, list(windows))  # off the loop: a block loads synchronously
     built = build_connectors(config, list(windows))
     selected = accounts_of(built, params.accounts)
     concurrency = {c.name: c.settings.max_concurrency for c in built}
