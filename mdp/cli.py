@@ -386,9 +386,8 @@ def _history_loaded(cfg: PipelineConfig, first: dt.date, last: dt.date) -> bool:
     """Whether every day first..last of each connector's monitored table is loaded (ops.load_log) for every
     account that table has ever loaded, and each connector has such accounts (so a second demo skips it)."""
     from connectors.registry import build_connectors
-    from flows.monitor import sql_table, table_exists
     from warehouse import from_config
-    from warehouse.base import LOAD_LOG
+    from warehouse.base import LOAD_LOG, sql_table, table_exists
 
     if not cfg.warehouse_path().exists():
         return False
@@ -480,9 +479,10 @@ def _print_channel_summary(cfg: PipelineConfig, start: dt.date, end: dt.date) ->
 
 def _print_monitoring_summary(cfg: PipelineConfig, run_id: str) -> None:
     """The run's volume checks per status, and its anomalies, read from ops.volume_checks."""
-    from flows.monitor import VOLUME_CHECKS, sql_table
+    from flows.monitor import VOLUME_CHECKS
     from flows.volume import STATUSES
     from warehouse import from_config
+    from warehouse.base import sql_table
 
     wh = from_config(cfg, read_only=True)
     checks = sql_table(wh, VOLUME_CHECKS.name)

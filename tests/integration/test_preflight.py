@@ -151,6 +151,8 @@ def test_an_unset_credential_is_refused_before_any_api_call(
         (["run", "--config", "{good}", "--start", "2025-03-10", "--end", "2025-03-01"], "--end 2025-03-01 is before"),
         (["run", "--config", "{good}", "--connector", "bing"], "--connector: unknown ['bing']"),
         (["run", "--config", "{good}", "--no-such-flag"], ""),
+        (["run", "--config", "{good}", "--resume", "no-such-run"], "warehouse file not found"),
+        (["run", "--config", "{good}", "--retry-failed"], "warehouse file not found"),
     ],
 )
 def test_a_refused_command_leaves_nothing_behind(tmp_path: Path, command: list[str], starts: str) -> None:
