@@ -50,13 +50,15 @@ def accounts_of(connectors: list[Any], asked: list[str] | None) -> list[str] | N
     return resolve_accounts(asked, configured, discovering=any(not c.settings.accounts for c in connectors))
 
 
-def check_warehouse(config: PipelineConfig) -> None:
-    """The warehouse a run writes to is usable (`Warehouse.check_ready`); nothing is created.
+def check_warehouse(config: PipelineConfig, *, blocks: bool = True) -> None:
+    """The warehouse a run writes to is usable (`Warehouse.check_ready`); nothing is created. `blocks=False`
+    leaves a warehouse whose credentials are a Prefect block (`warehouse.gcp_credentials_block`) to the flow.
 
     Raises:
         MDPError: one line naming the `warehouse.*` key and the cause.
     """
-    from_config(config).check_ready()
+    if blocks or not getattr(config.warehouse, "gcp_credentials_block", None):
+        from_config(config).check_ready()
 
 
 def check_credentials(config: PipelineConfig, names: Sequence[str], *, blocks: bool = True) -> None:

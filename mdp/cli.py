@@ -252,7 +252,7 @@ def check(config: ConfigOption = None) -> None:
         )
         raise typer.Exit(2)
     try:
-        check_warehouse(cfg)
+        check_warehouse(cfg, blocks=False)
     except MDPError as exc:
         _refuse(exc)
     today = _today(cfg)
@@ -661,11 +661,11 @@ def run(
 
 def _preflight(cfg: PipelineConfig, connectors: list[str]) -> None:
     """Exit 2 naming the key unless the warehouse is usable and the connectors' `env:` credentials are set,
-    before anything is called or created (the flow checks them again, `block:` ones too)."""
+    before anything is called or created (the flow checks them again, and what needs a Prefect block)."""
     from flows.preflight import check_credentials, check_warehouse
 
     try:
-        check_warehouse(cfg)
+        check_warehouse(cfg, blocks=False)
         check_credentials(cfg, connectors, blocks=False)
     except MDPError as exc:
         _refuse(exc)
