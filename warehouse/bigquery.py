@@ -147,7 +147,7 @@ class BigQueryWarehouse(Warehouse):
             from prefect_gcp import GcpCredentials
 
             try:
-                block = GcpCredentials.load(self.credentials_block)
+                block = GcpCredentials.load(self.credentials_block, _sync=True)  # sync in an async flow too
                 client: bigquery.Client = block.get_bigquery_client(project=self.project, location=self.location)
             except Exception as exc:
                 # Only the type: a block validation error would echo the key material it was given.

@@ -606,21 +606,21 @@ def test_from_config_builds_a_lazy_warehouse(monkeypatch: pytest.MonkeyPatch, bq
             loaded.append(("client", kwargs))
             return bq_client
 
-    def load(name: str) -> Block:
-        loaded.append(("load", {"name": name}))
+    def load(name: str, _sync: bool | None = None) -> Block:
+        loaded.append(("load", {"name": name, "sync": str(_sync)}))  # sync even in an async flow's thread
         return Block()
 
     monkeypatch.setitem(sys.modules, "prefect_gcp", SimpleNamespace(GcpCredentials=SimpleNamespace(load=load)))
     assert wh.client is bq_client
     assert wh.client is bq_client  # built once
     assert loaded == [
-        ("load", {"name": "gcp-prod"}),
+        ("load", {"name": "gcp-prod", "sync": "True"}),
         ("client", {"project": "acme-marketing", "location": "europe-west1"}),
     ]
 
 
 def test_credential_errors_name_the_setting_without_leaking_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
-    def load(name: str) -> None:
+    def load(name: str, _sync: bool | None = None) -> None:
         marker = "-----BEGIN " + "PRIVATE KEY-----SECRET"  # built, so no scanner mistakes it for a real key
         raise ValueError(f"service_account_info: input_value={{'private_key': '{marker}'}}")
 
