@@ -1,5 +1,6 @@
 """The dbt vars that put every registered connector type (built-ins and `mdp.connectors` plug-ins) into the
-cross-channel unions, built from each connector class's `dbt_models` and `dbt_field_overrides`."""
+cross-channel unions, built from each connector class's `dbt_models` and `dbt_field_overrides`; and the
+vars a run passes (`project_vars`), without Prefect (`mdp check` and `mdp dbt-vars` use them)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ import yaml
 
 from connectors.base import Connector
 from connectors.registry import BUILT_IN, available_types, connector_class
+from mdp.config import BigQueryWarehouseConfig, PipelineConfig
 from mdp.errors import ConfigError
 from mdp.paths import TRANSFORMATIONS_DIR
 
 AD_PERFORMANCE = "ad_performance"
+META_CONNECTOR_TYPE = "meta_ads"
 # The reports and snapshot unions (dbt var report_channels), in the order the models use them.
 REPORT_UNIONS = (
     "keyword",
@@ -108,3 +111,35 @@ def built_in_channel_vars() -> dict[str, Any]:
     """The channel vars of the built-in connectors alone: the defaults dbt_project.yml keeps for a plain
     `dbt build` (checked by transformations/scripts/generate_channel_vars.py --check)."""
     return channel_vars(BUILT_IN)
+
+
+def project_vars(config: PipelineConfig, project_dir: Path = TRANSFORMATIONS_DIR) -> dict[str, Any]:
+    """The dbt vars of a run: the channels of every registered connector type (built-ins and plug-ins,
+    `channel_vars`), and what the configuration implies: reporting currency, reconciliation tolerances,
+    dataset prefix, Meta conversion types.
+
+    Raises:
+        ConfigError: a connector's dbt mapping names an unknown union or model; enabled Meta connectors
+            configure different conversion action types (the dbt var is global).
+    """
+    result: dict[str, Any] = {
+        **channel_vars(project_dir=project_dir),
+        "reporting_currency": config.reporting_currency,
+        "reconciliation_tolerances": config.reconciliation.tolerances(),
+    }
+    if isinstance(config.warehouse, BigQueryWarehouseConfig):
+        result["dataset_prefix"] = config.warehouse.dataset_prefix
+    meta_types = {
+        tuple(types)
+        for section in config.enabled_connectors()
+        if section.type == META_CONNECTOR_TYPE
+        and (types := section.options().get("conversion_action_types")) is not None
+    }
+    if len(meta_types) > 1:
+        raise ConfigError(
+            "connectors[*].conversion_action_types: enabled meta_ads connectors list different action "
+            f"types {sorted(meta_types)}; the marts count conversions one way, so make them equal"
+        )
+    if meta_types:
+        result["meta_conversion_action_types"] = list(meta_types.pop())
+    return result

@@ -20,12 +20,13 @@ from flows.fx_coverage import check_fx_coverage
 from flows.ingest import UnitOutcome, ingest_connector
 from flows.monitor import MonitorResult, artifact_rows, volume_monitor
 from flows.notify import notify_flow_failure
+from flows.preflight import accounts_of, check_credentials, check_warehouse, plan
 from flows.progress import ProgressEvent, emit
 from flows.reconcile import ReconcileResult, reconciliation, reextract_units
 from flows.retry import failed_units, landed_days
 from flows.status import ExcludedDay, excluded_account_days
 from flows.transform import dbt_build
-from flows.windows import ParameterError, RunParameters, check_names, resolve_accounts, resolve_window, run_parameters
+from flows.windows import RunParameters, run_parameters
 from mdp.config import PipelineConfig, load_config
 from mdp.errors import MDPError
 from mdp.secrets import redact
@@ -107,34 +108,6 @@ class RunSummary:
         return "\n".join(lines)
 
 
-def plan(config: PipelineConfig, params: RunParameters, today: dt.date) -> dict[str, tuple[dt.date, dt.date]]:
-    """Validate the parameters against the configuration and resolve each connector's window.
-
-    Raises:
-        ParameterError: naming the offending parameter.
-        FxCoverageError: the marts could not convert some day of the windows (checked when dbt runs).
-    """
-    enabled = [c.name for c in config.enabled_connectors()]
-    configured = [c.name for c in config.connectors]
-    check_names("connectors", params.connectors, configured)
-    names = params.connectors or enabled
-    connectors = build_connectors(config, names)
-    accounts_of(connectors, params.accounts)
-    if params.retry_failed is not None:
-        clash = [k for k in ("start_date", "end_date", "lookback_days", "accounts") if getattr(params, k) is not None]
-        if clash:
-            raise ParameterError(f"retry_failed reruns the failed units as they were: drop {', '.join(clash)}")
-        if params.resume is not None:
-            raise ParameterError("resume and retry_failed exclude each other: give one")
-        return {}
-    windows = {c.name: resolve_window(params, today, c.lookback_days) for c in connectors}
-    if params.run_dbt and windows:
-        check_fx_coverage(
-            min(s for s, _ in windows.values()), max(e for _, e in windows.values()), config.reporting_currency
-        )
-    return windows
-
-
 def retry_plan(
     config: PipelineConfig, params: RunParameters, log: Any
 ) -> tuple[dict[str, tuple[dt.date, dt.date]], dict[str, list[dict[str, str]]]]:
@@ -164,12 +137,6 @@ def snapshot_day(params: RunParameters, today: dt.date, end: dt.date) -> dt.date
     the APIs only return entities as they are now and would date today's names in the past."""
     run_date = params.run_date or today
     return end if end == run_date - dt.timedelta(days=1) else None
-
-
-def accounts_of(connectors: list[Any], asked: list[str] | None) -> list[str] | None:
-    """The asked accounts as the connectors spell them (`act_` prefixes and dashes do not matter)."""
-    configured = [a for c in connectors for a in c.settings.accounts]
-    return resolve_accounts(asked, configured, discovering=any(not c.settings.accounts for c in connectors))
 
 
 @flow(
@@ -227,12 +194,14 @@ async def daily_pipeline(
     config = load_config(config_path)
     today = dt.datetime.now(config.tz).date()
     windows = plan(config, params, today)
+    await asyncio.to_thread(check_warehouse, config)  # before anything reads or writes it, or calls an API
     retry: dict[str, list[dict[str, str]]] = {}
     if params.retry_failed is not None:
         windows, retry = retry_plan(config, params, log)
     if params.resume is not None:
         done = landed_days(from_config(config, read_only=True), params.resume)  # fails early on an unknown run
         log.info("resuming run %s: %d (account, day) load(s) are in, not extracted again", params.resume, len(done))
+    await asyncio.to_thread(check_credentials, config, list(windows))  # off the loop: a block loads synchronously
     built = build_connectors(config, list(windows))
     selected = accounts_of(built, params.accounts)
     concurrency = {c.name: c.settings.max_concurrency for c in built}

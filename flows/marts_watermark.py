@@ -13,10 +13,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from flows.monitor import sql_table, table_exists
 from mdp.schema import TableSpec
 from warehouse import Warehouse
-from warehouse.base import LOAD_LOG
+from warehouse.base import LOAD_LOG, sql_table, table_exists
 
 MARTS_TARGET = "marts"
 MARTS_BUILDS = TableSpec(

@@ -25,7 +25,7 @@ from mdp.config import MonitoringSettings, PipelineConfig, load_config, spend_ex
 from mdp.errors import ConfigError, MDPError
 from mdp.schema import TableSpec
 from warehouse import Warehouse, from_config
-from warehouse.base import LOAD_LOG, LoadContext, Scope
+from warehouse.base import LOAD_LOG, LoadContext, Scope, sql_table, table_exists
 
 logger = logging.getLogger(__name__)
 
@@ -97,19 +97,6 @@ def default_windows(
     end = today - dt.timedelta(days=1)
     start = end - dt.timedelta(days=settings.window_days - 1)
     return {c.name: (start, end) for c in config.enabled_connectors()}
-
-
-def sql_table(warehouse: Warehouse, name: str) -> str:
-    """A `schema.table` name as the warehouse's SQL spells it (BigQuery: project and dataset prefix)."""
-    table_id = getattr(warehouse, "table_id", None)
-    if callable(table_id):
-        return f"`{table_id(name)}`"
-    return ".".join('"' + part.replace('"', '""') + '"' for part in name.split("."))
-
-
-def table_exists(warehouse: Warehouse, name: str) -> bool:
-    exists = getattr(warehouse, "table_exists", None)
-    return bool(exists(name)) if callable(exists) else True
 
 
 def spend_sql(spec: TableSpec, connector: str, settings: MonitoringSettings) -> str | None:

@@ -17,10 +17,9 @@ from prefect import flow
 from prefect.logging import get_run_logger
 
 from connectors.registry import connector_class
-from flows.monitor import sql_table, table_exists
 from mdp.config import PipelineConfig, load_config
 from warehouse import Warehouse, from_config
-from warehouse.base import LOAD_LOG
+from warehouse.base import LOAD_LOG, sql_table, table_exists
 
 RECONCILIATION = "marts.reconciliation_daily"
 MONEY_METRICS = frozenset({"spend", "conversion_value"})

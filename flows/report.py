@@ -16,12 +16,12 @@ from typing import Any
 
 from connectors.registry import connector_class
 from flows import report_queries as q
-from flows.monitor import sql_table, table_exists
 from flows.reconcile import MONEY_METRICS
 from flows.volume import STATUSES
 from mdp.config import PipelineConfig
 from mdp.errors import ConfigError
 from warehouse import Warehouse, from_config
+from warehouse.base import sql_table, table_exists
 
 logger = logging.getLogger(__name__)
 

@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectors.registry import connector_class
-from flows.monitor import sql_table, table_exists
 from flows.windows import ParameterError
 from mdp.config import PipelineConfig
 from warehouse import Warehouse
-from warehouse.base import LOAD_LOG
+from warehouse.base import LOAD_LOG, sql_table, table_exists
 
 LATEST = "latest"
 

@@ -9,10 +9,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from flows.marts_watermark import MARTS_BUILDS, unbuilt_since
-from flows.monitor import sql_table, table_exists
 from mdp.config import PipelineConfig
 from warehouse import Warehouse, from_config
-from warehouse.base import LOAD_LOG
+from warehouse.base import LOAD_LOG, sql_table, table_exists
 
 FACT = "marts.fct_ad_performance_daily"
 EXCLUDED = "marts.excluded_account_days"

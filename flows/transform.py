@@ -29,11 +29,11 @@ from prefect.artifacts import create_table_artifact
 from prefect.runtime import flow_run
 
 from connectors.registry import available_types, connector_class
-from flows.channel_vars import channel_vars
+from flows.channel_vars import project_vars
 from flows.marts_watermark import latest_load, record_build, unbuilt_since
 from flows.progress import ProgressEvent, emit
 from mdp.config import BigQueryWarehouseConfig, DuckDBWarehouseConfig, PipelineConfig, load_config
-from mdp.errors import ConfigError, MDPError
+from mdp.errors import MDPError
 from mdp.paths import TRANSFORMATIONS_DIR
 from mdp.schema import TableSpec
 from warehouse import from_config
@@ -54,7 +54,6 @@ def all_source_tables() -> list[TableSpec]:
 
 # profiles.yml target per warehouse type.
 TARGETS = {"duckdb": "dev", "bigquery": "bigquery"}
-META_CONNECTOR_TYPE = "meta_ads"
 
 
 @dataclass(frozen=True)
@@ -76,38 +75,6 @@ class DbtInvocation:
             "--profiles-dir",
             str(self.profiles_dir),
         ]
-
-
-def project_vars(config: PipelineConfig, project_dir: Path = TRANSFORMATIONS_DIR) -> dict[str, Any]:
-    """The dbt vars of a run: the channels of every registered connector type (built-ins and plug-ins, see
-    `flows.channel_vars`), and what the configuration implies: reporting currency, reconciliation tolerances,
-    dataset prefix, Meta conversion types.
-
-    Raises:
-        ConfigError: a connector's dbt mapping names an unknown union or model; enabled Meta connectors
-            configure different conversion action types (the dbt var is global).
-    """
-    result: dict[str, Any] = {
-        **channel_vars(project_dir=project_dir),
-        "reporting_currency": config.reporting_currency,
-        "reconciliation_tolerances": config.reconciliation.tolerances(),
-    }
-    if isinstance(config.warehouse, BigQueryWarehouseConfig):
-        result["dataset_prefix"] = config.warehouse.dataset_prefix
-    meta_types = {
-        tuple(types)
-        for section in config.enabled_connectors()
-        if section.type == META_CONNECTOR_TYPE
-        and (types := section.options().get("conversion_action_types")) is not None
-    }
-    if len(meta_types) > 1:
-        raise ConfigError(
-            "connectors[*].conversion_action_types: enabled meta_ads connectors list different action "
-            f"types {sorted(meta_types)}; the marts count conversions one way, so make them equal"
-        )
-    if meta_types:
-        result["meta_conversion_action_types"] = list(meta_types.pop())
-    return result
 
 
 def dbt_invocation(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import datetime as dt
 import logging
 import os
@@ -94,7 +95,7 @@ def _refuse(exc: MDPError) -> NoReturn:
 def _validate_run(cfg: PipelineConfig, parameters: dict[str, Any]) -> dict[str, tuple[dt.date, dt.date]]:
     """Check every parameter of a run (and the FX seed's days) before any flow starts: exit 2 naming
     the flag otherwise, and no flow run is created. Returns each connector's window."""
-    from flows.daily import plan
+    from flows.preflight import plan
     from flows.windows import run_parameters
 
     try:
@@ -106,8 +107,8 @@ def _validate_run(cfg: PipelineConfig, parameters: dict[str, Any]) -> dict[str, 
 def _print_plan(cfg: PipelineConfig, windows: dict[str, tuple[dt.date, dt.date]], parameters: dict[str, Any]) -> None:
     """What a run would do, per connector: window, accounts, units; no API call, nothing written."""
     from connectors.registry import build_connectors
-    from flows.daily import accounts_of
     from flows.ingest import plan_units
+    from flows.preflight import accounts_of
 
     connectors = build_connectors(cfg, list(windows))
     asked = accounts_of(connectors, parameters.get("accounts"))
@@ -235,9 +236,10 @@ def status(
 
 @app.command()
 def check(config: ConfigOption = None) -> None:
-    """Validate the configuration and print what a run would do."""
+    """Validate the configuration and the warehouse, and print what a run would do."""
     from connectors.registry import build_connectors
-    from flows.transform import project_vars
+    from flows.channel_vars import project_vars
+    from flows.preflight import check_warehouse
 
     cfg = _load(config)
     try:
@@ -256,6 +258,10 @@ def check(config: ConfigOption = None) -> None:
             highlight=False,
         )
         raise typer.Exit(2)
+    try:
+        check_warehouse(cfg, blocks=False)
+    except MDPError as exc:
+        _refuse(exc)
     today = _today(cfg)
     console.print(f"[bold]configuration[/] {escape(str(cfg.source))}: [green]valid[/]")
     console.print(f"  pipeline clock: {cfg.timezone} (today is {today}); reporting currency {cfg.reporting_currency}")
@@ -295,7 +301,7 @@ def dbt_vars(config: ConfigOption = None) -> None:
     included, and the configuration's. For a plain `dbt build --vars "$(mdp dbt-vars)"`."""
     import json
 
-    from flows.transform import project_vars
+    from flows.channel_vars import project_vars
 
     cfg = _load(config)
     try:
@@ -387,9 +393,8 @@ def _history_loaded(cfg: PipelineConfig, first: dt.date, last: dt.date) -> bool:
     """Whether every day first..last of each connector's monitored table is loaded (ops.load_log) for every
     account that table has ever loaded, and each connector has such accounts (so a second demo skips it)."""
     from connectors.registry import build_connectors
-    from flows.monitor import sql_table, table_exists
     from warehouse import from_config
-    from warehouse.base import LOAD_LOG
+    from warehouse.base import LOAD_LOG, sql_table, table_exists
 
     if not cfg.warehouse_path().exists():
         return False
@@ -481,9 +486,10 @@ def _print_channel_summary(cfg: PipelineConfig, start: dt.date, end: dt.date) ->
 
 def _print_monitoring_summary(cfg: PipelineConfig, run_id: str) -> None:
     """The run's volume checks per status, and its anomalies, read from ops.volume_checks."""
-    from flows.monitor import VOLUME_CHECKS, sql_table
+    from flows.monitor import VOLUME_CHECKS
     from flows.volume import STATUSES
     from warehouse import from_config
+    from warehouse.base import sql_table
 
     wh = from_config(cfg, read_only=True)
     checks = sql_table(wh, VOLUME_CHECKS.name)
@@ -654,9 +660,22 @@ def run(
     if dry_run:
         _print_plan(cfg, windows, parameters)
         return
+    _preflight(cfg, list(windows) or connector or [c.name for c in cfg.enabled_connectors()])
     state = _run_pipeline(cfg, verbose=verbose, **parameters)
     if not state.is_completed():
         raise typer.Exit(1)
+
+
+def _preflight(cfg: PipelineConfig, connectors: list[str]) -> None:
+    """Exit 2 naming the key unless the warehouse is usable and the connectors' `env:` credentials are set,
+    before anything is called or created (the flow checks them again, and what needs a Prefect block)."""
+    from flows.preflight import check_credentials, check_warehouse
+
+    try:
+        check_warehouse(cfg, blocks=False)
+        check_credentials(cfg, connectors, blocks=False)
+    except MDPError as exc:
+        _refuse(exc)
 
 
 def _print_retry(cfg: PipelineConfig, run_id: str, dry_run: bool) -> bool:
@@ -705,12 +724,12 @@ def _run_pipeline(cfg: PipelineConfig, *, verbose: bool, **parameters: Any) -> A
 
     api_url = running_local_server(cfg)
     if api_url is None:
-        return _run_with_progress(cfg, parameters)
+        return _run_with_progress(cfg, parameters, verbose)
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     console.print(f"Prefect: the local server at {api_url} (runs show in its UI)")
     with temporary_settings(updates={PREFECT_API_URL: api_url}):
-        return _run_with_progress(cfg, parameters)
+        return _run_with_progress(cfg, parameters, verbose)
 
 
 def _stop_orphans() -> None:
@@ -721,7 +740,7 @@ def _stop_orphans() -> None:
         console.print(f"stopped {len(orphans)} temporary Prefect server(s) a killed run left behind (PID {orphans})")
 
 
-def _run_with_progress(cfg: PipelineConfig, parameters: dict[str, Any]) -> Any:
+def _run_with_progress(cfg: PipelineConfig, parameters: dict[str, Any], verbose: bool = False) -> Any:
     from prefect import tags
     from prefect.settings import temporary_settings
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -819,7 +838,11 @@ def _run_with_progress(cfg: PipelineConfig, parameters: dict[str, Any]) -> Any:
         unsubscribe = progress.subscribe(on_event)
         previous = signal.signal(signal.SIGINT, on_interrupt)
         try:
-            with tags(run_tag()), temporary_settings(updates=lean_tls_settings()), _logs_above(bar.console):
+            with (
+                tags(run_tag()),
+                temporary_settings(updates=lean_tls_settings()),
+                _logs_above(bar.console, tracebacks=verbose),
+            ):
                 call: Any = daily_pipeline(config_path=str(cfg.source), return_state=True, **parameters)
                 state: Any = asyncio.run(call)
         finally:
@@ -843,20 +866,38 @@ def _run_with_progress(cfg: PipelineConfig, parameters: dict[str, Any]) -> Any:
 
 
 @contextlib.contextmanager
-def _logs_above(live: Any) -> Iterator[None]:
+def _logs_above(live: Any, *, tracebacks: bool = True) -> Iterator[None]:
     """Prefect's console log lines (warnings, --verbose) printed through the live progress display's
-    console, above the bars, instead of being written into them."""
+    console, above the bars, instead of being written into them; without `tracebacks`, a record's message
+    only (Prefect's API log handler, and so its UI, still get the traceback)."""
     from prefect.logging.handlers import PrefectConsoleHandler
 
     handlers = [h for h in logging.getLogger().handlers if isinstance(h, PrefectConsoleHandler)]
-    saved = [h.console for h in handlers]
+    saved = [(h.console, h.formatter) for h in handlers]
     for handler in handlers:
         handler.console = live
+        if not tracebacks:
+            handler.setFormatter(_WithoutTraceback(handler.formatter))
     try:
         yield
     finally:
-        for handler, console_ in zip(handlers, saved, strict=True):
+        for handler, (console_, formatter) in zip(handlers, saved, strict=True):
             handler.console = console_
+            handler.setFormatter(formatter)
+
+
+class _WithoutTraceback(logging.Formatter):
+    """A record formatted by `inner` without its traceback or stack (on a copy: other handlers keep them)."""
+
+    def __init__(self, inner: logging.Formatter | None) -> None:
+        super().__init__()
+        self.inner = inner or logging.Formatter()
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.exc_info or record.exc_text or record.stack_info:
+            record = copy.copy(record)
+            record.exc_info, record.exc_text, record.stack_info = None, None, None
+        return self.inner.format(record)
 
 
 def _stop_temporary_server() -> None:

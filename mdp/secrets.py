@@ -47,7 +47,7 @@ def _load_secret_block(name: str, key: str) -> str:
     from prefect.blocks.system import Secret
 
     try:
-        block = Secret.load(name)
+        block = Secret.load(name, _sync=True)  # type: ignore[call-arg]  # a coroutine in an async flow's context
     except ValueError as exc:
         raise ConfigError(f"{key}: Prefect Secret block {name!r} cannot be loaded ({exc})") from None
     value = block.get()  # type: ignore[union-attr]

@@ -164,6 +164,15 @@ class Warehouse(ABC):
     """What flows need from a warehouse. Implementations: DuckDB (embedded), BigQuery (production)."""
 
     @abstractmethod
+    def check_ready(self) -> None:
+        """Check, before a run calls any API, that it could write here; change nothing.
+
+        Raises:
+            MDPError: one line naming the `warehouse.*` key at fault and the cause (ConfigError for
+                credentials, WarehouseError for the rest).
+        """
+
+    @abstractmethod
     def ensure_table(self, spec: TableSpec) -> None:
         """Create the table from its declared schema, or add new nullable columns.
 
@@ -238,3 +247,17 @@ class Warehouse(ABC):
     @abstractmethod
     def query_arrow(self, sql: str, parameters: Sequence[Any] = ()) -> pa.Table:
         """Run one SQL statement and return an Arrow table."""
+
+
+def sql_table(warehouse: Warehouse, name: str) -> str:
+    """A `schema.table` name as the warehouse's SQL spells it (BigQuery: project and dataset prefix)."""
+    table_id = getattr(warehouse, "table_id", None)
+    if callable(table_id):
+        return f"`{table_id(name)}`"
+    return ".".join('"' + part.replace('"', '""') + '"' for part in name.split("."))
+
+
+def table_exists(warehouse: Warehouse, name: str) -> bool:
+    """Whether a `schema.table` exists (a warehouse that cannot tell says it does)."""
+    exists = getattr(warehouse, "table_exists", None)
+    return bool(exists(name)) if callable(exists) else True

@@ -18,7 +18,7 @@ from typing import IO, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 from google.api_core import exceptions as google_exceptions
-from google.auth.exceptions import DefaultCredentialsError
+from google.auth.exceptions import DefaultCredentialsError, GoogleAuthError
 from google.cloud import bigquery
 
 from mdp.errors import ConfigError, SchemaConflictError, ScopeError, WarehouseError
@@ -147,7 +147,7 @@ class BigQueryWarehouse(Warehouse):
             from prefect_gcp import GcpCredentials
 
             try:
-                block = GcpCredentials.load(self.credentials_block)
+                block = GcpCredentials.load(self.credentials_block, _sync=True)  # sync in an async flow too
                 client: bigquery.Client = block.get_bigquery_client(project=self.project, location=self.location)
             except Exception as exc:
                 # Only the type: a block validation error would echo the key material it was given.
@@ -173,6 +173,34 @@ class BigQueryWarehouse(Warehouse):
         """`project.<prefix>schema.table` for a `schema.table` name."""
         schema_name, table_name = name.split(".")
         return f"{self.dataset_id(schema_name)}.{table_name}"
+
+    def check_ready(self) -> None:
+        """One cheap read: the client is built (credentials resolved) and the `<prefix>ops` dataset is read.
+        A missing dataset passes (the first load creates it, which needs `bigquery.datasets.create`); a
+        dataset the identity may not read, an unknown project, refused credentials, or a dataset in another
+        location fail, as docs/bigquery.md ("Before a run") describes."""
+        dataset_id = self.dataset_id(LOAD_LOG.split(".")[0])
+        try:
+            dataset = self.client.get_dataset(dataset_id, timeout=self.api_timeout)
+        except google_exceptions.NotFound:
+            return
+        except google_exceptions.GoogleAPICallError as exc:
+            detail = exc.errors[0].get("message") if exc.errors and isinstance(exc.errors[0], dict) else None
+            message = str(detail or exc.message or type(exc).__name__).splitlines()[0]
+            raise WarehouseError(
+                f"warehouse.project: cannot read dataset {dataset_id} ({exc.code} {message}); the pipeline's "
+                "identity needs roles/bigquery.dataEditor and roles/bigquery.jobUser (docs/bigquery.md, IAM)"
+            ) from None
+        except GoogleAuthError as exc:
+            raise ConfigError(
+                f"warehouse: Google refused the credentials ({type(exc).__name__}); check "
+                "warehouse.gcp_credentials_block or the Application Default Credentials"
+            ) from None
+        if dataset.location and dataset.location.lower() != self.location.lower():
+            raise WarehouseError(
+                f"warehouse.location: dataset {dataset_id} is in location {dataset.location}, not "
+                f"{self.location}: jobs cannot span locations"
+            )
 
     def ensure_table(self, spec: TableSpec) -> None:
         self._ensure_spec(spec)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -33,6 +34,7 @@ from warehouse.rows import check_quarantine_scope, conformed_batches
 logger = logging.getLogger(__name__)
 
 _LOCK_MARKERS = ("could not set lock", "conflicting lock")
+_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
 _WRITE_LOCKS: dict[Path, threading.Lock] = {}
 _WRITE_LOCKS_GUARD = threading.Lock()
 
@@ -129,6 +131,50 @@ class DuckDBWarehouse(Warehouse):
             yield connection
         finally:
             connection.close()
+
+    def check_ready(self) -> None:
+        """The file can be created (its nearest existing folder is writable: nothing is created now), or it is
+        a DuckDB database this DuckDB opens (a supported storage version), in a writable folder (DuckDB writes
+        its .wal beside it), and not held by another process beyond `lock_timeout`."""
+        path = self.path
+        if path.is_dir():
+            raise WarehouseError(f"warehouse.path: {path} is a folder; give the path of a DuckDB file")
+        folder = path.parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        if not folder.is_dir():
+            raise WarehouseError(f"warehouse.path: cannot create {path}: {folder} is not a folder")
+        if not self.read_only:
+            try:
+                with tempfile.TemporaryFile(dir=folder, prefix=".mdp-write-check-"):
+                    pass
+            except OSError as exc:
+                raise WarehouseError(
+                    f"warehouse.path: folder {folder} is not writable ({exc.strerror or type(exc).__name__}); "
+                    f"DuckDB writes {path.name} and its .wal there"
+                ) from None
+        if not path.exists():
+            if self.read_only:
+                raise WarehouseError(f"warehouse.path: warehouse file not found: {path}")
+            return
+        try:
+            with path.open("rb") as handle:
+                header = handle.read(12)
+        except OSError as exc:
+            raise WarehouseError(f"warehouse.path: cannot read {path} ({exc.strerror or type(exc).__name__})") from None
+        if header[8:12] != _MAGIC:
+            what = "an empty file" if not header else "a file that is not a DuckDB database"
+            raise WarehouseError(
+                f"warehouse.path: {path} is {what}; point warehouse.path at a DuckDB file, or move this one away"
+            )
+        try:
+            with self.connect() as con:
+                con.execute("SELECT 1")
+        except WarehouseError as exc:  # the lock wait ran out, or DuckDB refused the file
+            raise type(exc)(f"warehouse.path: {exc}") from None
+        except duckdb.Error as exc:  # e.g. a storage version this DuckDB cannot read, a corrupt header
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise WarehouseError(f"warehouse.path: DuckDB {duckdb.__version__} cannot open {path}: {first}") from None
 
     def ensure_table(self, spec: TableSpec) -> None:
         self.ensure_tables([spec])

@@ -5,11 +5,16 @@ receiver (`slack_receiver`)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import shutil
+import subprocess
 import threading
 from collections.abc import Iterator
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -161,3 +166,22 @@ def slack_receiver() -> Iterator[SlackReceiver]:
     receiver = SlackReceiver()
     yield receiver
     receiver.close()
+
+
+@contextlib.contextmanager
+def read_only_folder(folder: Path) -> Iterator[None]:
+    """`folder` made unwritable for this process: mode 0o555, or, for root (whom modes do not stop), the
+    immutable attribute (chattr +i); skips the test when neither holds."""
+    folder.chmod(0o555)
+    immutable = False
+    try:
+        if os.geteuid() == 0:
+            chattr = shutil.which("chattr")
+            if chattr is None or subprocess.run([chattr, "+i", str(folder)], capture_output=True).returncode:
+                pytest.skip("root writes through mode 0o555, and chattr +i is not available here")
+            immutable = True
+        yield
+    finally:
+        if immutable:
+            subprocess.run([str(shutil.which("chattr")), "-i", str(folder)], check=True)
+        folder.chmod(0o755)

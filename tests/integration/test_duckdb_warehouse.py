@@ -204,12 +204,75 @@ def test_another_process_holding_the_file_gives_a_clear_error_then_works(tmp_pat
                 match=r"warehouse is in use by another process: .*busy.duckdb stayed locked for 0.5s",
             ):
                 wh.replace_partitions(SPEC, rows("a", D1, 1), Scope.of(["a"], D1, D1), LoadContext("t", "r1"))
+            with pytest.raises(  # before a run, too: after the same wait
+                WarehouseBusyError, match=r"^warehouse.path: warehouse is in use by another process: .*busy.duckdb"
+            ):
+                wh.check_ready()
         finally:
             holder.stdin.write("\n")
             holder.stdin.flush()
             holder.wait(timeout=30)
     wh.replace_partitions(SPEC, rows("a", D1, 1), Scope.of(["a"], D1, D1), LoadContext("t", "r1"))
     assert content(wh) == [("a", D1, "ad0", 1.0)]
+
+
+def test_check_ready_passes_an_absent_file_or_a_database_and_creates_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "deeper" / "wh.duckdb"
+    DuckDBWarehouse(path).check_ready()
+    assert list(tmp_path.iterdir()) == []  # no folder, no file, no probe left behind
+    wh = DuckDBWarehouse(tmp_path / "wh.duckdb")
+    wh.ensure_ops()
+    before = sorted(p.name for p in tmp_path.iterdir())
+    wh.check_ready()
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "is an empty file"),
+        (b"id,spend\n1,2\n" * 500, "is a file that is not a DuckDB database"),
+        (None, "is a folder; give the path of a DuckDB file"),
+    ],
+)
+def test_check_ready_refuses_what_is_not_a_duckdb_database_naming_the_key(
+    tmp_path: Path, content: bytes | None, message: str
+) -> None:
+    path = tmp_path / "wh.duckdb"
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    with pytest.raises(WarehouseError, match=rf"^warehouse.path: {path} {message}"):
+        DuckDBWarehouse(path).check_ready()
+    if content is not None:
+        assert path.read_bytes() == content
+
+
+def test_check_ready_refuses_a_file_duckdb_cannot_open(tmp_path: Path) -> None:
+    path = tmp_path / "wh.duckdb"
+    DuckDBWarehouse(path).ensure_ops()
+    data = bytearray(path.read_bytes())
+    data[4096:12288] = bytes(8192)  # the main header (with DUCK) stays, both database headers are gone
+    path.write_bytes(bytes(data))
+    with pytest.raises(WarehouseError, match=rf"^warehouse.path: .*{path}"):
+        DuckDBWarehouse(path).check_ready()
+
+
+def test_check_ready_refuses_a_folder_it_cannot_write(tmp_path: Path) -> None:
+    from tests.integration.conftest import read_only_folder
+
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    under_a_file = tmp_path / "file.txt"
+    under_a_file.write_text("x")
+    with pytest.raises(WarehouseError, match=rf"^warehouse.path: cannot create .*: {under_a_file} is not a folder"):
+        DuckDBWarehouse(under_a_file / "wh.duckdb").check_ready()
+    with read_only_folder(folder):
+        with pytest.raises(WarehouseError, match=rf"^warehouse.path: folder {folder} is not writable \("):
+            DuckDBWarehouse(folder / "wh.duckdb").check_ready()
+        with pytest.raises(WarehouseError, match=r"is not writable"):
+            DuckDBWarehouse(folder / "sub" / "wh.duckdb").check_ready()  # the nearest folder that exists
 
 
 FULL_DISK = r"""

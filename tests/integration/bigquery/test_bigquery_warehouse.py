@@ -130,6 +130,39 @@ def test_an_existing_dataset_is_used_as_is_but_must_be_in_the_configured_locatio
         BigQueryWarehouse(PROJECT, LOCATION, dataset_prefix="us_", client=bq_client).ensure_table(SPEC)
 
 
+def test_check_ready_reads_the_ops_dataset_only_and_names_the_key_it_fails_on(
+    bq_client: bigquery.Client, fake_bigquery: FakeBigQuery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.integration.bigquery.fake_bigquery import ApiError
+
+    wh = BigQueryWarehouse(PROJECT, LOCATION, dataset_prefix="mdp_", client=bq_client)
+    wh.check_ready()  # no dataset yet: the first load creates it
+    assert [(r.method, r.path) for r in fake_bigquery.requests] == [
+        ("GET", f"/bigquery/v2/projects/{PROJECT}/datasets/mdp_ops")
+    ]
+    assert fake_bigquery.datasets == {}  # nothing created
+
+    fake_bigquery.add_dataset(PROJECT, "mdp_ops", "eu")
+    wh.check_ready()
+    fake_bigquery.add_dataset(PROJECT, "us_ops", "US")
+    with pytest.raises(
+        WarehouseError, match=rf"^warehouse.location: dataset {PROJECT}.us_ops is in location US, not EU"
+    ):
+        BigQueryWarehouse(PROJECT, LOCATION, dataset_prefix="us_", client=bq_client).check_ready()
+
+    def denied(project: str, dataset: str) -> dict[str, Any]:
+        raise ApiError(403, "accessDenied", f"Access Denied: Dataset {project}:{dataset}: Permission denied")
+
+    monkeypatch.setattr(fake_bigquery, "_dataset", denied)
+    with pytest.raises(WarehouseError) as refused:
+        wh.check_ready()
+    assert str(refused.value).startswith(
+        f"warehouse.project: cannot read dataset {PROJECT}.mdp_ops (403 Access Denied: Dataset {PROJECT}:mdp_ops"
+    )
+    assert "roles/bigquery.dataEditor" in str(refused.value)
+    assert "\n" not in str(refused.value)
+
+
 def test_replace_stages_the_rows_then_runs_one_transaction_then_drops_the_staging_table(
     warehouse: BigQueryWarehouse, fake_bigquery: FakeBigQuery
 ) -> None:
@@ -573,21 +606,21 @@ def test_from_config_builds_a_lazy_warehouse(monkeypatch: pytest.MonkeyPatch, bq
             loaded.append(("client", kwargs))
             return bq_client
 
-    def load(name: str) -> Block:
-        loaded.append(("load", {"name": name}))
+    def load(name: str, _sync: bool | None = None) -> Block:
+        loaded.append(("load", {"name": name, "sync": str(_sync)}))  # sync even in an async flow's thread
         return Block()
 
     monkeypatch.setitem(sys.modules, "prefect_gcp", SimpleNamespace(GcpCredentials=SimpleNamespace(load=load)))
     assert wh.client is bq_client
     assert wh.client is bq_client  # built once
     assert loaded == [
-        ("load", {"name": "gcp-prod"}),
+        ("load", {"name": "gcp-prod", "sync": "True"}),
         ("client", {"project": "acme-marketing", "location": "europe-west1"}),
     ]
 
 
 def test_credential_errors_name_the_setting_without_leaking_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
-    def load(name: str) -> None:
+    def load(name: str, _sync: bool | None = None) -> None:
         marker = "-----BEGIN " + "PRIVATE KEY-----SECRET"  # built, so no scanner mistakes it for a real key
         raise ValueError(f"service_account_info: input_value={{'private_key': '{marker}'}}")
 

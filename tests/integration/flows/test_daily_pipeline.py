@@ -164,3 +164,36 @@ def test_invalid_parameters_fail_fast(tmp_path: Path, params: dict[str, Any], me
     assert state.is_failed()
     assert message in state.message
     assert not (tmp_path / "wh.duckdb").exists()
+
+
+@pytest.mark.parametrize(
+    ("broken", "message"),
+    [
+        ("warehouse", "warehouse.path: {wh} is a file that is not a DuckDB database"),
+        ("env", "connectors[1].credentials.token: environment variable MDP_TEST_UNSET_TOKEN"),
+        ("block", "connectors[1].credentials.token: Prefect Secret block 'mdp-test-no-such-block' cannot be loaded"),
+    ],
+)
+def test_the_flow_refuses_an_unusable_warehouse_or_credential_before_any_connector_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken: str, message: str
+) -> None:
+    """What `mdp run` refuses, a deployment run refuses too, before any connector is called."""
+    monkeypatch.delenv("MDP_TEST_UNSET_TOKEN", raising=False)
+    token = {"env": "env:MDP_TEST_UNSET_TOKEN", "block": "block:mdp-test-no-such-block"}.get(broken)
+    second = f"credentials: {{token: '{token}'}}" if token else "lookback_days: 5"
+    config = write_config(
+        tmp_path,
+        "  - {name: echo_a, type: echo, accounts: [a1, a2]}\n"
+        f"  - {{name: echo_b, type: echo, accounts: [b1], {second}}}\n",
+    )
+    warehouse = tmp_path / "wh.duckdb"
+    if broken == "warehouse":
+        warehouse.write_text("account_id,day,cost\n")
+    state = run(config, run_date=RUN_DATE)
+    assert state.is_failed()
+    assert message.format(wh=warehouse) in str(state.message), state.message
+    assert [echo_connector.calls(c, a) for c, a in (("echo_a", "a1"), ("echo_a", "a2"), ("echo_b", "b1"))] == [0, 0, 0]
+    if broken == "warehouse":
+        assert warehouse.read_text() == "account_id,day,cost\n"
+    else:
+        assert not warehouse.exists()  # nothing was loaded or logged
