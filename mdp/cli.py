@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from mdp.cli_usage import OneLineUsage, integer, iso_day
+from mdp.cli_usage import OneLineUsage, WholeNumber, iso_day
 from mdp.config import PipelineConfig, load_config
 from mdp.errors import MDPError, one_line
 
@@ -170,7 +170,7 @@ def _options(
 @app.command()
 def status(
     config: ConfigOption = None,
-    days: Annotated[int, typer.Option(help="Days checked, ending --end (1-400).", parser=integer(1, 400))] = 7,
+    days: Annotated[int, typer.Option(help="Days checked, ending --end (1-400).", parser=WholeNumber(1, 400))] = 7,
     end: Annotated[
         dt.datetime | None,
         typer.Option("--end", parser=iso_day, metavar="YYYY-MM-DD", help="Last day checked (default: yesterday)."),
@@ -309,7 +309,7 @@ DEMO_DROP_DAYS_AGO = 3  # the demo sandbox drops 90% of one Google account's row
 def demo(
     config: ConfigOption = None,
     days: Annotated[
-        int, typer.Option(help="Days to load, ending yesterday (1-400).", parser=integer(1, 400))
+        int, typer.Option(help="Days to load, ending yesterday (1-400).", parser=WholeNumber(1, 400))
     ] = DEMO_DAYS,
 ) -> None:
     """Run the main job on the embedded defaults: start the sandbox, load the last days of every
@@ -515,7 +515,7 @@ def report(
         Path | None,
         typer.Option("--out", dir_okay=False, help="HTML file to write (default: data/report.html)."),
     ] = None,
-    days: Annotated[int, typer.Option(help="Days of history to chart (1-1000).", parser=integer(1, 1000))] = 90,
+    days: Annotated[int, typer.Option(help="Days of history to chart (1-1000).", parser=WholeNumber(1, 1000))] = 90,
 ) -> None:
     """Write one self-contained HTML report: spend, revenue and ROAS per channel, top campaigns, and the
     last volume checks."""
@@ -533,22 +533,22 @@ def report(
 @app.command()
 def sandbox(
     google_port: Annotated[
-        int, typer.Option(help="gRPC port of the Google Ads sandbox (0: any free port).", parser=integer(0, 65535))
+        int, typer.Option(help="gRPC port of the Google Ads sandbox (0: any free port).", parser=WholeNumber(0, 65535))
     ] = 50051,
     meta_port: Annotated[
-        int, typer.Option(help="HTTP port of the Meta Graph sandbox (0: any free port).", parser=integer(0, 65535))
+        int, typer.Option(help="HTTP port of the Meta Graph sandbox (0: any free port).", parser=WholeNumber(0, 65535))
     ] = 8700,
     microsoft_port: Annotated[
         int,
         typer.Option(
-            help="HTTP port of the Microsoft Advertising sandbox (0: any free port).", parser=integer(0, 65535)
+            help="HTTP port of the Microsoft Advertising sandbox (0: any free port).", parser=WholeNumber(0, 65535)
         ),
     ] = 8701,
     seed: Annotated[
-        int | None, typer.Option(help="Data seed (default: $MDP_SANDBOX_SEED or 42).", parser=integer(0, 2**63 - 1))
+        int | None, typer.Option(help="Data seed (default: $MDP_SANDBOX_SEED or 42).", parser=WholeNumber(0, 2**63 - 1))
     ] = None,
     accounts: Annotated[
-        int | None, typer.Option(help="Accounts per channel (default 3, at most 1000).", parser=integer(1, 1000))
+        int | None, typer.Option(help="Accounts per channel (default 3, at most 1000).", parser=WholeNumber(1, 1000))
     ] = None,
     state_dir: Annotated[
         Path,
@@ -598,7 +598,9 @@ def run(
     ] = None,
     lookback_days: Annotated[
         int | None,
-        typer.Option("--lookback-days", help="Override every connector's lookback (0-400).", parser=integer(0, 400)),
+        typer.Option(
+            "--lookback-days", help="Override every connector's lookback (0-400).", parser=WholeNumber(0, 400)
+        ),
     ] = None,
     connector: Annotated[
         list[str] | None, typer.Option("--connector", metavar="NAME", help="Only this connector (repeatable).")
@@ -909,7 +911,8 @@ def deploy(
         bool, typer.Option("--local", metavar="", help="Local process work pool on a local server.")
     ] = False,
     port: Annotated[
-        int, typer.Option(help="Port of the local Prefect server, when one must be started.", parser=integer(1, 65535))
+        int,
+        typer.Option(help="Port of the local Prefect server, when one must be started.", parser=WholeNumber(1, 65535)),
     ] = 4200,
     env_file: Annotated[
         Path | None,

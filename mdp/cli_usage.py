@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
 from typing import Any, NoReturn
 
 import typer
@@ -24,22 +23,24 @@ def _shown(value: str) -> str:
     return shown + (f" (ASCII only: {odd})" if odd else "")
 
 
-def integer(low: int, high: int) -> Callable[[str], int]:
+class WholeNumber:
     """A parser of whole numbers low..high written in ASCII digits: no `１２`, `1_0`, ` 7 ` or `7.0`
     (Python's int() and pydantic's take those)."""
 
-    def parse(value: Any) -> int:
+    def __init__(self, low: int, high: int) -> None:
+        self.low, self.high = low, high
+
+    def __call__(self, value: Any) -> int:
+        expected = f"expected a whole number from {self.low} to {self.high}"
         if isinstance(value, int) and not isinstance(value, bool):
             number = value
         elif isinstance(value, str) and re.fullmatch(r"[+-]?[0-9]{1,30}", value, re.ASCII):
             number = int(value)
         else:
-            raise ValueError(f"expected a whole number from {low} to {high}, got {_shown(str(value))}")
-        if not low <= number <= high:
-            raise ValueError(f"expected a whole number from {low} to {high}, got {number}")
+            raise ValueError(f"{expected}, got {_shown(str(value))}")
+        if not self.low <= number <= self.high:
+            raise ValueError(f"{expected}, got {number}")
         return number
-
-    return parse
 
 
 def iso_day(value: Any) -> dt.datetime:
