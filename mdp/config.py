@@ -19,6 +19,7 @@ import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -61,6 +62,18 @@ def _check_currency(value: str) -> str:
 
 
 Currency = Annotated[str, AfterValidator(_check_currency)]
+
+
+def _ascii_decimal(value: Any) -> Any:
+    """Decimal() reads `１２` and `1_0` as 12 and 10: text must be an ASCII number (booleans are no number)."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got the boolean {str(value).lower()}")
+    if isinstance(value, str) and not re.fullmatch(r"\s*[+-]?[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?\s*", value, re.ASCII):
+        raise ValueError(f"expected a number, got {value!r}")
+    return value
+
+
+AsciiDecimal = Annotated[Decimal, BeforeValidator(_ascii_decimal)]
 
 
 _NUMBERS: tuple[Any, ...] = (int, float, int | None, float | None)
@@ -257,15 +270,15 @@ class ReconciliationSettings(StrictScalars):
     enabled: bool = Field(
         True, description="compare every loaded account-day with the platform's totals (after dbt); off: never"
     )
-    spend: Decimal = Field(
+    spend: AsciiDecimal = Field(
         Decimal("0.01"), ge=0, le=1000, description="largest spend difference per account-day (account currency)"
     )
-    conversion_value: Decimal = Field(
+    conversion_value: AsciiDecimal = Field(
         Decimal("0.01"), ge=0, le=1000, description="largest conversion value difference per account-day"
     )
     impressions: int = Field(0, ge=0, description="largest impressions difference per account-day")
     clicks: int = Field(0, ge=0, description="largest clicks difference per account-day")
-    conversions: Decimal = Field(
+    conversions: AsciiDecimal = Field(
         Decimal("0.01"), ge=0, le=1000, description="largest conversions difference per account-day"
     )
 

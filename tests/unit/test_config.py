@@ -352,3 +352,11 @@ def test_a_wrong_value_from_an_environment_variable_names_the_variable(
     assert error_of(path) == (
         f"invalid configuration in environment variable {variable}: {expected} (it overrides {path})"
     )
+
+
+@pytest.mark.parametrize("value", ["１２", "1_0", "٣", "true"])
+def test_a_tolerance_is_an_ascii_number(tmp_path: Path, value: str) -> None:
+    """Decimal() reads fullwidth and Arabic-Indic digits and underscores; the configuration does not."""
+    shown = "the boolean true" if value == "true" else repr(value)
+    path = write(tmp_path, f"reconciliation: {{spend: {value if value == 'true' else repr(value)}}}\n")
+    assert error_of(path) == f"invalid configuration in {path}: reconciliation.spend: expected a number, got {shown}"
