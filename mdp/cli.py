@@ -181,10 +181,10 @@ def status(
     rows, the last run; and whether the marts are level with raw. Exits 1 when something is stale."""
     import json
 
+    cfg = _load(config)  # before anything imports Prefect, which creates its home folder
     from flows.fx_coverage import day_ranges
     from flows.status import read_status
 
-    cfg = _load(config)
     last = end.date() if end else _today(cfg) - dt.timedelta(days=1)
     first = last - dt.timedelta(days=days - 1)
     try:
@@ -231,11 +231,12 @@ def status(
 def check(config: ConfigOption = None) -> None:
     """Validate the configuration and print what a run would do."""
     from connectors.registry import build_connectors
-    from flows.transform import project_vars
 
-    cfg = _load(config)
+    cfg = _load(config)  # the configuration and the connectors' settings before anything imports Prefect
     try:
         connectors = build_connectors(cfg)
+        from flows.transform import project_vars
+
         dbt_vars = project_vars(cfg)
     except MDPError as exc:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
@@ -289,9 +290,9 @@ def dbt_vars(config: ConfigOption = None) -> None:
     included, and the configuration's. For a plain `dbt build --vars "$(mdp dbt-vars)"`."""
     import json
 
+    cfg = _load(config)  # before anything imports Prefect, which creates its home folder
     from flows.transform import project_vars
 
-    cfg = _load(config)
     try:
         values = project_vars(cfg)
     except MDPError as exc:
@@ -519,9 +520,9 @@ def report(
 ) -> None:
     """Write one self-contained HTML report: spend, revenue and ROAS per channel, top campaigns, and the
     last volume checks."""
+    cfg = _load(config)  # before anything imports Prefect, which creates its home folder
     from flows.report import write_report
 
-    cfg = _load(config)
     try:
         path = write_report(cfg, out or cfg.warehouse_path().parent / "report.html", days)
     except MDPError as exc:

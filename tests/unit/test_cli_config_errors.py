@@ -3,6 +3,7 @@ as written in the configuration; run parameters named by their flags; neither re
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,31 @@ def test_a_wrong_type_in_the_file_and_the_environment_is_one_line(tmp_path: Path
         "connectors[0].accounts: expected a list, got {'a': 1}; monitoring.weeks: expected an integer, got 'abc' "
         "(from environment variable MDP_MONITORING__WEEKS)\n"
     )
+
+
+def test_a_refused_configuration_leaves_no_prefect_home(tmp_path: Path) -> None:
+    """Importing Prefect creates its home folder: every command reads its configuration first. One fresh
+    interpreter runs them all in turn: Prefect stays unimported as long as each refuses before importing it."""
+    import subprocess
+    import sys
+    import textwrap
+
+    home = tmp_path / "prefect-home"
+    script = textwrap.dedent(
+        """
+        import sys
+        from typer.testing import CliRunner
+        from mdp.cli import app
+
+        for command in ["check", "dbt-vars", "status", "report", "run", "demo", "deploy --local"]:
+            result = CliRunner().invoke(app, [*command.split(), "--config", "missing.yaml"])
+            assert result.exit_code == 2, (command, result.output)
+            assert "prefect" not in sys.modules, command
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MDP_")} | {"PREFECT_HOME": str(home)}
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert not home.exists()
