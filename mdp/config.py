@@ -19,7 +19,6 @@ import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -64,31 +63,35 @@ def _check_currency(value: str) -> str:
 Currency = Annotated[str, AfterValidator(_check_currency)]
 
 
-def _ascii_decimal(value: Any) -> Any:
-    """Decimal() reads `１２` and `1_0` as 12 and 10: text must be an ASCII number (booleans are no number)."""
-    if isinstance(value, bool):
-        raise ValueError(f"expected a number, got the boolean {str(value).lower()}")
-    if isinstance(value, str) and not re.fullmatch(r"\s*[+-]?[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?\s*", value, re.ASCII):
-        raise ValueError(f"expected a number, got {value!r}")
-    return value
-
-
-AsciiDecimal = Annotated[Decimal, BeforeValidator(_ascii_decimal)]
-
-
-_NUMBERS: tuple[Any, ...] = (int, float, int | None, float | None)
+_WHOLE = (int, int | None)
+_NUMBERS: tuple[Any, ...] = (*_WHOLE, float, float | None, Decimal, Decimal | None)
+_WHOLE_TEXT = re.compile(r"\s*[+-]?[0-9]+\s*", re.ASCII)
+_NUMBER_TEXT = re.compile(
+    r"\s*[+-]?(([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?|inf|infinity|nan)\s*", re.ASCII | re.IGNORECASE
+)
 
 
 class StrictScalars(BaseModel):
-    """Refuses YAML booleans for numeric keys (pydantic would read `lookback_days: true` as 1)."""
+    """Numbers are numbers: pydantic would read `lookback_days: true` as 1, and text `1_0` (or, for a
+    Decimal, `１２`) as a number, in the file and in `MDP_*` variables alike."""
 
     @field_validator("*", mode="before")
     @classmethod
-    def _no_boolean_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+    def _strict_numbers(cls, value: Any, info: ValidationInfo) -> Any:
         field = cls.model_fields.get(info.field_name or "")
-        if isinstance(value, bool) and field is not None and field.annotation in _NUMBERS:
-            raise ValueError(f"expected a number, got the boolean {str(value).lower()}")
+        return strict_number(value, field.annotation) if field is not None else value
+
+
+def strict_number(value: Any, annotation: Any) -> Any:
+    """`value` unchanged, unless it is a boolean or non-ASCII-number text for a numeric `annotation`."""
+    if annotation not in _NUMBERS:
         return value
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got the boolean {str(value).lower()}")
+    whole = annotation in _WHOLE
+    if isinstance(value, str) and not (_WHOLE_TEXT if whole else _NUMBER_TEXT).fullmatch(value):
+        raise ValueError(f"expected {'an integer' if whole else 'a number'}, got {value!r}")
+    return value
 
 
 class _Strict(BaseModel):
@@ -101,6 +104,12 @@ class DuckDBWarehouseConfig(_Strict):
     type: Literal["duckdb"] = "duckdb"
     path: Path = Field(Path("data/warehouse.duckdb"), description="relative to the configuration file")
     lock_timeout_seconds: float = Field(30.0, ge=0, le=3600)
+
+    @field_validator("lock_timeout_seconds", mode="before")
+    @classmethod
+    def _strict_timeout(cls, value: Any) -> Any:
+        # not StrictScalars: its validator of every field would reach `type`, which a discriminator forbids
+        return strict_number(value, float)
 
     @field_validator("path")
     @classmethod
@@ -270,15 +279,15 @@ class ReconciliationSettings(StrictScalars):
     enabled: bool = Field(
         True, description="compare every loaded account-day with the platform's totals (after dbt); off: never"
     )
-    spend: AsciiDecimal = Field(
+    spend: Decimal = Field(
         Decimal("0.01"), ge=0, le=1000, description="largest spend difference per account-day (account currency)"
     )
-    conversion_value: AsciiDecimal = Field(
+    conversion_value: Decimal = Field(
         Decimal("0.01"), ge=0, le=1000, description="largest conversion value difference per account-day"
     )
     impressions: int = Field(0, ge=0, description="largest impressions difference per account-day")
     clicks: int = Field(0, ge=0, description="largest clicks difference per account-day")
-    conversions: AsciiDecimal = Field(
+    conversions: Decimal = Field(
         Decimal("0.01"), ge=0, le=1000, description="largest conversions difference per account-day"
     )
 

@@ -354,9 +354,40 @@ def test_a_wrong_value_from_an_environment_variable_names_the_variable(
     )
 
 
-@pytest.mark.parametrize("value", ["１２", "1_0", "٣", "true"])
-def test_a_tolerance_is_an_ascii_number(tmp_path: Path, value: str) -> None:
-    """Decimal() reads fullwidth and Arabic-Indic digits and underscores; the configuration does not."""
-    shown = "the boolean true" if value == "true" else repr(value)
-    path = write(tmp_path, f"reconciliation: {{spend: {value if value == 'true' else repr(value)}}}\n")
-    assert error_of(path) == f"invalid configuration in {path}: reconciliation.spend: expected a number, got {shown}"
+@pytest.mark.parametrize(
+    ("snippet", "expected"),
+    [
+        ("reconciliation: {spend: '１２'}", "reconciliation.spend: expected a number, got '１２'"),
+        ("reconciliation: {spend: '٣'}", "reconciliation.spend: expected a number, got '٣'"),
+        ("reconciliation: {spend: '1_0'}", "reconciliation.spend: expected a number, got '1_0'"),
+        ("reconciliation: {spend: true}", "reconciliation.spend: expected a number, got the boolean true"),
+        ("monitoring: {weeks: '1_0'}", "monitoring.weeks: expected an integer, got '1_0'"),
+        ("monitoring: {warn_z: '1_0'}", "monitoring.warn_z: expected a number, got '1_0'"),
+        (
+            "connectors: [{name: g, type: g, chunk_days: '3_1'}]",
+            "connectors[0].chunk_days: expected an integer, got '3_1'",
+        ),
+        (
+            "warehouse: {type: duckdb, lock_timeout_seconds: true}",
+            "warehouse.lock_timeout_seconds: expected a number, got the boolean true",
+        ),
+    ],
+)
+def test_a_number_is_an_ascii_number(tmp_path: Path, snippet: str, expected: str) -> None:
+    """Decimal() reads fullwidth and Arabic-Indic digits, int() and float() underscores, and pydantic a boolean
+    as 1; the configuration takes none of them."""
+    path = write(tmp_path, snippet + "\n")
+    assert error_of(path) == f"invalid configuration in {path}: {expected}"
+
+
+def test_a_number_from_an_environment_variable_is_an_ascii_number(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MDP_MONITORING__ANOMALY_Z", "1_0")
+    path = write(tmp_path, GOOD)
+    assert error_of(path) == (
+        "invalid configuration in environment variable MDP_MONITORING__ANOMALY_Z: monitoring.anomaly_z: expected a "
+        f"number, got '1_0' (it overrides {path})"
+    )
+    monkeypatch.setenv("MDP_MONITORING__ANOMALY_Z", " 7.5 ")
+    assert load_config(path).monitoring.anomaly_z == 7.5
