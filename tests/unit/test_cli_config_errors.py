@@ -52,7 +52,7 @@ def test_broken_json_in_an_override_is_one_line_and_exit_2(tmp_path: Path, comma
 
 def test_a_configuration_key_path_is_not_rewritten_as_a_flag(capsys: pytest.CaptureFixture[str]) -> None:
     error = ConfigError(
-        "invalid configuration in p.yaml:\n  - connectors[0].accounts[0]: '１２３' is not a 10-digit Google Ads "
+        "invalid configuration in p.yaml: connectors[0].accounts[0]: '１２３' is not a 10-digit Google Ads "
         "customer id (ASCII digits, dashes allowed)"
     )
     with pytest.raises(typer.Exit):
