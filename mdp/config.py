@@ -429,7 +429,7 @@ def _describe(error: Mapping[str, Any], prefix: Sequence[int | str]) -> tuple[st
         loc.pop()
     message = str(error["msg"]).removeprefix("Value error, ")
     kind = error["type"]
-    secret = "credentials" in loc
+    hidden = "credentials" in loc  # a credential value is never echoed
     if kind == "extra_forbidden":
         message = "unknown key (check the spelling; see the sample pipeline.yaml)"
     elif kind == "missing":
@@ -453,8 +453,8 @@ def _describe(error: Mapping[str, Any], prefix: Sequence[int | str]) -> tuple[st
         if isinstance(limit, float) and limit.is_integer():
             limit = int(limit)
         expected = f"a number {bound} {limit}" if bound else _EXPECTED[kind]
-        message = f"expected {expected}" + ("" if secret else f", got {_shown(error.get('input'))}")
-    elif not secret and kind != "value_error":
+        message = f"expected {expected}" + ("" if hidden else f", got {_shown(error.get('input'))}")
+    elif not hidden and kind != "value_error":
         message = f"{message} (got {_shown(error.get('input'))})"
     return f"{format_location(loc)}: {message}", env_source(loc)
 
