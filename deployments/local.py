@@ -10,6 +10,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -91,13 +92,15 @@ def read_env_file(path: Path) -> dict[str, str]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise DeploymentError(f"--env-file {path}: cannot read it ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise DeploymentError(f"--env-file {path}: not UTF-8 text") from None
     values: dict[str, str] = {}
     for number, line in enumerate(lines, 1):
         text = line.strip()
         if not text or text.startswith("#"):
             continue
         name, sep, value = text.removeprefix("export ").partition("=")
-        if not sep or not name.strip().isidentifier():
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name.strip(), re.ASCII):
             raise DeploymentError(f"--env-file {path}, line {number}: expected NAME=value")
         values[name.strip()] = value.strip().strip("'\"")
     return values

@@ -22,11 +22,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from mdp.cli_usage import OneLineUsage, WholeNumber, iso_day
 from mdp.config import PipelineConfig, load_config
-from mdp.errors import MDPError
+from mdp.errors import MDPError, one_line
 
 app = typer.Typer(
-    help="Marketing Data Platform: Google Ads + Meta Ads into your warehouse, daily.", rich_markup_mode="markdown"
+    cls=OneLineUsage,
+    help="Marketing Data Platform: Google Ads + Meta Ads into your warehouse, daily.",
+    rich_markup_mode="markdown",
 )
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
@@ -88,7 +91,7 @@ def _refuse(exc: MDPError) -> NoReturn:
     from flows.windows import ParameterError
 
     message = _as_flags(str(exc)) if isinstance(exc, ParameterError) else str(exc)
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    err_console.print(f"[bold red]error:[/] {escape(one_line(message))}", highlight=False)
     raise typer.Exit(2) from None
 
 
@@ -168,12 +171,10 @@ def _options(
 @app.command()
 def status(
     config: ConfigOption = None,
-    days: Annotated[int, typer.Option(help="Days checked, ending --end.", min=1, max=400)] = 7,
+    days: Annotated[int, typer.Option(help="Days checked, ending --end (1-400).", parser=WholeNumber(1, 400))] = 7,
     end: Annotated[
         dt.datetime | None,
-        typer.Option(
-            "--end", formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", help="Last day checked (default: yesterday)."
-        ),
+        typer.Option("--end", parser=iso_day, metavar="YYYY-MM-DD", help="Last day checked (default: yesterday)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", metavar="", help="Print JSON instead of a table.")] = False,
 ) -> None:
@@ -181,10 +182,10 @@ def status(
     rows, the last run; and whether the marts are level with raw. Exits 1 when something is stale."""
     import json
 
+    cfg = _load(config)  # before anything imports Prefect, which creates its home folder
     from flows.fx_coverage import day_ranges
     from flows.status import read_status
 
-    cfg = _load(config)
     last = end.date() if end else _today(cfg) - dt.timedelta(days=1)
     first = last - dt.timedelta(days=days - 1)
     try:
@@ -238,10 +239,11 @@ def status(
 def check(config: ConfigOption = None) -> None:
     """Validate the configuration and the warehouse, and print what a run would do."""
     from connectors.registry import build_connectors
+
+    cfg = _load(config)  # the configuration and the connectors' settings before anything imports Prefect
     from flows.channel_vars import project_vars
     from flows.preflight import check_warehouse
 
-    cfg = _load(config)
     try:
         connectors = build_connectors(cfg)
         dbt_vars = project_vars(cfg)
@@ -301,9 +303,9 @@ def dbt_vars(config: ConfigOption = None) -> None:
     included, and the configuration's. For a plain `dbt build --vars "$(mdp dbt-vars)"`."""
     import json
 
+    cfg = _load(config)  # before anything imports Prefect, which creates its home folder
     from flows.channel_vars import project_vars
 
-    cfg = _load(config)
     try:
         values = project_vars(cfg)
     except MDPError as exc:
@@ -320,7 +322,9 @@ DEMO_DROP_DAYS_AGO = 3  # the demo sandbox drops 90% of one Google account's row
 @app.command()
 def demo(
     config: ConfigOption = None,
-    days: Annotated[int, typer.Option(help="Days to load, ending yesterday.", min=1, max=400)] = DEMO_DAYS,
+    days: Annotated[
+        int, typer.Option(help="Days to load, ending yesterday (1-400).", parser=WholeNumber(1, 400))
+    ] = DEMO_DAYS,
 ) -> None:
     """Run the main job on the embedded defaults: start the sandbox, load the last days of every
     configured sandbox connector into DuckDB, rebuild the marts, check volumes, and print what landed.
@@ -521,14 +525,17 @@ def _money(amount: Decimal) -> str:
 @app.command()
 def report(
     config: ConfigOption = None,
-    out: Annotated[Path | None, typer.Option("--out", help="HTML file to write (default: data/report.html).")] = None,
-    days: Annotated[int, typer.Option(help="Days of history to chart.", min=1, max=1000)] = 90,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", dir_okay=False, help="HTML file to write (default: data/report.html)."),
+    ] = None,
+    days: Annotated[int, typer.Option(help="Days of history to chart (1-1000).", parser=WholeNumber(1, 1000))] = 90,
 ) -> None:
     """Write one self-contained HTML report: spend, revenue and ROAS per channel, top campaigns, and the
     last volume checks."""
+    cfg = _load(config)  # before anything imports Prefect, which creates its home folder
     from flows.report import write_report
 
-    cfg = _load(config)
     try:
         path = write_report(cfg, out or cfg.warehouse_path().parent / "report.html", days)
     except MDPError as exc:
@@ -539,16 +546,29 @@ def report(
 
 @app.command()
 def sandbox(
-    google_port: Annotated[int, typer.Option(help="gRPC port of the Google Ads sandbox (0: any free port).")] = 50051,
-    meta_port: Annotated[int, typer.Option(help="HTTP port of the Meta Graph sandbox (0: any free port).")] = 8700,
+    google_port: Annotated[
+        int, typer.Option(help="gRPC port of the Google Ads sandbox (0: any free port).", parser=WholeNumber(0, 65535))
+    ] = 50051,
+    meta_port: Annotated[
+        int, typer.Option(help="HTTP port of the Meta Graph sandbox (0: any free port).", parser=WholeNumber(0, 65535))
+    ] = 8700,
     microsoft_port: Annotated[
-        int, typer.Option(help="HTTP port of the Microsoft Advertising sandbox (0: any free port).")
+        int,
+        typer.Option(
+            help="HTTP port of the Microsoft Advertising sandbox (0: any free port).", parser=WholeNumber(0, 65535)
+        ),
     ] = 8701,
-    seed: Annotated[int | None, typer.Option(help="Data seed (default: $MDP_SANDBOX_SEED or 42).")] = None,
-    accounts: Annotated[int | None, typer.Option(help="Accounts per channel (default 3).", min=1, max=1000)] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Data seed (default: $MDP_SANDBOX_SEED or 42).", parser=WholeNumber(0, 2**63 - 1))
+    ] = None,
+    accounts: Annotated[
+        int | None, typer.Option(help="Accounts per channel (default 3, at most 1000).", parser=WholeNumber(1, 1000))
+    ] = None,
     state_dir: Annotated[
         Path,
-        typer.Option(help="Where the TLS certificate (reused across restarts) and sandbox.env are kept."),
+        typer.Option(
+            file_okay=False, help="Where the TLS certificate (reused across restarts) and sandbox.env are kept."
+        ),
     ] = Path("data/sandbox"),
 ) -> None:
     """Start the local Google Ads and Meta API sandboxes, print their endpoints and a pipeline.yaml
@@ -580,18 +600,21 @@ def run(
     config: ConfigOption = None,
     start: Annotated[
         dt.datetime | None,
-        typer.Option("--start", formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", help="First day (rerun/backfill)."),
+        typer.Option("--start", parser=iso_day, metavar="YYYY-MM-DD", help="First day (rerun/backfill)."),
     ] = None,
     end: Annotated[
         dt.datetime | None,
-        typer.Option("--end", formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", help="Last day (default: yesterday)."),
+        typer.Option("--end", parser=iso_day, metavar="YYYY-MM-DD", help="Last day (default: yesterday)."),
     ] = None,
     run_date: Annotated[
         dt.datetime | None,
-        typer.Option("--run-date", formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", help="The run's 'today'."),
+        typer.Option("--run-date", parser=iso_day, metavar="YYYY-MM-DD", help="The run's 'today'."),
     ] = None,
     lookback_days: Annotated[
-        int | None, typer.Option("--lookback-days", help="Override every connector's lookback.")
+        int | None,
+        typer.Option(
+            "--lookback-days", help="Override every connector's lookback (0-400).", parser=WholeNumber(0, 400)
+        ),
     ] = None,
     connector: Annotated[
         list[str] | None, typer.Option("--connector", metavar="NAME", help="Only this connector (repeatable).")
@@ -936,11 +959,16 @@ def deploy(
     local: Annotated[
         bool, typer.Option("--local", metavar="", help="Local process work pool on a local server.")
     ] = False,
-    port: Annotated[int, typer.Option(help="Port of the local Prefect server, when one must be started.")] = 4200,
+    port: Annotated[
+        int,
+        typer.Option(help="Port of the local Prefect server, when one must be started.", parser=WholeNumber(1, 65535)),
+    ] = 4200,
     env_file: Annotated[
         Path | None,
         typer.Option(
             "--env-file",
+            exists=True,
+            dir_okay=False,
             help="NAME=value lines the worker's flow runs inherit, e.g. data/sandbox/sandbox.env from `mdp sandbox`.",
         ),
     ] = None,
@@ -970,6 +998,9 @@ def deploy(
         return
     try:
         env = read_env_file(env_file) if env_file else None
+    except MDPError as exc:
+        _refuse(exc)
+    try:
         console.print("starting or reusing the Prefect server, then deploying (a minute or two on a busy machine)")
         stack = up(cfg, port, env=env)
     except MDPError as exc:

@@ -9,7 +9,7 @@ import difflib
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -29,7 +29,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
-from mdp.errors import ConfigError
+from mdp.errors import ConfigError, one_line
 from mdp.paths import default_config_path
 
 ENV_PREFIX = "MDP_"
@@ -63,19 +63,35 @@ def _check_currency(value: str) -> str:
 Currency = Annotated[str, AfterValidator(_check_currency)]
 
 
-_NUMBERS: tuple[Any, ...] = (int, float, int | None, float | None)
+_WHOLE = (int, int | None)
+_NUMBERS: tuple[Any, ...] = (*_WHOLE, float, float | None, Decimal, Decimal | None)
+_WHOLE_TEXT = re.compile(r"\s*[+-]?[0-9]+\s*", re.ASCII)
+_NUMBER_TEXT = re.compile(
+    r"\s*[+-]?(([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?|inf|infinity|nan)\s*", re.ASCII | re.IGNORECASE
+)
 
 
 class StrictScalars(BaseModel):
-    """Refuses YAML booleans for numeric keys (pydantic would read `lookback_days: true` as 1)."""
+    """Numbers are numbers: pydantic would read `lookback_days: true` as 1, and text `1_0` (or, for a
+    Decimal, `１２`) as a number, in the file and in `MDP_*` variables alike."""
 
     @field_validator("*", mode="before")
     @classmethod
-    def _no_boolean_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+    def _strict_numbers(cls, value: Any, info: ValidationInfo) -> Any:
         field = cls.model_fields.get(info.field_name or "")
-        if isinstance(value, bool) and field is not None and field.annotation in _NUMBERS:
-            raise ValueError(f"expected a number, got the boolean {str(value).lower()}")
+        return strict_number(value, field.annotation) if field is not None else value
+
+
+def strict_number(value: Any, annotation: Any) -> Any:
+    """`value` unchanged, unless it is a boolean or non-ASCII-number text for a numeric `annotation`."""
+    if annotation not in _NUMBERS:
         return value
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got the boolean {str(value).lower()}")
+    whole = annotation in _WHOLE
+    if isinstance(value, str) and not (_WHOLE_TEXT if whole else _NUMBER_TEXT).fullmatch(value):
+        raise ValueError(f"expected {'an integer' if whole else 'a number'}, got {value!r}")
+    return value
 
 
 class _Strict(BaseModel):
@@ -88,6 +104,21 @@ class DuckDBWarehouseConfig(_Strict):
     type: Literal["duckdb"] = "duckdb"
     path: Path = Field(Path("data/warehouse.duckdb"), description="relative to the configuration file")
     lock_timeout_seconds: float = Field(30.0, ge=0, le=3600)
+
+    @field_validator("lock_timeout_seconds", mode="before")
+    @classmethod
+    def _strict_timeout(cls, value: Any) -> Any:
+        # not StrictScalars: its validator of every field would reach `type`, which a discriminator forbids
+        return strict_number(value, float)
+
+    @field_validator("path")
+    @classmethod
+    def _expandable(cls, path: Path) -> Path:
+        try:
+            path.expanduser()
+        except RuntimeError:
+            raise ValueError(f"{str(path)!r} starts with ~ but names no user of this machine") from None
+        return path
 
 
 class BigQueryWarehouseConfig(_Strict):
@@ -360,7 +391,37 @@ def format_location(loc: Sequence[int | str]) -> str:
     return out or "(top level)"
 
 
-def _describe(error: Mapping[str, Any], prefix: Sequence[int | str]) -> str:
+# What a pydantic error type expected, in the words of the configuration file.
+_EXPECTED = {
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_parsing_size": "an integer",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "decimal_type": "a number",
+    "decimal_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "string_type": "text",
+    "list_type": "a list",
+    "tuple_type": "a list",
+    "dict_type": "a mapping of keys",
+    "model_type": "a mapping of keys",
+    "model_attributes_type": "a mapping of keys",
+    "path_type": "a file path",
+    "finite_number": "a finite number",
+}
+_BOUNDS = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}
+
+
+def _shown(value: Any) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
+def _describe(error: Mapping[str, Any], prefix: Sequence[int | str]) -> tuple[str, str | None]:
+    """One validation error as `key.path: what was expected, got what`, and the `MDP_*` variable that set it."""
     loc = [*prefix, *error["loc"]]
     if len(loc) >= 2 and loc[0] == "warehouse" and loc[1] in ("duckdb", "bigquery"):
         del loc[1]
@@ -368,6 +429,7 @@ def _describe(error: Mapping[str, Any], prefix: Sequence[int | str]) -> str:
         loc.pop()
     message = str(error["msg"]).removeprefix("Value error, ")
     kind = error["type"]
+    hidden = "credentials" in loc  # a credential value is never echoed
     if kind == "extra_forbidden":
         message = "unknown key (check the spelling; see the sample pipeline.yaml)"
     elif kind == "missing":
@@ -377,29 +439,58 @@ def _describe(error: Mapping[str, Any], prefix: Sequence[int | str]) -> str:
             near = difflib.get_close_matches(loc[-1], [str(k) for k in given], n=1, cutoff=0.6)
             if near:
                 message += f" (found {near[0]!r}: did you mean {loc[-1]!r}?)"
-    elif "credentials" not in loc and kind not in ("value_error",):
-        shown = repr(error.get("input"))
-        if len(shown) > 60:
-            shown = shown[:57] + "..."
-        message = f"{message} (got {shown})"
-    variable = env_variable(loc)
-    if variable in os.environ:
-        message += f" (from environment variable {variable})"
-    return f"  - {format_location(loc)}: {message}"
+    elif kind in ("union_tag_invalid", "union_tag_not_found"):  # warehouse.type
+        context = error.get("ctx") or {}
+        loc.append(str(context.get("discriminator", "type")).strip("'"))
+        message = (
+            f"expected one of {context.get('expected_tags')}, got {_shown(context.get('tag'))}"
+            if kind == "union_tag_invalid"
+            else "required key is missing"
+        )
+    elif kind in _EXPECTED or kind in _BOUNDS:
+        bound = _BOUNDS.get(kind)
+        limit = (error.get("ctx") or {}).get({">=": "ge", ">": "gt", "<=": "le", "<": "lt"}.get(bound or "", ""))
+        if isinstance(limit, float) and limit.is_integer():
+            limit = int(limit)
+        expected = f"a number {bound} {limit}" if bound else _EXPECTED[kind]
+        message = f"expected {expected}" + ("" if hidden else f", got {_shown(error.get('input'))}")
+    elif not hidden and kind != "value_error":
+        message = f"{message} (got {_shown(error.get('input'))})"
+    return f"{format_location(loc)}: {message}", env_source(loc)
 
 
-def env_variable(loc: Sequence[int | str]) -> str:
-    """The MDP_* variable that sets a key path: ('monitoring', 'weeks') -> MDP_MONITORING__WEEKS."""
-    return ENV_PREFIX + "__".join(str(part).upper() for part in loc)
+def env_source(loc: Sequence[int | str]) -> str | None:
+    """The set `MDP_*` variable a key path came from: the one naming that key, a section holding it
+    (`MDP_MONITORING` for monitoring.weeks) or a key inside it (`MDP_WAREHOUSE__TYPE` for warehouse)."""
+    path = [str(part).upper() for part in loc]
+    found = []
+    for name in os.environ:
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX):
+            continue
+        parts = upper.removeprefix(ENV_PREFIX).split("__")
+        shared = min(len(parts), len(path))
+        if shared and parts[:shared] == path[:shared]:
+            found.append(name)
+    return max(found, key=len) if found else None
+
+
+def problems_message(problems: Sequence[tuple[str, str | None]], source: Path | str | None) -> str:
+    """Several problems on one line: `invalid configuration in FILE: a.b: ...; c: ...`, or, when one `MDP_*`
+    variable is the source of them all, `invalid configuration in environment variable MDP_X: ...`."""
+    variables = {variable for _, variable in problems}
+    if len(variables) == 1 and None not in variables:
+        (variable,) = variables
+        overrides = f" (it overrides {source})" if source else ""
+        text = f"invalid configuration in environment variable {variable}: " + "; ".join(t for t, _ in problems)
+        return one_line(text + overrides)
+    listed = "; ".join(t + (f" (from environment variable {v})" if v else "") for t, v in problems)
+    return one_line(f"invalid configuration in {source or 'the configuration'}: {listed}")
 
 
 def validation_message(exc: ValidationError, source: Path | str | None, prefix: Sequence[int | str] = ()) -> str:
-    """A readable, secret-free account of a validation error: file, key path, what was expected."""
-    where = str(source) if source else "the configuration"
-    lines = [f"invalid configuration in {where}:"]
-    lines += [_describe(err, prefix) for err in exc.errors(include_url=False)]
-    lines.append(f"  (environment variables {ENV_PREFIX}* override keys of the file)")
-    return "\n".join(lines)
+    """A one-line, secret-free account of a validation error: file or variable, key paths, what was expected."""
+    return problems_message([_describe(err, prefix) for err in exc.errors(include_url=False)], source)
 
 
 def environment_message(exc: SettingsError, source: Path | str | None) -> str:
@@ -430,6 +521,10 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         seen: set[Any] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, Hashable):
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"a key must be text, not a {type(key).__name__}", key_node.start_mark
+                )
             if key in seen:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key {key!r} (the later one would silently win)", key_node.start_mark
@@ -442,18 +537,52 @@ def load_config(path: Path | str | None = None) -> PipelineConfig:
     """Read, override from the environment and validate `pipeline.yaml`.
 
     Raises:
-        ConfigError: naming the file, the key path and what was expected.
+        ConfigError: one line naming the file (or `MDP_*` variable), the key path and what was expected.
     """
-    source = Path(path).expanduser() if path is not None else default_config_path()
-    if not source.is_file():
-        raise ConfigError(f"configuration file not found: {source}")
     try:
-        data = yaml.load(source.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
+        source = Path(path).expanduser() if path is not None else default_config_path()
+    except RuntimeError as exc:  # ~user that does not exist
+        raise ConfigError(one_line(f"configuration file not found: {path} ({exc})")) from None
+    if not source.is_file():
+        raise ConfigError(one_line(f"configuration file not found: {source}"))
+    return config_from_mapping(_read_yaml(source), source)
+
+
+def _read_yaml(source: Path) -> dict[str, Any]:
+    """The file's top-level mapping; a file that cannot be read, is not UTF-8, not YAML or not a mapping
+    is refused naming the line."""
+    try:
+        raw = source.read_bytes()
+    except OSError as exc:
+        raise ConfigError(one_line(f"cannot read the configuration file {source}: {exc.strerror}")) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            one_line(
+                f"invalid configuration in {source} at line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); "
+                "save the file as UTF-8"
+            )
+        ) from None
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
+    except yaml.reader.ReaderError as exc:  # a control character: the reader gives a position, not a mark
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise ConfigError(
+            f"invalid configuration in {source} at line {line}, column {column}: "
+            f"character #x{exc.character:04x} is not allowed in YAML"
+            if isinstance(exc.character, int)
+            else f"invalid configuration in {source} at line {line}, column {column}: {exc.reason}"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise ConfigError(f"invalid configuration in {source}{at}: {problem}") from None
+        raise ConfigError(one_line(f"invalid configuration in {source}{at}: {problem}")) from None
+    except RecursionError:
+        raise ConfigError(f"invalid configuration in {source}: nested too deeply to be a configuration") from None
     if data is None:
         raise ConfigError(
             f"invalid configuration in {source}: the file is empty; start from the project's pipeline.yaml "
@@ -463,16 +592,33 @@ def load_config(path: Path | str | None = None) -> PipelineConfig:
         raise ConfigError(
             f"invalid configuration in {source}: expected a mapping of keys at the top level, got {type(data).__name__}"
         )
-    return config_from_mapping(data, source)
+    return data
 
 
-def config_from_mapping(data: Mapping[str, Any], source: Path | None = None) -> PipelineConfig:
-    """Validate an already-parsed configuration (environment overrides still apply)."""
+def config_from_mapping(data: Mapping[Any, Any], source: Path | None = None) -> PipelineConfig:
+    """Validate an already-parsed configuration (environment overrides still apply).
+
+    Only the model's own keys reach pydantic-settings: its `_`-prefixed keyword arguments (`_env_prefix`,
+    `_cli_parse_args`, `_secrets_dir`, ...) would otherwise let a key of the file reconfigure the loader.
+    """
+    known = {key: value for key, value in data.items() if isinstance(key, str) and key in PipelineConfig.model_fields}
+    unknown = [
+        (
+            f"{key if isinstance(key, str) else repr(key)}: unknown key (check the spelling; see the sample "
+            "pipeline.yaml)",
+            None,
+        )
+        for key in data
+        if key not in known
+    ]
     try:
-        config = PipelineConfig(**data)
+        config = PipelineConfig(**known)
     except ValidationError as exc:
-        raise ConfigError(validation_message(exc, source)) from None
+        problems = [_describe(err, ()) for err in exc.errors(include_url=False)]
+        raise ConfigError(problems_message([*problems, *unknown], source)) from None
     except SettingsError as exc:  # an MDP_* variable pydantic-settings could not decode (broken JSON)
-        raise ConfigError(environment_message(exc, source)) from None
+        raise ConfigError(one_line(environment_message(exc, source))) from None
+    if unknown:
+        raise ConfigError(problems_message(unknown, source))
     config._source = source.resolve() if source else None
     return config

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+# Characters str.splitlines() breaks on: none of them may reach a one-line error message.
+_LINE_BREAKS = {ord(c): repr(c)[1:-1] for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}
+
+
+def one_line(message: str) -> str:
+    """`message` with every line break written as its escape (`\\n`), so it prints as one line."""
+    return message.translate(_LINE_BREAKS)
+
 
 class MDPError(Exception):
     """Base class of every error this platform raises on purpose."""

@@ -7,9 +7,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 
 from connectors.base import ConnectorSettings
+from mdp.config import StrictScalars
 from mdp.identifiers import ascii_digits
 
 API_VERSION = "v26"
@@ -324,7 +325,7 @@ def normalize_customer_id(value: str) -> str:
 CustomerId = Annotated[str, AfterValidator(normalize_customer_id)]
 
 
-class RetrySettings(BaseModel):
+class RetrySettings(StrictScalars):
     """In-connector retries of one API call (quota, INTERNAL, UNAVAILABLE, deadline exceeded)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -77,7 +77,7 @@ def test_check_rejects_a_bad_file_with_exit_code_2(tmp_path: Path) -> None:
         (["--end", "2026-01-05"], "--start is required when --end is given"),
         (["--connector", "bing"], "--connector: unknown ['bing']; known: ['google_ads', 'meta_ads', 'microsoft_ads']"),
         (["--account", "123"], "--account: unknown ['123']"),
-        (["--lookback-days", "999"], "--lookback-days: Input should be less than or equal to 400 (got 999)"),
+        (["--lookback-days", "999"], "--lookback-days: expected a whole number from 0 to 400, got 999"),
         (["--run-date", "2999-01-01"], "--run-date 2999-01-01 is in the future"),
         (["--start", "1990-01-01", "--end", "2020-01-02"], "is 10,959 days, more than 1,130 (37 months"),
         (["--resume", "no-such-run"], "warehouse file not found"),

@@ -102,32 +102,39 @@ def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("snippet", "expected"),
     [
-        ("timezone: Mars/Olympus", "  - timezone: expected an IANA time zone such as Europe/Paris or UTC"),
-        ("reporting_currency: XYZ", "  - reporting_currency: expected an ISO 4217 currency code"),
-        ("reporting_curency: EUR", "  - reporting_curency: unknown key"),
-        ("warehouse: {type: sqlite}", "  - warehouse: Input tag 'sqlite' found using 'type' does not match"),
-        ("warehouse: {type: duckdb, pth: x}", "  - warehouse.pth: unknown key"),
-        ("warehouse: {type: bigquery}", "  - warehouse.project: required key is missing"),
-        ("warehouse: {type: duckdb, lock_timeout_seconds: -1}", "  - warehouse.lock_timeout_seconds:"),
-        ("connectors: [{name: g, type: google_ads, lookback_days: -3}]", "  - connectors[0].lookback_days:"),
+        ("timezone: Mars/Olympus", "timezone: expected an IANA time zone such as Europe/Paris or UTC"),
+        ("reporting_currency: XYZ", "reporting_currency: expected an ISO 4217 currency code"),
+        ("reporting_curency: EUR", "reporting_curency: unknown key"),
+        ("warehouse: {type: sqlite}", "warehouse.type: expected one of 'duckdb', 'bigquery', got 'sqlite'"),
+        ("warehouse: {type: duckdb, pth: x}", "warehouse.pth: unknown key"),
+        ("warehouse: {type: bigquery}", "warehouse.project: required key is missing"),
+        (
+            "warehouse: {type: duckdb, lock_timeout_seconds: -1}",
+            "warehouse.lock_timeout_seconds: expected a number >= 0, got -1",
+        ),
+        (
+            "connectors: [{name: g, type: google_ads, lookback_days: -3}]",
+            "connectors[0].lookback_days: expected a number >= 0",
+        ),
         (
             "connectors: [{name: G-Ads, type: google_ads}]",
-            "  - connectors[0].name: String should match pattern",
+            "connectors[0].name: String should match pattern",
         ),
-        ("connectors: [{type: google_ads}]", "  - connectors[0].name: required key is missing"),
+        ("connectors: [{type: google_ads}]", "connectors[0].name: required key is missing"),
         ("connectors: [{name: g, type: google_ads, accounts: ['1', '1']}]", "accounts listed twice: ['1']"),
         (
             "connectors: [{name: g, type: google_ads}, {name: g, type: meta_ads}]",
             "connector names must be unique, repeated: ['g']",
         ),
-        ("alerts: {slack_webhook: x}", "  - alerts.slack_webhook: unknown key"),
+        ("alerts: {slack_webhook: x}", "alerts.slack_webhook: unknown key"),
     ],
 )
 def test_each_invalid_key_is_named_with_what_was_expected(tmp_path: Path, snippet: str, expected: str) -> None:
     path = write(tmp_path, snippet + "\n")
     message = error_of(path)
-    assert message.startswith(f"invalid configuration in {path}:\n")
+    assert message.startswith(f"invalid configuration in {path}: ")
     assert expected in message
+    assert "\n" not in message
 
 
 def test_literal_secret_is_refused_and_never_echoed(tmp_path: Path) -> None:
@@ -223,8 +230,22 @@ def test_a_misspelt_key_is_named_and_an_environment_variable_is_blamed_when_it_i
     assert "connectors[1].type: required key is missing (found 'typ': did you mean 'type'?)" in error_of(typo)
     monkeypatch.setenv("MDP_MONITORING__WEEKS", "abc")
     error = error_of(write(tmp_path, GOOD))
-    assert "monitoring.weeks: " in error
-    assert "(from environment variable MDP_MONITORING__WEEKS)" in error
+    assert error == (
+        "invalid configuration in environment variable MDP_MONITORING__WEEKS: monitoring.weeks: expected an integer, "
+        f"got 'abc' (it overrides {tmp_path / 'pipeline.yaml'})"
+    )
+    monkeypatch.setenv("MDP_TIMEZONE", "Mars/Olympus")
+    both = error_of(write(tmp_path, GOOD.replace("    type: meta_ads", "    typ: meta_ads")))
+    assert both.startswith(f"invalid configuration in {tmp_path / 'pipeline.yaml'}: ")
+    assert (
+        "; monitoring.weeks: expected an integer, got 'abc' (from environment variable MDP_MONITORING__WEEKS)" in both
+    )
+    assert (
+        "timezone: expected an IANA time zone such as Europe/Paris or UTC, got 'Mars/Olympus' (from environment "
+        in both
+    )
+    assert "connectors[1].type: required key is missing" in both
+    assert "\n" not in both
 
 
 @pytest.mark.parametrize(
@@ -244,3 +265,129 @@ def test_broken_json_in_an_environment_variable_is_one_line_naming_it(
     assert message.startswith(f"invalid configuration in environment variable {variable}: {key}: not valid JSON (")
     assert f"(it overrides {path})" in message
     assert "\n" not in message
+
+
+def test_several_errors_are_one_line_each_named_by_its_key_path(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        lookback_days: "abc"
+        monitoring: [1, 2]
+        connectors:
+          - name: g
+            type: google_ads
+            lookback_days: abc
+            accounts: {a: 1}
+        """,
+    )
+    assert error_of(path) == (
+        f"invalid configuration in {path}: connectors[0].lookback_days: expected an integer, got 'abc'; "
+        "connectors[0].accounts: expected a list, got {'a': 1}; monitoring: expected a mapping of keys, got [1, 2]; "
+        "lookback_days: unknown key (check the spelling; see the sample pipeline.yaml)"
+    )
+
+
+@pytest.mark.parametrize("key", ["_cli_parse_args: true", "_env_prefix: OTHER_", "_secrets_dir: /etc", "1: 2"])
+def test_a_top_level_key_cannot_reconfigure_the_loader(tmp_path: Path, key: str) -> None:
+    """pydantic-settings reads `_`-prefixed keyword arguments as its own options; a non-text key is no keyword."""
+    path = write(tmp_path, f"timezone: UTC\n{key}\n")
+    name = key.split(":")[0]
+    assert error_of(path) == (
+        f"invalid configuration in {path}: {name}: unknown key (check the spelling; see the sample pipeline.yaml)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (
+            b"timezone: UTC\nreporting_currency: \xff\xfe\n",
+            " at line 2: not UTF-8 text (byte 0xff); save the file as UTF-8",
+        ),
+        (b"timezone: UTC\n? [a]\n: b\n", " at line 2, column 3: a key must be text, not a list"),
+        (b"connectors: [{name: g, ? {a: 1} : 2}]\n", " at line 1, column 26: a key must be text, not a dict"),
+        (b"timezone: UTC\nalerts: a\x07b\n", " at line 2, column 10: character #x0007 is not allowed in YAML"),
+        (b"timezone: " + b"[" * 3000 + b"]" * 3000 + b"\n", ": nested too deeply to be a configuration"),
+    ],
+)
+def test_a_file_that_is_not_utf8_yaml_text_is_refused_naming_the_line(
+    tmp_path: Path, raw: bytes, expected: str
+) -> None:
+    path = tmp_path / "pipeline.yaml"
+    path.write_bytes(raw)
+    assert error_of(path) == f"invalid configuration in {path}{expected}"
+
+
+def test_an_unreadable_file_and_an_unknown_home_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert error_of(Path("~no_such_user_mdp/pipeline.yaml")).startswith(
+        "configuration file not found: ~no_such_user_mdp/pipeline.yaml ("
+    )
+    path = write(tmp_path, "warehouse: {type: duckdb, path: ~no_such_user_mdp/wh.duckdb}\n")
+    assert error_of(path) == (
+        f"invalid configuration in {path}: warehouse.path: '~no_such_user_mdp/wh.duckdb' starts with ~ but names no "
+        "user of this machine"
+    )
+
+    def refuse(self: Path) -> bytes:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    assert error_of(path) == f"cannot read the configuration file {path}: Permission denied"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("MDP_MONITORING", '{"weeks": "abc"}', "monitoring.weeks: expected an integer, got 'abc'"),
+        ("mdp_timezone", "Mars", "timezone: expected an IANA time zone such as Europe/Paris or UTC, got 'Mars'"),
+        ("MDP_WAREHOUSE__TYPE", "sqlite", "warehouse.type: expected one of 'duckdb', 'bigquery', got 'sqlite'"),
+        ("MDP_RECONCILIATION__SPEND", "-1", "reconciliation.spend: expected a number >= 0, got '-1'"),
+    ],
+)
+def test_a_wrong_value_from_an_environment_variable_names_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    path = write(tmp_path, GOOD)
+    assert error_of(path) == (
+        f"invalid configuration in environment variable {variable}: {expected} (it overrides {path})"
+    )
+
+
+@pytest.mark.parametrize(
+    ("snippet", "expected"),
+    [
+        ("reconciliation: {spend: '１２'}", "reconciliation.spend: expected a number, got '１２'"),
+        ("reconciliation: {spend: '٣'}", "reconciliation.spend: expected a number, got '٣'"),
+        ("reconciliation: {spend: '1_0'}", "reconciliation.spend: expected a number, got '1_0'"),
+        ("reconciliation: {spend: true}", "reconciliation.spend: expected a number, got the boolean true"),
+        ("monitoring: {weeks: '1_0'}", "monitoring.weeks: expected an integer, got '1_0'"),
+        ("monitoring: {warn_z: '1_0'}", "monitoring.warn_z: expected a number, got '1_0'"),
+        (
+            "connectors: [{name: g, type: g, chunk_days: '3_1'}]",
+            "connectors[0].chunk_days: expected an integer, got '3_1'",
+        ),
+        (
+            "warehouse: {type: duckdb, lock_timeout_seconds: true}",
+            "warehouse.lock_timeout_seconds: expected a number, got the boolean true",
+        ),
+    ],
+)
+def test_a_number_is_an_ascii_number(tmp_path: Path, snippet: str, expected: str) -> None:
+    """Decimal() reads fullwidth and Arabic-Indic digits, int() and float() underscores, and pydantic a boolean
+    as 1; the configuration takes none of them."""
+    path = write(tmp_path, snippet + "\n")
+    assert error_of(path) == f"invalid configuration in {path}: {expected}"
+
+
+def test_a_number_from_an_environment_variable_is_an_ascii_number(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MDP_MONITORING__ANOMALY_Z", "1_0")
+    path = write(tmp_path, GOOD)
+    assert error_of(path) == (
+        "invalid configuration in environment variable MDP_MONITORING__ANOMALY_Z: monitoring.anomaly_z: expected a "
+        f"number, got '1_0' (it overrides {path})"
+    )
+    monkeypatch.setenv("MDP_MONITORING__ANOMALY_Z", " 7.5 ")
+    assert load_config(path).monitoring.anomaly_z == 7.5

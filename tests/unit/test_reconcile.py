@@ -94,7 +94,7 @@ def test_what_is_extracted_again() -> None:
 @pytest.mark.parametrize(
     ("section", "message"),
     [
-        ("{spend: -1}", r"reconciliation\.spend: Input should be greater than or equal to 0"),
+        ("{spend: -1}", r"reconciliation\.spend: expected a number >= 0, got -1"),
         ("{clicks: true}", r"reconciliation\.clicks"),
         ("{tolerance: 1}", r"reconciliation\.tolerance: unknown key"),
     ],

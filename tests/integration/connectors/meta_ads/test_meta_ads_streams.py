@@ -284,6 +284,6 @@ def test_the_streams_selection_is_honoured(tmp_path: Path) -> None:
 def test_bad_attribution_windows_name_the_key(tmp_path: Path, windows: str, reason: str) -> None:
     with pytest.raises(ConfigError) as info:
         registry.build_connectors(load_config(_config(tmp_path, f", action_attribution_windows: {windows}")))
-    lines = [line for line in str(info.value).splitlines() if "action_attribution_windows" in line]
-    assert len(lines) == 1
-    assert re.match(r"  - connectors\[0\]\.action_attribution_windows: " + reason, lines[0])
+    message = str(info.value)
+    assert "\n" not in message
+    assert re.search(r": connectors\[0\]\.action_attribution_windows: " + reason, message)

@@ -68,6 +68,8 @@ def test_defaults_and_normalised_ids() -> None:
         ({"credentials": {**CREDENTIALS, "access_token": "ya29.literal"}}, "secret reference"),
         ({"retry": {"max_attempts": 0}}, "max_attempts"),
         ({"retry": {"tries": 3}}, "tries"),
+        ({"retry": {"initial_delay_seconds": False}}, "expected a number, got the boolean false"),
+        ({"retry": {"max_attempts": True}}, "expected a number, got the boolean true"),
         ({"page_size": 10}, "page_size"),
     ],
 )

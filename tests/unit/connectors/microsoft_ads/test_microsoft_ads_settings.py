@@ -63,7 +63,7 @@ def test_a_valid_section_builds_without_calling_the_api() -> None:
         ({"credentials": {**CREDENTIALS, "client_id": "literal-id"}}, "credentials", "env:"),
         ({"endpoint": "127.0.0.1:8701"}, "endpoint", "http(s) URL"),
         ({"token_url": "ftp://x"}, "token_url", "http(s) URL"),
-        ({"poll_initial_seconds": -1}, "poll_initial_seconds", "greater than or equal"),
+        ({"poll_initial_seconds": -1}, "poll_initial_seconds", "expected a number >= 0, got -1"),
         ({"report_timeout": 5}, "report_timeout", "unknown key"),
     ],
 )
