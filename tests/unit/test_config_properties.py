@@ -401,6 +401,10 @@ def test_the_base_configurations_are_valid() -> None:
                 key = Key(("x",), str, None, connector=connector, warehouse=warehouse)
                 path = write_config(root, base_configuration(root, key))
                 result = runner.invoke(app, ["check", "--config", str(path)])
+                if warehouse == "bigquery" and result.exit_code == 2:
+                    # valid; `check` then reaches the warehouse check, which finds no Google credentials here
+                    assert "error: warehouse: no Google credentials found" in result.output, result.output
+                    continue
                 assert result.exit_code == 0, result.output
 
 
