@@ -229,8 +229,11 @@ async def daily_pipeline(
         await _step(summary, "dbt", dbt_build, landed or not windows, config_path, log, vars=dbt_vars)
     if config.reconciliation.enabled and landed and summary.steps.get("dbt") != "failed":
         await _reconcile(summary, config, config_path, log, concurrency, dbt_vars if params.run_dbt else None)
-    if summary.steps.get("dbt") == "completed":
-        summary.excluded = await asyncio.to_thread(excluded_account_days, from_config(config, read_only=True))
+    if summary.steps.get("dbt") == "completed" and windows:
+        # the account-days of this run's windows the marts had to leave out (mdp status lists older ones)
+        first, last = min(s for s, _ in windows.values()), max(e for _, e in windows.values())
+        found = await asyncio.to_thread(excluded_account_days, from_config(config, read_only=True))
+        summary.excluded = [e for e in found if first <= e.date_day <= last]
         for excluded in summary.excluded:
             log.warning("left out of the marts: %s", excluded.line())
     if params.run_monitoring:

@@ -266,6 +266,16 @@ def test_one_stream_failing_for_one_account_never_touches_another_accounts_marts
             checked += 1
     assert checked >= 50, checked
     checked += own_streams_reports_whole(faulted_dir / "wh.duckdb", expected, got, lineage, failed)
+    from flows.status import excluded_account_days
+    from warehouse.duckdb import DuckDBWarehouse
+
+    left_out = excluded_account_days(DuckDBWarehouse(faulted_dir / "wh.duckdb", read_only=True))
+    for excluded in left_out:  # an account-day without any currency: left out, and the run says so
+        assert excluded.line() in message, (excluded.line(), message)
+    print(
+        f"isolation matrix: {len(cases)} stream x connector cases, {checked} mart x account comparisons, "
+        f"{len(left_out)} account-day(s) left out for want of any currency"
+    )
 
     status = read_status(load_config(str(path)), START, END)
     named = {(a.connector, a.account): set(a.failed_streams) for a in status.accounts}
