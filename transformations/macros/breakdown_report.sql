@@ -215,3 +215,27 @@ from named
     {%- endfor -%}
     {{ return(reports) }}
 {%- endmacro %}
+
+{#- Every channel x account x day x report with the account's currency as the marts resolve it: the ad
+    performance rows (their own currency) and each breakdown report's (resolved_report_rows). What
+    excluded_account_days checks for a currency and an FX rate. -#}
+{% macro excluded_account_day_candidates() -%}
+    {%- set base = [('date_day', 'date'), ('channel', 'string'), ('account_id', 'string')] -%}
+    select distinct
+        'ad_performance' as report,
+        date_day,
+        channel,
+        account_id,
+        account_currency
+    from {{ ref('int_ad_performance_unioned') }}
+    {%- for report in breakdown_reports() %}
+    union all
+    select distinct
+        '{{ report }}' as report,
+        date_day,
+        channel,
+        account_id,
+        account_currency
+    from ({{ resolved_report_rows(report, base) }}) as {{ report }}_rows
+    {%- endfor %}
+{%- endmacro %}

@@ -5,14 +5,17 @@
         A x units_per_eur(R) / units_per_eur(C), rounded half away from zero to 6 decimal places,
 
     computed exactly in decimal (no float, no rounded cross rate on the way), once per row; sums over rows
-    add the rounded amounts. An amount already in R is kept as it is (no seed row needed). A day without a
-    rate stops the build naming the currency and the day (a silent null or a stale rate would make the
-    marts wrong).
+    add the rounded amounts. An amount already in R is kept as it is (no seed row needed). A row without
+    a currency or a rate that day is never converted with a null or a stale rate: the models filter it out
+    with fx_available and list it in excluded_account_days (fx_exclusion_reason says why), so one account
+    never fails the build for the others; converted() still stops the build naming the currency and the
+    day if such a row ever reaches it.
 
     fx_joins(alias, currency, day): the two left joins onto stg_fx__rates_daily for rows of `alias`.
     fx_rate(alias, currency): the cross rate (units of R per 1 C) as a float, for information only: the
         amounts are converted from the decimal rates, not through it.
-    converted(amount, alias, currency, day): the amount in R (after fx_joins), or the error. -#}
+    converted(amount, alias, currency, day): the amount in R (after fx_joins), or the error.
+    fx_available(alias, currency): whether a row can be converted; fx_exclusion_reason: why not. -#}
 {% macro fx_joins(alias, currency='account_currency', day='date_day') -%}
     left join {{ ref('stg_fx__rates_daily') }} as account_rates
         on

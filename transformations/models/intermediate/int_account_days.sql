@@ -49,9 +49,17 @@ totals as (
 
 account_days as (
 
-    select channel, account_id, date_day from performance
+    select
+        channel,
+        account_id,
+        date_day
+    from performance
     union distinct
-    select channel, account_id, date_day from totals
+    select
+        channel,
+        account_id,
+        date_day
+    from totals
 
 ),
 
