@@ -310,10 +310,11 @@ def test_an_api_fault_fails_the_run_and_alerts(
     assert "Failed: daily_pipeline" in slack.messages[-1]["text"]
 
 
-def test_a_run_whose_dbt_fails_ends_failed_and_says_why(
+def test_an_account_day_the_marts_cannot_convert_fails_the_run_naming_it(
     deployed: Deployed, config_path: Path, sandbox: SandboxHandle
 ) -> None:
-    """Another account's raw rows (not reloaded by this run) in a currency without FX rates: dbt fails."""
+    """Another account's raw rows (not reloaded by this run) in a currency without FX rates: dbt builds the
+    marts of everyone else, leaves that account-day out, and the run fails naming it and why."""
     assert sandbox.truth is not None
     reloaded, corrupted = (a.account_id for a in sandbox.truth.accounts("google_ads"))
     with duckdb.connect(str(config_path.parent / "wh.duckdb")) as con:
@@ -330,8 +331,22 @@ def test_a_run_whose_dbt_fails_ends_failed_and_says_why(
         "config_path": str(config_path),
     }
     flow_run = run_deployment(deployed, "daily_pipeline/rerun-local", parameters)
-    assert flow_run.state.is_failed(), f"{flow_run.state.name}: {flow_run.state.message}"
-    assert "step dbt: failed" in flow_run.state.message
+    message = str(flow_run.state.message)
+    assert flow_run.state.is_failed(), f"{flow_run.state.name}: {message}"
+    assert "step dbt: failed" not in message, message
+    assert f"google_ads account {corrupted} {START} (ad_performance): no FX rate for XXX" in message, message
+    with duckdb.connect(str(config_path.parent / "wh.duckdb"), read_only=True) as con:
+        left_out = con.execute(
+            "SELECT count(*) FROM marts.fct_ad_performance_daily WHERE account_id = ? AND date_day = ?",
+            [corrupted, START],
+        ).fetchone()
+        kept = con.execute(
+            "SELECT count(*) FROM marts.fct_ad_performance_daily WHERE account_id = ? AND date_day = ?",
+            [reloaded, START],
+        ).fetchone()
+    assert left_out == (0,)
+    assert kept is not None
+    assert kept[0] > 0
 
 
 def test_daily_deployment_carries_its_cron_schedule_and_time_zone(deployed: Deployed) -> None:

@@ -144,6 +144,7 @@ def test_marts_are_in_their_schemas(dbt_project: DbtProject) -> None:
         "dim_ad_group_history",
         "dim_ad_history",
         "reconciliation_daily",
+        "excluded_account_days",
         *(
             f"{report}_report"
             for report in (
@@ -164,4 +165,5 @@ def test_marts_are_in_their_schemas(dbt_project: DbtProject) -> None:
         ),
     }
     assert "stg_meta_ads__ad_insights" in by_schema["staging"]
+    assert {"int_account_days", "int_accounts"} <= by_schema["intermediate"]
     assert by_schema["reference"] == {"fx_rates_daily"}
