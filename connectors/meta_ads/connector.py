@@ -51,6 +51,7 @@ class MetaAdsConnector(Connector):
 
     type_name: ClassVar[str] = "meta_ads"
     settings_model: ClassVar[type[ConnectorSettings]] = MetaAdsSettings
+    settings: MetaAdsSettings
     streams: ClassVar[tuple[Stream, ...]] = STREAMS
     default_lookback_days: ClassVar[int] = DEFAULT_LOOKBACK_DAYS
     totals_stream: ClassVar[str | None] = TOTALS_STREAM
@@ -96,10 +97,7 @@ class MetaAdsConnector(Connector):
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if not isinstance(settings, MetaAdsSettings):
-            settings = MetaAdsSettings.model_validate(settings.model_dump())
         super().__init__(settings)
-        self.meta: MetaAdsSettings = settings
         self._sleep = sleep
         self._clock = clock
         self._lock = threading.Lock()
@@ -110,9 +108,9 @@ class MetaAdsConnector(Connector):
 
     def list_accounts(self) -> list[Account]:
         """The configured accounts (digits only), or every active ad account the token can read."""
-        if self.meta.accounts:
+        if self.settings.accounts:
             with self._lock:
-                return [self._accounts.get(a, Account(a)) for a in self.meta.accounts]
+                return [self._accounts.get(a, Account(a)) for a in self.settings.accounts]
         with self._client() as client:
             found = self._discover(client)
         with self._lock:
@@ -143,11 +141,11 @@ class MetaAdsConnector(Connector):
                     stream, account_id, start, end = key
                     try:
                         info = self._account(client, account_id)
-                        runner = ReportRunner(client, self.meta, info.id, query=INSIGHTS_QUERIES[stream])
+                        runner = ReportRunner(client, self.settings, info.id, query=INSIGHTS_QUERIES[stream])
                         runs[key] = runner.start(start, end)
                     except (MetaAdsError, MetaAdsRetryableError) as error:
                         logger.debug("Meta Ads %s %s: not started ahead (%s)", stream, account_id, error)
-                settled = wait_together(client, self.meta, runs, sleep=self._sleep, clock=self._clock)
+                settled = wait_together(client, self.settings, runs, sleep=self._sleep, clock=self._clock)
         except MDPError as error:  # e.g. a secret that cannot be read: every unit's extract says so
             logger.debug("Meta Ads %s: report runs not started ahead (%s)", self.name, error)
             return
@@ -191,9 +189,9 @@ class MetaAdsConnector(Connector):
     ) -> Iterator[Extracted]:
         fmt = ROW_FORMATS[stream]
         runner = ReportRunner(
-            client, self.meta, info.id, query=INSIGHTS_QUERIES[stream], sleep=self._sleep, clock=self._clock
+            client, self.settings, info.id, query=INSIGHTS_QUERIES[stream], sleep=self._sleep, clock=self._clock
         )
-        batch = RowBatch(info, frozenset(self.meta.conversion_action_types), fmt, self.meta.requested_windows)
+        batch = RowBatch(info, frozenset(self.settings.conversion_action_types), fmt, self.settings.requested_windows)
         rows = quarantined = 0
         with self._lock:
             started = self._started.pop((stream, info.id, start, end), None)
@@ -235,7 +233,7 @@ class MetaAdsConnector(Connector):
     ) -> Iterator[Extracted]:
         batch = SnapshotBatch(info, stream, day)
         rows = quarantined = 0
-        for page in edge_pages(client, info.id, stream, self.meta.page_limit):
+        for page in edge_pages(client, info.id, stream, self.settings.page_limit):
             records, quarantine = batch.parse(page)
             rows += len(records)
             quarantined += len(quarantine)
@@ -259,16 +257,16 @@ class MetaAdsConnector(Connector):
 
     def describe(self) -> dict[str, Any]:
         return super().describe() | {
-            "graph_url": self.meta.base_url,
-            "api_version": self.meta.api_version,
-            "conversion_action_types": list(self.meta.conversion_action_types),
-            "action_attribution_windows": list(self.meta.action_attribution_windows),
+            "graph_url": self.settings.base_url,
+            "api_version": self.settings.api_version,
+            "conversion_action_types": list(self.settings.conversion_action_types),
+            "action_attribution_windows": list(self.settings.action_attribution_windows),
         }
 
     def _client(self) -> GraphClient:
         token, secret = self._secrets()
         return GraphClient(
-            self.meta,
+            self.settings,
             token.get_secret_value(),
             secret.get_secret_value() if secret else None,
             sleep=self._sleep,
@@ -278,7 +276,7 @@ class MetaAdsConnector(Connector):
         with self._lock:
             if self._credentials is None:
                 prefix = f"connectors.{self.name}.credentials"
-                refs = self.meta.credentials
+                refs = self.settings.credentials
                 token = resolve_secret(refs["access_token"], key=f"{prefix}.access_token")
                 secret_ref = refs.get("app_secret")
                 secret = resolve_secret(secret_ref, key=f"{prefix}.app_secret") if secret_ref else None

@@ -47,6 +47,7 @@ class MicrosoftAdsConnector(Connector):
 
     type_name: ClassVar[str] = "microsoft_ads"
     settings_model: ClassVar[type[ConnectorSettings]] = MicrosoftAdsSettings
+    settings: MicrosoftAdsSettings
     streams: ClassVar[tuple[Stream, ...]] = STREAMS
     default_lookback_days: ClassVar[int] = DEFAULT_LOOKBACK_DAYS
     totals_stream: ClassVar[str | None] = TOTALS_STREAM
@@ -73,10 +74,7 @@ class MicrosoftAdsConnector(Connector):
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if not isinstance(settings, MicrosoftAdsSettings):
-            settings = MicrosoftAdsSettings.model_validate(settings.model_dump())
         super().__init__(settings)
-        self.msads: MicrosoftAdsSettings = settings
         self._sleep = sleep
         self._clock = clock
         self._lock = threading.Lock()
@@ -86,11 +84,11 @@ class MicrosoftAdsConnector(Connector):
 
     def list_accounts(self) -> list[Account]:
         """The configured accounts, or every active account of the customer (SearchAccounts)."""
-        if self.msads.accounts:
+        if self.settings.accounts:
             with self._lock:
-                return [self._accounts.get(a, Account(a)) for a in self.msads.accounts]
+                return [self._accounts.get(a, Account(a)) for a in self.settings.accounts]
         session = self._session()
-        searched = self._search(session, "CustomerId", self.msads.customer_id, "list the customer's accounts")
+        searched = self._search(session, "CustomerId", self.settings.customer_id, "list the customer's accounts")
         found = [a for a, status in searched if status not in INACTIVE_STATUSES]
         with self._lock:
             self._accounts.update({a.id: a for a in found})
@@ -118,7 +116,7 @@ class MicrosoftAdsConnector(Connector):
             info = self._account(session, account_id)
             from connectors.microsoft_ads.reports import ReportRunner  # the SDK, on first use (see _session)
 
-            runner = ReportRunner(session, self.msads, account_id, sleep=self._sleep, clock=self._clock)
+            runner = ReportRunner(session, self.settings, account_id, sleep=self._sleep, clock=self._clock)
             text = runner.csv(stream, start, end)
         except MicrosoftAdsError as error:
             self._remember(account_id, error)
@@ -151,9 +149,9 @@ class MicrosoftAdsConnector(Connector):
 
     def describe(self) -> dict[str, Any]:
         return super().describe() | {
-            "customer_id": self.msads.customer_id,
-            "endpoint": self.msads.endpoint or "Microsoft's production services",
-            "token_url": self.msads.token_url,
+            "customer_id": self.settings.customer_id,
+            "endpoint": self.settings.endpoint or "Microsoft's production services",
+            "token_url": self.settings.token_url,
         }
 
     def _session(self) -> Session:
@@ -161,7 +159,7 @@ class MicrosoftAdsConnector(Connector):
         # use, so that listing connector types and their raw tables (dbt sources, `mdp check`) stays fast.
         from connectors.microsoft_ads.client import Session
 
-        return Session(self.msads, self._secrets())
+        return Session(self.settings, self._secrets())
 
     def _secrets(self) -> Credentials:
         from connectors.microsoft_ads.client import Credentials
@@ -169,7 +167,7 @@ class MicrosoftAdsConnector(Connector):
         with self._lock:
             if self._credentials is None:
                 prefix = f"connectors.{self.name}.credentials"
-                refs = self.msads.credentials
+                refs = self.settings.credentials
 
                 def read(key: str) -> SecretStr:
                     return resolve_secret(refs[key], key=f"{prefix}.{key}")
@@ -192,7 +190,7 @@ class MicrosoftAdsConnector(Connector):
         if not found:
             raise MicrosoftAdsError(
                 f"Microsoft Ads {self.name}: account {account_id} is not visible to this user under customer "
-                f"{self.msads.customer_id} (connectors.{self.name}.accounts)"
+                f"{self.settings.customer_id} (connectors.{self.name}.accounts)"
             )
         info = found[0][0]
         with self._lock:

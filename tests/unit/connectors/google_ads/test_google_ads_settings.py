@@ -97,7 +97,7 @@ def test_the_registry_builds_it_from_pipeline_yaml_without_any_call(tmp_path: Pa
     config = load_config(path)
     [connector] = registry.build_connectors(config)
     assert isinstance(connector, GoogleAdsConnector)
-    assert connector.config.retry.max_attempts == 2
+    assert connector.settings.retry.max_attempts == 2
     described = connector.describe()
     assert described["endpoint"] == "127.0.0.1:50051"
     assert described["auth"] == "access_token"
