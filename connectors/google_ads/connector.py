@@ -46,29 +46,18 @@ from connectors.google_ads.settings import (
     SERVICE_NAME,
     STREAM_QUERIES,
     GoogleAdsSettings,
-    RetrySettings,
     ad_query,
     campaign_query,
     customer_client_query,
     geo_target_query,
     normalize_customer_id,
 )
+from connectors.kit.retry import GiveUp, Retry, call_with_retries
 from mdp.errors import ConfigError, ConnectorError
 from mdp.secrets import redact, resolve_secret
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-def backoff_delay(policy: RetrySettings, attempt: int, api_delay: float | None, draw: float) -> float:
-    """Seconds to wait after failed attempt number `attempt` (1-based).
-
-    Exponential from `initial_delay_seconds`, capped at `max_delay_seconds`, cut by up to `jitter`
-    (`draw` is uniform in [0, 1)), and never shorter than the delay the API asked for.
-    """
-    delay = min(policy.max_delay_seconds, policy.initial_delay_seconds * policy.multiplier ** (attempt - 1))
-    delay *= 1 - policy.jitter * draw
-    return max(delay, api_delay or 0.0)
 
 
 GEO_STREAM = "geo_performance"
@@ -304,43 +293,39 @@ class GoogleAdsConnector(Connector):
 
     def _with_retries(self, account: str, what: str, call: Callable[[], T]) -> T:
         """Run `call`, retrying retryable API errors; `what` names the call in messages."""
-        policy = self.settings.retry
-        for number in range(1, policy.max_attempts + 1):
-            try:
-                return call()
-            except Exception as exc:
-                failure = classify(exc)
-                if failure is None:
-                    raise
-                where = f"google_ads {what} failed"
-                if not failure.retryable:
-                    raise GoogleAdsAPIError(
-                        self._message(where, failure, _fatal_hint(failure)), account=account, failure=failure
-                    ) from None
-                too_long = failure.retry_delay is not None and failure.retry_delay > policy.max_delay_seconds
-                if number == policy.max_attempts or too_long:
-                    reason = (
-                        f"the API asks to wait {failure.retry_delay:g}s, over max_delay_seconds"
-                        if too_long
-                        else f"still failing after {number} attempt(s)"
-                    )
-                    raise GoogleAdsRetryableError(
-                        self._message(where, failure, reason),
-                        account=account,
-                        failure=failure,
-                        retry_after=failure.retry_delay,
-                    ) from None
-                delay = backoff_delay(policy, number, failure.retry_delay, self._random.random())
-                logger.warning(
-                    "%s (attempt %d of %d), retrying in %.2fs: %s",
-                    where,
-                    number,
-                    policy.max_attempts,
-                    delay,
-                    redact(failure.describe()),
+        where = f"google_ads {what} failed"
+
+        def verdict(exc: Exception) -> Retry | BaseException:
+            failure = classify(exc)
+            if failure is None:
+                return exc
+            if not failure.retryable:
+                return GoogleAdsAPIError(
+                    self._message(where, failure, _fatal_hint(failure)), account=account, failure=failure
                 )
-                self._sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+            return Retry(failure.retry_delay, redact(failure.describe()))
+
+        def give_up(exc: Exception, stop: GiveUp) -> BaseException:
+            failure = classify(exc)
+            assert failure is not None  # only retryable API errors are retried
+            reason = (
+                f"the API asks to wait {failure.retry_delay:g}s, over max_delay_seconds"
+                if stop.too_long
+                else f"still failing after {stop.attempts} attempt(s)"
+            )
+            return GoogleAdsRetryableError(
+                self._message(where, failure, reason), account=account, failure=failure, retry_after=failure.retry_delay
+            )
+
+        return call_with_retries(
+            call,
+            classify=verdict,
+            policy=self.settings.retry.policy(),
+            what=where,
+            give_up=give_up,
+            sleep=self._sleep,
+            draw=self._random.random,
+        )
 
     @staticmethod
     def _message(where: str, failure: ApiFailure, hint: str) -> str:
