@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from pydantic import SecretStr
 
 from connectors.base import TOTALS_STREAM, Account, Connector, ConnectorSettings, Extracted, Stream, zero_totals
+from connectors.kit.accounts import AccountCache, FatalAccounts
 from connectors.meta_ads.exceptions import MetaAdsError, MetaAdsRetryableError
 from connectors.meta_ads.graph import GraphClient
 from connectors.meta_ads.reports import ReportRunner, StartedRun, wait_together
@@ -102,21 +103,13 @@ class MetaAdsConnector(Connector):
         self._clock = clock
         self._lock = threading.Lock()
         self._credentials: tuple[SecretStr, SecretStr | None] | None = None
-        self._accounts: dict[str, Account] = {}
-        self._fatal: dict[str, MetaAdsError] = {}
+        self._accounts = AccountCache()
+        self._fatal: FatalAccounts[MetaAdsError] = FatalAccounts(_stays_refused, _refused_again)
         self._started: dict[tuple[str, str, dt.date, dt.date], StartedRun] = {}
 
     def list_accounts(self) -> list[Account]:
         """The configured accounts (digits only), or every active ad account the token can read."""
-        if self.settings.accounts:
-            with self._lock:
-                return [self._accounts.get(a, Account(a)) for a in self.settings.accounts]
-        with self._client() as client:
-            found = self._discover(client)
-        with self._lock:
-            self._accounts.update({a.id: a for a in found})
-        logger.info("Meta Ads %s: discovered %d ad account(s)", self.name, len(found))
-        return found
+        return self._accounts.listed(self.settings.accounts, self._discover)
 
     def prepare(self, units: Sequence[tuple[str, str, dt.date, dt.date]]) -> None:
         """Start the report run of every insights unit, then poll them together: the units of a batch wait
@@ -128,9 +121,7 @@ class MetaAdsConnector(Connector):
                 account_id = normalize_account_id(account)
             except ValueError:
                 continue
-            with self._lock:
-                failed_before = account_id in self._fatal
-            if stream in INSIGHTS_QUERIES and start <= end and not failed_before:
+            if stream in INSIGHTS_QUERIES and start <= end and account_id not in self._fatal:
                 wanted.append((stream, account_id, start, end))
         if len(wanted) < 2:
             return
@@ -171,7 +162,7 @@ class MetaAdsConnector(Connector):
             raise ConnectorError(f"Meta Ads account {account_id}: end {end} is before start {start}")
         if kind == "snapshot" and start != end:
             raise ConnectorError(f"Meta Ads {stream}: a snapshot is of one day, got {start}..{end}")
-        self._raise_if_failed_before(account_id)
+        self._fatal.raise_if_failed_before(account_id)
         began = self._clock()
         with self._client() as client:
             try:
@@ -181,7 +172,7 @@ class MetaAdsConnector(Connector):
                 else:
                     yield from self._report(client, info, stream, start, end, began)
             except MetaAdsError as error:
-                self._remember(account_id, error)
+                self._fatal.remember(account_id, error)
                 raise
 
     def _report(
@@ -285,21 +276,25 @@ class MetaAdsConnector(Connector):
 
     def _account(self, client: GraphClient, account_id: str) -> Account:
         """The account's name, currency and time zone (read once per connector instance)."""
-        with self._lock:
-            known = self._accounts.get(account_id)
-        if known is not None and known.currency and known.time_zone:
-            return known
-        body = client.get(
-            (f"act_{account_id}",),
-            {"fields": ",".join(ACCOUNT_FIELDS)},
-            what=f"account {account_id}: read name, currency and time zone",
-        )
-        info = _account_from(body, account_id)
-        with self._lock:
-            self._accounts[account_id] = info
-        return info
 
-    def _discover(self, client: GraphClient) -> list[Account]:
+        def read() -> Account:
+            body = client.get(
+                (f"act_{account_id}",),
+                {"fields": ",".join(ACCOUNT_FIELDS)},
+                what=f"account {account_id}: read name, currency and time zone",
+            )
+            return _account_from(body, account_id)
+
+        return self._accounts.get(account_id, read)
+
+    def _discover(self) -> list[Account]:
+        """Every active ad account the token can read."""
+        with self._client() as client:
+            found = self._ad_accounts(client)
+        logger.info("Meta Ads %s: discovered %d ad account(s)", self.name, len(found))
+        return found
+
+    def _ad_accounts(self, client: GraphClient) -> list[Account]:
         found: list[Account] = []
         params: dict[str, Any] = {"fields": ",".join(ACCOUNT_FIELDS), "limit": 100}
         seen: set[str] = set()
@@ -322,18 +317,14 @@ class MetaAdsConnector(Connector):
             seen.add(after)
             params = {**params, "after": after}
 
-    def _raise_if_failed_before(self, account_id: str) -> None:
-        with self._lock:
-            earlier = self._fatal.get(account_id)
-        if earlier is not None:
-            raise MetaAdsError(f"{earlier} (earlier in this run; not asked again)", earlier.failure)
 
-    def _remember(self, account_id: str, error: MetaAdsError) -> None:
-        """A rejected token or permission stays so for the run: the account's other chunks fail at once."""
-        code = error.failure.code if error.failure else None
-        if code in TOKEN_CODES or code in PERMISSION_CODES:
-            with self._lock:
-                self._fatal.setdefault(account_id, error)
+def _stays_refused(error: MetaAdsError) -> bool:
+    code = error.failure.code if error.failure else None
+    return code in TOKEN_CODES or code in PERMISSION_CODES
+
+
+def _refused_again(earlier: MetaAdsError, message: str) -> MetaAdsError:
+    return MetaAdsError(message, earlier.failure)
 
 
 def _account_from(body: dict[str, Any], account_id: str) -> Account:
