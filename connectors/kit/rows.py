@@ -91,16 +91,17 @@ def quarantine_day(day: object, start: dt.date, end: dt.date) -> dt.date:
 class RowCollector:
     """One unit's rows of one stream (an account, the days [start, end]): loadable rows and quarantined ones.
 
-    `key` names the columns that make a row unique (the date among them). `check_scope` compares each row's
-    account and date columns with the unit's. The scope and duplicate reasons carry no detail: the quarantined
-    record holds the row's own account, date and key. The memory of keys outlasts `take`.
+    `key` names the columns that make a row unique (the date among them; None: no duplicate check).
+    `check_scope` compares each row's account and date columns with the unit's. The scope and duplicate
+    reasons carry no detail: the quarantined record holds the row's own account, date and key. The memory
+    of keys outlasts `take`.
     """
 
     spec: TableSpec
     account: str
     start: dt.date
     end: dt.date
-    key: tuple[str, ...]
+    key: tuple[str, ...] | None
     check_scope: bool = True
     rows: list[Row] = field(default_factory=list)
     quarantine: list[QuarantinedRow] = field(default_factory=list)
@@ -118,9 +119,10 @@ class RowCollector:
                     window_reason(record.get(self.spec.date_column), self.start, self.end),
                 ]
                 reasons += [reason for reason in found if reason is not None]
-        if reasons:
+        if reasons or self.key is None:
             return reasons
-        keys = [tuple(record.get(column) for column in self.key) for record in records]
+        columns = self.key
+        keys = [tuple(record.get(column) for column in columns) for record in records]
         for key in keys:
             if key in self._seen or keys.count(key) > 1:
                 return [Reason("duplicate_key")]

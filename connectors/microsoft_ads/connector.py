@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from connectors.base import TOTALS_STREAM, Account, Connector, ConnectorSettings, Extracted, Stream, zero_totals
 from connectors.kit.accounts import AccountCache, FatalAccounts
 from connectors.microsoft_ads.exceptions import MicrosoftAdsError
-from connectors.microsoft_ads.rows import BadReport, ReportBatch, to_table
+from connectors.microsoft_ads.rows import BadReport, ReportBatch
 from connectors.microsoft_ads.schema import REPORT_TABLES
 from connectors.microsoft_ads.settings import (
     CUSTOMER_SERVICE,
@@ -127,7 +127,7 @@ class MicrosoftAdsConnector(Connector):
             except BadReport as error:
                 raise MicrosoftAdsError(f"Microsoft Ads account {account_id} {stream}: {error}") from None
         if batch.records or batch.quarantine:
-            yield Extracted(to_table(batch.records, spec), batch.quarantine)
+            yield Extracted(batch.collector.table(), batch.quarantine)
         if stream == TOTALS_STREAM:  # the days the report had no row for: zero totals, to reconcile against
             zeros = zero_totals(spec, account_id, start, end, (r["date"] for r in batch.records))
             if zeros.num_rows:
