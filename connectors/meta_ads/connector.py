@@ -21,7 +21,7 @@ from connectors.kit.accounts import AccountCache, FatalAccounts
 from connectors.meta_ads.exceptions import MetaAdsError, MetaAdsRetryableError
 from connectors.meta_ads.graph import GraphClient
 from connectors.meta_ads.reports import ReportRunner, StartedRun, wait_together
-from connectors.meta_ads.rows import ROW_FORMATS, RowBatch, to_table
+from connectors.meta_ads.rows import ROW_FORMATS, RowBatch
 from connectors.meta_ads.schema import SNAPSHOT_TABLES
 from connectors.meta_ads.settings import (
     ACCOUNT_FIELDS,
@@ -194,7 +194,7 @@ class MetaAdsConnector(Connector):
             quarantined += len(quarantine)
             days.update(r["date"] for r in records)
             if records or quarantine:
-                yield Extracted(to_table(records, fmt.spec), quarantine)
+                yield Extracted(batch.collector.table(records), quarantine)
         if stream == TOTALS_STREAM:  # the days Graph returned no row for: zero totals, to reconcile against
             zeros = zero_totals(fmt.spec, info.id, start, end, days)
             if zeros.num_rows:
@@ -229,7 +229,7 @@ class MetaAdsConnector(Connector):
             rows += len(records)
             quarantined += len(quarantine)
             if records or quarantine:
-                yield Extracted(to_table(records, batch.spec), quarantine)
+                yield Extracted(batch.collector.table(records), quarantine)
         if batch.unknown:
             logger.warning(
                 "Meta Ads account %s %s: ignored fields the API added: %s", info.id, stream, sorted(batch.unknown)
