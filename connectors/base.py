@@ -105,7 +105,8 @@ def zero_totals(spec: TableSpec, account: str, start: dt.date, end: dt.date, pre
 class Connector(ABC):
     """A source. Subclasses declare `type_name`, `settings_model`, `streams` (or a single `table`) and
     `default_lookback_days`. The first stream is the primary one: ad-level daily performance, which
-    monitoring and freshness read.
+    monitoring and freshness read. `self.settings` is the configuration as a `settings_model`, coerced once
+    here; a subclass declares `settings: ItsSettings` beside `settings_model = ItsSettings` to read it typed.
 
     `totals_stream` (optional) names the stream that holds the platform's own account-level daily totals
     (spend, impressions, clicks, conversions, conversion value): a cheap separate request per account and
@@ -164,6 +165,8 @@ class Connector(ABC):
         return tuple(s for s in self.streams if s.name in wanted)
 
     def __init__(self, settings: ConnectorSettings) -> None:
+        if not isinstance(settings, self.settings_model):
+            settings = self.settings_model.model_validate(settings.model_dump())
         self.settings = settings
 
     @property

@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 import functools
 import logging
+import math
 import random
 import time
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from prefect.logging import get_run_logger
 from prefect.states import Completed, Failed
 
 from connectors.base import Connector
+from connectors.kit.retry import GiveUp, Retry, RetryPolicy, call_with_retries
 from connectors.registry import build_connector
 from flows.progress import ProgressEvent, emit
 from flows.retry import landed_days
@@ -93,11 +95,16 @@ class RetryWaitTooLong(RetryableAPIError):
     """The API asked to wait longer than the connector's `max_retry_wait_minutes`."""
 
 
-def unit_retry_delay(attempt: int, retry_after: float | None, jitter: float) -> float:
-    """Seconds before retry number `attempt` (1-based) of a unit: exponential backoff with jitter
-    (2, 4, 8 s ... times 1 to 1.5), and never sooner than the delay the API asked for."""
-    backoff = UNIT_BACKOFF_SECONDS * 2.0 ** (attempt - 1) * (1 + 0.5 * jitter)
-    return backoff if retry_after is None else max(backoff, retry_after)
+def unit_retry_policy(retries: int, max_wait_seconds: float) -> RetryPolicy:
+    """Exponential backoff (2 to 3 s, then 4 to 6 s, 8 to 12 s ...), never sooner than the API asked, and
+    no wait over `max_wait_seconds`."""
+    return RetryPolicy(
+        max_attempts=retries + 1,
+        initial_delay=UNIT_BACKOFF_SECONDS * 1.5,
+        max_delay=math.inf,
+        jitter=1 / 3,
+        max_wait=max_wait_seconds,
+    )
 
 
 def with_unit_retries(
@@ -107,7 +114,7 @@ def with_unit_retries(
     max_wait_seconds: float,
     what: str,
     sleep: Callable[[float], None] = time.sleep,
-    jitter: Callable[[], float] = random.random,
+    draw: Callable[[], float] = random.random,
 ) -> T:
     """`call()`, retried on RetryableAPIError up to `retries` times, each wait honouring the API's delay.
 
@@ -115,33 +122,31 @@ def with_unit_retries(
         RetryWaitTooLong: the API asked for a longer wait than `max_wait_seconds` (not waited for).
         RetryableAPIError: still failing after the retries.
     """
-    attempt = 0
-    while True:
-        try:
-            return call()
-        except RetryableAPIError as exc:
-            if attempt >= retries:
-                raise
-            attempt += 1
-            wait = unit_retry_delay(attempt, exc.retry_after, jitter())
-            if wait > max_wait_seconds:
-                raise RetryWaitTooLong(
-                    redact(
-                        f"{exc} [the API asks to wait {wait:.0f}s, over max_retry_wait_minutes "
-                        f"({max_wait_seconds / 60:g} min): not retried]"
-                    ),
-                    retry_after=exc.retry_after,
-                ) from None
-            logger.warning(
-                "%s: %s; retry %d of %d in %.1fs%s",
-                what,
-                redact(str(exc)),
-                attempt,
-                retries,
-                wait,
-                " (as the API asked)" if exc.retry_after is not None and wait == exc.retry_after else "",
-            )
-            sleep(wait)
+
+    def give_up(exc: Exception, stop: GiveUp) -> BaseException:
+        if stop.exhausted:
+            return exc
+        return RetryWaitTooLong(
+            redact(
+                f"{exc} [the API asks to wait {stop.wait:.0f}s, over max_retry_wait_minutes "
+                f"({max_wait_seconds / 60:g} min): not retried]"
+            ),
+            retry_after=stop.asked,
+        )
+
+    return call_with_retries(
+        call,
+        classify=_unit_verdict,
+        policy=unit_retry_policy(retries, max_wait_seconds),
+        what=what,
+        give_up=give_up,
+        sleep=sleep,
+        draw=draw,
+    )
+
+
+def _unit_verdict(exc: Exception) -> Retry | BaseException:
+    return Retry(exc.retry_after) if isinstance(exc, RetryableAPIError) else exc
 
 
 UNITS_PER_LOAD = 25  # units extracted together, then loaded in one transaction per table

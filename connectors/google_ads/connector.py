@@ -46,29 +46,18 @@ from connectors.google_ads.settings import (
     SERVICE_NAME,
     STREAM_QUERIES,
     GoogleAdsSettings,
-    RetrySettings,
     ad_query,
     campaign_query,
     customer_client_query,
     geo_target_query,
     normalize_customer_id,
 )
+from connectors.kit.retry import GiveUp, Retry, call_with_retries
 from mdp.errors import ConfigError, ConnectorError
 from mdp.secrets import redact, resolve_secret
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-def backoff_delay(policy: RetrySettings, attempt: int, api_delay: float | None, draw: float) -> float:
-    """Seconds to wait after failed attempt number `attempt` (1-based).
-
-    Exponential from `initial_delay_seconds`, capped at `max_delay_seconds`, cut by up to `jitter`
-    (`draw` is uniform in [0, 1)), and never shorter than the delay the API asked for.
-    """
-    delay = min(policy.max_delay_seconds, policy.initial_delay_seconds * policy.multiplier ** (attempt - 1))
-    delay *= 1 - policy.jitter * draw
-    return max(delay, api_delay or 0.0)
 
 
 GEO_STREAM = "geo_performance"
@@ -94,6 +83,7 @@ class GoogleAdsConnector(Connector):
 
     type_name: ClassVar[str] = "google_ads"
     settings_model: ClassVar[type[ConnectorSettings]] = GoogleAdsSettings
+    settings: GoogleAdsSettings
     streams: ClassVar[tuple[Stream, ...]] = (
         Stream(AD_STREAM, AD_PERFORMANCE),
         Stream("keyword_performance", KEYWORD_PERFORMANCE),
@@ -135,11 +125,8 @@ class GoogleAdsConnector(Connector):
     }
 
     def __init__(self, settings: ConnectorSettings) -> None:
-        if not isinstance(settings, GoogleAdsSettings):
-            settings = GoogleAdsSettings.model_validate(settings.model_dump())
         refuse_grpc_tracing(settings.name)
         super().__init__(settings)
-        self.config: GoogleAdsSettings = settings
         self._lock = threading.Lock()
         self._auth_lock = threading.Lock()
         self._service: Any = None
@@ -152,25 +139,25 @@ class GoogleAdsConnector(Connector):
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()
-        if not self.config.accounts:
-            info["accounts"] = f"discovered under manager {self.config.discovery_root}"
+        if not self.settings.accounts:
+            info["accounts"] = f"discovered under manager {self.settings.discovery_root}"
         info |= {
-            "endpoint": self.config.endpoint or "Google Ads API",
+            "endpoint": self.settings.endpoint or "Google Ads API",
             "api_version": API_VERSION,
             "login_customer_id": self.login_customer_id,
-            "auth": self.config.auth_method,
+            "auth": self.settings.auth_method,
         }
         return info
 
     @property
     def login_customer_id(self) -> str | None:
         """Sent as login-customer-id: the configured one, else the manager used for discovery."""
-        return self.config.login_customer_id or self.config.manager_customer_id
+        return self.settings.login_customer_id or self.settings.manager_customer_id
 
     def list_accounts(self) -> list[Account]:
-        if self.config.accounts:
-            return [Account(a) for a in self.config.accounts]
-        root = self.config.discovery_root
+        if self.settings.accounts:
+            return [Account(a) for a in self.settings.accounts]
+        root = self.settings.discovery_root
         assert root is not None  # the settings require accounts or a manager
         found: list[Account] = []
         for row in self._stream(root, customer_client_query(), "customer_client discovery"):
@@ -288,7 +275,7 @@ class GoogleAdsConnector(Connector):
         """Every row of one search_stream (raw protobuf GoogleAdsRow), the call retried as a whole."""
         service = self._get_service()
         response_type = stream_response_type()
-        timeout = self.config.request_timeout_seconds
+        timeout = self.settings.request_timeout_seconds
 
         def attempt() -> list[Any]:
             self._refresh_credentials()
@@ -306,43 +293,39 @@ class GoogleAdsConnector(Connector):
 
     def _with_retries(self, account: str, what: str, call: Callable[[], T]) -> T:
         """Run `call`, retrying retryable API errors; `what` names the call in messages."""
-        policy = self.config.retry
-        for number in range(1, policy.max_attempts + 1):
-            try:
-                return call()
-            except Exception as exc:
-                failure = classify(exc)
-                if failure is None:
-                    raise
-                where = f"google_ads {what} failed"
-                if not failure.retryable:
-                    raise GoogleAdsAPIError(
-                        self._message(where, failure, _fatal_hint(failure)), account=account, failure=failure
-                    ) from None
-                too_long = failure.retry_delay is not None and failure.retry_delay > policy.max_delay_seconds
-                if number == policy.max_attempts or too_long:
-                    reason = (
-                        f"the API asks to wait {failure.retry_delay:g}s, over max_delay_seconds"
-                        if too_long
-                        else f"still failing after {number} attempt(s)"
-                    )
-                    raise GoogleAdsRetryableError(
-                        self._message(where, failure, reason),
-                        account=account,
-                        failure=failure,
-                        retry_after=failure.retry_delay,
-                    ) from None
-                delay = backoff_delay(policy, number, failure.retry_delay, self._random.random())
-                logger.warning(
-                    "%s (attempt %d of %d), retrying in %.2fs: %s",
-                    where,
-                    number,
-                    policy.max_attempts,
-                    delay,
-                    redact(failure.describe()),
+        where = f"google_ads {what} failed"
+
+        def verdict(exc: Exception) -> Retry | BaseException:
+            failure = classify(exc)
+            if failure is None:
+                return exc
+            if not failure.retryable:
+                return GoogleAdsAPIError(
+                    self._message(where, failure, _fatal_hint(failure)), account=account, failure=failure
                 )
-                self._sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+            return Retry(failure.retry_delay, redact(failure.describe()))
+
+        def give_up(exc: Exception, stop: GiveUp) -> BaseException:
+            failure = classify(exc)
+            assert failure is not None  # only retryable API errors are retried
+            reason = (
+                f"the API asks to wait {failure.retry_delay:g}s, over max_delay_seconds"
+                if stop.too_long
+                else f"still failing after {stop.attempts} attempt(s)"
+            )
+            return GoogleAdsRetryableError(
+                self._message(where, failure, reason), account=account, failure=failure, retry_after=failure.retry_delay
+            )
+
+        return call_with_retries(
+            call,
+            classify=verdict,
+            policy=self.settings.retry.policy(),
+            what=where,
+            give_up=give_up,
+            sleep=self._sleep,
+            draw=self._random.random,
+        )
 
     @staticmethod
     def _message(where: str, failure: ApiFailure, hint: str) -> str:
@@ -355,7 +338,7 @@ class GoogleAdsConnector(Connector):
                     credentials=self._get_credentials(),
                     developer_token=self._secret("developer_token"),
                     login_customer_id=self.login_customer_id,
-                    endpoint=self.config.endpoint,
+                    endpoint=self.settings.endpoint,
                     use_proto_plus=True,
                     version=API_VERSION,
                 )
@@ -369,7 +352,7 @@ class GoogleAdsConnector(Connector):
 
     def _build_credentials(self) -> BaseCredentials:
         """google-auth credentials from the configured references; no call to Google here."""
-        method = self.config.auth_method
+        method = self.settings.auth_method
         if method == "access_token":
             from google.oauth2.credentials import Credentials
 
@@ -382,7 +365,7 @@ class GoogleAdsConnector(Connector):
                 refresh_token=self._secret("refresh_token"),
                 client_id=self._secret("client_id"),
                 client_secret=self._secret("client_secret"),
-                token_uri=self.config.token_uri,
+                token_uri=self.settings.token_uri,
                 scopes=[OAUTH_SCOPE],
             )
         from google.oauth2 import service_account
@@ -396,7 +379,7 @@ class GoogleAdsConnector(Connector):
             ) from None
         try:
             return service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call,no-any-return]
-                info, scopes=[OAUTH_SCOPE], subject=self.config.impersonated_email
+                info, scopes=[OAUTH_SCOPE], subject=self.settings.impersonated_email
             )
         except (ValueError, KeyError) as exc:
             raise ConfigError(
@@ -419,7 +402,7 @@ class GoogleAdsConnector(Connector):
             credentials.refresh(Request(self._http))  # type: ignore[no-untyped-call]
 
     def _secret(self, key: str) -> str:
-        reference = self.config.credentials[key]
+        reference = self.settings.credentials[key]
         return resolve_secret(reference, key=f"connectors.{self.name}.credentials.{key}").get_secret_value()
 
 

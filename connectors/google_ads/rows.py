@@ -30,6 +30,7 @@ from connectors.google_ads.settings import (
     SERVICE_TYPES_MODULE,
     StreamQuery,
 )
+from connectors.kit.rows import Reason, RowCollector, to_table
 from mdp.schema import QuarantinedRow, TableSpec
 
 logger = logging.getLogger(__name__)
@@ -124,14 +125,14 @@ class Parsed:
     """One source row converted to raw columns, with what is wrong with it (empty when valid)."""
 
     values: Row
-    problems: list[str] = field(default_factory=list)
+    problems: list[Reason] = field(default_factory=list)
     metrics_ok: bool = True
 
 
 def parse_row(row: Any, columns: Mapping[str, str], id_columns: Iterable[str]) -> Parsed:
     """Read `columns` (raw column -> GAQL field) from a protobuf row and check types, ids and signs."""
     values: Row = {}
-    problems: list[str] = []
+    problems: list[Reason] = []
     metrics_ok = True
     for column, read in accessors(tuple(columns.items())):
         raw = read(row)
@@ -140,7 +141,7 @@ def parse_row(row: Any, columns: Mapping[str, str], id_columns: Iterable[str]) -
                 values[column] = dt.date.fromisoformat(str(raw))
             except ValueError:
                 values[column] = None
-                problems.append("unparsable:date")
+                problems.append(Reason("unparsable", "date"))
         elif column in METRIC_COLUMNS:
             number, problem = _metric(column, raw)
             values[column] = number
@@ -151,43 +152,48 @@ def parse_row(row: Any, columns: Mapping[str, str], id_columns: Iterable[str]) -
             values[column] = str(raw) if raw else None
         else:
             values[column] = str(raw) if raw not in (None, "") else None
-    problems.extend(f"missing_id:{column}" for column in id_columns if not values.get(column))
+    problems.extend(Reason("missing_id", column) for column in id_columns if not values.get(column))
     return Parsed(values, problems, metrics_ok)
 
 
-def _metric(column: str, raw: Any) -> tuple[int | float, str | None]:
+def _metric(column: str, raw: Any) -> tuple[int | float, Reason | None]:
     if raw is None:
         return 0, None
     try:
         number: int | float = int(raw) if column in INTEGER_METRICS else float(raw)
     except (TypeError, ValueError):
-        return 0, f"unparsable:{column}"
+        return 0, Reason("unparsable", column)
     if isinstance(number, float) and not math.isfinite(number):
-        return 0, f"unparsable:{column}"
+        return 0, Reason("unparsable", column)
     if number < 0:
-        return number, "negative_cost" if column == "cost_micros" else f"negative_metric:{column}"
+        return number, Reason("negative_cost") if column == "cost_micros" else Reason("negative_metric", column)
     return number, None
 
 
-@dataclass
 class ChunkBuilder:
     """Collects one account's rows for [start, end]: ad rows first, then campaign rows for residuals."""
 
-    account: str
-    start: dt.date
-    end: dt.date
-    rows: list[Row] = field(default_factory=list)
-    quarantine: list[QuarantinedRow] = field(default_factory=list)
-    _ad_sums: dict[tuple[dt.date, str], dict[str, int | float]] = field(default_factory=dict)
-    _unreliable: set[tuple[dt.date, str]] = field(default_factory=set)
-    _seen_ads: set[tuple[Any, ...]] = field(default_factory=set)
-    _seen_campaigns: set[tuple[Any, ...]] = field(default_factory=set)
+    def __init__(self, account: str, start: dt.date, end: dt.date) -> None:
+        self.account = account
+        self._ads = RowCollector(AD_PERFORMANCE, account, start, end, _KEY_AD)
+        self._campaigns = RowCollector(AD_PERFORMANCE, account, start, end, _KEY_CAMPAIGN)
+        self._ad_sums: dict[tuple[dt.date, str], dict[str, int | float]] = {}
+        self._unreliable: set[tuple[dt.date, str]] = set()
+
+    @property
+    def rows(self) -> list[Row]:
+        return self._ads.rows + self._campaigns.rows
+
+    @property
+    def quarantine(self) -> list[QuarantinedRow]:
+        return self._ads.quarantine + self._campaigns.quarantine
 
     def add_ad_row(self, row: Any) -> None:
-        parsed = self._checked(row, AD_COLUMN_FIELDS, ID_COLUMNS_AD, _KEY_AD, self._seen_ads)
+        parsed = parse_row(row, AD_COLUMN_FIELDS, ID_COLUMNS_AD)
         values = parsed.values
+        problems = self._ads.check([values], parsed.problems)
         day, campaign = values.get("date"), values.get("campaign_id")
-        foreign = {"duplicate_key", "account_mismatch", "date_out_of_range"} & set(parsed.problems)
+        foreign = {"duplicate_key", "account_mismatch", "date_out_of_range"} & {p.code for p in problems}
         if isinstance(day, dt.date) and campaign and not foreign:
             if parsed.metrics_ok:
                 sums = self._ad_sums.setdefault((day, campaign), dict.fromkeys(METRIC_COLUMNS, 0))
@@ -195,23 +201,23 @@ class ChunkBuilder:
                     sums[metric] += values[metric]
             else:
                 self._unreliable.add((day, campaign))
-        if parsed.problems:
-            self._reject(values, parsed.problems)
+        if problems:
+            self._ads.reject(problems, day, _json(values))
         else:
-            self.rows.append({**values, "row_level": ROW_LEVEL_AD})
+            self._ads.rows.append({**values, "row_level": ROW_LEVEL_AD})
 
     def add_campaign_row(self, row: Any) -> None:
         """A campaign's daily totals: whatever its ad rows do not cover becomes a campaign-level row."""
-        parsed = self._checked(row, CAMPAIGN_COLUMN_FIELDS, ID_COLUMNS_CAMPAIGN, _KEY_CAMPAIGN, self._seen_campaigns)
+        parsed = parse_row(row, CAMPAIGN_COLUMN_FIELDS, ID_COLUMNS_CAMPAIGN)
         values = parsed.values
-        if parsed.problems:
-            self._reject(values, parsed.problems)
+        problems = self._campaigns.check([values], parsed.problems)
+        key = (values.get("date"), values.get("campaign_id"))
+        if not problems and key in self._unreliable:
+            problems = [Reason("residual_unreliable")]
+        if problems:
+            self._campaigns.reject(problems, values.get("date"), _json(values))
             return
-        key = (values["date"], values["campaign_id"])
-        if key in self._unreliable:
-            self._reject(values, ["residual_unreliable"])
-            return
-        covered = self._ad_sums.get(key, {})
+        covered = self._ad_sums.get((values["date"], values["campaign_id"]), {})
         residual: Row = {}
         for metric in METRIC_COLUMNS:
             rest = values[metric] - covered.get(metric, 0)
@@ -229,7 +235,7 @@ class ChunkBuilder:
                 rest = 0
             residual[metric] = rest
         if any(residual[m] > 0 for m in METRIC_COLUMNS):
-            self.rows.append(
+            self._campaigns.rows.append(
                 {
                     **values,
                     **residual,
@@ -241,37 +247,11 @@ class ChunkBuilder:
             )
 
     def table(self) -> pa.Table:
-        return pa.Table.from_pylist(self.rows, schema=AD_PERFORMANCE.schema)
+        return to_table(self.rows, AD_PERFORMANCE)
 
-    def _checked(
-        self,
-        row: Any,
-        columns: Mapping[str, str],
-        id_columns: Iterable[str],
-        key_columns: tuple[str, ...],
-        seen: set[tuple[Any, ...]],
-    ) -> Parsed:
-        parsed = parse_row(row, columns, id_columns)
-        values = parsed.values
-        customer = values.get("customer_id")
-        if customer and customer != self.account:
-            parsed.problems.append("account_mismatch")
-        day = values.get("date")
-        if isinstance(day, dt.date) and not self.start <= day <= self.end:
-            parsed.problems.append("date_out_of_range")
-        if not parsed.problems:
-            key = tuple(values[c] for c in key_columns)
-            if key in seen:
-                parsed.problems.append("duplicate_key")
-            seen.add(key)
-        return parsed
 
-    def _reject(self, values: Row, problems: list[str]) -> None:
-        day = values.get("date")
-        if not (isinstance(day, dt.date) and self.start <= day <= self.end):
-            day = self.start  # the unit must lie inside the load scope; the record keeps the real date
-        record = json.dumps(values, default=str, sort_keys=True)
-        self.quarantine.append(QuarantinedRow(self.account, day, "; ".join(problems), record))
+def _json(values: Row) -> str:
+    return json.dumps(values, default=str, sort_keys=True)
 
 
 def resource_id(value: Any) -> str | None:
@@ -286,7 +266,7 @@ def resource_id(value: Any) -> str | None:
 def parse_stream_row(row: Any, query: StreamQuery, spec: TableSpec) -> Parsed:
     """Read a stream's columns from a protobuf row, typed by the declared schema; check ids and metrics."""
     values: Row = {}
-    problems: list[str] = []
+    problems: list[Reason] = []
     metrics_ok = True
     for column, path, read in query_accessors(query):
         raw = read(row)
@@ -304,7 +284,7 @@ def parse_stream_row(row: Any, query: StreamQuery, spec: TableSpec) -> Parsed:
                 values[column] = None if raw in (None, "") else dt.date.fromisoformat(str(raw)[:10])
             except ValueError:
                 values[column] = None
-                problems.append(f"unparsable:{column}")
+                problems.append(Reason("unparsable", column))
         elif column.endswith("_id"):
             values[column] = resource_id(raw)
         elif pa.types.is_boolean(kind):
@@ -313,54 +293,39 @@ def parse_stream_row(row: Any, query: StreamQuery, spec: TableSpec) -> Parsed:
             values[column] = None if raw is None else int(raw)
         else:
             values[column] = str(raw) if raw not in (None, "") else None
-    problems.extend(f"missing_id:{column}" for column in query.id_columns if not values.get(column))
+    problems.extend(Reason("missing_id", column) for column in query.id_columns if not values.get(column))
     return Parsed(values, problems, metrics_ok)
 
 
-@dataclass
 class StreamBuilder:
     """Collects one account's rows of one stream for [start, end] (a report) or of the snapshot day `start`."""
 
-    account: str
-    start: dt.date
-    end: dt.date
-    query: StreamQuery
-    spec: TableSpec
-    snapshot: bool = False
-    enrich: Callable[[Row], None] | None = None
-    rows: list[Row] = field(default_factory=list)
-    quarantine: list[QuarantinedRow] = field(default_factory=list)
-    _seen: set[tuple[Any, ...]] = field(default_factory=set)
+    def __init__(
+        self,
+        account: str,
+        start: dt.date,
+        end: dt.date,
+        query: StreamQuery,
+        spec: TableSpec,
+        snapshot: bool = False,
+        enrich: Callable[[Row], None] | None = None,
+    ) -> None:
+        self.query, self.spec, self.snapshot, self.enrich = query, spec, snapshot, enrich
+        self._rows = RowCollector(spec, account, start, end, query.key_columns)
+        self.rows, self.quarantine = self._rows.rows, self._rows.quarantine
 
     def add(self, row: Any) -> None:
         parsed = parse_stream_row(row, self.query, self.spec)
         values = parsed.values
         if self.snapshot:
-            values = {self.spec.date_column: self.start, **values}
-        customer = values.get("customer_id")
-        if customer and customer != self.account:
-            parsed.problems.append("account_mismatch")
-        day = values.get(self.spec.date_column)
-        if isinstance(day, dt.date) and not self.start <= day <= self.end:
-            parsed.problems.append("date_out_of_range")
-        if not parsed.problems:
-            key = tuple(values.get(c) for c in self.query.key_columns)
-            if key in self._seen:
-                parsed.problems.append("duplicate_key")
-            self._seen.add(key)
-        if parsed.problems:
-            self._reject(values, parsed.problems)
+            values = {self.spec.date_column: self._rows.start, **values}
+        problems = self._rows.check([values], parsed.problems)
+        if problems:
+            self._rows.reject(problems, values.get(self.spec.date_column), _json(values))
             return
         if self.enrich is not None:
             self.enrich(values)
         self.rows.append(values)
 
     def table(self) -> pa.Table:
-        return pa.Table.from_pylist(self.rows, schema=self.spec.schema)
-
-    def _reject(self, values: Row, problems: list[str]) -> None:
-        day = values.get(self.spec.date_column)
-        if not (isinstance(day, dt.date) and self.start <= day <= self.end):
-            day = self.start  # the unit must lie inside the load scope; the record keeps the real date
-        record = json.dumps(values, default=str, sort_keys=True)
-        self.quarantine.append(QuarantinedRow(self.account, day, "; ".join(problems), record))
+        return self._rows.table()

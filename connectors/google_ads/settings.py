@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 
 from connectors.base import ConnectorSettings
+from connectors.kit.retry import RetryPolicy
 from mdp.config import StrictScalars
 from mdp.identifiers import ascii_digits
 
@@ -340,6 +341,17 @@ class RetrySettings(StrictScalars):
     )
     multiplier: float = Field(DEFAULT_MULTIPLIER, ge=1, le=10)
     jitter: float = Field(DEFAULT_JITTER, ge=0, le=1, description="each backoff wait is cut by up to this share")
+
+    def policy(self) -> RetryPolicy:
+        """A retry_delay over `max_delay_seconds` ends the retries at once: the flow's unit retry waits it."""
+        return RetryPolicy(
+            max_attempts=self.max_attempts,
+            initial_delay=self.initial_delay_seconds,
+            max_delay=self.max_delay_seconds,
+            multiplier=self.multiplier,
+            jitter=self.jitter,
+            max_wait=self.max_delay_seconds,
+        )
 
 
 class GoogleAdsSettings(ConnectorSettings):

@@ -17,10 +17,11 @@ from typing import Any, ClassVar
 from pydantic import SecretStr
 
 from connectors.base import TOTALS_STREAM, Account, Connector, ConnectorSettings, Extracted, Stream, zero_totals
+from connectors.kit.accounts import AccountCache, FatalAccounts
 from connectors.meta_ads.exceptions import MetaAdsError, MetaAdsRetryableError
 from connectors.meta_ads.graph import GraphClient
 from connectors.meta_ads.reports import ReportRunner, StartedRun, wait_together
-from connectors.meta_ads.rows import ROW_FORMATS, RowBatch, to_table
+from connectors.meta_ads.rows import ROW_FORMATS, RowBatch
 from connectors.meta_ads.schema import SNAPSHOT_TABLES
 from connectors.meta_ads.settings import (
     ACCOUNT_FIELDS,
@@ -51,6 +52,7 @@ class MetaAdsConnector(Connector):
 
     type_name: ClassVar[str] = "meta_ads"
     settings_model: ClassVar[type[ConnectorSettings]] = MetaAdsSettings
+    settings: MetaAdsSettings
     streams: ClassVar[tuple[Stream, ...]] = STREAMS
     default_lookback_days: ClassVar[int] = DEFAULT_LOOKBACK_DAYS
     totals_stream: ClassVar[str | None] = TOTALS_STREAM
@@ -96,29 +98,18 @@ class MetaAdsConnector(Connector):
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if not isinstance(settings, MetaAdsSettings):
-            settings = MetaAdsSettings.model_validate(settings.model_dump())
         super().__init__(settings)
-        self.meta: MetaAdsSettings = settings
         self._sleep = sleep
         self._clock = clock
         self._lock = threading.Lock()
         self._credentials: tuple[SecretStr, SecretStr | None] | None = None
-        self._accounts: dict[str, Account] = {}
-        self._fatal: dict[str, MetaAdsError] = {}
+        self._accounts = AccountCache()
+        self._fatal: FatalAccounts[MetaAdsError] = FatalAccounts(_stays_refused, _refused_again)
         self._started: dict[tuple[str, str, dt.date, dt.date], StartedRun] = {}
 
     def list_accounts(self) -> list[Account]:
         """The configured accounts (digits only), or every active ad account the token can read."""
-        if self.meta.accounts:
-            with self._lock:
-                return [self._accounts.get(a, Account(a)) for a in self.meta.accounts]
-        with self._client() as client:
-            found = self._discover(client)
-        with self._lock:
-            self._accounts.update({a.id: a for a in found})
-        logger.info("Meta Ads %s: discovered %d ad account(s)", self.name, len(found))
-        return found
+        return self._accounts.listed(self.settings.accounts, self._discover)
 
     def prepare(self, units: Sequence[tuple[str, str, dt.date, dt.date]]) -> None:
         """Start the report run of every insights unit, then poll them together: the units of a batch wait
@@ -130,9 +121,7 @@ class MetaAdsConnector(Connector):
                 account_id = normalize_account_id(account)
             except ValueError:
                 continue
-            with self._lock:
-                failed_before = account_id in self._fatal
-            if stream in INSIGHTS_QUERIES and start <= end and not failed_before:
+            if stream in INSIGHTS_QUERIES and start <= end and account_id not in self._fatal:
                 wanted.append((stream, account_id, start, end))
         if len(wanted) < 2:
             return
@@ -143,11 +132,11 @@ class MetaAdsConnector(Connector):
                     stream, account_id, start, end = key
                     try:
                         info = self._account(client, account_id)
-                        runner = ReportRunner(client, self.meta, info.id, query=INSIGHTS_QUERIES[stream])
+                        runner = ReportRunner(client, self.settings, info.id, query=INSIGHTS_QUERIES[stream])
                         runs[key] = runner.start(start, end)
                     except (MetaAdsError, MetaAdsRetryableError) as error:
                         logger.debug("Meta Ads %s %s: not started ahead (%s)", stream, account_id, error)
-                settled = wait_together(client, self.meta, runs, sleep=self._sleep, clock=self._clock)
+                settled = wait_together(client, self.settings, runs, sleep=self._sleep, clock=self._clock)
         except MDPError as error:  # e.g. a secret that cannot be read: every unit's extract says so
             logger.debug("Meta Ads %s: report runs not started ahead (%s)", self.name, error)
             return
@@ -173,7 +162,7 @@ class MetaAdsConnector(Connector):
             raise ConnectorError(f"Meta Ads account {account_id}: end {end} is before start {start}")
         if kind == "snapshot" and start != end:
             raise ConnectorError(f"Meta Ads {stream}: a snapshot is of one day, got {start}..{end}")
-        self._raise_if_failed_before(account_id)
+        self._fatal.raise_if_failed_before(account_id)
         began = self._clock()
         with self._client() as client:
             try:
@@ -183,7 +172,7 @@ class MetaAdsConnector(Connector):
                 else:
                     yield from self._report(client, info, stream, start, end, began)
             except MetaAdsError as error:
-                self._remember(account_id, error)
+                self._fatal.remember(account_id, error)
                 raise
 
     def _report(
@@ -191,9 +180,9 @@ class MetaAdsConnector(Connector):
     ) -> Iterator[Extracted]:
         fmt = ROW_FORMATS[stream]
         runner = ReportRunner(
-            client, self.meta, info.id, query=INSIGHTS_QUERIES[stream], sleep=self._sleep, clock=self._clock
+            client, self.settings, info.id, query=INSIGHTS_QUERIES[stream], sleep=self._sleep, clock=self._clock
         )
-        batch = RowBatch(info, frozenset(self.meta.conversion_action_types), fmt, self.meta.requested_windows)
+        batch = RowBatch(info, frozenset(self.settings.conversion_action_types), fmt, self.settings.requested_windows)
         rows = quarantined = 0
         with self._lock:
             started = self._started.pop((stream, info.id, start, end), None)
@@ -205,7 +194,7 @@ class MetaAdsConnector(Connector):
             quarantined += len(quarantine)
             days.update(r["date"] for r in records)
             if records or quarantine:
-                yield Extracted(to_table(records, fmt.spec), quarantine)
+                yield Extracted(batch.collector.table(records), quarantine)
         if stream == TOTALS_STREAM:  # the days Graph returned no row for: zero totals, to reconcile against
             zeros = zero_totals(fmt.spec, info.id, start, end, days)
             if zeros.num_rows:
@@ -235,12 +224,12 @@ class MetaAdsConnector(Connector):
     ) -> Iterator[Extracted]:
         batch = SnapshotBatch(info, stream, day)
         rows = quarantined = 0
-        for page in edge_pages(client, info.id, stream, self.meta.page_limit):
+        for page in edge_pages(client, info.id, stream, self.settings.page_limit):
             records, quarantine = batch.parse(page)
             rows += len(records)
             quarantined += len(quarantine)
             if records or quarantine:
-                yield Extracted(to_table(records, batch.spec), quarantine)
+                yield Extracted(batch.collector.table(records), quarantine)
         if batch.unknown:
             logger.warning(
                 "Meta Ads account %s %s: ignored fields the API added: %s", info.id, stream, sorted(batch.unknown)
@@ -259,16 +248,16 @@ class MetaAdsConnector(Connector):
 
     def describe(self) -> dict[str, Any]:
         return super().describe() | {
-            "graph_url": self.meta.base_url,
-            "api_version": self.meta.api_version,
-            "conversion_action_types": list(self.meta.conversion_action_types),
-            "action_attribution_windows": list(self.meta.action_attribution_windows),
+            "graph_url": self.settings.base_url,
+            "api_version": self.settings.api_version,
+            "conversion_action_types": list(self.settings.conversion_action_types),
+            "action_attribution_windows": list(self.settings.action_attribution_windows),
         }
 
     def _client(self) -> GraphClient:
         token, secret = self._secrets()
         return GraphClient(
-            self.meta,
+            self.settings,
             token.get_secret_value(),
             secret.get_secret_value() if secret else None,
             sleep=self._sleep,
@@ -278,7 +267,7 @@ class MetaAdsConnector(Connector):
         with self._lock:
             if self._credentials is None:
                 prefix = f"connectors.{self.name}.credentials"
-                refs = self.meta.credentials
+                refs = self.settings.credentials
                 token = resolve_secret(refs["access_token"], key=f"{prefix}.access_token")
                 secret_ref = refs.get("app_secret")
                 secret = resolve_secret(secret_ref, key=f"{prefix}.app_secret") if secret_ref else None
@@ -287,21 +276,25 @@ class MetaAdsConnector(Connector):
 
     def _account(self, client: GraphClient, account_id: str) -> Account:
         """The account's name, currency and time zone (read once per connector instance)."""
-        with self._lock:
-            known = self._accounts.get(account_id)
-        if known is not None and known.currency and known.time_zone:
-            return known
-        body = client.get(
-            (f"act_{account_id}",),
-            {"fields": ",".join(ACCOUNT_FIELDS)},
-            what=f"account {account_id}: read name, currency and time zone",
-        )
-        info = _account_from(body, account_id)
-        with self._lock:
-            self._accounts[account_id] = info
-        return info
 
-    def _discover(self, client: GraphClient) -> list[Account]:
+        def read() -> Account:
+            body = client.get(
+                (f"act_{account_id}",),
+                {"fields": ",".join(ACCOUNT_FIELDS)},
+                what=f"account {account_id}: read name, currency and time zone",
+            )
+            return _account_from(body, account_id)
+
+        return self._accounts.get(account_id, read)
+
+    def _discover(self) -> list[Account]:
+        """Every active ad account the token can read."""
+        with self._client() as client:
+            found = self._ad_accounts(client)
+        logger.info("Meta Ads %s: discovered %d ad account(s)", self.name, len(found))
+        return found
+
+    def _ad_accounts(self, client: GraphClient) -> list[Account]:
         found: list[Account] = []
         params: dict[str, Any] = {"fields": ",".join(ACCOUNT_FIELDS), "limit": 100}
         seen: set[str] = set()
@@ -324,18 +317,14 @@ class MetaAdsConnector(Connector):
             seen.add(after)
             params = {**params, "after": after}
 
-    def _raise_if_failed_before(self, account_id: str) -> None:
-        with self._lock:
-            earlier = self._fatal.get(account_id)
-        if earlier is not None:
-            raise MetaAdsError(f"{earlier} (earlier in this run; not asked again)", earlier.failure)
 
-    def _remember(self, account_id: str, error: MetaAdsError) -> None:
-        """A rejected token or permission stays so for the run: the account's other chunks fail at once."""
-        code = error.failure.code if error.failure else None
-        if code in TOKEN_CODES or code in PERMISSION_CODES:
-            with self._lock:
-                self._fatal.setdefault(account_id, error)
+def _stays_refused(error: MetaAdsError) -> bool:
+    code = error.failure.code if error.failure else None
+    return code in TOKEN_CODES or code in PERMISSION_CODES
+
+
+def _refused_again(earlier: MetaAdsError, message: str) -> MetaAdsError:
+    return MetaAdsError(message, earlier.failure)
 
 
 def _account_from(body: dict[str, Any], account_id: str) -> Account:

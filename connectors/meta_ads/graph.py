@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
@@ -18,6 +16,7 @@ from facebook_business.api import FacebookAdsApi
 from facebook_business.exceptions import FacebookRequestError
 from facebook_business.session import FacebookSession
 
+from connectors.kit.retry import GiveUp, Retry, call_with_retries
 from connectors.meta_ads.exceptions import GraphFailure, MetaAdsError, MetaAdsRetryableError
 from connectors.meta_ads.settings import (
     INVALID_PARAMETER_CODE,
@@ -31,35 +30,7 @@ from mdp.secrets import redact, register_secret
 logger = logging.getLogger(__name__)
 
 Path = tuple[str, ...]
-_JITTER = random.Random()  # noqa: S311  (backoff jitter, not cryptography)
 _URL_SECRETS = re.compile(r"((?:access_token|appsecret_proof)=)[^&\s\"']+")
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how long to wait before asking again."""
-
-    max_retries: int = 5
-    base_delay: float = 2.0
-    max_delay: float = 300.0
-    throttle_pause: float = 60.0
-
-    @classmethod
-    def from_settings(cls, settings: MetaAdsSettings) -> RetryPolicy:
-        return cls(
-            settings.max_retries,
-            settings.retry_base_delay_seconds,
-            settings.retry_max_delay_seconds,
-            settings.throttle_pause_seconds,
-        )
-
-    def delay(self, retry: int, hint: float | None = None, rng: random.Random | None = None) -> float:
-        """Seconds before retry number `retry` (1-based): exponential with equal jitter up to `max_delay`,
-        and never less than the API's hint (a hint over `max_delay` is not retried here: see `request`)."""
-        ceiling = min(self.max_delay, self.base_delay * 2.0 ** (retry - 1))
-        jitter = (rng or _JITTER).uniform(0, ceiling / 2)
-        wait = ceiling / 2 + jitter
-        return wait if hint is None else max(wait, hint)
 
 
 def throttle_wait(headers: Mapping[str, str] | None) -> float | None:
@@ -112,9 +83,10 @@ def _json_header(raw: str | None) -> Any:
         return None
 
 
-def classify_graph_error(error: FacebookRequestError, policy: RetryPolicy) -> GraphFailure:
-    """A Graph error answer: throttling, transient and 5xx errors are retryable; token (190), permission
-    (10, 200-299), invalid parameter (100) and any other 4xx are not."""
+def classify_graph_error(error: FacebookRequestError, throttle_pause: float) -> GraphFailure:
+    """A Graph error answer: throttling (waited for as the headers say, else `throttle_pause` seconds),
+    transient and 5xx errors are retryable; token (190), permission (10, 200-299), invalid parameter (100)
+    and any other 4xx are not."""
     code = _as_int(error.api_error_code())
     subcode = _as_int(error.api_error_subcode())
     status = _as_int(error.http_status())
@@ -133,7 +105,7 @@ def classify_graph_error(error: FacebookRequestError, policy: RetryPolicy) -> Gr
     }
     if code in THROTTLE_CODES:
         wait = throttle_wait(headers)
-        return GraphFailure(True, "throttled", retry_after=wait or policy.throttle_pause, **common)
+        return GraphFailure(True, "throttled", retry_after=wait or throttle_pause, **common)
     if code in TOKEN_CODES:
         return GraphFailure(False, "access token rejected", **common)
     if code in PERMISSION_CODES:
@@ -178,7 +150,7 @@ class GraphClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.settings = settings
-        self.policy = RetryPolicy.from_settings(settings)
+        self.policy = settings.retry_policy()
         self._sleep = sleep
         session = FacebookSession(access_token=access_token, app_secret=app_secret, timeout=settings.timeout)
         session.GRAPH = settings.base_url
@@ -214,36 +186,34 @@ class GraphClient:
             MetaAdsRetryableError: still failing after `max_retries` retries.
             MetaAdsError: a failure retrying cannot fix.
         """
-        retry = 0
-        while True:
+
+        def attempt() -> dict[str, Any]:
             body, failure = self._attempt(method, tuple(path), params)
-            if failure is None:
-                assert body is not None
-                return body
-            if not failure.retryable:
-                break
-            if retry >= self.policy.max_retries:
-                break
-            if failure.retry_after is not None and failure.retry_after > self.policy.max_delay:
-                # Longer than this call may wait: the unit is retried later by the flow, which honours it.
-                break
-            retry += 1
-            self.retries += 1
-            wait = self.policy.delay(retry, failure.retry_after)
-            logger.warning(
-                "Meta Ads %s: %s; retry %d/%d in %.1fs",
-                what,
-                failure.describe(),
-                retry,
-                self.policy.max_retries,
-                wait,
-            )
-            self._sleep(wait)
-        # Raised outside any `except`: no chained exception (with URLs) travels with it.
-        text = self.scrub(f"Meta Ads {what} failed: {failure.describe()}")
-        if failure.retryable:
-            raise MetaAdsRetryableError(f"{text} (after {retry} retries)", failure)
-        raise MetaAdsError(text, failure)
+            if failure is not None:
+                raise _Failed(failure)
+            assert body is not None
+            return body
+
+        def verdict(error: Exception) -> Retry | BaseException:
+            if not isinstance(error, _Failed):
+                return error
+            if not error.failure.retryable:
+                return MetaAdsError(self.scrub(f"Meta Ads {what} failed: {error.failure.describe()}"), error.failure)
+            return Retry(error.failure.retry_after, error.failure.describe())
+
+        def give_up(error: Exception, stop: GiveUp) -> BaseException:
+            # A wait over max_delay is not waited here: the unit is retried later by the flow, which honours it.
+            assert isinstance(error, _Failed)
+            text = self.scrub(f"Meta Ads {what} failed: {error.failure.describe()}")
+            return MetaAdsRetryableError(f"{text} (after {stop.attempts - 1} retries)", error.failure)
+
+        return call_with_retries(
+            attempt, classify=verdict, policy=self.policy, what=f"Meta Ads {what}", give_up=give_up, sleep=self._pause
+        )
+
+    def _pause(self, seconds: float) -> None:
+        self.retries += 1
+        self._sleep(seconds)
 
     def _attempt(
         self, method: str, path: Path, params: Mapping[str, Any]
@@ -252,7 +222,7 @@ class GraphClient:
         try:
             response = self._api.call(method, path, params=dict(params))
         except FacebookRequestError as error:
-            return None, classify_graph_error(error, self.policy)
+            return None, classify_graph_error(error, self.settings.throttle_pause_seconds)
         except requests.RequestException as error:
             return None, classify_transport_error(error, self.settings.timeout)
         body = response.json()
@@ -266,6 +236,14 @@ class GraphClient:
     def scrub(self, text: str) -> str:
         """`text` without this client's secrets (nor any registered one, nor token-like URL values)."""
         return _URL_SECRETS.sub(r"\1***", redact(text, self._secrets))
+
+
+class _Failed(Exception):
+    """A failed attempt, carrying only what it tells (never a URL nor a token)."""
+
+    def __init__(self, failure: GraphFailure) -> None:
+        super().__init__(failure.describe())
+        self.failure = failure
 
 
 def cursor_pages(

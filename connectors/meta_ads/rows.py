@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-import pyarrow as pa
-
 from connectors.base import Account
+from connectors.kit.rows import BadRow, RowCollector
 from connectors.meta_ads.schema import ACCOUNT_TOTALS, ACTION_INSIGHTS, AD_INSIGHTS, BREAKDOWN_TABLES
 from connectors.meta_ads.settings import DEFAULT_ATTRIBUTION_WINDOW, INSIGHTS_FIELDS, INSIGHTS_QUERIES
 from mdp.numbers import NumberFormatError, parse_decimal
@@ -22,10 +21,6 @@ _SPEND_QUANTUM = Decimal("0.000001")
 _SPEND_LIMIT = Decimal(10) ** 12  # decimal128(18, 6)
 _ID_FIELDS = ("campaign_id", "adset_id", "ad_id")
 _KNOWN_FIELDS = frozenset(INSIGHTS_FIELDS)
-
-
-class BadRow(ValueError):
-    """Why a row cannot be loaded."""
 
 
 def parse_row(
@@ -39,7 +34,7 @@ def parse_row(
         BadRow: the reason it must go to quarantine instead.
     """
     if not isinstance(raw, Mapping):
-        raise BadRow(f"row is not a JSON object ({type(raw).__name__})")
+        raise BadRow("malformed", f"row is not a JSON object ({type(raw).__name__})")
     day = _day(raw, since, until)
     _check_account(raw, account)
     ids = {name: _identifier(raw, name) for name in _ID_FIELDS}
@@ -76,7 +71,7 @@ def sum_actions(items: Sequence[Mapping[str, Any]] | None, action_types: frozens
             continue
         value = _decimal(item.get("value"), f"{name}[{item.get('action_type')}].value")
         if value < 0:
-            raise BadRow(f"negative {name}[{item.get('action_type')}].value ({value})")
+            raise BadRow("negative_metric", f"{name}[{item.get('action_type')}].value ({value})")
         total += value
     return float(total)
 
@@ -90,7 +85,7 @@ def parse_breakdown_row(
         BadRow: the reason it must go to quarantine instead.
     """
     if not isinstance(raw, Mapping):
-        raise BadRow(f"row is not a JSON object ({type(raw).__name__})")
+        raise BadRow("malformed", f"row is not a JSON object ({type(raw).__name__})")
     day = _day(raw, since, until)
     _check_account(raw, account)
     campaign_id = _identifier(raw, "campaign_id")
@@ -124,7 +119,7 @@ def parse_account_row(
         BadRow: the reason it must go to quarantine instead.
     """
     if not isinstance(raw, Mapping):
-        raise BadRow(f"row is not a JSON object ({type(raw).__name__})")
+        raise BadRow("malformed", f"row is not a JSON object ({type(raw).__name__})")
     day = _day(raw, since, until)
     _check_account(raw, account)
     actions = _action_list(raw, "actions")
@@ -153,7 +148,7 @@ def parse_action_rows(
         BadRow: the reason the whole row must go to quarantine instead.
     """
     if not isinstance(raw, Mapping):
-        raise BadRow(f"row is not a JSON object ({type(raw).__name__})")
+        raise BadRow("malformed", f"row is not a JSON object ({type(raw).__name__})")
     day = _day(raw, since, until)
     _check_account(raw, account)
     campaign_id = _identifier(raw, "campaign_id")
@@ -184,9 +179,9 @@ def _by_action_type(items: list[Mapping[str, Any]] | None, name: str) -> dict[st
     for item in items or ():
         action_type = item.get("action_type")
         if not isinstance(action_type, str) or not action_type.strip():
-            raise BadRow(f"{name} entry without an action_type ({item!r})")
+            raise BadRow("malformed", f"{name} entry without an action_type ({item!r})")
         if action_type in out:
-            raise BadRow(f"{name} lists action_type {action_type!r} twice")
+            raise BadRow("malformed", f"{name} lists action_type {action_type!r} twice")
         out[action_type] = item
     return out
 
@@ -196,7 +191,7 @@ def _window_value(item: Mapping[str, Any] | None, key: str, name: str) -> float 
         return None
     value = _decimal(item[key], name)
     if value < 0:
-        raise BadRow(f"negative {name} ({value})")
+        raise BadRow("negative_metric", f"{name} ({value})")
     return float(value)
 
 
@@ -204,27 +199,21 @@ def _check_account(raw: Mapping[str, Any], account: Account) -> None:
     if "account_id" in raw:
         row_account = raw["account_id"]
         if row_account in (None, ""):
-            raise BadRow("missing account_id")
+            raise BadRow("missing_id", "account_id")
         if str(row_account) != account.id:
-            raise BadRow(f"account_id {row_account!r} is not the requested account {account.id}")
+            raise BadRow("account_mismatch")
 
 
 def _breakdown(raw: Mapping[str, Any], name: str) -> str:
     value = raw.get(name)
     if not isinstance(value, str) or not value.strip():
-        raise BadRow(f"missing breakdown {name} ({value!r})")
+        raise BadRow("missing_value", f"breakdown {name} ({value!r})")
     return value
 
 
 def unknown_fields(raw: Any, known: frozenset[str] = _KNOWN_FIELDS) -> set[str]:
     """Keys of a row that were not asked for (schema drift): logged, never loaded."""
     return set(raw) - known if isinstance(raw, Mapping) else set()
-
-
-def to_table(records: Sequence[Mapping[str, Any]], spec: TableSpec = AD_INSIGHTS) -> pa.Table:
-    """Records in the raw table's declared schema."""
-    schema = spec.schema
-    return pa.table({name: [r[name] for r in records] for name in schema.names}, schema=schema)
 
 
 Parser = Callable[[Any, Account, frozenset[str], dt.date, dt.date, Sequence[str]], list[dict[str, Any]]]
@@ -238,9 +227,6 @@ class RowFormat:
     parse: Parser
     grain: tuple[str, ...]  # the columns beside `date` that make a row unique
     known: frozenset[str]
-
-    def describe(self, record: Mapping[str, Any]) -> str:
-        return " ".join(f"{name.removesuffix('_id')} {record[name]}" for name in self.grain)
 
 
 def _ad_rows(
@@ -295,58 +281,46 @@ ROW_FORMATS: dict[str, RowFormat] = {
 
 @dataclass
 class RowBatch:
-    """Rows of one account and stream, checked: loadable records and quarantined ones, duplicates included."""
+    """Rows of one account and stream, checked: loadable records and quarantined ones, duplicates included
+    (the kit's collector, whose window is the chunk being added: a row's quarantine day lies inside it)."""
 
     account: Account
     action_types: frozenset[str]
     format: RowFormat = AD_FORMAT
     windows: tuple[str, ...] = ()
-    records: list[dict[str, Any]] = field(default_factory=list)
-    quarantine: list[QuarantinedRow] = field(default_factory=list)
     unknown: set[str] = field(default_factory=set)
-    _seen: set[tuple[Any, ...]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        key = ("date", *self.format.grain)
+        self.collector = RowCollector(self.format.spec, self.account.id, dt.date.min, dt.date.max, key)
 
     def add(self, rows: Iterable[Any], since: dt.date, until: dt.date) -> None:
-        grain = self.format.grain
+        self.collector.start, self.collector.end = since, until
         for raw in rows:
             self.unknown |= unknown_fields(raw, self.format.known)
             try:
                 parsed = self.format.parse(raw, self.account, self.action_types, since, until, self.windows)
-                keys = [(r["date"], *(r[name] for name in grain)) for r in parsed]
-                for record, key in zip(parsed, keys, strict=True):
-                    if key in self._seen or keys.count(key) > 1:
-                        raise BadRow(f"duplicate row for {self.format.describe(record)} on {key[0]}")
             except BadRow as bad:
-                self.quarantine.append(
-                    QuarantinedRow(self.account.id, _quarantine_day(raw, since, until), str(bad), _json(raw))
-                )
+                day = _date(raw.get("date_start")) if isinstance(raw, Mapping) else None
+                self.collector.reject([bad.reason], day, _json(raw))
                 continue
-            self._seen.update(keys)
-            self.records.extend(parsed)
+            self.collector.add(parsed, record=_json(raw))
 
     def take(self) -> tuple[list[dict[str, Any]], list[QuarantinedRow]]:
         """The rows added since the last call (duplicate detection keeps its memory)."""
-        records, quarantine = self.records, self.quarantine
-        self.records, self.quarantine = [], []
-        return records, quarantine
+        return self.collector.take()
 
 
 def _day(raw: Mapping[str, Any], since: dt.date, until: dt.date) -> dt.date:
     start = _date(raw.get("date_start"))
     if start is None:
-        raise BadRow(f"date_start missing or not a date ({raw.get('date_start')!r})")
+        raise BadRow("unparsable", f"date_start ({raw.get('date_start')!r}) is not a date")
     stop = raw.get("date_stop")
     if stop is not None and _date(stop) != start:
-        raise BadRow(f"date_stop {stop!r} differs from date_start {start} (expected daily rows)")
+        raise BadRow("not_daily", f"date_stop {stop!r} differs from date_start {start}")
     if not since <= start <= until:
-        raise BadRow(f"date_start {start} is outside the requested range {since}..{until}")
+        raise BadRow("date_out_of_range")
     return start
-
-
-def _quarantine_day(raw: Any, since: dt.date, until: dt.date) -> dt.date:
-    """The row's own day when it is readable and inside the requested range, else the range's first."""
-    day = _date(raw.get("date_start")) if isinstance(raw, Mapping) else None
-    return day if day is not None and since <= day <= until else since
 
 
 def _date(value: Any) -> dt.date | None:
@@ -362,9 +336,9 @@ def _identifier(raw: Mapping[str, Any], name: str) -> str:
     value = raw.get(name)
     text = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
     if not text or text == "0":
-        raise BadRow(f"missing {name}")
+        raise BadRow("missing_id", name)
     if not (text.isascii() and text.isdigit()):
-        raise BadRow(f"{name} {text!r} is not a Graph id")
+        raise BadRow("invalid_id", f"{name} {text!r} is not a Graph id")
     return text
 
 
@@ -381,12 +355,12 @@ def _count(raw: Mapping[str, Any], name: str) -> int:
     elif isinstance(value, str):
         parsed = _decimal(value, name)
         if parsed != parsed.to_integral_value():
-            raise BadRow(f"non-numeric {name} ({value!r}): not a whole number")
+            raise BadRow("unparsable", f"{name} ({value!r}): not a whole number")
         number = int(parsed)
     else:
-        raise BadRow(f"non-numeric {name} ({value!r})")
+        raise BadRow("unparsable", f"{name} ({value!r})")
     if number < 0:
-        raise BadRow(f"negative {name} ({number})")
+        raise BadRow("negative_metric", f"{name} ({number})")
     return number
 
 
@@ -396,20 +370,20 @@ def _spend(raw: Mapping[str, Any]) -> Decimal:
         return Decimal(0).quantize(_SPEND_QUANTUM)
     spend = _decimal(value, "spend")
     if spend < 0:
-        raise BadRow(f"negative spend ({value})")
+        raise BadRow("negative_cost", f"spend ({value})")
     if spend >= _SPEND_LIMIT:
-        raise BadRow(f"spend out of range ({value})")
+        raise BadRow("out_of_range", f"spend ({value})")
     return spend.quantize(_SPEND_QUANTUM, rounding=ROUND_HALF_EVEN)
 
 
 def _decimal(value: Any, name: str) -> Decimal:
     """Graph's numbers are strings ("12.34"); thousands separators ("1,234.56") are read, never guessed at."""
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise BadRow(f"non-numeric {name} ({value!r})")
+        raise BadRow("unparsable", f"{name} ({value!r})")
     try:
         return parse_decimal(str(value))
     except NumberFormatError as error:
-        raise BadRow(f"non-numeric {name} ({value!r})" + (f": {error.detail}" if error.detail else "")) from None
+        raise BadRow("unparsable", f"{name} ({value!r})" + (f": {error.detail}" if error.detail else "")) from None
 
 
 def _action_list(raw: Mapping[str, Any], name: str) -> list[Mapping[str, Any]] | None:
@@ -417,7 +391,7 @@ def _action_list(raw: Mapping[str, Any], name: str) -> list[Mapping[str, Any]] |
     if value is None:
         return None
     if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
-        raise BadRow(f"{name} is not a list of {{action_type, value}} objects")
+        raise BadRow("malformed", f"{name} is not a list of {{action_type, value}} objects")
     return value
 
 

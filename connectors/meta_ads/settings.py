@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from connectors.base import ConnectorSettings
+from connectors.kit.retry import RetryPolicy
 from mdp.currency import minor_units
 from mdp.identifiers import ascii_match
 
@@ -313,3 +314,14 @@ class MetaAdsSettings(ConnectorSettings):
     @property
     def timeout(self) -> tuple[float, float]:
         return (self.connect_timeout_seconds, self.read_timeout_seconds)
+
+    def retry_policy(self) -> RetryPolicy:
+        """Exponential from `retry_base_delay_seconds` with equal jitter (half of each wait left to chance);
+        an asked wait over `retry_max_delay_seconds` is handed up to the flow, which honours it."""
+        return RetryPolicy(
+            max_attempts=self.max_retries + 1,
+            initial_delay=self.retry_base_delay_seconds,
+            max_delay=self.retry_max_delay_seconds,
+            jitter=0.5,
+            max_wait=self.retry_max_delay_seconds,
+        )

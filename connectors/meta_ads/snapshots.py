@@ -11,8 +11,9 @@ from decimal import Decimal
 from typing import Any
 
 from connectors.base import Account
+from connectors.kit.rows import BadRow, RowCollector
 from connectors.meta_ads.graph import GraphClient, cursor_pages
-from connectors.meta_ads.rows import BadRow, _decimal, _identifier, _json
+from connectors.meta_ads.rows import _decimal, _identifier, _json
 from connectors.meta_ads.schema import SNAPSHOT_TABLES
 from connectors.meta_ads.settings import SNAPSHOT_EDGES, currency_offset
 from mdp.schema import QuarantinedRow, TableSpec
@@ -36,7 +37,7 @@ def parse_entity(raw: Any, stream: str, account: Account, day: dt.date) -> dict[
         BadRow: the reason it must go to quarantine instead.
     """
     if not isinstance(raw, Mapping):
-        raise BadRow(f"item is not a JSON object ({type(raw).__name__})")
+        raise BadRow("malformed", f"item is not a JSON object ({type(raw).__name__})")
     record: dict[str, Any] = {"snapshot_date": day, "account_id": account.id, "id": _identifier(raw, "id")}
     record.update(_PARSERS[stream](raw, account))
     return record
@@ -60,11 +61,11 @@ def _campaign(raw: Mapping[str, Any], account: Account) -> dict[str, Any]:
 def _adset(raw: Mapping[str, Any], account: Account) -> dict[str, Any]:
     targeting = raw.get("targeting")
     if targeting is not None and not isinstance(targeting, Mapping):
-        raise BadRow(f"targeting is not an object ({targeting!r})")
+        raise BadRow("malformed", f"targeting is not an object ({targeting!r})")
     geo = (targeting or {}).get("geo_locations")
     countries = geo.get("countries") if isinstance(geo, Mapping) else None
     if countries is not None and not (isinstance(countries, list) and all(isinstance(c, str) for c in countries)):
-        raise BadRow(f"targeting.geo_locations.countries is not a list of codes ({countries!r})")
+        raise BadRow("malformed", f"targeting.geo_locations.countries is not a list of codes ({countries!r})")
     return {
         "name": _text(raw, "name"),
         "campaign_id": _optional_id(raw, "campaign_id"),
@@ -80,7 +81,7 @@ def _adset(raw: Mapping[str, Any], account: Account) -> dict[str, Any]:
 def _ad(raw: Mapping[str, Any], account: Account) -> dict[str, Any]:
     creative = raw.get("creative")
     if creative is not None and not isinstance(creative, Mapping):
-        raise BadRow(f"creative is not an object ({creative!r})")
+        raise BadRow("malformed", f"creative is not an object ({creative!r})")
     return {
         "name": _text(raw, "name"),
         "adset_id": _optional_id(raw, "adset_id"),
@@ -119,7 +120,7 @@ def budget(value: Any, currency: str | None, name: str = "budget") -> Decimal | 
         return None
     minor = _decimal(value, name)
     if minor < 0:
-        raise BadRow(f"negative {name} ({value})")
+        raise BadRow("negative_metric", f"{name} ({value})")
     if minor == 0:
         return None
     return (minor / currency_offset(currency)).quantize(Decimal("0.000001"))
@@ -138,7 +139,7 @@ def _text(raw: Mapping[str, Any] | None, name: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise BadRow(f"{name} is not a string ({value!r})")
+        raise BadRow("unparsable", f"{name} is not a string ({value!r})")
     return value
 
 
@@ -149,7 +150,7 @@ def _optional_id(raw: Mapping[str, Any], name: str) -> str | None:
 def _object(raw: Mapping[str, Any] | None, name: str) -> Mapping[str, Any] | None:
     value = raw.get(name) if raw else None
     if value is not None and not isinstance(value, Mapping):
-        raise BadRow(f"{name} is not an object ({value!r})")
+        raise BadRow("malformed", f"{name} is not an object ({value!r})")
     return value
 
 
@@ -172,16 +173,16 @@ def _time(raw: Mapping[str, Any], name: str) -> dt.datetime | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise BadRow(f"{name} is not a time ({value!r})")
+        raise BadRow("unparsable", f"{name} is not a time ({value!r})")
     try:
         parsed = dt.datetime.strptime(value, _GRAPH_TIME)
     except ValueError:
         try:
             parsed = dt.datetime.fromisoformat(value)
         except ValueError:
-            raise BadRow(f"{name} is not a time ({value!r})") from None
+            raise BadRow("unparsable", f"{name} is not a time ({value!r})") from None
     if parsed.tzinfo is None:
-        raise BadRow(f"{name} has no UTC offset ({value!r})")
+        raise BadRow("unparsable", f"{name} has no UTC offset ({value!r})")
     return parsed.astimezone(dt.UTC)
 
 
@@ -197,21 +198,16 @@ class SnapshotBatch:
         self.spec: TableSpec = SNAPSHOT_TABLES[self.stream]
         self.known = frozenset(SNAPSHOT_EDGES[self.stream][1])
         self.unknown: set[str] = set()
-        self._seen: set[str] = set()
+        self.collector = RowCollector(self.spec, self.account.id, self.day, self.day, key=("id",))
 
     def parse(self, items: list[Any]) -> tuple[list[dict[str, Any]], list[QuarantinedRow]]:
-        records: list[dict[str, Any]] = []
-        quarantine: list[QuarantinedRow] = []
         for raw in items:
             if isinstance(raw, Mapping):
                 self.unknown |= set(raw) - self.known
             try:
                 record = parse_entity(raw, self.stream, self.account, self.day)
-                if record["id"] in self._seen:
-                    raise BadRow(f"duplicate item {record['id']}")
             except BadRow as bad:
-                quarantine.append(QuarantinedRow(self.account.id, self.day, str(bad), _json(raw)))
+                self.collector.reject([bad.reason], self.day, _json(raw))
                 continue
-            self._seen.add(record["id"])
-            records.append(record)
-        return records, quarantine
+            self.collector.add([record], record=_json(raw))
+        return self.collector.take()

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import SecretStr
 
 from connectors.base import TOTALS_STREAM, Account, Connector, ConnectorSettings, Extracted, Stream, zero_totals
+from connectors.kit.accounts import AccountCache, FatalAccounts
 from connectors.microsoft_ads.exceptions import MicrosoftAdsError
-from connectors.microsoft_ads.rows import BadReport, ReportBatch, to_table
+from connectors.microsoft_ads.rows import BadReport, ReportBatch
 from connectors.microsoft_ads.schema import REPORT_TABLES
 from connectors.microsoft_ads.settings import (
     CUSTOMER_SERVICE,
@@ -47,6 +48,7 @@ class MicrosoftAdsConnector(Connector):
 
     type_name: ClassVar[str] = "microsoft_ads"
     settings_model: ClassVar[type[ConnectorSettings]] = MicrosoftAdsSettings
+    settings: MicrosoftAdsSettings
     streams: ClassVar[tuple[Stream, ...]] = STREAMS
     default_lookback_days: ClassVar[int] = DEFAULT_LOOKBACK_DAYS
     totals_stream: ClassVar[str | None] = TOTALS_STREAM
@@ -73,27 +75,22 @@ class MicrosoftAdsConnector(Connector):
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if not isinstance(settings, MicrosoftAdsSettings):
-            settings = MicrosoftAdsSettings.model_validate(settings.model_dump())
         super().__init__(settings)
-        self.msads: MicrosoftAdsSettings = settings
         self._sleep = sleep
         self._clock = clock
         self._lock = threading.Lock()
         self._credentials: Credentials | None = None
-        self._accounts: dict[str, Account] = {}
-        self._fatal: dict[str, MicrosoftAdsError] = {}
+        self._accounts = AccountCache()
+        self._fatal: FatalAccounts[MicrosoftAdsError] = FatalAccounts(_stays_refused, _refused_again)
 
     def list_accounts(self) -> list[Account]:
         """The configured accounts, or every active account of the customer (SearchAccounts)."""
-        if self.msads.accounts:
-            with self._lock:
-                return [self._accounts.get(a, Account(a)) for a in self.msads.accounts]
+        return self._accounts.listed(self.settings.accounts, self._discover)
+
+    def _discover(self) -> list[Account]:
         session = self._session()
-        searched = self._search(session, "CustomerId", self.msads.customer_id, "list the customer's accounts")
+        searched = self._search(session, "CustomerId", self.settings.customer_id, "list the customer's accounts")
         found = [a for a, status in searched if status not in INACTIVE_STATUSES]
-        with self._lock:
-            self._accounts.update({a.id: a for a in found})
         logger.info("Microsoft Ads %s: discovered %d account(s)", self.name, len(found))
         return found
 
@@ -111,17 +108,17 @@ class MicrosoftAdsConnector(Connector):
             raise ConnectorError(f"Microsoft Ads {self.name}: account {error}") from None
         if end < start:
             raise ConnectorError(f"Microsoft Ads account {account_id}: end {end} is before start {start}")
-        self._raise_if_failed_before(account_id)
+        self._fatal.raise_if_failed_before(account_id)
         began = self._clock()
         session = self._session()
         try:
             info = self._account(session, account_id)
             from connectors.microsoft_ads.reports import ReportRunner  # the SDK, on first use (see _session)
 
-            runner = ReportRunner(session, self.msads, account_id, sleep=self._sleep, clock=self._clock)
+            runner = ReportRunner(session, self.settings, account_id, sleep=self._sleep, clock=self._clock)
             text = runner.csv(stream, start, end)
         except MicrosoftAdsError as error:
-            self._remember(account_id, error)
+            self._fatal.remember(account_id, error)
             raise
         batch = ReportBatch(stream, info, start, end)
         if text is not None:
@@ -130,7 +127,7 @@ class MicrosoftAdsConnector(Connector):
             except BadReport as error:
                 raise MicrosoftAdsError(f"Microsoft Ads account {account_id} {stream}: {error}") from None
         if batch.records or batch.quarantine:
-            yield Extracted(to_table(batch.records, spec), batch.quarantine)
+            yield Extracted(batch.collector.table(), batch.quarantine)
         if stream == TOTALS_STREAM:  # the days the report had no row for: zero totals, to reconcile against
             zeros = zero_totals(spec, account_id, start, end, (r["date"] for r in batch.records))
             if zeros.num_rows:
@@ -151,9 +148,9 @@ class MicrosoftAdsConnector(Connector):
 
     def describe(self) -> dict[str, Any]:
         return super().describe() | {
-            "customer_id": self.msads.customer_id,
-            "endpoint": self.msads.endpoint or "Microsoft's production services",
-            "token_url": self.msads.token_url,
+            "customer_id": self.settings.customer_id,
+            "endpoint": self.settings.endpoint or "Microsoft's production services",
+            "token_url": self.settings.token_url,
         }
 
     def _session(self) -> Session:
@@ -161,7 +158,7 @@ class MicrosoftAdsConnector(Connector):
         # use, so that listing connector types and their raw tables (dbt sources, `mdp check`) stays fast.
         from connectors.microsoft_ads.client import Session
 
-        return Session(self.msads, self._secrets())
+        return Session(self.settings, self._secrets())
 
     def _secrets(self) -> Credentials:
         from connectors.microsoft_ads.client import Credentials
@@ -169,7 +166,7 @@ class MicrosoftAdsConnector(Connector):
         with self._lock:
             if self._credentials is None:
                 prefix = f"connectors.{self.name}.credentials"
-                refs = self.msads.credentials
+                refs = self.settings.credentials
 
                 def read(key: str) -> SecretStr:
                     return resolve_secret(refs[key], key=f"{prefix}.{key}")
@@ -184,20 +181,17 @@ class MicrosoftAdsConnector(Connector):
 
     def _account(self, session: Session, account_id: str) -> Account:
         """The account's name, currency and time zone (read once per connector instance)."""
-        with self._lock:
-            known = self._accounts.get(account_id)
-        if known is not None and known.currency and known.time_zone:
-            return known
-        found = self._search(session, "AccountId", account_id, f"read account {account_id}")
-        if not found:
-            raise MicrosoftAdsError(
-                f"Microsoft Ads {self.name}: account {account_id} is not visible to this user under customer "
-                f"{self.msads.customer_id} (connectors.{self.name}.accounts)"
-            )
-        info = found[0][0]
-        with self._lock:
-            self._accounts[account_id] = info
-        return info
+
+        def read() -> Account:
+            found = self._search(session, "AccountId", account_id, f"read account {account_id}")
+            if not found:
+                raise MicrosoftAdsError(
+                    f"Microsoft Ads {self.name}: account {account_id} is not visible to this user under customer "
+                    f"{self.settings.customer_id} (connectors.{self.name}.accounts)"
+                )
+            return found[0][0]
+
+        return self._accounts.get(account_id, read)
 
     def _search(self, session: Session, field: str, value: str, what: str) -> list[tuple[Account, str]]:
         """SearchAccounts with one Equals predicate, every page: (account, AccountLifeCycleStatus)."""
@@ -220,17 +214,13 @@ class MicrosoftAdsConnector(Connector):
                 return found
             index += 1
 
-    def _raise_if_failed_before(self, account_id: str) -> None:
-        with self._lock:
-            earlier = self._fatal.get(account_id)
-        if earlier is not None:
-            raise MicrosoftAdsError(f"{earlier} (earlier in this run; not asked again)", earlier.code)
 
-    def _remember(self, account_id: str, error: MicrosoftAdsError) -> None:
-        """A refused token or permission stays so for the run: the account's other chunks fail at once."""
-        if error.code in TOKEN_CODES or error.code in PERMISSION_CODES:
-            with self._lock:
-                self._fatal.setdefault(account_id, error)
+def _stays_refused(error: MicrosoftAdsError) -> bool:
+    return error.code in TOKEN_CODES or error.code in PERMISSION_CODES
+
+
+def _refused_again(earlier: MicrosoftAdsError, message: str) -> MicrosoftAdsError:
+    return MicrosoftAdsError(message, earlier.code)
 
 
 def _account_from(item: Any) -> Account:

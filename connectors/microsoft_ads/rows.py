@@ -7,17 +7,16 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-import pyarrow as pa
-
 from connectors.base import Account
+from connectors.kit.rows import BadRow, RowCollector
+from connectors.microsoft_ads.schema import REPORT_TABLES
 from connectors.microsoft_ads.settings import COUNTRY_CODES, REPORT_QUERIES
 from mdp.numbers import NumberFormatError, parse_decimal
-from mdp.schema import QuarantinedRow, TableSpec
 
 _MONEY_QUANTUM = Decimal("0.000001")
 _MONEY_LIMIT = Decimal(10) ** 12  # decimal128(18, 6)
@@ -51,10 +50,6 @@ FIELDS: dict[str, tuple[str, str]] = {
     "Conversions": ("conversions", "number"),
     "Revenue": ("revenue", "money"),
 }
-
-
-class BadRow(ValueError):
-    """Why a row cannot be loaded."""
 
 
 @dataclass(frozen=True)
@@ -108,25 +103,21 @@ class BadReport(ValueError):
     """The report file as a whole does not match its request."""
 
 
-def parse_row(row: ReportRow, columns: Sequence[str], account: Account, start: dt.date, end: dt.date) -> dict[str, Any]:
-    """One report line as a raw record.
+def parse_row(row: ReportRow, columns: Sequence[str], account: Account) -> dict[str, Any]:
+    """One report line as a raw record (its account and day are checked by the collector).
 
     Raises:
         BadRow: the reason it must go to quarantine instead.
     """
     if len(row.cells) != len(columns):
-        raise BadRow(f"line {row.line}: {len(row.cells)} fields, expected {len(columns)}")
+        raise BadRow("malformed", f"line {row.line}: {len(row.cells)} fields, expected {len(columns)}")
     record: dict[str, Any] = {}
     for column, raw in zip(columns, row.cells, strict=True):
         name, kind = FIELDS[column]
         record[name] = _value(raw.strip(), kind, column)
-    if record["account_id"] != account.id:
-        raise BadRow(f"line {row.line}: AccountId {record['account_id']} is not the requested account {account.id}")
-    if not start <= record["date"] <= end:
-        raise BadRow(f"line {row.line}: TimePeriod {record['date']} outside {start}..{end}")
     record["account_currency"] = record.get("account_currency") or account.currency
     if not record["account_currency"]:
-        raise BadRow(f"line {row.line}: no currency (CurrencyCode empty and the account's unknown)")
+        raise BadRow("missing_value", f"line {row.line}: CurrencyCode empty and the account's currency unknown")
     if record.get("account_name") is None:
         record["account_name"] = account.name
     record["account_time_zone"] = account.time_zone
@@ -141,30 +132,30 @@ def _value(raw: str, kind: str, column: str) -> Any:
     if raw in _EMPTY:
         if kind in ("count", "number", "money"):
             return 0 if kind == "count" else (0.0 if kind == "number" else Decimal(0))
-        raise BadRow(f"{column} is empty")
+        raise BadRow("missing_id" if kind == "id" else "missing_value", f"{column} is empty")
     if kind == "required":
         return raw
     if kind == "id":
         if not (raw.isascii() and raw.isdigit()):
-            raise BadRow(f"{column} {raw!r} is not an id")
+            raise BadRow("invalid_id", f"{column} {raw!r} is not an id")
         return raw
     if kind == "date":
         return _date(raw, column)
     if kind == "currency":
         if len(raw) != 3 or not raw.isalpha():
-            raise BadRow(f"{column} {raw!r} is not an ISO 4217 code")
+            raise BadRow("unparsable", f"{column} {raw!r} is not an ISO 4217 code")
         return raw.upper()
     number = _decimal(raw, column)
     if number < 0:
-        raise BadRow(f"negative {column} ({raw})")
+        raise BadRow("negative_cost" if column == "Spend" else "negative_metric", f"{column} ({raw})")
     if kind == "count":
         if number != number.to_integral_value():
-            raise BadRow(f"{column} {raw!r} is not a whole number")
+            raise BadRow("unparsable", f"{column} {raw!r} is not a whole number")
         return int(number)
     if kind == "number":
         return float(number)
     if number >= _MONEY_LIMIT:
-        raise BadRow(f"{column} {raw!r} is out of range")
+        raise BadRow("out_of_range", f"{column} {raw!r}")
     return number.quantize(_MONEY_QUANTUM, rounding=ROUND_HALF_EVEN)
 
 
@@ -174,7 +165,7 @@ def _decimal(raw: str, column: str) -> Decimal:
     try:
         return parse_decimal(raw)
     except NumberFormatError as error:
-        raise BadRow(f"{column} {error}") from None
+        raise BadRow("unparsable", f"{column} {error}") from None
 
 
 def _date(raw: str, column: str) -> dt.date:
@@ -183,48 +174,39 @@ def _date(raw: str, column: str) -> dt.date:
             return dt.datetime.strptime(raw, fmt).date()
         except ValueError:
             continue
-    raise BadRow(f"{column} {raw!r} is not a date")
+    raise BadRow("unparsable", f"{column} {raw!r} is not a date")
 
 
-@dataclass
 class ReportBatch:
-    """The rows of one account's report file for one stream: records and quarantined lines."""
+    """The rows of one account's report file for one stream: records and quarantined lines. A report's rows
+    are not checked for duplicates (they never were: the Reporting service aggregates by its columns)."""
 
-    stream: str
-    account: Account
-    start: dt.date
-    end: dt.date
-    records: list[dict[str, Any]] = field(default_factory=list)
-    quarantine: list[QuarantinedRow] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
+    def __init__(self, stream: str, account: Account, start: dt.date, end: dt.date) -> None:
+        self.stream, self.account = stream, account
+        self.collector = RowCollector(REPORT_TABLES[stream], account.id, start, end, key=None)
+        self.records, self.quarantine = self.collector.rows, self.collector.quarantine
+        self.skipped: list[str] = []
 
     def add(self, text: str) -> None:
         columns = REPORT_QUERIES[self.stream].columns
         lines, self.skipped = report_lines(text, columns)
         for row in lines:
             try:
-                self.records.append(parse_row(row, columns, self.account, self.start, self.end))
+                record = parse_row(row, columns, self.account)
             except BadRow as bad:
-                self.quarantine.append(
-                    QuarantinedRow(self.account.id, _row_day(row, self.start, self.end), str(bad), _json(row, columns))
-                )
+                self.collector.reject([bad.reason], _row_day(row), _json(row, columns))
+                continue
+            self.collector.add([record], record=_json(row, columns))
 
 
-def _row_day(row: ReportRow, start: dt.date, end: dt.date) -> dt.date:
-    """The row's own day when it can be read and lies in the window, else the window's first day."""
+def _row_day(row: ReportRow) -> dt.date | None:
     try:
-        day = _date(row.cells[0].strip(), "TimePeriod")
+        return _date(row.cells[0].strip(), "TimePeriod")
     except (BadRow, IndexError):
-        return start
-    return day if start <= day <= end else start
+        return None
 
 
 def _json(row: ReportRow, columns: Sequence[str]) -> str:
     if len(row.cells) == len(columns):
         return json.dumps(dict(zip(columns, row.cells, strict=True)), ensure_ascii=False)
     return json.dumps(row.cells, ensure_ascii=False)
-
-
-def to_table(records: Sequence[Mapping[str, Any]], spec: TableSpec) -> pa.Table:
-    """Records in the raw table's declared schema."""
-    return pa.table({name: [r.get(name) for r in records] for name in spec.schema.names}, schema=spec.schema)

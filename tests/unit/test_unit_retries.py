@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.ingest import RetryWaitTooLong, unit_retry_delay, with_unit_retries
+from flows.ingest import RetryWaitTooLong, unit_retry_policy, with_unit_retries
 from mdp.errors import ConnectorError, RetryableAPIError
 
 
@@ -23,21 +23,22 @@ class Flaky:
 def run(call: Flaky, retries: int = 3, max_wait: float = 900.0) -> tuple[str, list[float]]:
     sleeps: list[float] = []
     result = with_unit_retries(
-        call, retries=retries, max_wait_seconds=max_wait, what="unit", sleep=sleeps.append, jitter=lambda: 0.0
+        call, retries=retries, max_wait_seconds=max_wait, what="unit", sleep=sleeps.append, draw=lambda: 0.5
     )
     return result, sleeps
 
 
 def test_backoff_doubles_and_a_requested_delay_is_a_floor() -> None:
-    assert [unit_retry_delay(n, None, 0.0) for n in (1, 2, 3)] == [2.0, 4.0, 8.0]
-    assert unit_retry_delay(1, None, 1.0) == 3.0
-    assert unit_retry_delay(1, 103.0, 0.0) == 103.0
-    assert unit_retry_delay(3, 1.0, 0.0) == 8.0
+    policy = unit_retry_policy(3, 900.0)
+    assert [policy.delay(n, None, 0.5) for n in (1, 2, 3)] == [2.5, 5.0, 10.0]
+    assert [policy.delay(1, None, draw) for draw in (0.0, 0.999)] == [3.0, pytest.approx(2.0, abs=0.01)]
+    assert policy.delay(1, 103.0, 0.0) == 103.0
+    assert policy.delay(3, 1.0, 0.0) == 12.0
 
 
 def test_a_server_requested_delay_over_a_minute_is_waited_for() -> None:
     call = Flaky(RetryableAPIError("quota", retry_after=121), RetryableAPIError("5xx"))
-    assert run(call) == ("loaded", [121.0, 4.0])
+    assert run(call) == ("loaded", [121.0, 5.0])
     assert call.calls == 3
 
 

@@ -286,9 +286,9 @@ def test_an_unknown_account_is_an_invalid_parameter(make_connector: Make) -> Non
 @pytest.mark.parametrize(
     ("mode", "reason"),
     [
-        ("negative_cost", "negative spend (-"),
-        ("missing_id", "missing ad_id"),
-        ("non_numeric", "non-numeric impressions ('N/A')"),
+        ("negative_cost", "negative_cost:spend (-"),
+        ("missing_id", "missing_id:ad_id"),
+        ("non_numeric", "unparsable:impressions ('N/A')"),
     ],
 )
 def test_malformed_rows_are_quarantined(

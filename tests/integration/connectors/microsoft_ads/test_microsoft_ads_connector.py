@@ -97,7 +97,7 @@ def test_a_client_built_in_another_thread_meanwhile_keeps_its_own_headers(
     found: dict[str, str | None] = {}
 
     def runner(account: str) -> ReportRunner:
-        built = ReportRunner(Session(connector.msads, connector._secrets()), connector.msads, account)
+        built = ReportRunner(Session(connector.settings, connector._secrets()), connector.settings, account)
         _ = built.service  # the client is built (its WSDL opened) here
         return built
 

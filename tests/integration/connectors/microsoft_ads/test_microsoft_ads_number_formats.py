@@ -59,7 +59,7 @@ def test_revenue_and_spend_equal_the_truth_exactly(
     monkeypatch.setattr(reports, "REPORT_FORMAT_VERSION", format_version)
     account = account_in(microsoft_sandbox, currency)
     connector = make_connector(accounts=[account])
-    runner = ReportRunner(Session(connector.msads, connector._secrets()), connector.msads, account)
+    runner = ReportRunner(Session(connector.settings, connector._secrets()), connector.settings, account)
     text = runner.csv("ad_performance", START, END)
     assert text is not None
     assert bool(GROUPED.search(text)) == (format_version != "2.0"), "1.0 writes thousands separators, 2.0 none"
@@ -82,7 +82,7 @@ def test_revenue_and_spend_equal_the_truth_exactly(
 def test_the_connector_asks_for_format_version_2(make_connector: Make, microsoft_sandbox: MicrosoftAdsSandbox) -> None:
     account = account_in(microsoft_sandbox, "JPY")
     connector = make_connector(accounts=[account])
-    runner = ReportRunner(Session(connector.msads, connector._secrets()), connector.msads, account)
+    runner = ReportRunner(Session(connector.settings, connector._secrets()), connector.settings, account)
     text = runner.csv("device_performance", START, END)
     assert text is not None
     assert not GROUPED.search(text)

@@ -14,7 +14,7 @@ from google.auth import exceptions as auth_exceptions
 from pydantic import ValidationError
 
 from connectors import registry
-from connectors.google_ads.connector import GoogleAdsConnector, backoff_delay
+from connectors.google_ads.connector import GoogleAdsConnector
 from connectors.google_ads.exceptions import classify, parse_failure
 from connectors.google_ads.schema import AD_PERFORMANCE
 from connectors.google_ads.settings import (
@@ -97,7 +97,7 @@ def test_the_registry_builds_it_from_pipeline_yaml_without_any_call(tmp_path: Pa
     config = load_config(path)
     [connector] = registry.build_connectors(config)
     assert isinstance(connector, GoogleAdsConnector)
-    assert connector.config.retry.max_attempts == 2
+    assert connector.settings.retry.max_attempts == 2
     described = connector.describe()
     assert described["endpoint"] == "127.0.0.1:50051"
     assert described["auth"] == "access_token"
@@ -260,11 +260,12 @@ def test_other_exceptions_are_not_api_failures() -> None:
 
 
 def test_backoff_grows_is_capped_jittered_and_honours_the_api() -> None:
-    policy = RetrySettings(initial_delay_seconds=1, multiplier=2, max_delay_seconds=5, jitter=0.5)
-    assert [backoff_delay(policy, n, None, 0.0) for n in range(1, 6)] == [1, 2, 4, 5, 5]
-    assert backoff_delay(policy, 2, None, 0.999) == pytest.approx(1.001)
-    assert backoff_delay(policy, 1, 3.0, 0.5) == 3.0
-    assert backoff_delay(RetrySettings(jitter=0), 1, None, 0.7) == 1.0
+    policy = RetrySettings(initial_delay_seconds=1, multiplier=2, max_delay_seconds=5, jitter=0.5).policy()
+    assert [policy.delay(n, None, 0.0) for n in range(1, 6)] == [1, 2, 4, 5, 5]
+    assert policy.delay(2, None, 0.999) == pytest.approx(1.001)
+    assert policy.delay(1, 3.0, 0.5) == 3.0
+    assert policy.max_wait == 5  # a longer retry_delay is left to the flow's unit retries
+    assert RetrySettings(jitter=0).policy().delay(1, None, 0.7) == 1.0
 
 
 @pytest.mark.parametrize("trace", ["api", "http,call_error", "all"])

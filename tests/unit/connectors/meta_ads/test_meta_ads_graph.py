@@ -19,7 +19,6 @@ from connectors.meta_ads.connector import MetaAdsConnector
 from connectors.meta_ads.exceptions import MetaAdsError, MetaAdsRetryableError, ReportRunFailed
 from connectors.meta_ads.graph import (
     GraphClient,
-    RetryPolicy,
     classify_graph_error,
     classify_transport_error,
     insights_utilisation,
@@ -29,7 +28,7 @@ from connectors.meta_ads.reports import ReportRunner, StartedRun, poll_waits, sp
 from connectors.meta_ads.settings import GRAPH_API_VERSION, MetaAdsSettings
 from mdp.errors import RetryableAPIError
 
-POLICY = RetryPolicy(max_retries=3, base_delay=1.0, max_delay=30.0, throttle_pause=45.0)
+THROTTLE_PAUSE = 45.0
 TOKEN = "EAABunit" + "x" * 20
 
 
@@ -91,7 +90,7 @@ def graph_error(
 def test_graph_errors_are_classified(
     code: int | None, status: int, transient: bool, retryable: bool, reason: str
 ) -> None:
-    failure = classify_graph_error(graph_error(code, status, transient=transient), POLICY)
+    failure = classify_graph_error(graph_error(code, status, transient=transient), THROTTLE_PAUSE)
     assert (failure.retryable, failure.reason) == (retryable, reason)
     assert failure.fbtrace_id == "TRACE"
     assert failure.http_status == status
@@ -100,11 +99,11 @@ def test_graph_errors_are_classified(
 def test_throttling_waits_as_the_headers_say() -> None:
     usage = {"123": [{"type": "ads_insights", "estimated_time_to_regain_access": 2}]}
     headers = {"X-Business-Use-Case-Usage": json.dumps(usage)}
-    failure = classify_graph_error(graph_error(80004, subcode=2446079, headers=headers), POLICY)
+    failure = classify_graph_error(graph_error(80004, subcode=2446079, headers=headers), THROTTLE_PAUSE)
     assert failure.retry_after == 120
     assert "throttled (HTTP 400, code 80004, subcode 2446079, fbtrace_id TRACE)" in failure.describe()
-    no_time = classify_graph_error(graph_error(17), POLICY)
-    assert no_time.retry_after == POLICY.throttle_pause
+    no_time = classify_graph_error(graph_error(17), THROTTLE_PAUSE)
+    assert no_time.retry_after == THROTTLE_PAUSE
     assert throttle_wait({"x-ad-account-usage": json.dumps({"reset_time_duration": 30})}) == 30
     assert throttle_wait({"x-business-use-case-usage": "not json"}) is None
     assert throttle_wait(None) is None
@@ -126,11 +125,13 @@ def test_transport_errors() -> None:
 def test_backoff_grows_is_jittered_capped_and_never_shorter_than_asked(
     retry: int, hint: float | None, seed: int
 ) -> None:
-    wait = POLICY.delay(retry, hint, random.Random(seed))
-    ceiling = min(POLICY.max_delay, POLICY.base_delay * 2 ** (retry - 1))
+    policy = settings(max_retries=3, retry_base_delay_seconds=1.0, retry_max_delay_seconds=30.0).retry_policy()
+    wait = policy.delay(retry, hint, random.Random(seed).random())
+    ceiling = min(30.0, 1.0 * 2 ** (retry - 1))
     assert ceiling / 2 <= wait <= max(ceiling, hint or 0)
     if hint is not None:
         assert wait >= hint
+    assert (policy.max_attempts, policy.max_wait) == (4, 30.0)
 
 
 class FakeApi:

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from connectors.base import Account
-from connectors.meta_ads.rows import BadRow, parse_row, to_table
+from connectors.kit.rows import BadRow, to_table
+from connectors.meta_ads.rows import parse_row
 from connectors.meta_ads.schema import AD_INSIGHTS
 from connectors.meta_ads.settings import currency_offset
 from connectors.meta_ads.snapshots import budget
@@ -74,12 +75,12 @@ def test_counts_and_action_values_read_thousands_separators() -> None:
 @pytest.mark.parametrize(
     ("values", "reason"),
     [
-        ({"impressions": "1,23"}, "non-numeric impressions ('1,23'): misplaced thousands separator"),
-        ({"clicks": "12,34,5"}, "non-numeric clicks ('12,34,5'): misplaced thousands separator"),
-        ({"spend": "1.234,56"}, "non-numeric spend ('1.234,56'): misplaced thousands separator"),
-        ({"spend": "NaN"}, "non-numeric spend ('NaN')"),
-        ({"spend": "-1,000"}, "negative spend (-1,000)"),
-        ({"spend": "1,000,000,000,000"}, "spend out of range (1,000,000,000,000)"),
+        ({"impressions": "1,23"}, "unparsable:impressions ('1,23'): misplaced thousands separator"),
+        ({"clicks": "12,34,5"}, "unparsable:clicks ('12,34,5'): misplaced thousands separator"),
+        ({"spend": "1.234,56"}, "unparsable:spend ('1.234,56'): misplaced thousands separator"),
+        ({"spend": "NaN"}, "unparsable:spend ('NaN')"),
+        ({"spend": "-1,000"}, "negative_cost:spend (-1,000)"),
+        ({"spend": "1,000,000,000,000"}, "out_of_range:spend (1,000,000,000,000)"),
     ],
 )
 def test_malformed_numbers_are_rejected_naming_field_and_value(values: dict[str, Any], reason: str) -> None:

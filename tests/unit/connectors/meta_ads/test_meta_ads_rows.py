@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from connectors.base import Account
-from connectors.meta_ads.rows import BadRow, RowBatch, parse_row, to_table, unknown_fields
+from connectors.kit.rows import BadRow, to_table
+from connectors.meta_ads.rows import RowBatch, parse_row, unknown_fields
 from connectors.meta_ads.schema import AD_INSIGHTS
 
 ACCOUNT = Account("123", "Shop FR", "EUR", "Europe/Paris")
@@ -64,7 +65,7 @@ def test_a_row_becomes_a_typed_record() -> None:
     assert record["spend"] == Decimal("12.340000")
     assert json.loads(record["actions"]) == row()["actions"]
     assert json.loads(record["action_values"]) == row()["action_values"]
-    table = to_table([record])
+    table = to_table([record], AD_INSIGHTS)
     assert table.schema == AD_INSIGHTS.schema
     assert table["spend"].to_pylist() == [Decimal("12.34")]
 
@@ -95,28 +96,28 @@ def test_account_details_fall_back_to_the_row() -> None:
 @pytest.mark.parametrize(
     ("changes", "reason"),
     [
-        ({"spend": "-1.00"}, "negative spend (-1.00)"),
-        ({"spend": "N/A"}, "non-numeric spend ('N/A')"),
-        ({"spend": "NaN"}, "non-numeric spend ('NaN')"),
-        ({"ad_id": ""}, "missing ad_id"),
-        ({"adset_id": None}, "missing adset_id"),
-        ({"campaign_id": "0"}, "missing campaign_id"),
-        ({"ad_id": "abc"}, "ad_id 'abc' is not a Graph id"),
-        ({"account_id": ""}, "missing account_id"),
-        ({"account_id": "999"}, "account_id '999' is not the requested account 123"),
-        ({"impressions": "N/A"}, "non-numeric impressions ('N/A')"),
-        ({"clicks": "1,2k"}, "non-numeric clicks ('1,2k')"),
-        ({"clicks": "-3"}, "negative clicks (-3)"),
-        ({"clicks": "2.5"}, "non-numeric clicks ('2.5'): not a whole number"),
-        ({"spend": "1,23"}, "non-numeric spend ('1,23'): misplaced thousands separator"),
-        ({"spend": "1.234,56"}, "non-numeric spend ('1.234,56'): misplaced thousands separator"),
-        ({"date_start": None}, "date_start missing or not a date (None)"),
-        ({"date_start": "2025-02-28", "date_stop": "2025-02-28"}, "date_start 2025-02-28 is outside"),
-        ({"date_stop": "2025-03-04"}, "date_stop '2025-03-04' differs from date_start 2025-03-03"),
-        ({"actions": {"purchase": 1}}, "actions is not a list"),
-        ({"actions": [{"action_type": "purchase", "value": "x"}]}, "non-numeric actions[purchase].value"),
-        ({"action_values": [{"action_type": "purchase", "value": "-2"}]}, "negative action_values[purchase]"),
-        ({"spend": "1e13"}, "spend out of range"),
+        ({"spend": "-1.00"}, "negative_cost:spend (-1.00)"),
+        ({"spend": "N/A"}, "unparsable:spend ('N/A')"),
+        ({"spend": "NaN"}, "unparsable:spend ('NaN')"),
+        ({"ad_id": ""}, "missing_id:ad_id"),
+        ({"adset_id": None}, "missing_id:adset_id"),
+        ({"campaign_id": "0"}, "missing_id:campaign_id"),
+        ({"ad_id": "abc"}, "invalid_id:ad_id 'abc' is not a Graph id"),
+        ({"account_id": ""}, "missing_id:account_id"),
+        ({"account_id": "999"}, "account_mismatch"),
+        ({"impressions": "N/A"}, "unparsable:impressions ('N/A')"),
+        ({"clicks": "1,2k"}, "unparsable:clicks ('1,2k')"),
+        ({"clicks": "-3"}, "negative_metric:clicks (-3)"),
+        ({"clicks": "2.5"}, "unparsable:clicks ('2.5'): not a whole number"),
+        ({"spend": "1,23"}, "unparsable:spend ('1,23'): misplaced thousands separator"),
+        ({"spend": "1.234,56"}, "unparsable:spend ('1.234,56'): misplaced thousands separator"),
+        ({"date_start": None}, "unparsable:date_start (None) is not a date"),
+        ({"date_start": "2025-02-28", "date_stop": "2025-02-28"}, "date_out_of_range"),
+        ({"date_stop": "2025-03-04"}, "not_daily:date_stop '2025-03-04' differs from date_start 2025-03-03"),
+        ({"actions": {"purchase": 1}}, "malformed:actions is not a list"),
+        ({"actions": [{"action_type": "purchase", "value": "x"}]}, "unparsable:actions[purchase].value"),
+        ({"action_values": [{"action_type": "purchase", "value": "-2"}]}, "negative_metric:action_values[purchase]"),
+        ({"spend": "1e13"}, "out_of_range:spend"),
     ],
 )
 def test_bad_rows_name_their_reason(changes: dict[str, Any], reason: str) -> None:
@@ -139,16 +140,16 @@ def test_batch_quarantines_bad_and_duplicate_rows_and_notes_drift() -> None:
     records, quarantine = batch.take()
     assert [r["ad_id"] for r in records] == ["33", "34"]
     assert [q.reason for q in quarantine] == [
-        "negative spend (-5)",
-        "duplicate row for ad 33 on 2025-03-03",
-        "row is not a JSON object (str)",
+        "negative_cost:spend (-5)",
+        "duplicate_key",
+        "malformed:row is not a JSON object (str)",
     ]
     assert all(q.account_id == "123" and q.day == DAY for q in quarantine)
     assert quarantine[0].record is not None
     assert '"spend":"-5"' in quarantine[0].record
     assert batch.unknown == {"extra_metric"}
     batch.add([row()], DAY, DAY)
-    assert batch.take()[1][0].reason.startswith("duplicate")
+    assert batch.take()[1][0].reason == "duplicate_key"
 
 
 def test_a_row_outside_the_range_is_quarantined_on_the_first_day() -> None:

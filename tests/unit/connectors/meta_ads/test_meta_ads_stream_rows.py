@@ -12,9 +12,10 @@ import pytest
 from pydantic import ValidationError
 
 from connectors.base import Account
+from connectors.kit.rows import BadRow, to_table
 from connectors.meta_ads.connector import MetaAdsConnector
 from connectors.meta_ads.reports import insights_params
-from connectors.meta_ads.rows import ROW_FORMATS, BadRow, RowBatch, parse_action_rows, parse_breakdown_row, to_table
+from connectors.meta_ads.rows import ROW_FORMATS, RowBatch, parse_action_rows, parse_breakdown_row
 from connectors.meta_ads.schema import BREAKDOWN_TABLES
 from connectors.meta_ads.settings import INSIGHTS_QUERIES, MetaAdsSettings
 from connectors.meta_ads.snapshots import SnapshotBatch, budget, parse_entity
@@ -60,9 +61,9 @@ def test_a_breakdown_row_carries_its_segment() -> None:
 
 
 def test_a_breakdown_row_without_its_segment_is_refused() -> None:
-    with pytest.raises(BadRow, match="missing breakdown country"):
+    with pytest.raises(BadRow, match=r"^missing_value:breakdown country"):
         parse_breakdown_row(campaign_row(), ACCOUNT, PURCHASE, DAY, DAY, ("country",))
-    with pytest.raises(BadRow, match="missing campaign_id"):
+    with pytest.raises(BadRow, match=r"^missing_id:campaign_id$"):
         parse_breakdown_row(campaign_row(campaign_id="", country="FR"), ACCOUNT, PURCHASE, DAY, DAY, ("country",))
 
 
@@ -71,7 +72,7 @@ def test_a_batch_of_breakdown_rows_quarantines_a_repeated_segment() -> None:
     batch.add([campaign_row(country="FR"), campaign_row(country="BE"), campaign_row(country="FR")], DAY, DAY)
     records, quarantine = batch.take()
     assert [r["country"] for r in records] == ["FR", "BE"]
-    assert [q.reason for q in quarantine] == ["duplicate row for campaign 11 country FR on 2025-03-03"]
+    assert [q.reason for q in quarantine] == ["duplicate_key"]
 
 
 def action_row(**changes: Any) -> dict[str, Any]:
@@ -116,13 +117,13 @@ def test_actions_without_any_window_give_the_default_only() -> None:
 @pytest.mark.parametrize(
     ("actions", "reason"),
     [
-        ([{"value": "1"}], "actions entry without an action_type"),
+        ([{"value": "1"}], "malformed:actions entry without an action_type"),
         (
             [{"action_type": "lead", "value": "1"}, {"action_type": "lead", "value": "2"}],
-            "actions lists action_type 'lead' twice",
+            "malformed:actions lists action_type 'lead' twice",
         ),
-        ([{"action_type": "lead", "value": "1", "1d_click": "-1"}], "negative actions[lead].1d_click"),
-        ([{"action_type": "lead", "value": "x"}], "non-numeric actions[lead].value"),
+        ([{"action_type": "lead", "value": "1", "1d_click": "-1"}], "negative_metric:actions[lead].1d_click"),
+        ([{"action_type": "lead", "value": "x"}], "unparsable:actions[lead].value"),
     ],
 )
 def test_bad_actions_quarantine_the_whole_row(actions: list[dict[str, str]], reason: str) -> None:
@@ -190,7 +191,7 @@ def test_campaign_and_adset_snapshots() -> None:
         DAY,
     )
     assert (adset["daily_budget"], json.loads(adset["targeting_countries"])) == (Decimal("70"), ["FR", "BE"])
-    with pytest.raises(BadRow, match="created_time is not a time"):
+    with pytest.raises(BadRow, match=r"^unparsable:created_time is not a time"):
         parse_entity({"id": "11", "created_time": "yesterday"}, "campaign_snapshot", ACCOUNT, DAY)
 
 
@@ -225,7 +226,7 @@ def test_a_snapshot_batch_quarantines_bad_and_repeated_items_and_notes_drift() -
         [{"id": "1", "creative": {"id": "9"}}, {"id": "1"}, {"id": "x"}, {"id": "2", "new_field": 1}]
     )
     assert [(r["id"], r["creative_id"]) for r in records] == [("1", "9"), ("2", None)]
-    assert [q.reason for q in quarantine] == ["duplicate item 1", "id 'x' is not a Graph id"]
+    assert [q.reason for q in quarantine] == ["duplicate_key", "invalid_id:id 'x' is not a Graph id"]
     assert all(q.day == DAY for q in quarantine)
     assert batch.unknown == {"new_field"}
     assert to_table(records, batch.spec).num_rows == 2

@@ -12,8 +12,9 @@ from bingads.authorization import AuthorizationData
 from bingads.service_client import ServiceClient
 
 from connectors.base import Account
+from connectors.kit.rows import to_table
 from connectors.microsoft_ads.reports import report_request
-from connectors.microsoft_ads.rows import ReportBatch, to_table
+from connectors.microsoft_ads.rows import ReportBatch
 from connectors.microsoft_ads.schema import REPORT_TABLES
 from connectors.microsoft_ads.settings import API_VERSION, REPORT_FORMAT_VERSION, REPORT_QUERIES, REPORTING_SERVICE
 
@@ -92,18 +93,33 @@ def test_large_amounts_are_exact(spend: str, expected: Decimal) -> None:
 @pytest.mark.parametrize(
     ("cells", "reason"),
     [
-        (("1,23", "1", "1.00", "0", "0"), "Impressions '1,23' is not a number (misplaced thousands separator)"),
-        (("1", "12,34,5", "1.00", "0", "0"), "Clicks '12,34,5' is not a number (misplaced thousands separator)"),
-        (("1", "1", "1.234,56", "0", "0"), "Spend '1.234,56' is not a number (misplaced thousands separator)"),
-        (("1", "1", "1.00", "1,2", "0"), "Conversions '1,2' is not a number (misplaced thousands separator)"),
-        (("1", "1", "1.00", "0", "12,345,6"), "Revenue '12,345,6' is not a number (misplaced thousands separator)"),
-        (("1", "1", "1.00", "0", ",123"), "Revenue ',123' is not a number (misplaced thousands separator)"),
-        (("1", "1", "NaN", "0", "0"), "Spend 'NaN' is not a number"),
-        (("1", "1", "1.00", "0", "Infinity"), "Revenue 'Infinity' is not a number"),
-        (("1", "1", "-1,234.00", "0", "0"), "negative Spend (-1,234.00)"),
-        (("1", "1", "1.00", "0", "-5"), "negative Revenue (-5)"),
-        (("1", "1", "1,000,000,000,000", "0", "0"), "Spend '1,000,000,000,000' is out of range"),
-        (("1,200.5", "1", "1.00", "0", "0"), "Impressions '1,200.5' is not a whole number"),
+        (
+            ("1,23", "1", "1.00", "0", "0"),
+            "unparsable:Impressions '1,23' is not a number (misplaced thousands separator)",
+        ),
+        (
+            ("1", "12,34,5", "1.00", "0", "0"),
+            "unparsable:Clicks '12,34,5' is not a number (misplaced thousands separator)",
+        ),
+        (
+            ("1", "1", "1.234,56", "0", "0"),
+            "unparsable:Spend '1.234,56' is not a number (misplaced thousands separator)",
+        ),
+        (
+            ("1", "1", "1.00", "1,2", "0"),
+            "unparsable:Conversions '1,2' is not a number (misplaced thousands separator)",
+        ),
+        (
+            ("1", "1", "1.00", "0", "12,345,6"),
+            "unparsable:Revenue '12,345,6' is not a number (misplaced thousands separator)",
+        ),
+        (("1", "1", "1.00", "0", ",123"), "unparsable:Revenue ',123' is not a number (misplaced thousands separator)"),
+        (("1", "1", "NaN", "0", "0"), "unparsable:Spend 'NaN' is not a number"),
+        (("1", "1", "1.00", "0", "Infinity"), "unparsable:Revenue 'Infinity' is not a number"),
+        (("1", "1", "-1,234.00", "0", "0"), "negative_cost:Spend (-1,234.00)"),
+        (("1", "1", "1.00", "0", "-5"), "negative_metric:Revenue (-5)"),
+        (("1", "1", "1,000,000,000,000", "0", "0"), "out_of_range:Spend '1,000,000,000,000'"),
+        (("1,200.5", "1", "1.00", "0", "0"), "unparsable:Impressions '1,200.5' is not a whole number"),
     ],
 )
 def test_malformed_numbers_are_quarantined_naming_column_and_value(cells: tuple[str, ...], reason: str) -> None:

@@ -44,12 +44,12 @@ def test_the_type_resolves_through_the_entry_point_only() -> None:
 
 def test_a_valid_section_builds_without_calling_the_api() -> None:
     connector = build(accounts=["111", "222"], endpoint="http://127.0.0.1:8701/")
-    assert connector.msads.endpoint == "http://127.0.0.1:8701"
-    assert connector.msads.service_location("ReportingService") == (
+    assert connector.settings.endpoint == "http://127.0.0.1:8701"
+    assert connector.settings.service_location("ReportingService") == (
         "http://127.0.0.1:8701/Api/Advertiser/Reporting/v13/ReportingService.svc"
     )
     assert connector.lookback_days == 30
-    assert build().msads.service_location("ReportingService") is None  # production: the WSDL's own address
+    assert build().settings.service_location("ReportingService") is None  # production: the WSDL's own address
 
 
 @pytest.mark.parametrize(
