@@ -25,11 +25,7 @@ performance as (
 
 platform as (
 
-    {{ union_channels(
-        var('report_channels').get('account_totals', {}),
-        account_totals_fields(),
-        var('channel_field_overrides', {}).get('account_totals', {}),
-    ) }}
+    {{ platform_totals() }}
 
 ),
 
