@@ -442,7 +442,7 @@ def _markdown(cells: list[dict[str, Any]]) -> str:
         "over the days ending yesterday, with a temporary `PREFECT_HOME` migrated once and a fresh DuckDB file, "
         "against one `prefect server` started before the cells (persistent, as deployments run) or a temporary "
         "server each cell's process starts (temporary, as a bare `mdp run` without PREFECT_API_URL), against "
-        "the sandbox serving both channels from "
+        "the sandbox serving every channel from "
         "the parent process. "
         "Units are (stream, account, 31-day chunk); each connector runs them in at most `max_concurrency` batched "
         "tasks (Google 4, Meta 16), both connectors concurrently. "

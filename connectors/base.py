@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import pyarrow as pa
@@ -111,12 +114,15 @@ class Connector(ABC):
     `totals_stream` (optional) names the stream that holds the platform's own account-level daily totals
     (spend, impressions, clicks, conversions, conversion value): a cheap separate request per account and
     chunk, landed like any report stream, that the reconciliation compares the primary stream with. A
-    connector that declares it also maps it to its staging model under the dbt union "account_totals".
+    connector that declares it also has an `int_<channel>__account_totals` model (union "account_totals").
 
-    `dbt_models` puts the channel (named `type_name`) into the dbt unions: union name -> the channel's
-    staging model, for "ad_performance" (the marts) and the reports and snapshots of
-    `flows.channel_vars.UNIONS`; a union the channel has no model for leaves it out. `dbt_field_overrides`
-    gives, per union, the SQL of each shared field the model names differently or lacks (e.g. "null").
+    `dbt_models` names the channel's (`type_name`'s) models in the dbt unions: union name -> its
+    `int_<channel>__<union>` model, which maps the channel's staging columns to the union's (SQL, in dbt),
+    for "ad_performance" (the marts) and the reports and snapshots of `flows.dbt_channels.UNIONS`; a union
+    the channel has no model for leaves it out. The models live in the dbt project (listed in
+    transformations/macros/channels.sql) or, for a plug-in installed from elsewhere, in the dbt package at
+    `dbt_package` (a folder with a dbt_project.yml, shipped inside the plug-in's Python package), which the
+    flows link into the project (flows/dbt_channels.py).
     """
 
     type_name: ClassVar[str]
@@ -126,7 +132,7 @@ class Connector(ABC):
     default_lookback_days: ClassVar[int] = 7
     totals_stream: ClassVar[str | None] = None
     dbt_models: ClassVar[Mapping[str, str]] = {}
-    dbt_field_overrides: ClassVar[Mapping[str, Mapping[str, str]]] = {}
+    dbt_package: ClassVar[str | Path | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -164,10 +170,21 @@ class Connector(ABC):
             wanted = [*wanted, self.totals_stream]
         return tuple(s for s in self.streams if s.name in wanted)
 
-    def __init__(self, settings: ConnectorSettings) -> None:
+    def __init__(
+        self,
+        settings: ConnectorSettings,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`settings` coerced once to `settings_model`; `sleep` and `clock` are the waits and the time the
+        connector's retries and polls use (tests pass fakes)."""
         if not isinstance(settings, self.settings_model):
             settings = self.settings_model.model_validate(settings.model_dump())
         self.settings = settings
+        self._sleep = sleep
+        self._clock = clock
+        self._lock = threading.Lock()
 
     @property
     def name(self) -> str:

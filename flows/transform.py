@@ -29,7 +29,7 @@ from prefect.artifacts import create_table_artifact
 from prefect.runtime import flow_run
 
 from connectors.registry import available_types, connector_class
-from flows.channel_vars import project_vars
+from flows.dbt_channels import link_plugin_packages, project_vars
 from flows.marts_watermark import latest_load, record_build, unbuilt_since
 from flows.progress import ProgressEvent, emit
 from mdp.config import BigQueryWarehouseConfig, DuckDBWarehouseConfig, PipelineConfig, load_config
@@ -169,7 +169,9 @@ def prepare_duckdb(invocation: DbtInvocation, lock_timeout: float = 30.0) -> Non
 
 
 def run_dbt(invocation: DbtInvocation, callbacks: Sequence[Callable[[Any], None]] = ()) -> dbtRunnerResult:
-    """Run a dbt invocation in-process (`callbacks` receive dbt's events); the DuckDB file is released after."""
+    """Run a dbt invocation in-process (`callbacks` receive dbt's events); the DuckDB file is released after.
+    The registered plug-ins' dbt packages are linked into the project first (flows/dbt_channels.py)."""
+    link_plugin_packages(project_dir=invocation.project_dir)
     with environment(invocation.env):
         try:
             return dbtRunner(callbacks=list(callbacks)).invoke(invocation.cli_args())
@@ -342,6 +344,8 @@ class NodeReporter:
         if event.info.name != "NodeFinished":
             return
         node = event.data.node_info
+        if node.materialized == "ephemeral":  # inlined in the models that read it: nothing ran
+            return
         status = str(node.node_status)
         seconds = round(float(getattr(event.data.run_result, "execution_time", 0.0) or 0.0), 2)
         message = " ".join(str(getattr(event.data.run_result, "message", "") or "").split())

@@ -241,12 +241,13 @@ def check(config: ConfigOption = None) -> None:
     from connectors.registry import build_connectors
 
     cfg = _load(config)  # the configuration and the connectors' settings before anything imports Prefect
-    from flows.channel_vars import project_vars
+    from flows.dbt_channels import channels, project_vars
     from flows.preflight import check_warehouse
 
     try:
         connectors = build_connectors(cfg)
-        dbt_vars = project_vars(cfg)
+        project_vars(cfg)
+        channel_names = channels()
     except MDPError as exc:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
@@ -275,7 +276,7 @@ def check(config: ConfigOption = None) -> None:
         console.print(f"  warehouse: {cfg.warehouse.type} {escape(str(cfg.warehouse.model_dump(exclude={'type'})))}")
     alerts = cfg.alerts.slack_webhook_block
     console.print(f"  alerts: Slack block {escape(repr(alerts))}" if alerts else "  alerts: none configured")
-    console.print(f"  channels in the marts: {', '.join(dbt_vars['ad_performance_channels'])} (`mdp dbt-vars`)")
+    console.print(f"  channels in the marts: {', '.join(channel_names)}")
     if not connectors:
         console.print("  connectors: none enabled; a run would only rebuild the marts")
         return
@@ -299,12 +300,12 @@ def check(config: ConfigOption = None) -> None:
 
 @app.command("dbt-vars")
 def dbt_vars(config: ConfigOption = None) -> None:
-    """Print the dbt vars a run passes (JSON): the channels of every registered connector, plug-ins
-    included, and the configuration's. For a plain `dbt build --vars "$(mdp dbt-vars)"`."""
+    """Print the dbt vars a run passes (JSON): what the configuration implies (reporting currency,
+    reconciliation tolerances, ...). For a plain `dbt build --vars "$(mdp dbt-vars)"` (after `mdp dbt-deps`)."""
     import json
 
     cfg = _load(config)  # before anything imports Prefect, which creates its home folder
-    from flows.channel_vars import project_vars
+    from flows.dbt_channels import project_vars
 
     try:
         values = project_vars(cfg)
@@ -312,6 +313,20 @@ def dbt_vars(config: ConfigOption = None) -> None:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
     typer.echo(json.dumps(values, sort_keys=True))
+
+
+@app.command("dbt-deps")
+def dbt_deps() -> None:
+    """Link the dbt packages of the registered plug-in connectors into transformations/dbt_packages, as
+    every run does before dbt: then a plain `dbt build` in transformations/ builds every channel."""
+    from flows.dbt_channels import link_plugin_packages
+
+    try:
+        linked = link_plugin_packages()
+    except MDPError as exc:
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(2) from None
+    console.print(f"plug-in dbt packages linked: {', '.join(linked) if linked else 'none'}", highlight=False)
 
 
 DEMO_DAYS = 30

@@ -8,7 +8,6 @@ import logging
 import os
 import random
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
@@ -100,40 +99,27 @@ class GoogleAdsConnector(Connector):
     default_lookback_days: ClassVar[int] = DEFAULT_LOOKBACK_DAYS
     totals_stream: ClassVar[str | None] = TOTALS_STREAM
     dbt_models: ClassVar[Mapping[str, str]] = {
-        "ad_performance": "stg_google_ads__ad_performance",
-        "account_totals": "stg_google_ads__account_totals",
-        "keyword": "stg_google_ads__keyword_performance",
-        "search_term": "stg_google_ads__search_term_performance",
-        "country": "stg_google_ads__geo_performance",
-        "region": "stg_google_ads__geo_performance",
-        "device": "stg_google_ads__device_performance",
-        "conversion_action": "stg_google_ads__conversion_action_performance",
-        "campaign_snapshot": "stg_google_ads__campaign_snapshot",
-        "ad_group_snapshot": "stg_google_ads__ad_group_snapshot",
-        "ad_snapshot": "stg_google_ads__ad_snapshot",
-    }
-    dbt_field_overrides: ClassVar[Mapping[str, Mapping[str, str]]] = {
-        # the breakdown streams carry no currency: the reports take the account's (resolved_report_rows)
-        "keyword": {"account_currency": "null"},
-        "search_term": {"campaign_name": "null", "ad_group_name": "null", "account_currency": "null"},
-        "country": {"account_currency": "null"},
-        "region": {"account_currency": "null"},
-        "device": {"device": "lower(device)", "device_detail": "device", "account_currency": "null"},
-        "conversion_action": {"campaign_name": "null", "attribution_window": "'default'", "account_currency": "null"},
-        "campaign_snapshot": {"bidding_strategy": "bidding_strategy_type"},
-        "ad_group_snapshot": {"budget_amount": "null"},
+        "ad_performance": "int_google_ads__ad_performance",
+        "account_totals": "int_google_ads__account_totals",
+        "keyword": "int_google_ads__keyword",
+        "search_term": "int_google_ads__search_term",
+        "country": "int_google_ads__country",
+        "region": "int_google_ads__region",
+        "device": "int_google_ads__device",
+        "conversion_action": "int_google_ads__conversion_action",
+        "campaign_snapshot": "int_google_ads__campaign_snapshot",
+        "ad_group_snapshot": "int_google_ads__ad_group_snapshot",
+        "ad_snapshot": "int_google_ads__ad_snapshot",
     }
 
     def __init__(self, settings: ConnectorSettings) -> None:
         refuse_grpc_tracing(settings.name)
         super().__init__(settings)
-        self._lock = threading.Lock()
         self._auth_lock = threading.Lock()
         self._service: Any = None
         self._credentials: BaseCredentials | None = None
         self._http: requests.Session | None = None
         self._random = random.Random()  # noqa: S311 - backoff jitter, not security
-        self._sleep: Callable[[float], None] = time.sleep
         self._geo_names: dict[int, GeoName] = {}
         self._geo_lock = threading.Lock()
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from connectors.kit.schema import Columns, table_spec
 from mdp.schema import TableSpec
 
-AD_PERFORMANCE_COLUMNS: dict[str, tuple[pa.DataType, bool, str]] = {
+AD_PERFORMANCE_COLUMNS: Columns = {
     # name: (type, nullable, description)
     "date": (pa.date32(), False, "segments.date: the day, in the account's time zone"),
     "customer_id": (pa.string(), False, "customer.id: the Google Ads account (10 digits, no dashes)"),
     "customer_name": (pa.string(), True, "customer.descriptive_name"),
     "currency_code": (pa.string(), True, "customer.currency_code (ISO 4217): the currency of cost and value"),
-    "time_zone": (pa.string(), True, "customer.time_zone (IANA)"),
+    "account_timezone": (pa.string(), True, "customer.time_zone (IANA)"),
     "campaign_id": (pa.string(), False, "campaign.id"),
     "campaign_name": (pa.string(), True, "campaign.name"),
     "campaign_status": (pa.string(), True, "campaign.status (ENABLED, PAUSED, REMOVED)"),
@@ -38,18 +39,14 @@ AD_PERFORMANCE_COLUMNS: dict[str, tuple[pa.DataType, bool, str]] = {
     "view_through_conversions": (pa.int64(), False, "metrics.view_through_conversions"),
 }
 
-AD_PERFORMANCE = TableSpec(
-    name="raw_google_ads.ad_performance",
-    schema=pa.schema([pa.field(n, t, nullable=null) for n, (t, null, _) in AD_PERFORMANCE_COLUMNS.items()]),
+AD_PERFORMANCE = table_spec(
+    "raw_google_ads.ad_performance",
+    AD_PERFORMANCE_COLUMNS,
     account_column="customer_id",
-    date_column="date",
     cluster_by=("customer_id", "campaign_id"),
     description="Google Ads daily performance per account, campaign, ad group and ad (one row per "
     "day x customer x campaign x ad group x ad, plus campaign-level rows for spend without ads).",
-    column_docs={n: doc for n, (_, _, doc) in AD_PERFORMANCE_COLUMNS.items()},
 )
-
-Columns = dict[str, tuple[pa.DataType, bool, str]]
 
 _ACCOUNT: Columns = {"customer_id": AD_PERFORMANCE_COLUMNS["customer_id"]}
 _DAY: Columns = {"date": AD_PERFORMANCE_COLUMNS["date"]}
@@ -203,7 +200,7 @@ CUSTOMER_SNAPSHOT_COLUMNS: Columns = {
     **_ACCOUNT,
     "customer_name": (pa.string(), True, "customer.descriptive_name"),
     "currency_code": (pa.string(), True, "customer.currency_code (ISO 4217)"),
-    "time_zone": (pa.string(), True, "customer.time_zone (IANA)"),
+    "account_timezone": (pa.string(), True, "customer.time_zone (IANA)"),
     "status": (pa.string(), True, "customer.status (ENABLED, CANCELED, SUSPENDED, CLOSED)"),
     "manager": (pa.bool_(), True, "customer.manager: whether the account is a manager (MCC)"),
 }
@@ -223,14 +220,13 @@ ACCOUNT_TOTALS_COLUMNS: Columns = {
 
 
 def _spec(stream: str, columns: Columns, date_column: str, description: str, cluster: tuple[str, ...]) -> TableSpec:
-    return TableSpec(
-        name=f"raw_google_ads.{stream}",
-        schema=pa.schema([pa.field(n, t, nullable=null) for n, (t, null, _) in columns.items()]),
+    return table_spec(
+        f"raw_google_ads.{stream}",
+        columns,
         account_column="customer_id",
         date_column=date_column,
         cluster_by=cluster,
         description=description,
-        column_docs={n: doc for n, (_, _, doc) in columns.items()},
     )
 
 

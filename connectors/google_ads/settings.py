@@ -11,6 +11,7 @@ from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_v
 
 from connectors.base import ConnectorSettings
 from connectors.kit.retry import RetryPolicy
+from connectors.kit.settings import listed_once
 from mdp.config import StrictScalars
 from mdp.identifiers import ascii_digits
 
@@ -40,7 +41,7 @@ AD_COLUMN_FIELDS: dict[str, str] = {
     "customer_id": "customer.id",
     "customer_name": "customer.descriptive_name",
     "currency_code": "customer.currency_code",
-    "time_zone": "customer.time_zone",
+    "account_timezone": "customer.time_zone",
     "campaign_id": "campaign.id",
     "campaign_name": "campaign.name",
     "campaign_status": "campaign.status",
@@ -243,7 +244,7 @@ STREAM_QUERIES: dict[str, StreamQuery] = {
             "customer_id": "customer.id",
             "customer_name": "customer.descriptive_name",
             "currency_code": "customer.currency_code",
-            "time_zone": "customer.time_zone",
+            "account_timezone": "customer.time_zone",
             "status": "customer.status",
             "manager": "customer.manager",
         },
@@ -376,10 +377,7 @@ class GoogleAdsSettings(ConnectorSettings):
     @field_validator("accounts")
     @classmethod
     def _unique_accounts(cls, accounts: list[str]) -> list[str]:
-        duplicates = sorted({a for a in accounts if accounts.count(a) > 1})
-        if duplicates:
-            raise ValueError(f"accounts listed twice: {duplicates}")
-        return accounts
+        return list(listed_once(accounts, "accounts"))
 
     @model_validator(mode="after")
     def _check(self) -> GoogleAdsSettings:

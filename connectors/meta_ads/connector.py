@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
@@ -57,38 +56,17 @@ class MetaAdsConnector(Connector):
     default_lookback_days: ClassVar[int] = DEFAULT_LOOKBACK_DAYS
     totals_stream: ClassVar[str | None] = TOTALS_STREAM
     dbt_models: ClassVar[Mapping[str, str]] = {
-        "ad_performance": "stg_meta_ads__ad_insights",
-        "account_totals": "stg_meta_ads__account_totals",
-        "country": "stg_meta_ads__country_insights",
-        "region": "stg_meta_ads__region_insights",
-        "device": "stg_meta_ads__device_insights",
-        "platform": "stg_meta_ads__platform_insights",
-        "age_gender": "stg_meta_ads__age_gender_insights",
-        "conversion_action": "stg_meta_ads__action_insights",
-        "campaign_snapshot": "stg_meta_ads__campaign_snapshot",
-        "ad_group_snapshot": "stg_meta_ads__adset_snapshot",
-        "ad_snapshot": "int_meta_ads__ad_snapshot_urls",
-    }
-    dbt_field_overrides: ClassVar[Mapping[str, Mapping[str, str]]] = {
-        "country": {"country_name": "null"},
-        "region": {"country_code": "null"},
-        "conversion_action": {
-            "campaign_name": "null",
-            "conversion_action_id": "action_type",
-            "conversion_action_name": "action_type",
-            "conversion_action_category": "null",
-            "all_conversions": "null",
-            "account_currency": "null",  # the reports take the account's (resolved_report_rows)
-        },
-        "campaign_snapshot": {
-            "campaign_type": "campaign_objective",
-            "bidding_strategy": "bid_strategy",
-            "budget_amount": "coalesce(daily_budget, lifetime_budget)",
-            "budget_period": (
-                "case when daily_budget is not null then 'DAILY' when lifetime_budget is not null then 'LIFETIME' end"
-            ),
-        },
-        "ad_group_snapshot": {"budget_amount": "coalesce(daily_budget, lifetime_budget)", "cpc_bid": "null"},
+        "ad_performance": "int_meta_ads__ad_performance",
+        "account_totals": "int_meta_ads__account_totals",
+        "country": "int_meta_ads__country",
+        "region": "int_meta_ads__region",
+        "device": "int_meta_ads__device",
+        "platform": "int_meta_ads__platform",
+        "age_gender": "int_meta_ads__age_gender",
+        "conversion_action": "int_meta_ads__conversion_action",
+        "campaign_snapshot": "int_meta_ads__campaign_snapshot",
+        "ad_group_snapshot": "int_meta_ads__ad_group_snapshot",
+        "ad_snapshot": "int_meta_ads__ad_snapshot",
     }
 
     def __init__(
@@ -98,10 +76,7 @@ class MetaAdsConnector(Connector):
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        super().__init__(settings)
-        self._sleep = sleep
-        self._clock = clock
-        self._lock = threading.Lock()
+        super().__init__(settings, sleep=sleep, clock=clock)
         self._credentials: tuple[SecretStr, SecretStr | None] | None = None
         self._accounts = AccountCache()
         self._fatal: FatalAccounts[MetaAdsError] = FatalAccounts(_stays_refused, _refused_again)

@@ -5,12 +5,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from connectors.kit.schema import MONEY, TIMESTAMP, Columns, table_spec
 from mdp.schema import TableSpec
-
-MONEY = pa.decimal128(18, 6)
-TIMESTAMP = pa.timestamp("us", tz="UTC")
-
-Columns = dict[str, tuple[pa.DataType, bool, str]]  # name: (type, nullable, description)
 
 AD_INSIGHTS_COLUMNS: Columns = {
     "date": (pa.date32(), False, "date_start of the daily insight (time_increment=1), account time zone"),
@@ -40,14 +36,9 @@ AD_INSIGHTS_COLUMNS: Columns = {
 
 
 def _table(name: str, columns: Columns, date_column: str, cluster: str, description: str) -> TableSpec:
-    return TableSpec(
-        name=f"raw_meta_ads.{name}",
-        schema=pa.schema([pa.field(n, t, nullable=null) for n, (t, null, _) in columns.items()]),
-        account_column="account_id",
-        date_column=date_column,
-        cluster_by=("account_id", cluster),
-        description=description,
-        column_docs={n: doc for n, (_, _, doc) in columns.items()},
+    cluster_by = ("account_id", cluster)
+    return table_spec(
+        f"raw_meta_ads.{name}", columns, date_column=date_column, cluster_by=cluster_by, description=description
     )
 
 

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from connectors.base import ConnectorSettings
 from connectors.kit.retry import RetryPolicy
+from connectors.kit.settings import listed_once
 from mdp.currency import minor_units
 from mdp.identifiers import ascii_match
 
@@ -234,10 +235,7 @@ class MetaAdsSettings(ConnectorSettings):
     @field_validator("accounts")
     @classmethod
     def _unique_accounts(cls, accounts: list[str]) -> list[str]:
-        duplicates = sorted({a for a in accounts if accounts.count(a) > 1})
-        if duplicates:
-            raise ValueError(f"accounts listed twice (with or without 'act_'): {duplicates}")
-        return accounts
+        return list(listed_once(accounts, "accounts", " (with or without 'act_')"))
 
     @field_validator("graph_url")
     @classmethod
@@ -262,10 +260,7 @@ class MetaAdsSettings(ConnectorSettings):
         odd = [t for t in types if not _ACTION_TYPE.fullmatch(t)]
         if odd:
             raise ValueError(f"action types may hold only letters, digits and _ . : - ; got {odd}")
-        duplicates = sorted({t for t in types if types.count(t) > 1})
-        if duplicates:
-            raise ValueError(f"action types listed twice: {duplicates}")
-        return types
+        return list(listed_once(types, "action types"))
 
     @field_validator("action_attribution_windows")
     @classmethod
@@ -279,10 +274,7 @@ class MetaAdsSettings(ConnectorSettings):
         unknown = [w for w in windows if w not in ATTRIBUTION_WINDOWS]
         if unknown:
             raise ValueError(f"unknown attribution window(s) {unknown}; allowed: {', '.join(ATTRIBUTION_WINDOWS)}")
-        duplicates = sorted({w for w in windows if windows.count(w) > 1})
-        if duplicates:
-            raise ValueError(f"attribution windows listed twice: {duplicates}")
-        return windows
+        return list(listed_once(windows, "attribution windows"))
 
     @property
     def requested_windows(self) -> tuple[str, ...]:

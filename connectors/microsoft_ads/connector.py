@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -53,19 +52,13 @@ class MicrosoftAdsConnector(Connector):
     default_lookback_days: ClassVar[int] = DEFAULT_LOOKBACK_DAYS
     totals_stream: ClassVar[str | None] = TOTALS_STREAM
     dbt_models: ClassVar[Mapping[str, str]] = {
-        "ad_performance": "stg_microsoft_ads__ad_performance",
-        "account_totals": "stg_microsoft_ads__account_totals",
-        "keyword": "stg_microsoft_ads__keyword_performance",
-        "search_term": "stg_microsoft_ads__search_query_performance",
-        "country": "stg_microsoft_ads__geographic_performance",
-        "region": "stg_microsoft_ads__geographic_performance",
-        "device": "stg_microsoft_ads__device_performance",
-    }
-    dbt_field_overrides: ClassVar[Mapping[str, Mapping[str, str]]] = {
-        "search_term": {"search_term_status": "null"},
-        "country": {"country_name": "country"},
-        "region": {"region_name": "state"},
-        "device": {"device_detail": "device_type"},
+        "ad_performance": "int_microsoft_ads__ad_performance",
+        "account_totals": "int_microsoft_ads__account_totals",
+        "keyword": "int_microsoft_ads__keyword",
+        "search_term": "int_microsoft_ads__search_term",
+        "country": "int_microsoft_ads__country",
+        "region": "int_microsoft_ads__region",
+        "device": "int_microsoft_ads__device",
     }
 
     def __init__(
@@ -75,10 +68,7 @@ class MicrosoftAdsConnector(Connector):
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        super().__init__(settings)
-        self._sleep = sleep
-        self._clock = clock
-        self._lock = threading.Lock()
+        super().__init__(settings, sleep=sleep, clock=clock)
         self._credentials: Credentials | None = None
         self._accounts = AccountCache()
         self._fatal: FatalAccounts[MicrosoftAdsError] = FatalAccounts(_stays_refused, _refused_again)

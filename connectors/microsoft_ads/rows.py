@@ -120,7 +120,7 @@ def parse_row(row: ReportRow, columns: Sequence[str], account: Account) -> dict[
         raise BadRow("missing_value", f"line {row.line}: CurrencyCode empty and the account's currency unknown")
     if record.get("account_name") is None:
         record["account_name"] = account.name
-    record["account_time_zone"] = account.time_zone
+    record["account_timezone"] = account.time_zone
     if "country" in record:
         record["country_code"] = COUNTRY_CODES.get(record["country"] or "")
     return record

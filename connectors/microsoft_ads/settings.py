@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, Field, field_validator
 
 from connectors.base import ConnectorSettings
+from connectors.kit.settings import listed_once
 from mdp.identifiers import ascii_digits
 
 API_VERSION = 13
@@ -238,9 +239,7 @@ class MicrosoftAdsSettings(ConnectorSettings):
     @field_validator("accounts")
     @classmethod
     def _unique_accounts(cls, accounts: list[str]) -> list[str]:
-        if len(set(accounts)) != len(accounts):
-            raise ValueError("an account is listed twice")
-        return accounts
+        return list(listed_once(accounts, "accounts"))
 
     @field_validator("credentials")
     @classmethod

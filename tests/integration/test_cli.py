@@ -58,7 +58,13 @@ def test_dbt_vars_prints_the_vars_a_run_passes(tmp_path: Path) -> None:
     result = runner.invoke(app, ["dbt-vars", "--config", str(path)])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == project_vars(load_config(path))
-    assert "meta_ads" in json.loads(result.stdout)["report_channels"]["platform"]
+    assert "report_channels" not in json.loads(result.stdout)  # the channels are models, not vars
+
+
+def test_dbt_deps_links_no_package_when_every_channel_lives_in_the_project() -> None:
+    result = runner.invoke(app, ["dbt-deps"])
+    assert result.exit_code == 0, result.output
+    assert "plug-in dbt packages linked: none" in result.output
 
 
 def test_check_rejects_a_bad_file_with_exit_code_2(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Every stream of both channels from the sandbox, through the daily flow and dbt, into every report.
+"""Every stream of every channel from the sandbox, through the daily flow and dbt, into every report.
 
 One module-scoped scenario: a first daily run (snapshots dated its last day), the same run again (raw
 tables must not change), then a run a few days later with the sandbox's clock moved (entities renamed,

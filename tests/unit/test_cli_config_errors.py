@@ -91,7 +91,10 @@ def test_a_run_parameter_is_named_by_its_flag_and_its_values_stay_as_given(capsy
         (["run", "--start"], "--start: requires an argument"),
         (["run", "--dry-run=yes"], "--dry-run: does not take a value"),
         (["run", "--bogus"], "--bogus: no such option (did you mean --verbose?)"),
-        (["nope"], "no such command 'nope'; commands: status, check, dbt-vars, demo, report, sandbox, run, deploy"),
+        (
+            ["nope"],
+            "no such command 'nope'; commands: status, check, dbt-vars, dbt-deps, demo, report, sandbox, run, deploy",
+        ),
         (["deploy", "--local", "--port", "70000"], "--port: expected a whole number from 1 to 65535, got 70000"),
         (["sandbox", "--google-port", "-1"], "--google-port: expected a whole number from 0 to 65535, got -1"),
         (["sandbox", "--seed", "-1"], "--seed: expected a whole number from 0 to 9223372036854775807, got -1"),

@@ -63,15 +63,11 @@
     ]) }}
 {%- endmacro %}
 
-{#- Every channel's platform totals (its `account_totals` staging model, var report_channels.account_totals)
-    conformed to account_totals_fields() and unioned: what reconciliation_daily compares with and where
-    int_account_days finds an account's currency when its ad performance did not land. -#}
+{#- Every channel's platform totals (its `int_<channel>__account_totals` model) unioned: what
+    reconciliation_daily compares with and where int_account_days finds an account's currency when its ad
+    performance did not land. -#}
 {% macro platform_totals() -%}
-    {{ union_channels(
-        var('report_channels').get('account_totals', {}),
-        account_totals_fields(),
-        var('channel_field_overrides', {}).get('account_totals', {}),
-    ) }}
+    {{ channel_union('account_totals') }}
 {%- endmacro %}
 
 {#- reconciliation_daily's joined rows, one row per metric: (platform_value, landed_value, tolerance) in the

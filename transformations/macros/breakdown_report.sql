@@ -1,6 +1,5 @@
-{#- A report from the breakdown streams of every channel that has one (var('report_channels')[report]:
-    channel -> staging model; a channel maps a field it names differently, or lacks, through
-    var('channel_field_overrides')[report][channel]). The rows are summed to day x channel x account x
+{#- A report from the breakdown streams of every channel that has one (channel_union(report): each channel's
+    `int_<channel>__<report>` model maps its fields to the report's columns, union_fields). The rows are summed to day x channel x account x
     campaign x `levels` x `dims` (`attributes` describe the grain: their latest value), converted to the
     reporting currency with the account's currency and given CTR/CPC/CPA/ROAS. The currency comes from the
     stream's own rows, else the account's day (int_account_days: ad performance or platform totals), else
@@ -18,7 +17,6 @@
     {%- endfor -%}
     {%- set metrics = measures or [('impressions', 'integer'), ('clicks', 'integer'), ('spend', 'money'),
                                     ('conversions', 'float'), ('conversion_value', 'money')] -%}
-    {%- set overrides = var('channel_field_overrides', {}).get(report, {}) -%}
     {%- set grain = ['date_day', 'channel', 'account_id', 'campaign_id'] -%}
     {%- for level in levels %}{% do grain.append(level ~ '_id') %}{% endfor -%}
     {%- for dim, kind in dims %}{% do grain.append(dim) %}{% endfor -%}
@@ -169,9 +167,9 @@ from named
 {%- endmacro %}
 
 
-{#- The rows of a report's union (var report_channels[report]) with `columns` (account_currency and
-    account_name excluded: they are resolved here) plus the account's currency and name: the currency from
-    the stream's own rows (a channel whose stream lacks it maps it to null in channel_field_overrides), else
+{#- The rows of a report's union (channel_union) with `columns` (account_currency and account_name excluded:
+    they are resolved here) plus the account's currency and name: the currency from the stream's own rows (a
+    channel whose stream lacks it selects null in its int_<channel>__<report> model), else
     from the account's day in int_account_days, else the latest known (int_accounts); the name from the day,
     else the latest known. A select statement. -#}
 {% macro resolved_report_rows(report, columns) -%}
@@ -188,11 +186,7 @@ from named
         coalesce(account_days.account_name, accounts.account_name) as account_name
 
     from (
-        {{ union_channels(
-            var('report_channels').get(report, {}),
-            own + [('account_currency', 'string')],
-            var('channel_field_overrides', {}).get(report, {}),
-        ) }}
+        {{ channel_union(report) }}
     ) as unioned
     left join {{ ref('int_account_days') }} as account_days
         on
@@ -205,11 +199,13 @@ from named
             and unioned.account_id = accounts.account_id
 {%- endmacro %}
 
-{#- The breakdown reports: every union of var report_channels but the platform totals and the snapshots. -#}
+{#- The breakdown reports: every union with a channel model but ad performance, the platform totals and the
+    snapshots. -#}
 {% macro breakdown_reports() -%}
     {%- set reports = [] -%}
-    {%- for report in var('report_channels', {}) -%}
-        {%- if report != 'account_totals' and not report.endswith('_snapshot') -%}
+    {%- for report in project_channel_models() -%}
+        {%- if report not in ('ad_performance', 'account_totals') and not report.endswith('_snapshot')
+              and channel_models(report) -%}
             {%- do reports.append(report) -%}
         {%- endif -%}
     {%- endfor -%}

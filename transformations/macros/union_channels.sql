@@ -1,13 +1,11 @@
-{#- `select` of the same typed fields from each channel's staging model, unioned: `channels` maps a channel
-    name to its staging model (the dbt vars built from the registered connectors' `dbt_models`), `fields` is
-    a list of (name, kind) pairs (kinds as in mdp_type), `overrides` maps channel -> {field: SQL expression}
-    for a channel that has the field under another name or not at all (e.g. 'null'). No channel at all gives
-    an empty relation of the same columns. -#}
-{% macro union_channels(channels, fields, overrides={}) -%}
-    {%- for channel, model_name in channels.items() %}
+{#- `select` of the same typed fields from each of `models` (a channel's `int_<channel>__<union>` models:
+    macro channel_models), unioned: `fields` is a list of (name, kind) pairs (kinds as in mdp_type), which
+    every model selects by name. No model at all gives an empty relation of the same columns. -#}
+{% macro union_channels(models, fields) -%}
+    {%- for model_name in models %}
     select
         {%- for field, kind in fields %}
-        {{ mdp_cast(overrides.get(channel, {}).get(field, field), kind) }} as {{ field }}
+        {{ mdp_cast(field, kind) }} as {{ field }}
         {{- ',' if not loop.last }}
         {%- endfor %}
     from {{ ref(model_name) }}

@@ -1,4 +1,4 @@
-"""The dbt project on a real DuckDB file: deterministic synthetic raw rows for both channels, loaded once
+"""The dbt project on a real DuckDB file: deterministic synthetic raw rows for the Google Ads and Meta Ads channels, loaded once
 through the warehouse, then `dbt seed` + `dbt build` once per session; tests read the marts."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Synthetic raw rows for both channels, their hand-computed expected marts, and a dbt runner bound to a
+"""Synthetic raw rows for the Google Ads and Meta Ads channels, their hand-computed expected marts, and a dbt runner bound to a
 DuckDB file (helpers of the dbt integration tests)."""
 
 from __future__ import annotations
@@ -45,14 +45,14 @@ def google_rows(day: dt.date, scale: int = 1) -> list[dict[str, Any]]:
         "customer_id": "1111111111",
         "customer_name": "Shop FR",
         "currency_code": "EUR",
-        "time_zone": "Europe/Paris",
+        "account_timezone": "Europe/Paris",
     }
     usd = {
         **common,
         "customer_id": "2222222222",
         "customer_name": "Shop US",
         "currency_code": "USD",
-        "time_zone": "America/New_York",
+        "account_timezone": "America/New_York",
     }
     search = {"campaign_id": "101", "campaign_name": "Search FR", "campaign_channel_type": "SEARCH"}
     return [

@@ -22,6 +22,8 @@ def test_every_model_and_built_column_is_described(dbt_project: DbtProject) -> N
     for node in nodes:
         if not node["description"].strip():
             undocumented.append(node["name"])
+        if node["config"]["materialized"] == "ephemeral":  # int_<channel>__<union>: inlined, never built
+            continue
         built = dbt_project.query(
             "select column_name from information_schema.columns where table_schema = ? and table_name = ?".replace(
                 "?", "'{}'"

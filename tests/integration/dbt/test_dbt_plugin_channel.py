@@ -1,10 +1,12 @@
-"""A plug-in connector's channel reaches the marts with no edit of a core file: the connector is registered
-only through a real `mdp.connectors` entry point (a dist-info on sys.path), declares its staging models in
-`dbt_models`, and its staging models sit in a copy of the dbt project (as a plug-in's would beside the
-core ones); the flow's dbt invocation then builds the whole project on the session's warehouse."""
+"""A plug-in connector's channel reaches the marts with no edit of a core file and no generated var: the
+connector is a package outside the repository, registered only through a real `mdp.connectors` entry point
+(a dist-info on sys.path), and ships its staging and `int_<channel>__<union>` models as a dbt package inside
+it (`dbt_package`); the flow's dbt invocation links that package into an unchanged copy of the dbt project
+and builds the whole project on the session's warehouse."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import textwrap
 from decimal import Decimal
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 
 import pyarrow as pa
 
@@ -58,11 +61,8 @@ class PlugAdsConnector(Connector):
         Stream("ad_stats", _spec("ad_stats", pa.field("ad_group_id", pa.string()), pa.field("ad_id", pa.string()))),
         Stream("device_stats", _spec("device_stats", pa.field("device", pa.string()))),
     )
-    dbt_models = {"ad_performance": "stg_plug_ads__ad_stats", "device": "stg_plug_ads__device_stats"}
-    dbt_field_overrides = {
-        "ad_performance": {"account_timezone": "'UTC'", "campaign_name": "campaign_title"},
-        "device": {"campaign_name": "campaign_title", "device_detail": "device", "account_currency": "null"},
-    }
+    dbt_models = {"ad_performance": "int_plug_ads__ad_performance", "device": "int_plug_ads__device"}
+    dbt_package = Path(__file__).parent / "dbt"
 
     def list_accounts(self) -> list[Account]:
         return [Account(a) for a in self.settings.accounts]
@@ -70,6 +70,15 @@ class PlugAdsConnector(Connector):
     def extract(self, stream: str, account: str, start: dt.date, end: dt.date) -> Iterator[Extracted]:
         yield from ()
 '''
+PACKAGE_PROJECT = """
+name: plug_ads
+version: "0.1.0"
+config-version: 2
+model-paths: [models]
+models:
+  plug_ads:
+    +schema: staging
+"""
 SOURCES_YML = """
 version: 2
 sources:
@@ -111,32 +120,56 @@ select
     revenue as conversion_value
 from {{ source('plug_ads', 'device_stats') }}
 """
+INT_AD_PERFORMANCE_SQL = """
+{{ config(materialized='ephemeral') }}
+select
+    date_day, channel, account_id, account_name, account_currency, 'UTC' as account_timezone, campaign_id,
+    campaign_title as campaign_name, ad_group_id, ad_group_name, ad_id, impressions, clicks, spend, conversions,
+    conversion_value
+from {{ ref('stg_plug_ads__ad_stats') }}
+"""
+INT_DEVICE_SQL = """
+select
+    date_day, channel, account_id, campaign_id, campaign_title as campaign_name, device, device as device_detail,
+    impressions, clicks, spend, conversions, conversion_value, null as account_currency
+from {{ ref('stg_plug_ads__device_stats') }}
+"""
 
 
 @pytest.fixture
-def plugin_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The plug-in as pip would leave it: a module and a dist-info whose entry_points.txt registers it."""
+def plugin_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The plug-in as pip would leave it, outside the repository: a package with its dbt package inside, and
+    a dist-info whose entry_points.txt registers it. Returns its dbt package."""
     site = tmp_path / "site"
     info = site / "plug_ads_plugin-0.1.dist-info"
     info.mkdir(parents=True)
-    (site / "plug_ads_plugin.py").write_text(textwrap.dedent(PLUGIN_MODULE), encoding="utf-8")
+    module = site / "plug_ads_plugin"
+    dbt = module / "dbt"
+    (dbt / "models").mkdir(parents=True)
+    (module / "__init__.py").write_text(textwrap.dedent(PLUGIN_MODULE), encoding="utf-8")
+    (dbt / "dbt_project.yml").write_text(PACKAGE_PROJECT, encoding="utf-8")
+    files = {
+        f"_{PLUGIN}__sources.yml": SOURCES_YML,
+        "stg_plug_ads__ad_stats.sql": AD_STATS_SQL,
+        "stg_plug_ads__device_stats.sql": DEVICE_STATS_SQL,
+        "int_plug_ads__ad_performance.sql": INT_AD_PERFORMANCE_SQL,
+        "int_plug_ads__device.sql": INT_DEVICE_SQL,
+    }
+    for name, text in files.items():
+        (dbt / "models" / name).write_text(text, encoding="utf-8")
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: plug-ads-plugin\nVersion: 0.1\n", encoding="utf-8")
     (info / "entry_points.txt").write_text(
         f"[mdp.connectors]\n{PLUGIN} = plug_ads_plugin:PlugAdsConnector\n", encoding="utf-8"
     )
     monkeypatch.syspath_prepend(str(site))
+    return dbt
 
 
 @pytest.fixture
 def plugin_project(tmp_path: Path) -> Path:
-    """The core dbt project, unchanged, plus the plug-in's staging models in their own folder."""
+    """The core dbt project, unchanged (a copy, so the test's links stay out of the repository)."""
     project = tmp_path / "transformations"
     shutil.copytree(TRANSFORMATIONS_DIR, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
-    staging = project / "models" / "staging" / PLUGIN
-    staging.mkdir()
-    (staging / f"_{PLUGIN}__sources.yml").write_text(SOURCES_YML, encoding="utf-8")
-    (staging / "stg_plug_ads__ad_stats.sql").write_text(AD_STATS_SQL, encoding="utf-8")
-    (staging / "stg_plug_ads__device_stats.sql").write_text(DEVICE_STATS_SQL, encoding="utf-8")
     return project
 
 
@@ -165,12 +198,12 @@ def plugin_rows() -> list[dict[str, Any]]:
 
 
 def test_a_plugin_channel_reaches_the_marts(
-    plugin_installed: None, plugin_project: Path, scratch_project: DbtProject
+    plugin_installed: Path, plugin_project: Path, scratch_project: DbtProject
 ) -> None:
     assert PLUGIN in available_types()
     assert PLUGIN not in BUILT_IN  # registered by its entry point only
     config = scratch_project.config()
-    assert project_vars(config, plugin_project)["ad_performance_channels"][PLUGIN] == "stg_plug_ads__ad_stats"
+    assert PLUGIN not in json.dumps(project_vars(config, plugin_project))  # no var names the channel
 
     spec = connector_class(PLUGIN).stream("ad_stats").table
     rows = plugin_rows()
@@ -188,8 +221,9 @@ def test_a_plugin_channel_reaches_the_marts(
     )
     result = run_dbt(invocation)
     assert result.success, failures(result)
+    assert (plugin_project / "dbt_packages" / PLUGIN).resolve() == plugin_installed  # linked, not copied
     built = {r.node.unique_id for r in result.result.results}  # type: ignore[union-attr]
-    assert "model.marketing_data_platform.stg_plug_ads__device_stats" in built
+    assert "model.plug_ads.stg_plug_ads__device_stats" in built
 
     fact = scratch_project.query(
         "select date_day, count(*), sum(spend), sum(spend_reporting), sum(conversion_value_reporting), "
@@ -198,7 +232,7 @@ def test_a_plugin_channel_reaches_the_marts(
     )
     assert [r[0] for r in fact] == list(DAYS)
     for n, (day, count, spend, spend_eur, revenue_eur, campaign, timezone) in enumerate(fact, start=1):
-        assert (count, campaign, timezone) == (2, "Plug campaign", "UTC")  # the overrides applied
+        assert (count, campaign, timezone) == (2, "Plug campaign", "UTC")  # the plug-in's int model mapped them
         # the plug-in's float money becomes decimal in the union; each row converted by the one FX rule
         assert spend == Decimal(10 * n + 5)
         assert spend_eur == fx_convert(Decimal(10 * n), "USD", day) + fx_convert(Decimal(5), "USD", day)

@@ -13,7 +13,6 @@ from types import ModuleType
 import pytest
 import yaml
 
-from flows.channel_vars import channel_vars
 from flows.transform import dbt_invocation, project_vars, source_tables
 from mdp.config import KNOWN_CURRENCIES, config_from_mapping
 from mdp.errors import ConfigError
@@ -55,11 +54,10 @@ def test_generated_source_files_are_up_to_date() -> None:
     assert generator.main(["--check"]) == 0, "run transformations/scripts/generate_sources.py"
 
 
-def test_channel_vars_block_of_dbt_project_is_up_to_date() -> None:
-    generator = load_script("generate_channel_vars")
-    assert generator.main(["--check"]) == 0, "run transformations/scripts/generate_channel_vars.py"
+def test_dbt_project_has_no_channel_vars() -> None:
+    """The channels reach the unions through models (macros/channels.sql), not vars a script generates."""
     defaults = yaml.safe_load((TRANSFORMATIONS_DIR / "dbt_project.yml").read_text(encoding="utf-8"))["vars"]
-    assert {name: defaults[name] for name in channel_vars()} == channel_vars(["google_ads", "meta_ads"])
+    assert not {"ad_performance_channels", "report_channels", "channel_field_overrides"} & set(defaults)
 
 
 def test_fx_seed_is_the_scripts_output_and_covers_every_day() -> None:
@@ -91,7 +89,6 @@ def test_duckdb_invocation(tmp_path: Path) -> None:
     args = list(invocation.args)
     assert args[:3] == ["build", "--target", "dev"]
     assert json.loads(args[args.index("--vars") + 1]) == {
-        **channel_vars(),
         "reporting_currency": "GBP",
         "reconciliation_tolerances": TOLERANCES,
         "x": 1,
@@ -134,7 +131,6 @@ def test_bigquery_invocation_and_meta_conversion_types() -> None:
     assert invocation.duckdb_path is None
     args = list(invocation.args)
     assert json.loads(args[args.index("--vars") + 1]) == {
-        **channel_vars(),
         "reporting_currency": "USD",
         "reconciliation_tolerances": TOLERANCES,
         "dataset_prefix": "acme_",

@@ -1,9 +1,4 @@
-{#- Every channel's staging model, conformed to the shared fields of ad_performance_fields(). The channels
-    come from var('ad_performance_channels') (channel: staging model), which the flows build from every
-    registered connector's `dbt_models['ad_performance']`: adding a channel edits nothing here. -#}
+{#- Every channel's ad performance (its `int_<channel>__ad_performance` model, conformed to
+    ad_performance_fields()), unioned: adding a channel edits nothing here (macro channel_models). -#}
 
-{{ union_channels(
-    var('ad_performance_channels'),
-    ad_performance_fields(),
-    var('channel_field_overrides', {}).get('ad_performance', {}),
-) }}
+{{ channel_union('ad_performance') }}

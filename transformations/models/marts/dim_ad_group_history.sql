@@ -5,12 +5,7 @@ with
 
 snapshots as (
 
-    {{ union_channels(
-        var('report_channels')['ad_group_snapshot'],
-        [('snapshot_date', 'date'), ('channel', 'string'), ('account_id', 'string'), ('ad_group_id', 'string')]
-        + attributes,
-        var('channel_field_overrides', {}).get('ad_group_snapshot', {}),
-    ) }}
+    {{ channel_union('ad_group_snapshot') }}
 
 ),
 

@@ -5,12 +5,7 @@ with
 
 snapshots as (
 
-    {{ union_channels(
-        var('report_channels')['campaign_snapshot'],
-        [('snapshot_date', 'date'), ('channel', 'string'), ('account_id', 'string'), ('campaign_id', 'string')]
-        + attributes,
-        var('channel_field_overrides', {}).get('campaign_snapshot', {}),
-    ) }}
+    {{ channel_union('campaign_snapshot') }}
 
 ),
 

@@ -1,8 +1,8 @@
 {#- What landed against what the platform itself reports, per channel x account x day x metric, in the
     account currency. Landed = the ad-level rows of the channel's primary stream as the marts read them
     (int_ad_performance_unioned: Google's campaign-level rows for spend without ads included); platform = the
-    account's own daily totals (each connector's `account_totals` stream, var report_channels.account_totals).
-    A platform totals row exists for every day a run loaded (zero rows for days without activity), so a day
+    account's own daily totals (each connector's `account_totals` stream, its int_<channel>__account_totals
+    model). A platform totals row exists for every day a run loaded (zero rows for days without activity), so a day
     without one was not reconciled: verdict `unchecked`. Tolerances: var reconciliation_tolerances. -#}
 {%- set metrics = ['spend', 'conversion_value', 'impressions', 'clicks', 'conversions'] -%}
 {%- set tolerances = var('reconciliation_tolerances') -%}

@@ -95,7 +95,7 @@ def test_rows_match_the_declared_schema_and_stay_in_scope(
             assert row["ad_id"]
             assert row["ad_group_name"]
         assert row["currency_code"]
-        assert row["time_zone"]
+        assert row["account_timezone"]
         assert row["campaign_channel_type"]
     keys = [(r["date"], r["campaign_id"], r["ad_group_id"], r["ad_id"]) for r in rows.to_pylist()]
     assert len(keys) == len(set(keys))

@@ -45,7 +45,7 @@ def test_ad_performance_equals_the_truth(make_connector: Make, microsoft_sandbox
         info = microsoft_sandbox.truth.data.account(MICROSOFT, account)
         assert info is not None
         assert set(table.column("account_currency").to_pylist()) == {info.currency}
-        assert set(table.column("account_time_zone").to_pylist()) == {info.time_zone}
+        assert set(table.column("account_timezone").to_pylist()) == {info.time_zone}
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """Every Microsoft Advertising stream from the sandbox, loaded into DuckDB the way the ingest flow loads it, then
 the dbt project built with the channel in its unions (`dbt seed` + `dbt build`, data tests included): the staged
 breakdowns add up to the staged ads, and the marts hold exactly the sandbox's truth for the channel. The unions
-learn of the channel as every run's do: from the registered connector's `dbt_models` (flows/channel_vars.py)."""
+learn of the channel as every run's do: from its `int_microsoft_ads__<union>` models (macros/channels.sql)."""
 
 from __future__ import annotations
 

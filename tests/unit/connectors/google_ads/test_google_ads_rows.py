@@ -74,7 +74,7 @@ def test_an_ad_row_becomes_a_typed_raw_row() -> None:
             "customer_id": ACCOUNT,
             "customer_name": "Shop FR",
             "currency_code": "EUR",
-            "time_zone": "Europe/Paris",
+            "account_timezone": "Europe/Paris",
             "campaign_id": "111",
             "campaign_name": "Campaign 111",
             "campaign_status": "ENABLED",

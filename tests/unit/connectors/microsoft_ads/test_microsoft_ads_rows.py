@@ -143,5 +143,5 @@ def test_ad_rows_carry_the_accounts_time_zone_and_name() -> None:
     parsed = ReportBatch("ad_performance", ACCOUNT, START, END)
     parsed.add(header + "\r\n" + line)
     (record,) = parsed.records
-    assert (record["account_name"], record["account_time_zone"]) == ("Shop UK", "Europe/London")
+    assert (record["account_name"], record["account_timezone"]) == ("Shop UK", "Europe/London")
     assert to_table(parsed.records, REPORT_TABLES["ad_performance"]).num_rows == 1

@@ -84,11 +84,10 @@ def test_every_stream_has_a_report_and_a_table() -> None:
     assert set(SERVICE_PATHS) == {"CustomerManagementService", "ReportingService"}
 
 
-def test_the_dbt_models_exist_and_overrides_name_their_unions() -> None:
-    models = {p.stem for p in (TRANSFORMATIONS_DIR / "models" / "staging" / "microsoft_ads").glob("*.sql")}
-    assert set(MicrosoftAdsConnector.dbt_models.values()) <= models
+def test_the_dbt_models_exist() -> None:
+    models = {p.stem for p in (TRANSFORMATIONS_DIR / "models" / "intermediate" / "microsoft_ads").glob("*.sql")}
+    assert set(MicrosoftAdsConnector.dbt_models.values()) == models
     assert "ad_performance" in MicrosoftAdsConnector.dbt_models
-    assert set(MicrosoftAdsConnector.dbt_field_overrides) <= set(MicrosoftAdsConnector.dbt_models)
 
 
 def test_time_zones_map_to_iana_names() -> None:

@@ -14,7 +14,7 @@ renamed as (
         customer_id as account_id,
         customer_name as account_name,
         upper(currency_code) as account_currency,
-        time_zone as account_timezone,
+        account_timezone,
         campaign_id,
         campaign_name,
         campaign_status,

@@ -14,7 +14,7 @@ renamed as (
         customer_id as account_id,
         customer_name as account_name,
         upper(currency_code) as account_currency,
-        time_zone as account_timezone,
+        account_timezone,
         status as account_status,
         manager as is_manager,
         _loaded_at as loaded_at

@@ -14,7 +14,7 @@ renamed as (
         account_id,
         account_name,
         upper(account_currency) as account_currency,
-        account_time_zone as account_timezone,
+        account_timezone,
         campaign_id,
         campaign_name,
         ad_group_id,

@@ -1,0 +1,22 @@
+{#- Microsoft Advertising ad performance rows conformed to the `ad_performance` union's columns (macro
+    union_fields). -#}
+{{ config(materialized='ephemeral') }}
+
+select
+    date_day,
+    channel,
+    account_id,
+    account_name,
+    account_currency,
+    account_timezone,
+    campaign_id,
+    campaign_name,
+    ad_group_id,
+    ad_group_name,
+    ad_id,
+    impressions,
+    clicks,
+    spend,
+    conversions,
+    conversion_value
+from {{ ref('stg_microsoft_ads__ad_performance') }}
