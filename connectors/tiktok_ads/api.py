@@ -11,6 +11,7 @@ ADVERTISER_INFO_PATH = f"/open_api/{API_VERSION}/advertiser/info/"
 REPORT_PATH = f"/open_api/{API_VERSION}/report/integrated/get/"
 TOKEN_HEADER = "Access-Token"
 MAX_PAGE_SIZE = 1000  # report/integrated/get page_size limit
+MAX_REPORT_DAYS = 30  # the longest start_date..end_date of a daily (stat_time_day) report
 ADVERTISER_INFO_FIELDS = ("advertiser_id", "name", "currency", "timezone", "display_timezone", "status")
 ADVERTISER_INFO_BATCH = 100  # advertiser/info takes at most 100 advertiser_ids a call
 INACTIVE_STATUSES = frozenset({"STATUS_DISABLE", "STATUS_LIMIT", "STATUS_CONFIRM_FAIL"})

@@ -15,7 +15,13 @@ from typing import Any, ClassVar
 
 from connectors.base import TOTALS_STREAM, Account, Connector, ConnectorSettings, Extracted, Stream, zero_totals
 from connectors.kit.accounts import AccountCache, FatalAccounts
-from connectors.tiktok_ads.api import INACTIVE_STATUSES, PERMISSION_CODES, REPORT_QUERIES, TOKEN_CODES
+from connectors.tiktok_ads.api import (
+    INACTIVE_STATUSES,
+    MAX_REPORT_DAYS,
+    PERMISSION_CODES,
+    REPORT_QUERIES,
+    TOKEN_CODES,
+)
 from connectors.tiktok_ads.client import AdvertiserInfo, TikTokClient
 from connectors.tiktok_ads.exceptions import TikTokAdsError
 from connectors.tiktok_ads.rows import ReportBatch
@@ -89,8 +95,9 @@ class TikTokAdsConnector(Connector):
         try:
             info = self._account(client, advertiser_id)
             batch = ReportBatch(stream, info, start, end)
-            for rows in client.report_pages(REPORT_QUERIES[stream], advertiser_id, start, end, what):
-                batch.add(rows)
+            for first, last in report_windows(start, end):
+                for rows in client.report_pages(REPORT_QUERIES[stream], advertiser_id, first, last, what):
+                    batch.add(rows)
         except TikTokAdsError as error:
             self._fatal.remember(advertiser_id, error)
             raise
@@ -145,6 +152,17 @@ class TikTokAdsConnector(Connector):
             return _account_from(found[0])
 
         return self._accounts.get(advertiser_id, read)
+
+
+def report_windows(start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
+    """[start, end] cut into the longest ranges a daily report accepts (MAX_REPORT_DAYS days)."""
+    windows = []
+    first = start
+    while first <= end:
+        last = min(end, first + dt.timedelta(days=MAX_REPORT_DAYS - 1))
+        windows.append((first, last))
+        first = last + dt.timedelta(days=1)
+    return windows
 
 
 def _stays_refused(error: TikTokAdsError) -> bool:
