@@ -18,8 +18,8 @@ from sandbox.faults import FAULTS_ENV, CallCounter, Fault, FaultPlan, faults_fro
 from sandbox.google_ads import GoogleAdsSandbox, google_ads_client_kwargs
 from sandbox.meta import MetaSandbox
 from sandbox.microsoft_ads import MicrosoftAdsSandbox
-from sandbox.tiktok_ads import TikTokAdsSandbox
 from sandbox.runner import SandboxHandle, environment_exports, pipeline_fragment, run_forever, start_sandbox
+from sandbox.tiktok_ads import TikTokAdsSandbox
 from sandbox.tls import process_certificate, trust_sandbox_certificate, write_ca_bundle
 from sandbox.truth import DEFAULT_META_CONVERSION_ACTION_TYPES, Totals, Truth
 

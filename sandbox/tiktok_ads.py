@@ -273,7 +273,8 @@ class ReportRows:
         if report.data_level == "AUCTION_ADVERTISER":
             return [({"advertiser_id": self.advertiser.account_id}, {}, record)]
         if report.data_level == "AUCTION_AD":
-            assert record.ad_id is not None and record.ad_group_id is not None
+            assert record.ad_id is not None
+            assert record.ad_group_id is not None
             group = self.structure.ad_group_by_id[record.ad_group_id]
             attributes = {
                 "campaign_id": campaign.campaign_id,
@@ -288,7 +289,9 @@ class ReportRows:
         weights = segment_weights(list(segments), 0.5, dimension, record.ad_id, record.day)
         parts = split_record(record, weights, self.unit)
         base = {"campaign_id": campaign.campaign_id}
-        return [({**base, dimension: s}, {"campaign_name": campaign.name}, p) for s, p in zip(segments, parts, strict=True)]
+        return [
+            ({**base, dimension: s}, {"campaign_name": campaign.name}, p) for s, p in zip(segments, parts, strict=True)
+        ]
 
     def _metrics(self, parts: Sequence[DailyRecord]) -> dict[str, str]:
         currency = self.advertiser.currency
@@ -297,7 +300,9 @@ class ReportRows:
             "spend": money_text(sum(p.cost_micros for p in parts), currency),
             "impressions": str(sum(p.impressions for p in parts)),
             "clicks": str(sum(p.clicks for p in parts)),
-            "conversion": f"{conversions:.0f}" if conversions == conversions.to_integral_value() else f"{conversions:.2f}",
+            "conversion": f"{conversions:.0f}"
+            if conversions == conversions.to_integral_value()
+            else f"{conversions:.2f}",
             VALUE_METRIC: money_text(sum(p.conversions_value_micros for p in parts), currency),
         }
 

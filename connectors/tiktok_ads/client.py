@@ -133,7 +133,9 @@ def fatal_message(failure: Failure, prefix: str, name: str) -> str:
             f"connectors.{name}.credentials.access_token (and check app_id / credentials.secret)"
         )
     if code in PERMISSION_CODES:
-        return f"{prefix}: permission denied ({failure.description}); check that the app is authorised for the advertiser"
+        return (
+            f"{prefix}: permission denied ({failure.description}); check that the app is authorised for the advertiser"
+        )
     if code in PARAMETER_CODES:
         return f"{prefix}: the API refused a parameter ({failure.description})"
     return f"{prefix}: {failure.description}"

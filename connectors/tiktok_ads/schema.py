@@ -53,7 +53,11 @@ AD_PERFORMANCE = _table(
     {
         **_KEYS,
         "account_name": (pa.string(), True, "advertiser name (advertiser/info name)"),
-        "account_timezone": (pa.string(), True, "advertiser time zone (advertiser/info display_timezone, else timezone; IANA)"),
+        "account_timezone": (
+            pa.string(),
+            True,
+            "advertiser time zone (advertiser/info display_timezone, else timezone; IANA)",
+        ),
         "ad_group_id": (pa.string(), False, "ad group id (adgroup_id)"),
         "ad_group_name": (pa.string(), True, "ad group name (adgroup_name)"),
         "ad_id": (pa.string(), False, "ad id"),
@@ -65,7 +69,11 @@ AD_PERFORMANCE = _table(
 )
 COUNTRY_PERFORMANCE = _table(
     "country_performance",
-    {**_KEYS, "country_code": (pa.string(), False, "country (ISO 3166-1 alpha-2, the report's country_code)"), **_METRICS},
+    {
+        **_KEYS,
+        "country_code": (pa.string(), False, "country (ISO 3166-1 alpha-2, the report's country_code)"),
+        **_METRICS,
+    },
     "TikTok daily campaign performance by country (AUDIENCE report, AUCTION_CAMPAIGN by campaign_id x country_code "
     "x stat_time_day): one row per day x advertiser x campaign x country.",
 )
@@ -73,7 +81,11 @@ PLACEMENT_PERFORMANCE = _table(
     "placement_performance",
     {
         **_KEYS,
-        "placement": (pa.string(), False, "placement (the report's placement: PLACEMENT_TIKTOK, PLACEMENT_PANGLE, ...)"),
+        "placement": (
+            pa.string(),
+            False,
+            "placement (the report's placement: PLACEMENT_TIKTOK, PLACEMENT_PANGLE, ...)",
+        ),
         **_METRICS,
     },
     "TikTok daily campaign performance by placement (AUDIENCE report, AUCTION_CAMPAIGN by campaign_id x placement x "

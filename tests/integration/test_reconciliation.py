@@ -115,7 +115,9 @@ def test_what_extracting_again_fixes_heals_and_the_rest_fails_the_run_naming_it(
     )
     assert re.search(pattern, message), message
     truth = tiktok.truth.day_totals("tiktok_ads", broken_tiktok, START, level="account").cost
-    pattern = rf"tiktok_ads account {broken_tiktok} {START} spend: platform {truth.normalize():f}\S* \w{{3}}, landed [0-9.]+"
+    pattern = (
+        rf"tiktok_ads account {broken_tiktok} {START} spend: platform {truth.normalize():f}\S* \w{{3}}, landed [0-9.]+"
+    )
     assert re.search(pattern, message), message
     assert "step reconciliation: failed" in message
     for other in [healed, *microsoft.account_ids, *tiktok.account_ids]:
@@ -178,4 +180,3 @@ def test_what_extracting_again_fixes_heals_and_the_rest_fails_the_run_naming_it(
     after = [a for a in read_status(loaded, START, END).accounts if a.connector in ("microsoft_ads", "tiktok_ads")]
     assert after
     assert not any(a.stale for a in after), after
-

@@ -104,7 +104,10 @@ TARGETS: dict[str, Target] = {
         lambda sb: {
             "endpoint": sb.base_url,
             "app_id": sb.app_id,
-            "credentials": {"access_token": "env:CONF_TIKTOK_TOKEN", "secret": "env:CONF_TIKTOK_SECRET"},
+            "credentials": {
+                "access_token": "env:CONF_TIKTOK_TOKEN",
+                "secret": "env:CONF_TIKTOK_SECRET",  # pragma: allowlist secret
+            },
             "request_timeout_seconds": 10,
             "max_retries": 1,
             "retry_base_delay_seconds": 0.001,
@@ -225,7 +228,9 @@ def test_the_platform_totals_equal_the_primary_stream(type_name: str, build: Cal
     totals = extract(connector, connector.totals_stream, account, start, end)
     primary = extract(connector, connector.streams[0].name, account, start, end)
     assert totals.num_rows == 4
-    spend = {"google_ads": "cost_micros", "meta_ads": "spend", "microsoft_ads": "spend", "tiktok_ads": "spend"}[type_name]
+    spend = {"google_ads": "cost_micros", "meta_ads": "spend", "microsoft_ads": "spend", "tiktok_ads": "spend"}[
+        type_name
+    ]
     for column in ("impressions", "clicks", spend):
         by_day = primary.group_by("date").aggregate([(column, "sum")])
         landed = dict(zip(by_day.column("date").to_pylist(), by_day.column(f"{column}_sum").to_pylist(), strict=True))

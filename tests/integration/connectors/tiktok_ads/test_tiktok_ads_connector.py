@@ -37,7 +37,10 @@ def make(tiktok_sandbox: TikTokAdsSandbox, monkeypatch: pytest.MonkeyPatch) -> I
                 "type": "tiktok_ads",
                 "endpoint": tiktok_sandbox.base_url,
                 "app_id": tiktok_sandbox.app_id,
-                "credentials": {"access_token": "env:IT_TIKTOK_TOKEN", "secret": "env:IT_TIKTOK_SECRET"},
+                "credentials": {
+                    "access_token": "env:IT_TIKTOK_TOKEN",
+                    "secret": "env:IT_TIKTOK_SECRET",  # pragma: allowlist secret
+                },
                 "retry_base_delay_seconds": 0.001,
                 "retry_max_delay_seconds": 0.01,
                 **overrides,
@@ -129,7 +132,7 @@ def test_a_refused_token_fails_every_unit_of_the_advertiser_without_asking_again
     account = tiktok_sandbox.account_ids[0]
     connector = make(accounts=[account])
     tiktok_sandbox.faults.add(Fault("token_invalid", channel="tiktok_ads", account=account))
-    with caplog.at_level(logging.DEBUG), pytest.raises(TikTokAdsError, match="credentials.access_token") as first:
+    with caplog.at_level(logging.DEBUG), pytest.raises(TikTokAdsError, match=r"credentials\.access_token") as first:
         rows(connector, "ad_performance", account, START, END)
     calls = tiktok_sandbox.calls.total(account)
     with pytest.raises(TikTokAdsError, match="not asked again") as second:

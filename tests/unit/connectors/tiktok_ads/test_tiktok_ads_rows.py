@@ -71,9 +71,18 @@ def test_an_untracked_value_is_zero_and_empty_metrics_are_zero() -> None:
         (ad_row(impressions="n/a"), "unparsable"),
         (ad_row(clicks="2.5"), "unparsable"),
         (ad_row(spend="1e13"), "out_of_range"),
-        ({"dimensions": {"ad_id": "", "stat_time_day": "2025-03-10 00:00:00"}, "metrics": ad_row()["metrics"]}, "missing_id"),
-        ({"dimensions": {"ad_id": "x1", "stat_time_day": "2025-03-10 00:00:00"}, "metrics": ad_row()["metrics"]}, "invalid_id"),
-        ({"dimensions": {"ad_id": "33", "stat_time_day": "2025-03-10 13:00:00"}, "metrics": ad_row()["metrics"]}, "not_daily"),
+        (
+            {"dimensions": {"ad_id": "", "stat_time_day": "2025-03-10 00:00:00"}, "metrics": ad_row()["metrics"]},
+            "missing_id",
+        ),
+        (
+            {"dimensions": {"ad_id": "x1", "stat_time_day": "2025-03-10 00:00:00"}, "metrics": ad_row()["metrics"]},
+            "invalid_id",
+        ),
+        (
+            {"dimensions": {"ad_id": "33", "stat_time_day": "2025-03-10 13:00:00"}, "metrics": ad_row()["metrics"]},
+            "not_daily",
+        ),
         ({"dimensions": {"ad_id": "33"}, "metrics": []}, "malformed"),
         ("not an object", "malformed"),
     ],

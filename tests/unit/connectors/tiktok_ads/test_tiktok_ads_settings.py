@@ -15,7 +15,7 @@ from flows.channel_vars import UNIONS, check_dbt_mapping, model_names
 from mdp.config import config_from_mapping
 from mdp.errors import ConfigError
 
-CREDENTIALS = {"access_token": "env:TIKTOK_ACCESS_TOKEN", "secret": "env:TIKTOK_APP_SECRET"}
+CREDENTIALS = {"access_token": "env:TIKTOK_ACCESS_TOKEN", "secret": "env:TIKTOK_APP_SECRET"}  # pragma: allowlist secret
 
 
 def section(**overrides: object) -> dict[str, object]:
@@ -52,7 +52,7 @@ def test_a_valid_section_builds_without_calling_the_api() -> None:
         ({"accounts": ["act_123"]}, "accounts[0]", "is not a TikTok advertiser_id"),
         ({"accounts": ["1", "1"]}, "accounts", "listed twice"),
         ({"app_id": "my-app"}, "app_id", "is not a TikTok app_id"),
-        ({"credentials": {"secret": "env:X"}}, "credentials", "missing access_token"),
+        ({"credentials": {"secret": "env:X"}}, "credentials", "missing access_token"),  # pragma: allowlist secret
         ({"credentials": {**CREDENTIALS, "refresh_token": "env:X"}}, "credentials", "unknown credentials"),
         ({"credentials": {**CREDENTIALS, "access_token": "literal-token"}}, "credentials", "env:"),
         ({"credentials": {"access_token": "env:T"}}, "connectors[0]", "set app_id and credentials.secret"),
@@ -95,7 +95,6 @@ def test_long_windows_are_cut_into_the_days_a_daily_report_accepts() -> None:
     assert report_windows(start, start) == [(start, start)]
     windows = report_windows(start, dt.date(2025, 3, 1))
     assert windows == [(start, dt.date(2025, 1, 30)), (dt.date(2025, 1, 31), dt.date(2025, 3, 1))]
-    assert all(b + dt.timedelta(days=1) == c for (_, b), (c, _) in zip(windows, windows[1:], strict=False))
 
 
 def test_describe_names_no_secret() -> None:
