@@ -1,18 +1,25 @@
-"""Local Google Ads (gRPC + TLS), Meta Graph (HTTP) and Microsoft Advertising (SOAP) API servers with seeded
-synthetic data and faults.
+"""Local Google Ads (gRPC + TLS), Meta Graph (HTTP), Microsoft Advertising (SOAP) and TikTok (HTTP) API servers
+with seeded synthetic data and faults.
 
 Only the CLI and tests import this package; production code reaches it through configured endpoints.
 """
 
 from __future__ import annotations
 
-from sandbox.config import DEFAULT_GOOGLE_PORT, DEFAULT_META_PORT, DEFAULT_MICROSOFT_PORT, SandboxConfig
-from sandbox.data import ATTRIBUTION_WINDOW_DAYS, GOOGLE, META, MICROSOFT, Account, DailyRecord, SyntheticData
+from sandbox.config import (
+    DEFAULT_GOOGLE_PORT,
+    DEFAULT_META_PORT,
+    DEFAULT_MICROSOFT_PORT,
+    DEFAULT_TIKTOK_PORT,
+    SandboxConfig,
+)
+from sandbox.data import ATTRIBUTION_WINDOW_DAYS, GOOGLE, META, MICROSOFT, TIKTOK, Account, DailyRecord, SyntheticData
 from sandbox.faults import FAULTS_ENV, CallCounter, Fault, FaultPlan, faults_from_env, parse_fault_spec
 from sandbox.google_ads import GoogleAdsSandbox, google_ads_client_kwargs
 from sandbox.meta import MetaSandbox
 from sandbox.microsoft_ads import MicrosoftAdsSandbox
 from sandbox.runner import SandboxHandle, environment_exports, pipeline_fragment, run_forever, start_sandbox
+from sandbox.tiktok_ads import TikTokAdsSandbox
 from sandbox.tls import process_certificate, trust_sandbox_certificate, write_ca_bundle
 from sandbox.truth import DEFAULT_META_CONVERSION_ACTION_TYPES, Totals, Truth
 
@@ -22,10 +29,12 @@ __all__ = [
     "DEFAULT_META_CONVERSION_ACTION_TYPES",
     "DEFAULT_META_PORT",
     "DEFAULT_MICROSOFT_PORT",
+    "DEFAULT_TIKTOK_PORT",
     "FAULTS_ENV",
     "GOOGLE",
     "META",
     "MICROSOFT",
+    "TIKTOK",
     "Account",
     "CallCounter",
     "DailyRecord",
@@ -37,6 +46,7 @@ __all__ = [
     "SandboxConfig",
     "SandboxHandle",
     "SyntheticData",
+    "TikTokAdsSandbox",
     "Totals",
     "Truth",
     "environment_exports",

@@ -20,6 +20,7 @@ ENV_PREFIX = "MDP_SANDBOX_"
 DEFAULT_GOOGLE_PORT = 50051
 DEFAULT_META_PORT = 8700
 DEFAULT_MICROSOFT_PORT = 8701
+DEFAULT_TIKTOK_PORT = 8702
 
 
 @dataclass
@@ -30,12 +31,14 @@ class SandboxConfig:
     google_accounts: int = 3
     meta_accounts: int = 3
     microsoft_accounts: int = 3
+    tiktok_accounts: int = 3
     as_of: date | None = None  # None: today, evaluated at each request
     faults: list[Fault] = field(default_factory=list)
     host: str = "127.0.0.1"
     google_port: int = 0
     meta_port: int = 0
     microsoft_port: int = 0
+    tiktok_port: int = 0
     cert_dir: Path | None = None  # None: $MDP_SANDBOX_CERT_DIR, else one temporary directory per process
     trust_certificate: bool = True  # point GRPC_DEFAULT_SSL_ROOTS_FILE_PATH at the sandbox CA bundle
     require_login_customer_id: bool = True  # Google children answer only through the manager
@@ -45,6 +48,7 @@ class SandboxConfig:
     meta_default_limit: int = 25
     meta_max_limit: int = 5_000
     microsoft_report_polls: int = 1  # PollGenerateReport calls answered Pending before a report is ready
+    tiktok_max_page_size: int = 1000  # report/integrated/get page_size limit
 
     def __post_init__(self) -> None:
         if isinstance(self.as_of, str):
@@ -74,7 +78,8 @@ class SandboxConfig:
     @classmethod
     def from_env(cls, base: SandboxConfig | None = None, environ: Mapping[str, str] | None = None) -> SandboxConfig:
         """`base` (or defaults) overridden by MDP_SANDBOX_SEED, _GOOGLE_ACCOUNTS, _META_ACCOUNTS,
-        _MICROSOFT_ACCOUNTS, _AS_OF, _GOOGLE_PORT, _META_PORT, _MICROSOFT_PORT, _CERT_DIR; MDP_SANDBOX_FAULTS adds
+        _MICROSOFT_ACCOUNTS, _TIKTOK_ACCOUNTS, _AS_OF, _GOOGLE_PORT, _META_PORT, _MICROSOFT_PORT, _TIKTOK_PORT,
+        _CERT_DIR; MDP_SANDBOX_FAULTS adds
         faults."""
         env = os.environ if environ is None else environ
         values = asdict(base) if base is not None else {}
@@ -85,10 +90,12 @@ class SandboxConfig:
             "google_accounts": int,
             "meta_accounts": int,
             "microsoft_accounts": int,
+            "tiktok_accounts": int,
             "as_of": date.fromisoformat,
             "google_port": int,
             "meta_port": int,
             "microsoft_port": int,
+            "tiktok_port": int,
             "cert_dir": Path,
         }
         for name, cast in casts.items():
@@ -110,5 +117,7 @@ class SandboxConfig:
         return out
 
     def build_truth(self) -> Truth:
-        data = SyntheticData(self.seed, self.google_accounts, self.meta_accounts, self.microsoft_accounts)
+        data = SyntheticData(
+            self.seed, self.google_accounts, self.meta_accounts, self.microsoft_accounts, self.tiktok_accounts
+        )
         return Truth(data, FaultPlan(self.faults), self.as_of)

@@ -21,14 +21,15 @@ from mdp.currency import exponent
 
 logger = logging.getLogger(__name__)
 
-Channel = Literal["google_ads", "meta_ads", "microsoft_ads"]
+Channel = Literal["google_ads", "meta_ads", "microsoft_ads", "tiktok_ads"]
 GOOGLE: Channel = "google_ads"
 META: Channel = "meta_ads"
 MICROSOFT: Channel = "microsoft_ads"
-CHANNELS: tuple[Channel, ...] = (GOOGLE, META, MICROSOFT)
+TIKTOK: Channel = "tiktok_ads"
+CHANNELS: tuple[Channel, ...] = (GOOGLE, META, MICROSOFT, TIKTOK)
 
 # Days after which conversions of a day stop changing (late conversions / attribution window).
-ATTRIBUTION_WINDOW_DAYS: dict[str, int] = {GOOGLE: 14, META: 28, MICROSOFT: 30}
+ATTRIBUTION_WINDOW_DAYS: dict[str, int] = {GOOGLE: 14, META: 28, MICROSOFT: 30, TIKTOK: 7}
 # Share of a day's final conversions already reported on the day itself.
 _SAME_DAY_SHARE = 0.45
 
@@ -87,6 +88,13 @@ _MICROSOFT_CAMPAIGNS = (
     ("Shopping", "Shopping", (0.01, 0.022), (0.015, 0.035), 1.2),
     ("Audience Ads", "Audience", (0.003, 0.008), (0.004, 0.012), 3.0),
 )
+# TikTok: in-feed video campaigns (name, objective, ctr range, cvr range, impressions scale)
+_TIKTOK_CAMPAIGNS = (
+    ("Spark Ads Conversions", "WEB_CONVERSIONS", (0.006, 0.014), (0.01, 0.03), 3.0),
+    ("Reach & Frequency", "REACH", (0.003, 0.008), (0.002, 0.006), 5.0),
+    ("Traffic", "TRAFFIC", (0.008, 0.018), (0.004, 0.01), 2.0),
+    ("Product Sales", "PRODUCT_SALES", (0.007, 0.016), (0.015, 0.035), 2.5),
+)
 _PMAX = ("Performance Max", "PERFORMANCE_MAX", (0.008, 0.02), (0.02, 0.04), 4.0)
 # (name, objective, ctr range, cvr range, impressions scale)
 _META_CAMPAIGNS = (
@@ -98,6 +106,7 @@ _META_CAMPAIGNS = (
 )
 _AD_FORMATS_GOOGLE = ("Responsive Search Ad", "Expanded Text Ad", "Responsive Display Ad", "Video Ad")
 _AD_FORMATS_MICROSOFT = ("Responsive search ad", "Expanded text ad", "Responsive ad")
+_AD_FORMATS_TIKTOK = ("In-feed video", "Spark ad", "Carousel")
 _AD_FORMATS_META = ("Carousel", "Single Image", "Video 15s", "Collection", "Story")
 
 META_ACTION_TYPES = (
@@ -295,17 +304,28 @@ class SyntheticData:
     """The synthetic world: accounts, their structure and their daily metrics."""
 
     def __init__(
-        self, seed: int = 42, google_accounts: int = 3, meta_accounts: int = 3, microsoft_accounts: int = 3
+        self,
+        seed: int = 42,
+        google_accounts: int = 3,
+        meta_accounts: int = 3,
+        microsoft_accounts: int = 3,
+        tiktok_accounts: int = 3,
     ) -> None:
         for name, count in (
             ("google_accounts", google_accounts),
             ("meta_accounts", meta_accounts),
             ("microsoft_accounts", microsoft_accounts),
+            ("tiktok_accounts", tiktok_accounts),
         ):
             if not 0 <= count <= 1000:
                 raise ValueError(f"{name} must be between 0 and 1000, got {count}")
         self.seed = seed
-        self.account_counts = {GOOGLE: google_accounts, META: meta_accounts, MICROSOFT: microsoft_accounts}
+        self.account_counts = {
+            GOOGLE: google_accounts,
+            META: meta_accounts,
+            MICROSOFT: microsoft_accounts,
+            TIKTOK: tiktok_accounts,
+        }
         self._accounts = {ch: self._make_accounts(ch, self.account_counts[ch]) for ch in CHANNELS}
         self._by_id = {ch: {a.account_id: a for a in accs} for ch, accs in self._accounts.items()}
         self.google_manager = Account(
@@ -332,8 +352,8 @@ class SyntheticData:
     def _make_accounts(self, channel: Channel, count: int) -> list[Account]:
         accounts: list[Account] = []
         used: set[str] = set()
-        digits = {GOOGLE: 10, META: 15, MICROSOFT: 9}[channel]
-        offset = {GOOGLE: 0, META: 1, MICROSOFT: 2}[channel]
+        digits = {GOOGLE: 10, META: 15, MICROSOFT: 9, TIKTOK: 19}[channel]
+        offset = {GOOGLE: 0, META: 1, MICROSOFT: 2, TIKTOK: 3}[channel]
         for index in range(count):
             salt = 0
             account_id = _numeric_id(digits, self.seed, channel, "account", index)
@@ -372,17 +392,25 @@ class SyntheticData:
         channel = account.channel
         rng = rng_for(self.seed, channel, "structure", account.account_id)
         scale = _CURRENCY_SCALE.get(account.currency, 1.0)
-        templates = {GOOGLE: _GOOGLE_CAMPAIGNS, META: _META_CAMPAIGNS, MICROSOFT: _MICROSOFT_CAMPAIGNS}[channel]
+        templates = {
+            GOOGLE: _GOOGLE_CAMPAIGNS,
+            META: _META_CAMPAIGNS,
+            MICROSOFT: _MICROSOFT_CAMPAIGNS,
+            TIKTOK: _TIKTOK_CAMPAIGNS,
+        }[channel]
         n_campaigns = rng.randint(2, 4)
         chosen: list[_Template] = [templates[(account.index + k) % len(templates)] for k in range(n_campaigns)]
         if channel == GOOGLE:
             chosen.append(_PMAX)
-        account_size = _lognormal(rng, 0.6) * {GOOGLE: 900, META: 6000, MICROSOFT: 400}[channel]
+        account_size = _lognormal(rng, 0.6) * {GOOGLE: 900, META: 6000, MICROSOFT: 400, TIKTOK: 8000}[channel]
         aov_cents = rng.uniform(35, 160) * 100 * scale
-        id_digits = {GOOGLE: (11, 11, 12), META: (18, 18, 18), MICROSOFT: (9, 10, 11)}[channel]
-        campaign_status = {GOOGLE: ("ENABLED", "PAUSED"), META: ("ACTIVE", "PAUSED"), MICROSOFT: ("Active", "Paused")}[
-            channel
-        ]
+        id_digits = {GOOGLE: (11, 11, 12), META: (18, 18, 18), MICROSOFT: (9, 10, 11), TIKTOK: (19, 19, 19)}[channel]
+        campaign_status = {
+            GOOGLE: ("ENABLED", "PAUSED"),
+            META: ("ACTIVE", "PAUSED"),
+            MICROSOFT: ("Active", "Paused"),
+            TIKTOK: ("ENABLE", "DISABLE"),
+        }[channel]
         campaigns: list[Campaign] = []
         ad_groups: list[AdGroup] = []
         ads: list[Ad] = []
@@ -409,9 +437,12 @@ class SyntheticData:
                 n_ads = rng.randint(1, 3)
                 for a_index in range(n_ads):
                     aid = _numeric_id(id_digits[2], self.seed, channel, gid, "ad", a_index)
-                    formats = {GOOGLE: _AD_FORMATS_GOOGLE, META: _AD_FORMATS_META, MICROSOFT: _AD_FORMATS_MICROSOFT}[
-                        channel
-                    ]
+                    formats = {
+                        GOOGLE: _AD_FORMATS_GOOGLE,
+                        META: _AD_FORMATS_META,
+                        MICROSOFT: _AD_FORMATS_MICROSOFT,
+                        TIKTOK: _AD_FORMATS_TIKTOK,
+                    }[channel]
                     fmt = formats[(g_index + a_index) % len(formats)]
                     ads.append(Ad(aid, f"{fmt} {a_index + 1}", status, gid, cid))
                     profiles[aid] = _make_profile(

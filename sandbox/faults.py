@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from sandbox.data import CHANNELS, GOOGLE, META, MICROSOFT, normalize_account_id
+from sandbox.data import CHANNELS, GOOGLE, META, MICROSOFT, TIKTOK, normalize_account_id
 
 logger = logging.getLogger(__name__)
 
@@ -39,16 +39,17 @@ FAULT_KINDS: dict[str, frozenset[str]] = {
     "revoked": frozenset(CHANNELS),
     # PERMISSION_DENIED USER_PERMISSION_DENIED / code 200 / Microsoft code 106 UserIsNotAuthorized
     "permission_denied": frozenset(CHANNELS),
-    "token_invalid": frozenset({META, MICROSOFT}),  # code 190, cannot parse access token / code 105
-    # Meta: code `code` (4, 17, 613, 80004, ...) + throttle headers; Microsoft: code 117 CallRateExceeded
-    "throttle": frozenset({META, MICROSOFT}),
+    "token_invalid": frozenset({META, MICROSOFT, TIKTOK}),  # code 190, cannot parse access token / code 105 / 40105
+    # Meta: code `code` (4, 17, 613, 80004, ...) + throttle headers; Microsoft: code 117 CallRateExceeded;
+    # TikTok: code 40100 (too many requests)
+    "throttle": frozenset({META, MICROSOFT, TIKTOK}),
     "job_failed": frozenset({META}),  # async report run ends in "Job Failed"
     "expired_token": frozenset({MICROSOFT}),  # code 109 AuthenticationTokenExpired (the SDK refreshes, retries)
     "report_error": frozenset({MICROSOFT}),  # PollGenerateReport answers Status "Error"
     "empty_report": frozenset({MICROSOFT}),  # the report succeeds without a download URL (no rows)
     # row faults: the call answers, with altered rows
     "malformed": frozenset(CHANNELS),  # param `mode`: negative_cost | missing_id | non_numeric (Meta)
-    "schema_drift": frozenset({GOOGLE, META}),  # an extra, unrequested field in each row
+    "schema_drift": frozenset({GOOGLE, META, TIKTOK}),  # an extra, unrequested field in each row
     # rows silently missing server-side: every row of the answer's first campaign (lowest id) is left out of
     # each answer that has campaigns, while the account's own totals still count them
     "rows_missing": frozenset(CHANNELS),

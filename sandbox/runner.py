@@ -1,5 +1,5 @@
-"""Start and stop the sandbox servers (Google Ads, Meta, Microsoft Advertising): in this process (threads) or as a
-`python -m sandbox` subprocess."""
+"""Start and stop the sandbox servers (Google Ads, Meta, Microsoft Advertising, TikTok): in this process (threads)
+or as a `python -m sandbox` subprocess."""
 
 from __future__ import annotations
 
@@ -17,11 +17,13 @@ from typing import IO, Any, Literal
 import yaml
 
 from sandbox.config import SandboxConfig
-from sandbox.data import GOOGLE, META, MICROSOFT, SyntheticData
+from sandbox.data import GOOGLE, META, MICROSOFT, TIKTOK, SyntheticData
 from sandbox.faults import CallCounter
 from sandbox.google_ads import GoogleAdsSandbox
 from sandbox.meta import MetaSandbox
 from sandbox.microsoft_ads import TOKEN_PATH, MicrosoftAdsSandbox, customer_id_of
+from sandbox.tiktok_ads import APP_ID as TIKTOK_APP_ID
+from sandbox.tiktok_ads import TikTokAdsSandbox
 from sandbox.tls import GRPC_ROOTS_ENV, process_certificate, trust_sandbox_certificate
 from sandbox.truth import DEFAULT_META_CONVERSION_ACTION_TYPES, Truth
 
@@ -36,12 +38,14 @@ SANDBOX_SECRETS = {
     "MSADS_REFRESH_TOKEN": "sandbox-msads-refresh-token",
     "MSADS_CLIENT_ID": "sandbox-msads-client-id",
     "MSADS_DEVELOPER_TOKEN": "sandbox-msads-developer-token",
+    "TIKTOK_ACCESS_TOKEN": "sandbox-tiktok-access-token",
+    "TIKTOK_APP_SECRET": "sandbox-tiktok-app-secret",  # pragma: allowlist secret
 }
 
 
 @dataclass
 class SandboxHandle:
-    """The running servers. `truth`, `google`, `meta` and `microsoft` exist only in thread mode."""
+    """The running servers. `truth`, `google`, `meta`, `microsoft` and `tiktok` exist only in thread mode."""
 
     google_endpoint: str
     meta_url: str
@@ -52,6 +56,8 @@ class SandboxHandle:
     google: GoogleAdsSandbox | None = None
     meta: MetaSandbox | None = None
     microsoft: MicrosoftAdsSandbox | None = None
+    tiktok_url: str | None = None
+    tiktok: TikTokAdsSandbox | None = None
     process: subprocess.Popen[str] | None = field(default=None, repr=False)
 
     @property
@@ -66,15 +72,19 @@ class SandboxHandle:
     def microsoft_calls(self) -> CallCounter | None:
         return self.microsoft.calls if self.microsoft else None
 
+    @property
+    def tiktok_calls(self) -> CallCounter | None:
+        return self.tiktok.calls if self.tiktok else None
+
     def pipeline_fragment(self) -> dict[str, Any]:
-        return pipeline_fragment(self.google_endpoint, self.meta_url, self.data, self.microsoft_url)
+        return pipeline_fragment(self.google_endpoint, self.meta_url, self.data, self.microsoft_url, self.tiktok_url)
 
     def endpoints(self) -> dict[str, dict[str, str]]:
         """Per connector type, the settings that aim it at these servers (`mdp demo` rewrites them)."""
-        return connector_endpoints(self.google_endpoint, self.meta_url, self.microsoft_url)
+        return connector_endpoints(self.google_endpoint, self.meta_url, self.microsoft_url, self.tiktok_url)
 
     def stop(self) -> None:
-        for server in (self.google, self.meta, self.microsoft):
+        for server in (self.google, self.meta, self.microsoft, self.tiktok):
             if server is not None:
                 server.stop()
         if self.process is not None and self.process.poll() is None:
@@ -98,7 +108,8 @@ class SandboxHandle:
 def start_sandbox(
     config: SandboxConfig | None = None, *, mode: Literal["thread", "process"] = "thread"
 ) -> SandboxHandle:
-    """Start the Google Ads, Meta and Microsoft Advertising sandboxes, sharing one data set and one fault plan.
+    """Start the Google Ads, Meta, Microsoft Advertising and TikTok sandboxes, sharing one data set and one fault
+    plan.
 
     In "process" mode the servers run in a `python -m sandbox` child that reuses this process's
     certificate, so the CA bundle trusted here covers it too."""
@@ -106,11 +117,13 @@ def start_sandbox(
     if mode == "thread":
         truth = config.build_truth()
         google = GoogleAdsSandbox(config, truth=truth).start()
-        started: list[GoogleAdsSandbox | MetaSandbox | MicrosoftAdsSandbox] = [google]
+        started: list[GoogleAdsSandbox | MetaSandbox | MicrosoftAdsSandbox | TikTokAdsSandbox] = [google]
         try:
             meta = MetaSandbox(config, truth=truth).start()
             started.append(meta)
             microsoft = MicrosoftAdsSandbox(config, truth=truth).start()
+            started.append(microsoft)
+            tiktok = TikTokAdsSandbox(config, truth=truth).start()
         except BaseException:
             for server in started:
                 server.stop()
@@ -126,6 +139,8 @@ def start_sandbox(
             google,
             meta,
             microsoft,
+            tiktok.base_url,
+            tiktok,
         )
     cert = process_certificate(config.cert_dir)
     bundle = trust_sandbox_certificate(cert) if config.trust_certificate else cert.bundle_path
@@ -139,7 +154,10 @@ def start_sandbox(
         ready["meta_graph_url"],
         ready["microsoft_ads_url"],
         Path(ready.get("ca_bundle") or bundle),
-        SyntheticData(config.seed, config.google_accounts, config.meta_accounts, config.microsoft_accounts),
+        SyntheticData(
+            config.seed, config.google_accounts, config.meta_accounts, config.microsoft_accounts, config.tiktok_accounts
+        ),
+        tiktok_url=ready.get("tiktok_ads_url"),
         process=process,
     )
 
@@ -170,26 +188,36 @@ def ready_message(handle: SandboxHandle) -> dict[str, Any]:
         "google_ads_endpoint": handle.google_endpoint,
         "meta_graph_url": handle.meta_url,
         "microsoft_ads_url": handle.microsoft_url,
+        "tiktok_ads_url": handle.tiktok_url,
         "ca_bundle": str(handle.ca_bundle),
         "google_ads_manager_id": handle.data.google_manager.account_id,
         "pid": os.getpid(),
     }
 
 
-def connector_endpoints(google_endpoint: str, meta_url: str, microsoft_url: str) -> dict[str, dict[str, str]]:
+def connector_endpoints(
+    google_endpoint: str, meta_url: str, microsoft_url: str, tiktok_url: str | None = None
+) -> dict[str, dict[str, str]]:
     """Per connector type, the settings that aim it at running sandboxes."""
-    return {
+    endpoints = {
         "google_ads": {"endpoint": google_endpoint},
         "meta_ads": {"graph_url": meta_url},
         "microsoft_ads": {"endpoint": microsoft_url, "token_url": microsoft_url + TOKEN_PATH},
     }
+    if tiktok_url is not None:
+        endpoints["tiktok_ads"] = {"endpoint": tiktok_url}
+    return endpoints
 
 
 def pipeline_fragment(
-    google_endpoint: str, meta_url: str, data: SyntheticData, microsoft_url: str | None = None
+    google_endpoint: str,
+    meta_url: str,
+    data: SyntheticData,
+    microsoft_url: str | None = None,
+    tiktok_url: str | None = None,
 ) -> dict[str, Any]:
     """A `connectors:` section of pipeline.yaml aimed at running sandboxes (secrets by reference); the
-    microsoft_ads section only when its sandbox URL is given."""
+    microsoft_ads and tiktok_ads sections only when their sandbox URLs are given."""
     fragment = {
         "connectors": [
             {
@@ -232,6 +260,21 @@ def pipeline_fragment(
                 },
             }
         )
+    if tiktok_url is not None:
+        fragment["connectors"].append(
+            {
+                "name": "tiktok_ads",
+                "type": "tiktok_ads",
+                "lookback_days": 7,
+                "endpoint": tiktok_url,
+                "app_id": TIKTOK_APP_ID,
+                "accounts": [a.account_id for a in data.accounts(TIKTOK)],
+                "credentials": {
+                    "access_token": "env:TIKTOK_ACCESS_TOKEN",
+                    "secret": "env:TIKTOK_APP_SECRET",  # pragma: allowlist secret
+                },
+            }
+        )
     return fragment
 
 
@@ -248,6 +291,7 @@ def run_forever(
     google_port: int | None = None,
     meta_port: int | None = None,
     microsoft_port: int | None = None,
+    tiktok_port: int | None = None,
     out: IO[str] | None = None,
     stop_event: threading.Event | None = None,
     env_file: Path | None = None,
@@ -265,6 +309,8 @@ def run_forever(
         config = replace(config, meta_port=meta_port)
     if microsoft_port is not None:
         config = replace(config, microsoft_port=microsoft_port)
+    if tiktok_port is not None:
+        config = replace(config, tiktok_port=tiktok_port)
     stop = stop_event or threading.Event()
     with start_sandbox(config) as handle:
         print(f"Google Ads sandbox (gRPC + TLS): {handle.google_endpoint}", file=stream)
@@ -272,6 +318,7 @@ def run_forever(
         print(f"Meta Graph sandbox (HTTP):      {handle.meta_url}", file=stream)
         print(f"Microsoft Advertising sandbox (SOAP over HTTP): {handle.microsoft_url}", file=stream)
         print(f"  customer id: {customer_id_of(handle.data)}", file=stream)
+        print(f"TikTok Business API sandbox (HTTP): {handle.tiktok_url}", file=stream)
         print("\n# pipeline.yaml fragment", file=stream)
         print(yaml.safe_dump(handle.pipeline_fragment(), sort_keys=False), file=stream)
         print("# environment for clients (set before the first gRPC channel)", file=stream)

@@ -22,7 +22,14 @@ from facebook_business.adobjects.adaccount import AdAccount
 from facebook_business.api import FacebookAdsApi
 from google.ads.googleads.client import GoogleAdsClient
 
-from sandbox import GoogleAdsSandbox, MetaSandbox, MicrosoftAdsSandbox, SandboxConfig, google_ads_client_kwargs
+from sandbox import (
+    GoogleAdsSandbox,
+    MetaSandbox,
+    MicrosoftAdsSandbox,
+    SandboxConfig,
+    TikTokAdsSandbox,
+    google_ads_client_kwargs,
+)
 from sandbox.meta import facebook_api
 
 AS_OF = date(2025, 3, 20)
@@ -51,6 +58,12 @@ def _microsoft_server(sandbox_config: SandboxConfig) -> Iterator[MicrosoftAdsSan
         yield server
 
 
+@pytest.fixture(scope="session")
+def _tiktok_server(sandbox_config: SandboxConfig) -> Iterator[TikTokAdsSandbox]:
+    with TikTokAdsSandbox(sandbox_config) as server:
+        yield server
+
+
 @pytest.fixture
 def google_sandbox(_google_server: GoogleAdsSandbox) -> Iterator[GoogleAdsSandbox]:
     """The session's Google Ads sandbox, clean: no faults, zero calls, clock at AS_OF."""
@@ -75,7 +88,15 @@ def microsoft_sandbox(_microsoft_server: MicrosoftAdsSandbox) -> Iterator[Micros
     _reset(_microsoft_server)
 
 
-def _reset(server: GoogleAdsSandbox | MetaSandbox | MicrosoftAdsSandbox) -> None:
+@pytest.fixture
+def tiktok_sandbox(_tiktok_server: TikTokAdsSandbox) -> Iterator[TikTokAdsSandbox]:
+    """The session's TikTok Business API sandbox, clean."""
+    _reset(_tiktok_server)
+    yield _tiktok_server
+    _reset(_tiktok_server)
+
+
+def _reset(server: GoogleAdsSandbox | MetaSandbox | MicrosoftAdsSandbox | TikTokAdsSandbox) -> None:
     server.faults.clear()
     server.calls.reset()
     server.truth.as_of = AS_OF

@@ -18,7 +18,7 @@ import duckdb
 import pytest
 import yaml
 
-from sandbox import Fault, GoogleAdsSandbox, MetaSandbox, MicrosoftAdsSandbox
+from sandbox import Fault, GoogleAdsSandbox, MetaSandbox, MicrosoftAdsSandbox, TikTokAdsSandbox
 
 pytestmark = [
     pytest.mark.slow,
@@ -34,6 +34,7 @@ SECRETS = {
     "MDP_FM_MSADS_REFRESH_TOKEN": "M.C5_fm-refresh-" + "8b1d4e6a" * 3,  # pragma: allowlist secret
     "MDP_FM_MSADS_CLIENT_ID": "fm-client-0f3a9c5e71",  # pragma: allowlist secret
     "MDP_FM_MSADS_DEVELOPER_TOKEN": "fm-msdev-2b7e4d9c1a",  # pragma: allowlist secret
+    "MDP_FM_TIKTOK_ACCESS_TOKEN": "fm-tiktok-" + "6d2a8f0c" * 4,  # pragma: allowlist secret
 }
 # QUARANTINE_FAILS: rows quarantined on every extraction: the other rows land, the run fails naming the unit
 # (a quarantine on the first extraction only is healed by the second one the reconciliation asks for: RECOVERS)
@@ -68,10 +69,24 @@ MATRIX: list[tuple[str, str, dict[str, Any], int | None, str]] = [
     ("microsoft_ads", "permission_denied", {}, None, FAILS),
     ("microsoft_ads", "malformed", {"method": "SubmitGenerateReport", "mode": "non_numeric"}, 1, RECOVERS),
     ("microsoft_ads", "malformed", {"method": "SubmitGenerateReport", "mode": "negative_cost"}, None, QUARANTINE_FAILS),
+    ("tiktok_ads", "throttle", {}, 1, RECOVERS),  # code 40100, retried by the client
+    ("tiktok_ads", "internal", {}, 1, RECOVERS),  # code 50000
+    ("tiktok_ads", "unavailable", {}, 1, RECOVERS),  # HTTP 503 from the gateway
+    ("tiktok_ads", "token_invalid", {}, None, FAILS),  # code 40105
+    ("tiktok_ads", "permission_denied", {}, None, FAILS),  # code 40001
+    ("tiktok_ads", "malformed", {"method": "report", "mode": "non_numeric"}, 1, RECOVERS),
+    ("tiktok_ads", "malformed", {"method": "report", "mode": "negative_cost"}, None, QUARANTINE_FAILS),
+    ("tiktok_ads", "schema_drift", {}, None, RECOVERS),
 ]
 
 
-def write_config(tmp_path: Path, google: GoogleAdsSandbox, meta: MetaSandbox, microsoft: MicrosoftAdsSandbox) -> Path:
+def write_config(
+    tmp_path: Path,
+    google: GoogleAdsSandbox,
+    meta: MetaSandbox,
+    microsoft: MicrosoftAdsSandbox,
+    tiktok: TikTokAdsSandbox | None = None,
+) -> Path:
     data = {
         "timezone": "Europe/Paris",
         "warehouse": {"type": "duckdb", "path": str(tmp_path / "wh.duckdb")},
@@ -126,6 +141,21 @@ def write_config(tmp_path: Path, google: GoogleAdsSandbox, meta: MetaSandbox, mi
             },
         ],
     }
+    if tiktok is not None:
+        data["connectors"].append(
+            {
+                "name": "tiktok_ads",
+                "type": "tiktok_ads",
+                "streams": ["ad_performance"],
+                "endpoint": tiktok.base_url,
+                "accounts": tiktok.account_ids,
+                "max_retry_wait_minutes": 0.1,
+                "retry_base_delay_seconds": 0.01,
+                "retry_max_delay_seconds": 1,
+                "request_timeout_seconds": 10,
+                "credentials": {"access_token": "env:MDP_FM_TIKTOK_ACCESS_TOKEN"},
+            }
+        )
     path = tmp_path / "pipeline.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
@@ -135,6 +165,7 @@ SPEND = {  # channel: (raw table, account column, spend in account currency unit
     "google_ads": ("raw_google_ads.ad_performance", "customer_id", "sum(cost_micros) / 1000000"),
     "meta_ads": ("raw_meta_ads.ad_insights", "account_id", "round(sum(spend), 2)"),
     "microsoft_ads": ("raw_microsoft_ads.ad_performance", "account_id", "round(sum(spend), 2)"),
+    "tiktok_ads": ("raw_tiktok_ads.ad_performance", "account_id", "round(sum(spend), 2)"),
 }
 
 
@@ -173,6 +204,7 @@ def test_fault_matrix(
     google_sandbox: GoogleAdsSandbox,
     meta_sandbox: MetaSandbox,
     microsoft_sandbox: MicrosoftAdsSandbox,
+    tiktok_sandbox: TikTokAdsSandbox,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
     capfd: pytest.CaptureFixture[str],
@@ -186,13 +218,18 @@ def test_fault_matrix(
 
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
-    servers = {"google_ads": google_sandbox, "meta_ads": meta_sandbox, "microsoft_ads": microsoft_sandbox}
+    servers = {
+        "google_ads": google_sandbox,
+        "meta_ads": meta_sandbox,
+        "microsoft_ads": microsoft_sandbox,
+        "tiktok_ads": tiktok_sandbox,
+    }
     server = servers[channel]
     faulted = server.account_ids[0]
     options = dict(params)
     method = options.pop("method", None)
     server.faults.add(Fault(kind, channel=channel, account=faulted, method=method, times=times, params=options))
-    config = write_config(tmp_path, google_sandbox, meta_sandbox, microsoft_sandbox)
+    config = write_config(tmp_path, google_sandbox, meta_sandbox, microsoft_sandbox, tiktok_sandbox)
     with caplog.at_level(logging.DEBUG):
         state = asyncio.run(
             daily_pipeline(

@@ -24,7 +24,7 @@ import duckdb
 import pytest
 import yaml
 
-from sandbox import Fault, GoogleAdsSandbox, MetaSandbox, MicrosoftAdsSandbox
+from sandbox import Fault, GoogleAdsSandbox, MetaSandbox, MicrosoftAdsSandbox, TikTokAdsSandbox
 from sandbox.google_ads import report_key as google_report_key
 from tests.integration.test_fault_matrix import SECRETS, write_config
 
@@ -37,7 +37,7 @@ pytestmark = [
 START, END = dt.date(2025, 3, 10), dt.date(2025, 3, 11)
 RUN_DATE = END + dt.timedelta(days=1)  # the window ends yesterday: the snapshot streams are taken too
 # a fault every call of the stream raises, retried by the connector and the flow, never fatal for the account
-FAILING = {"google_ads": "internal", "meta_ads": "internal", "microsoft_ads": "unavailable"}
+FAILING = {"google_ads": "internal", "meta_ads": "internal", "microsoft_ads": "unavailable", "tiktok_ads": "internal"}
 
 
 def report_of(channel: str, stream: str) -> str:
@@ -54,6 +54,12 @@ def report_of(channel: str, stream: str) -> str:
             return SNAPSHOT_EDGES[stream][0]
         q = INSIGHTS_QUERIES[stream]
         return f"insights:{q.level}:{','.join(q.breakdowns)}:{','.join(q.action_breakdowns)}"
+    if channel == "tiktok_ads":
+        from connectors.tiktok_ads.api import REPORT_QUERIES as TIKTOK_QUERIES
+        from sandbox.tiktok_ads import report_key as tiktok_report_key
+
+        tiktok_query = TIKTOK_QUERIES[stream]
+        return tiktok_report_key(tiktok_query.data_level, tiktok_query.dimensions)
     from connectors.microsoft_ads.settings import REPORT_QUERIES
 
     return REPORT_QUERIES[stream].request_type
@@ -66,7 +72,9 @@ def all_streams(channel: str) -> list[str]:
 
 
 def config(tmp_path: Path, servers: dict[str, Any]) -> Path:
-    path = write_config(tmp_path, servers["google_ads"], servers["meta_ads"], servers["microsoft_ads"])
+    path = write_config(
+        tmp_path, servers["google_ads"], servers["meta_ads"], servers["microsoft_ads"], servers.get("tiktok_ads")
+    )
     data = yaml.safe_load(path.read_text())
     for section in data["connectors"]:
         section.pop("streams")  # every stream
@@ -209,6 +217,7 @@ def test_one_stream_failing_for_one_account_never_touches_another_accounts_marts
     google_sandbox: GoogleAdsSandbox,
     meta_sandbox: MetaSandbox,
     microsoft_sandbox: MicrosoftAdsSandbox,
+    tiktok_sandbox: TikTokAdsSandbox,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from connectors.registry import connector_class
@@ -221,6 +230,7 @@ def test_one_stream_failing_for_one_account_never_touches_another_accounts_marts
         "google_ads": google_sandbox,
         "meta_ads": meta_sandbox,
         "microsoft_ads": microsoft_sandbox,
+        "tiktok_ads": tiktok_sandbox,
     }
 
     baseline_dir, faulted_dir = tmp_path / "baseline", tmp_path / "faulted"

@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from sandbox import Fault, GoogleAdsSandbox, MetaSandbox, MicrosoftAdsSandbox
+from sandbox import Fault, GoogleAdsSandbox, MetaSandbox, MicrosoftAdsSandbox, TikTokAdsSandbox
 from tests.integration.conftest import SlackReceiver
 from tests.integration.test_fault_matrix import SECRETS, write_config
 
@@ -34,17 +34,25 @@ def servers(
     google_sandbox: GoogleAdsSandbox,
     meta_sandbox: MetaSandbox,
     microsoft_sandbox: MicrosoftAdsSandbox,
+    tiktok_sandbox: TikTokAdsSandbox,
     monkeypatch: pytest.MonkeyPatch,
 ) -> dict[str, Any]:
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
-    return {"google_ads": google_sandbox, "meta_ads": meta_sandbox, "microsoft_ads": microsoft_sandbox}
+    return {
+        "google_ads": google_sandbox,
+        "meta_ads": meta_sandbox,
+        "microsoft_ads": microsoft_sandbox,
+        "tiktok_ads": tiktok_sandbox,
+    }
 
 
 def config_for(tmp_path: Path, servers: dict[str, Any], **changes: Any) -> Path:
     import yaml
 
-    path = write_config(tmp_path, servers["google_ads"], servers["meta_ads"], servers["microsoft_ads"])
+    path = write_config(
+        tmp_path, servers["google_ads"], servers["meta_ads"], servers["microsoft_ads"], servers.get("tiktok_ads")
+    )
     data = yaml.safe_load(path.read_text())
     for section in data["connectors"]:
         section.update(changes.get(section["name"], {}))
@@ -72,7 +80,8 @@ def test_what_extracting_again_fixes_heals_and_the_rest_fails_the_run_naming_it(
     tmp_path: Path, servers: dict[str, Any], slack_receiver: SlackReceiver
 ) -> None:
     """One run, two faults: a Google account misses rows on its first two calls only (healed by the second
-    extraction), a Microsoft account misses them for good (the run fails naming it); then --retry-failed."""
+    extraction), a Microsoft and a TikTok account miss them for good (the run fails naming both); then
+    --retry-failed."""
     from prefect_slack import SlackWebhook
 
     from flows.retry import failed_units
@@ -83,6 +92,8 @@ def test_what_extracting_again_fixes_heals_and_the_rest_fails_the_run_naming_it(
     SlackWebhook(url=slack_receiver.url).save("mdp-reconcile-alerts", overwrite=True)
     google, microsoft = servers["google_ads"], servers["microsoft_ads"]
     healed, broken = google.account_ids[0], microsoft.account_ids[1]
+    tiktok = servers["tiktok_ads"]
+    broken_tiktok = tiktok.account_ids[1]
     config = config_for(
         tmp_path,
         servers,
@@ -92,7 +103,8 @@ def test_what_extracting_again_fixes_heals_and_the_rest_fails_the_run_naming_it(
     )
     google.faults.add(Fault("rows_missing", channel="google_ads", account=healed, times=2))
     microsoft.faults.add(Fault("rows_missing", channel="microsoft_ads", account=broken))
-    state = run(config, connectors=["google_ads", "microsoft_ads"])
+    tiktok.faults.add(Fault("rows_missing", channel="tiktok_ads", account=broken_tiktok))
+    state = run(config, connectors=["google_ads", "microsoft_ads", "tiktok_ads"])
     assert state.is_failed()
     message = str(state.message)
 
@@ -102,9 +114,14 @@ def test_what_extracting_again_fixes_heals_and_the_rest_fails_the_run_naming_it(
         rf"microsoft_ads account {broken} {START} spend: platform {truth.normalize():f}\S* \w{{3}}, landed [0-9.]+"
     )
     assert re.search(pattern, message), message
+    truth = tiktok.truth.day_totals("tiktok_ads", broken_tiktok, START, level="account").cost
+    pattern = (
+        rf"tiktok_ads account {broken_tiktok} {START} spend: platform {truth.normalize():f}\S* \w{{3}}, landed [0-9.]+"
+    )
+    assert re.search(pattern, message), message
     assert "step reconciliation: failed" in message
-    for other in [healed, *microsoft.account_ids]:
-        if other != broken:
+    for other in [healed, *microsoft.account_ids, *tiktok.account_ids]:
+        if other not in (broken, broken_tiktok):
             assert f"account {other}" not in message
 
     # the healed account: extracted once more, then equal to the platform's totals (the sandbox's truth)
@@ -116,7 +133,9 @@ def test_what_extracting_again_fixes_heals_and_the_rest_fails_the_run_naming_it(
     )
     assert verdicts[healed] == ["ok"]
     assert verdicts[broken] == ["mismatch"] or sorted(verdicts[broken]) == ["mismatch", "ok"]
-    assert all(v == ["ok"] for a, v in verdicts.items() if a not in (healed, broken))
+    assert "mismatch" in verdicts[broken_tiktok]
+    assert set(tiktok.account_ids) <= set(verdicts)
+    assert all(v == ["ok"] for a, v in verdicts.items() if a not in (healed, broken, broken_tiktok))
     spend = query(
         config,
         "SELECT sum(landed_value), sum(platform_value) FROM marts.reconciliation_daily "
@@ -143,15 +162,21 @@ def test_what_extracting_again_fixes_heals_and_the_rest_fails_the_run_naming_it(
     assert {(u.stream, u.account, u.start, u.end) for u in units} == {
         ("ad_performance", broken, START, END),
         ("account_totals", broken, START, END),
+        ("ad_performance", broken_tiktok, START, END),
+        ("account_totals", broken_tiktok, START, END),
     }
     # Slack got the failure with the difference
     assert len(slack_receiver.messages) == 1
     assert f"microsoft_ads account {broken} {START} spend" in slack_receiver.messages[0]["text"]
+    assert f"tiktok_ads account {broken_tiktok} {START} spend" in slack_receiver.messages[0]["text"]
 
     # once the platform serves every row again, --retry-failed heals exactly those days
     microsoft.faults.clear()
-    retried = run(config, connectors=["microsoft_ads"], retry_failed="latest", start_date=None, end_date=None)
+    tiktok.faults.clear()
+    retried = run(
+        config, connectors=["microsoft_ads", "tiktok_ads"], retry_failed="latest", start_date=None, end_date=None
+    )
     assert retried.is_completed(), retried.message
-    after = [a for a in read_status(loaded, START, END).accounts if a.connector == "microsoft_ads"]
+    after = [a for a in read_status(loaded, START, END).accounts if a.connector in ("microsoft_ads", "tiktok_ads")]
     assert after
     assert not any(a.stale for a in after), after

@@ -27,13 +27,19 @@ def test_thread_mode_shares_data_and_faults() -> None:
         assert handle.meta is not None
         assert handle.truth is not None
         assert handle.microsoft is not None
-        assert handle.google.truth is handle.meta.truth is handle.microsoft.truth
+        assert handle.tiktok is not None
+        assert handle.google.truth is handle.meta.truth is handle.microsoft.truth is handle.tiktok.truth
         handle.truth.faults.add(Fault("internal", channel="meta_ads", times=1))
         assert handle.google_endpoint.startswith("127.0.0.1:")
         assert handle.meta_url.startswith("http://127.0.0.1:")
         assert handle.microsoft_url.startswith("http://127.0.0.1:")
+        assert handle.tiktok_url is not None
+        assert handle.tiktok_url.startswith("http://127.0.0.1:")
         fragment = handle.pipeline_fragment()
-    google, meta, microsoft = fragment["connectors"]
+    google, meta, microsoft, tiktok = fragment["connectors"]
+    assert tiktok["endpoint"] == handle.tiktok_url
+    assert tiktok["accounts"] == [a.account_id for a in handle.data.accounts("tiktok_ads")]
+    assert tiktok["credentials"]["access_token"] == "env:TIKTOK_ACCESS_TOKEN"
     assert microsoft["endpoint"] == handle.microsoft_url
     assert microsoft["token_url"].startswith(handle.microsoft_url + "/")
     assert microsoft["accounts"] == [a.account_id for a in handle.data.accounts("microsoft_ads")]
@@ -80,6 +86,13 @@ def test_subprocess_serves_every_channel() -> None:
         )
         assert json.loads(token.read())["token_type"] == "Bearer"
         token.close()
+        advertisers = urllib.request.Request(  # and the TikTok one
+            f"{handle.tiktok_url}/open_api/v1.3/oauth2/advertiser/get/?app_id=1&secret=s",
+            headers={"Access-Token": "t"},
+        )
+        with urllib.request.urlopen(advertisers, timeout=5) as answer:
+            listed = json.loads(answer.read())["data"]["list"]
+        assert [a["advertiser_id"] for a in listed] == [a.account_id for a in handle.data.accounts("tiktok_ads")]
         url = f"{handle.meta_url}/v26.0/{account}/insights?access_token=t&fields=spend"
         with pytest.raises(urllib.error.HTTPError) as info:  # the configured fault crossed the process boundary
             urllib.request.urlopen(url, timeout=5)
@@ -104,7 +117,7 @@ def test_run_forever_prints_a_fragment_and_stops() -> None:
     text = out.getvalue()
     assert "export GRPC_DEFAULT_SSL_ROOTS_FILE_PATH=" in text
     fragment = yaml.safe_load(text.split("# pipeline.yaml fragment", 1)[1].split("# environment", 1)[0])
-    assert [c["type"] for c in fragment["connectors"]] == ["google_ads", "meta_ads", "microsoft_ads"]
+    assert [c["type"] for c in fragment["connectors"]] == ["google_ads", "meta_ads", "microsoft_ads", "tiktok_ads"]
     assert text.rstrip().endswith("sandbox stopped")
 
 

@@ -14,6 +14,7 @@ from sandbox.data import (
     GOOGLE,
     META,
     MICROSOFT,
+    TIKTOK,
     Channel,
     SyntheticData,
     late_share,
@@ -158,6 +159,7 @@ def test_appended_locales_leave_the_default_accounts_currencies_alone() -> None:
         GOOGLE: ["EUR", "USD", "GBP"],
         META: ["USD", "GBP", "EUR"],
         MICROSOFT: ["GBP", "EUR", "USD"],
+        TIKTOK: ["EUR", "USD", "SEK"],
     }
 
 

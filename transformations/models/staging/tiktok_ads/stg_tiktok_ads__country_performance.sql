@@ -1,0 +1,30 @@
+with
+
+source as (
+
+    select * from {{ source('tiktok_ads', 'country_performance') }}
+
+),
+
+renamed as (
+
+    select
+        cast(date as date) as date_day,
+        'tiktok_ads' as channel,
+        account_id,
+        upper(account_currency) as account_currency,
+        campaign_id,
+        campaign_name,
+        upper(country_code) as country_code,
+        cast(impressions as {{ mdp_type('integer') }}) as impressions,
+        cast(clicks as {{ mdp_type('integer') }}) as clicks,
+        {{ to_money('spend') }} as spend,
+        cast(conversions as {{ mdp_type('float') }}) as conversions,
+        {{ to_money('conversion_value') }} as conversion_value,
+        _loaded_at as loaded_at
+
+    from source
+
+)
+
+select * from renamed
