@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
@@ -53,9 +52,7 @@ class TikTokAdsConnector(Connector):
     }
 
     def __init__(self, settings: ConnectorSettings, *, sleep: Callable[[float], None] = time.sleep) -> None:
-        super().__init__(settings)
-        self._sleep = sleep
-        self._lock = threading.Lock()
+        super().__init__(settings, sleep=sleep)
         self._client: TikTokClient | None = None
         self._accounts = AccountCache()
         self._fatal: FatalAccounts[TikTokAdsError] = FatalAccounts(_stays_refused, _refused_again)

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from connectors.kit.schema import MONEY, Columns, table_spec
 from mdp.schema import TableSpec
-
-MONEY = pa.decimal128(18, 6)
-
-Columns = dict[str, tuple[pa.DataType, bool, str]]  # name: (type, nullable, description)
 
 _KEYS: Columns = {
     "date": (pa.date32(), False, "stat_time_day of the daily report row, in the advertiser's time zone"),
@@ -37,15 +34,8 @@ _METRICS: Columns = {
 
 
 def _table(name: str, columns: Columns, description: str) -> TableSpec:
-    return TableSpec(
-        name=f"raw_tiktok_ads.{name}",
-        schema=pa.schema([pa.field(n, t, nullable=null) for n, (t, null, _) in columns.items()]),
-        account_column="account_id",
-        date_column="date",
-        cluster_by=("account_id", "campaign_id") if "campaign_id" in columns else ("account_id",),
-        description=description,
-        column_docs={n: doc for n, (_, _, doc) in columns.items()},
-    )
+    cluster = ("account_id", "campaign_id") if "campaign_id" in columns else ("account_id",)
+    return table_spec(f"raw_tiktok_ads.{name}", columns, cluster_by=cluster, description=description)
 
 
 AD_PERFORMANCE = _table(

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from connectors.base import ConnectorSettings
 from connectors.kit.retry import RetryPolicy
+from connectors.kit.settings import listed_once
 from connectors.tiktok_ads.api import BASE_URL, MAX_PAGE_SIZE
 from mdp.identifiers import ascii_digits
 
@@ -47,9 +48,7 @@ class TikTokAdsSettings(ConnectorSettings):
     @field_validator("accounts")
     @classmethod
     def _unique_accounts(cls, accounts: list[str]) -> list[str]:
-        if len(set(accounts)) != len(accounts):
-            raise ValueError("an account is listed twice")
-        return accounts
+        return list(listed_once(accounts, "accounts"))
 
     @field_validator("credentials")
     @classmethod
