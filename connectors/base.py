@@ -126,6 +126,7 @@ class Connector(ABC):
     """
 
     type_name: ClassVar[str]
+    display_name: ClassVar[str] = ""  # the platform's name in reports ("TikTok Ads"); default: the type, titled
     settings_model: ClassVar[type[ConnectorSettings]] = ConnectorSettings
     streams: ClassVar[tuple[Stream, ...]]
     table: ClassVar[TableSpec]

@@ -95,8 +95,15 @@ def _tables(warehouse: Warehouse) -> dict[str, str]:
 
 
 def channel_label(channel: str) -> str:
-    """`microsoft_ads` -> "Microsoft Ads"."""
-    return channel if channel == ALL_CHANNELS else channel.replace("_", " ").strip().title()
+    """The connector's `display_name` (`tiktok_ads` -> "TikTok Ads"), else the type in title case
+    (`acme_ads` -> "Acme Ads", also for a channel in the warehouse whose connector is gone)."""
+    if channel == ALL_CHANNELS:
+        return channel
+    try:
+        name = connector_class(channel).display_name
+    except ConfigError:
+        name = ""
+    return name or channel.replace("_", " ").strip().title()
 
 
 def channel_colors(channels: list[str]) -> dict[str, str]:

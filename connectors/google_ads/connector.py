@@ -81,6 +81,7 @@ class GoogleAdsConnector(Connector):
     """
 
     type_name: ClassVar[str] = "google_ads"
+    display_name: ClassVar[str] = "Google Ads"
     settings_model: ClassVar[type[ConnectorSettings]] = GoogleAdsSettings
     settings: GoogleAdsSettings
     streams: ClassVar[tuple[Stream, ...]] = (

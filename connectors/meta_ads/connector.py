@@ -50,6 +50,7 @@ class MetaAdsConnector(Connector):
     insights by breakdown and by action, and entity snapshots."""
 
     type_name: ClassVar[str] = "meta_ads"
+    display_name: ClassVar[str] = "Meta Ads"
     settings_model: ClassVar[type[ConnectorSettings]] = MetaAdsSettings
     settings: MetaAdsSettings
     streams: ClassVar[tuple[Stream, ...]] = STREAMS

@@ -39,6 +39,7 @@ class TikTokAdsConnector(Connector):
     and placement breakdowns and the advertisers' own daily totals."""
 
     type_name: ClassVar[str] = "tiktok_ads"
+    display_name: ClassVar[str] = "TikTok Ads"
     settings_model: ClassVar[type[ConnectorSettings]] = TikTokAdsSettings
     settings: TikTokAdsSettings
     streams: ClassVar[tuple[Stream, ...]] = STREAMS

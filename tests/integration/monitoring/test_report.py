@@ -347,7 +347,7 @@ def test_the_report_renders_the_marts_and_the_checks(
     assert values["reconciliation_channels"] == channels_expected
     assert values["reconciliation_verdict"] == expected_verdict(channels_expected)
     assert values["reconciliation_verdict"].endswith(
-        ": all within tolerance; unchecked (no platform totals loaded): Microsoft Ads 5 account-days."
+        ": all within tolerance; unchecked (no platform totals loaded): Microsoft Advertising 5 account-days."
     )
     # Meta's five 0.003 differences add up exactly (a float sum would not), shown to the last digit.
     assert ["EUR", "-0.015000", "-0.015 EUR"] in values["reconciliation_channels"][1][-1]
