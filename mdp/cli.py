@@ -357,7 +357,7 @@ def demo(
     with start_sandbox(SandboxConfig(seed=DEMO_SANDBOX_SEED, as_of=today, faults=[drop])) as sandbox:
         console.print(
             f"sandbox: Google Ads at {sandbox.google_endpoint}, Meta Graph at {sandbox.meta_url}, "
-            f"Microsoft Advertising at {sandbox.microsoft_url}"
+            f"Microsoft Advertising at {sandbox.microsoft_url}, LinkedIn Marketing at {sandbox.linkedin_url}"
         )
         console.print(f"  injected: 90% of Google Ads account {dropped_account}'s rows dropped on {drop.day}")
         history_config = _aim_at_sandbox(cfg, sandbox.endpoints(), monitored_only=True)
@@ -558,6 +558,10 @@ def sandbox(
             help="HTTP port of the Microsoft Advertising sandbox (0: any free port).", parser=WholeNumber(0, 65535)
         ),
     ] = 8701,
+    linkedin_port: Annotated[
+        int,
+        typer.Option(help="HTTP port of the LinkedIn Marketing sandbox (0: any free port).", parser=WholeNumber(0, 65535)),
+    ] = 8703,
     seed: Annotated[
         int | None, typer.Option(help="Data seed (default: $MDP_SANDBOX_SEED or 42).", parser=WholeNumber(0, 2**63 - 1))
     ] = None,
@@ -582,7 +586,13 @@ def sandbox(
     if seed is not None:
         config = replace(config, seed=seed)
     if accounts is not None:
-        config = replace(config, google_accounts=accounts, meta_accounts=accounts, microsoft_accounts=accounts)
+        config = replace(
+            config,
+            google_accounts=accounts,
+            meta_accounts=accounts,
+            microsoft_accounts=accounts,
+            linkedin_accounts=accounts,
+        )
     state = state_dir.expanduser().resolve()
     if config.cert_dir is None:  # a stable CA path: exported variables stay valid across restarts
         config = replace(config, cert_dir=state)
@@ -591,6 +601,7 @@ def sandbox(
         google_port=google_port,
         meta_port=meta_port,
         microsoft_port=microsoft_port,
+        linkedin_port=linkedin_port,
         env_file=state / "sandbox.env",
     )
 

@@ -1,15 +1,31 @@
-"""Local Google Ads (gRPC + TLS), Meta Graph (HTTP) and Microsoft Advertising (SOAP) API servers with seeded
-synthetic data and faults.
+"""Local Google Ads (gRPC + TLS), Meta Graph (HTTP), Microsoft Advertising (SOAP) and LinkedIn Marketing (REST)
+API servers with seeded synthetic data and faults.
 
 Only the CLI and tests import this package; production code reaches it through configured endpoints.
 """
 
 from __future__ import annotations
 
-from sandbox.config import DEFAULT_GOOGLE_PORT, DEFAULT_META_PORT, DEFAULT_MICROSOFT_PORT, SandboxConfig
-from sandbox.data import ATTRIBUTION_WINDOW_DAYS, GOOGLE, META, MICROSOFT, Account, DailyRecord, SyntheticData
+from sandbox.config import (
+    DEFAULT_GOOGLE_PORT,
+    DEFAULT_LINKEDIN_PORT,
+    DEFAULT_META_PORT,
+    DEFAULT_MICROSOFT_PORT,
+    SandboxConfig,
+)
+from sandbox.data import (
+    ATTRIBUTION_WINDOW_DAYS,
+    GOOGLE,
+    LINKEDIN,
+    META,
+    MICROSOFT,
+    Account,
+    DailyRecord,
+    SyntheticData,
+)
 from sandbox.faults import FAULTS_ENV, CallCounter, Fault, FaultPlan, faults_from_env, parse_fault_spec
 from sandbox.google_ads import GoogleAdsSandbox, google_ads_client_kwargs
+from sandbox.linkedin_ads import LinkedInAdsSandbox
 from sandbox.meta import MetaSandbox
 from sandbox.microsoft_ads import MicrosoftAdsSandbox
 from sandbox.runner import SandboxHandle, environment_exports, pipeline_fragment, run_forever, start_sandbox
@@ -19,11 +35,13 @@ from sandbox.truth import DEFAULT_META_CONVERSION_ACTION_TYPES, Totals, Truth
 __all__ = [
     "ATTRIBUTION_WINDOW_DAYS",
     "DEFAULT_GOOGLE_PORT",
+    "DEFAULT_LINKEDIN_PORT",
     "DEFAULT_META_CONVERSION_ACTION_TYPES",
     "DEFAULT_META_PORT",
     "DEFAULT_MICROSOFT_PORT",
     "FAULTS_ENV",
     "GOOGLE",
+    "LINKEDIN",
     "META",
     "MICROSOFT",
     "Account",
@@ -32,6 +50,7 @@ __all__ = [
     "Fault",
     "FaultPlan",
     "GoogleAdsSandbox",
+    "LinkedInAdsSandbox",
     "MetaSandbox",
     "MicrosoftAdsSandbox",
     "SandboxConfig",

@@ -20,6 +20,7 @@ ENV_PREFIX = "MDP_SANDBOX_"
 DEFAULT_GOOGLE_PORT = 50051
 DEFAULT_META_PORT = 8700
 DEFAULT_MICROSOFT_PORT = 8701
+DEFAULT_LINKEDIN_PORT = 8703
 
 
 @dataclass
@@ -30,12 +31,14 @@ class SandboxConfig:
     google_accounts: int = 3
     meta_accounts: int = 3
     microsoft_accounts: int = 3
+    linkedin_accounts: int = 3
     as_of: date | None = None  # None: today, evaluated at each request
     faults: list[Fault] = field(default_factory=list)
     host: str = "127.0.0.1"
     google_port: int = 0
     meta_port: int = 0
     microsoft_port: int = 0
+    linkedin_port: int = 0
     cert_dir: Path | None = None  # None: $MDP_SANDBOX_CERT_DIR, else one temporary directory per process
     trust_certificate: bool = True  # point GRPC_DEFAULT_SSL_ROOTS_FILE_PATH at the sandbox CA bundle
     require_login_customer_id: bool = True  # Google children answer only through the manager
@@ -74,7 +77,8 @@ class SandboxConfig:
     @classmethod
     def from_env(cls, base: SandboxConfig | None = None, environ: Mapping[str, str] | None = None) -> SandboxConfig:
         """`base` (or defaults) overridden by MDP_SANDBOX_SEED, _GOOGLE_ACCOUNTS, _META_ACCOUNTS,
-        _MICROSOFT_ACCOUNTS, _AS_OF, _GOOGLE_PORT, _META_PORT, _MICROSOFT_PORT, _CERT_DIR; MDP_SANDBOX_FAULTS adds
+        _MICROSOFT_ACCOUNTS, _LINKEDIN_ACCOUNTS, _AS_OF, _GOOGLE_PORT, _META_PORT, _MICROSOFT_PORT, _LINKEDIN_PORT,
+        _CERT_DIR; MDP_SANDBOX_FAULTS adds
         faults."""
         env = os.environ if environ is None else environ
         values = asdict(base) if base is not None else {}
@@ -85,10 +89,12 @@ class SandboxConfig:
             "google_accounts": int,
             "meta_accounts": int,
             "microsoft_accounts": int,
+            "linkedin_accounts": int,
             "as_of": date.fromisoformat,
             "google_port": int,
             "meta_port": int,
             "microsoft_port": int,
+            "linkedin_port": int,
             "cert_dir": Path,
         }
         for name, cast in casts.items():
@@ -110,5 +116,7 @@ class SandboxConfig:
         return out
 
     def build_truth(self) -> Truth:
-        data = SyntheticData(self.seed, self.google_accounts, self.meta_accounts, self.microsoft_accounts)
+        data = SyntheticData(
+            self.seed, self.google_accounts, self.meta_accounts, self.microsoft_accounts, self.linkedin_accounts
+        )
         return Truth(data, FaultPlan(self.faults), self.as_of)

@@ -21,14 +21,15 @@ from mdp.currency import exponent
 
 logger = logging.getLogger(__name__)
 
-Channel = Literal["google_ads", "meta_ads", "microsoft_ads"]
+Channel = Literal["google_ads", "meta_ads", "microsoft_ads", "linkedin_ads"]
 GOOGLE: Channel = "google_ads"
 META: Channel = "meta_ads"
 MICROSOFT: Channel = "microsoft_ads"
-CHANNELS: tuple[Channel, ...] = (GOOGLE, META, MICROSOFT)
+LINKEDIN: Channel = "linkedin_ads"
+CHANNELS: tuple[Channel, ...] = (GOOGLE, META, MICROSOFT, LINKEDIN)
 
 # Days after which conversions of a day stop changing (late conversions / attribution window).
-ATTRIBUTION_WINDOW_DAYS: dict[str, int] = {GOOGLE: 14, META: 28, MICROSOFT: 30}
+ATTRIBUTION_WINDOW_DAYS: dict[str, int] = {GOOGLE: 14, META: 28, MICROSOFT: 30, LINKEDIN: 30}
 # Share of a day's final conversions already reported on the day itself.
 _SAME_DAY_SHARE = 0.45
 
@@ -87,6 +88,12 @@ _MICROSOFT_CAMPAIGNS = (
     ("Shopping", "Shopping", (0.01, 0.022), (0.015, 0.035), 1.2),
     ("Audience Ads", "Audience", (0.003, 0.008), (0.004, 0.012), 3.0),
 )
+# LinkedIn: campaign groups ("campaigns" here), campaigns ("ad groups"), creatives ("ads"); all its days are UTC
+_LINKEDIN_CAMPAIGNS = (
+    ("Lead Gen Forms", "LEAD_GENERATION", (0.004, 0.009), (0.03, 0.07), 0.6),
+    ("Website Conversions", "WEBSITE_CONVERSIONS", (0.003, 0.008), (0.01, 0.03), 1.0),
+    ("Brand Awareness", "BRAND_AWARENESS", (0.002, 0.005), (0.002, 0.008), 2.0),
+)
 _PMAX = ("Performance Max", "PERFORMANCE_MAX", (0.008, 0.02), (0.02, 0.04), 4.0)
 # (name, objective, ctr range, cvr range, impressions scale)
 _META_CAMPAIGNS = (
@@ -98,6 +105,7 @@ _META_CAMPAIGNS = (
 )
 _AD_FORMATS_GOOGLE = ("Responsive Search Ad", "Expanded Text Ad", "Responsive Display Ad", "Video Ad")
 _AD_FORMATS_MICROSOFT = ("Responsive search ad", "Expanded text ad", "Responsive ad")
+_AD_FORMATS_LINKEDIN = ("Single image ad", "Carousel ad", "Video ad", "Text ad")
 _AD_FORMATS_META = ("Carousel", "Single Image", "Video 15s", "Collection", "Story")
 
 META_ACTION_TYPES = (
@@ -295,17 +303,28 @@ class SyntheticData:
     """The synthetic world: accounts, their structure and their daily metrics."""
 
     def __init__(
-        self, seed: int = 42, google_accounts: int = 3, meta_accounts: int = 3, microsoft_accounts: int = 3
+        self,
+        seed: int = 42,
+        google_accounts: int = 3,
+        meta_accounts: int = 3,
+        microsoft_accounts: int = 3,
+        linkedin_accounts: int = 3,
     ) -> None:
         for name, count in (
             ("google_accounts", google_accounts),
             ("meta_accounts", meta_accounts),
             ("microsoft_accounts", microsoft_accounts),
+            ("linkedin_accounts", linkedin_accounts),
         ):
             if not 0 <= count <= 1000:
                 raise ValueError(f"{name} must be between 0 and 1000, got {count}")
         self.seed = seed
-        self.account_counts = {GOOGLE: google_accounts, META: meta_accounts, MICROSOFT: microsoft_accounts}
+        self.account_counts = {
+            GOOGLE: google_accounts,
+            META: meta_accounts,
+            MICROSOFT: microsoft_accounts,
+            LINKEDIN: linkedin_accounts,
+        }
         self._accounts = {ch: self._make_accounts(ch, self.account_counts[ch]) for ch in CHANNELS}
         self._by_id = {ch: {a.account_id: a for a in accs} for ch, accs in self._accounts.items()}
         self.google_manager = Account(
@@ -332,8 +351,8 @@ class SyntheticData:
     def _make_accounts(self, channel: Channel, count: int) -> list[Account]:
         accounts: list[Account] = []
         used: set[str] = set()
-        digits = {GOOGLE: 10, META: 15, MICROSOFT: 9}[channel]
-        offset = {GOOGLE: 0, META: 1, MICROSOFT: 2}[channel]
+        digits = {GOOGLE: 10, META: 15, MICROSOFT: 9, LINKEDIN: 9}[channel]
+        offset = {GOOGLE: 0, META: 1, MICROSOFT: 2, LINKEDIN: 3}[channel]
         for index in range(count):
             salt = 0
             account_id = _numeric_id(digits, self.seed, channel, "account", index)
@@ -342,6 +361,8 @@ class SyntheticData:
                 account_id = _numeric_id(digits, self.seed, channel, "account", index, salt)
             used.add(account_id)
             currency, time_zone, market = LOCALES[(index + offset) % len(LOCALES)]
+            if channel == LINKEDIN:  # LinkedIn reports every account's days in UTC
+                time_zone = "UTC"
             brand = _BRANDS[index % len(_BRANDS)]
             cycle = index // len(_BRANDS)
             name = f"{brand} {market}" + (f" #{cycle + 1}" if cycle else "")
@@ -372,17 +393,25 @@ class SyntheticData:
         channel = account.channel
         rng = rng_for(self.seed, channel, "structure", account.account_id)
         scale = _CURRENCY_SCALE.get(account.currency, 1.0)
-        templates = {GOOGLE: _GOOGLE_CAMPAIGNS, META: _META_CAMPAIGNS, MICROSOFT: _MICROSOFT_CAMPAIGNS}[channel]
+        templates = {
+            GOOGLE: _GOOGLE_CAMPAIGNS,
+            META: _META_CAMPAIGNS,
+            MICROSOFT: _MICROSOFT_CAMPAIGNS,
+            LINKEDIN: _LINKEDIN_CAMPAIGNS,
+        }[channel]
         n_campaigns = rng.randint(2, 4)
         chosen: list[_Template] = [templates[(account.index + k) % len(templates)] for k in range(n_campaigns)]
         if channel == GOOGLE:
             chosen.append(_PMAX)
-        account_size = _lognormal(rng, 0.6) * {GOOGLE: 900, META: 6000, MICROSOFT: 400}[channel]
+        account_size = _lognormal(rng, 0.6) * {GOOGLE: 900, META: 6000, MICROSOFT: 400, LINKEDIN: 2500}[channel]
         aov_cents = rng.uniform(35, 160) * 100 * scale
-        id_digits = {GOOGLE: (11, 11, 12), META: (18, 18, 18), MICROSOFT: (9, 10, 11)}[channel]
-        campaign_status = {GOOGLE: ("ENABLED", "PAUSED"), META: ("ACTIVE", "PAUSED"), MICROSOFT: ("Active", "Paused")}[
-            channel
-        ]
+        id_digits = {GOOGLE: (11, 11, 12), META: (18, 18, 18), MICROSOFT: (9, 10, 11), LINKEDIN: (9, 9, 9)}[channel]
+        campaign_status = {
+            GOOGLE: ("ENABLED", "PAUSED"),
+            META: ("ACTIVE", "PAUSED"),
+            MICROSOFT: ("Active", "Paused"),
+            LINKEDIN: ("ACTIVE", "PAUSED"),
+        }[channel]
         campaigns: list[Campaign] = []
         ad_groups: list[AdGroup] = []
         ads: list[Ad] = []
@@ -404,14 +433,17 @@ class SyntheticData:
                 continue
             for g_index in range(rng.randint(1, 3)):
                 gid = _numeric_id(id_digits[1], self.seed, channel, cid, "group", g_index)
-                group_label = "Ad set" if channel == META else "Ad group"
+                group_label = {META: "Ad set", LINKEDIN: "Campaign"}.get(channel, "Ad group")
                 ad_groups.append(AdGroup(gid, f"{group_label} {g_index + 1} - {c_name}", status, cid))
                 n_ads = rng.randint(1, 3)
                 for a_index in range(n_ads):
                     aid = _numeric_id(id_digits[2], self.seed, channel, gid, "ad", a_index)
-                    formats = {GOOGLE: _AD_FORMATS_GOOGLE, META: _AD_FORMATS_META, MICROSOFT: _AD_FORMATS_MICROSOFT}[
-                        channel
-                    ]
+                    formats = {
+                        GOOGLE: _AD_FORMATS_GOOGLE,
+                        META: _AD_FORMATS_META,
+                        MICROSOFT: _AD_FORMATS_MICROSOFT,
+                        LINKEDIN: _AD_FORMATS_LINKEDIN,
+                    }[channel]
                     fmt = formats[(g_index + a_index) % len(formats)]
                     ads.append(Ad(aid, f"{fmt} {a_index + 1}", status, gid, cid))
                     profiles[aid] = _make_profile(
@@ -496,10 +528,13 @@ class SyntheticData:
             "clicks": clicks,
             "cost_micros": _minor_micros(cost_cents, places),
         }
-        if channel != META:  # Google and Microsoft report conversions and their value per row
+        if channel != META:  # Google, Microsoft and LinkedIn report conversions and their value per row
+            conversions_centi = round(round(conv_final * 100) * share)
+            if channel == LINKEDIN:  # externalWebsiteConversions: whole conversions
+                conversions_centi = round(conversions_centi / 100) * 100
             return DailyRecord(
                 **common,
-                conversions_centi=round(round(conv_final * 100) * share),
+                conversions_centi=conversions_centi,
                 conversions_value_micros=_minor_micros(value_cents_final * share, places),
                 view_through_conversions=round(round(vtc_final) * share),
             )

@@ -1,4 +1,4 @@
-"""Start and stop the sandbox servers (Google Ads, Meta, Microsoft Advertising): in this process (threads) or as a
+"""Start and stop the sandbox servers (Google Ads, Meta, Microsoft Advertising, LinkedIn): in this process (threads) or as a
 `python -m sandbox` subprocess."""
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ from typing import IO, Any, Literal
 import yaml
 
 from sandbox.config import SandboxConfig
-from sandbox.data import GOOGLE, META, MICROSOFT, SyntheticData
+from sandbox.data import GOOGLE, LINKEDIN, META, MICROSOFT, SyntheticData
 from sandbox.faults import CallCounter
 from sandbox.google_ads import GoogleAdsSandbox
+from sandbox.linkedin_ads import TOKEN_PATH as LINKEDIN_TOKEN_PATH
+from sandbox.linkedin_ads import LinkedInAdsSandbox
 from sandbox.meta import MetaSandbox
 from sandbox.microsoft_ads import TOKEN_PATH, MicrosoftAdsSandbox, customer_id_of
 from sandbox.tls import GRPC_ROOTS_ENV, process_certificate, trust_sandbox_certificate
@@ -36,12 +38,16 @@ SANDBOX_SECRETS = {
     "MSADS_REFRESH_TOKEN": "sandbox-msads-refresh-token",
     "MSADS_CLIENT_ID": "sandbox-msads-client-id",
     "MSADS_DEVELOPER_TOKEN": "sandbox-msads-developer-token",
+    "LINKEDIN_CLIENT_ID": "sandbox-linkedin-client-id",
+    "LINKEDIN_CLIENT_SECRET": "sandbox-linkedin-client-secret",
+    "LINKEDIN_REFRESH_TOKEN": "sandbox-linkedin-refresh-token",
 }
 
 
 @dataclass
 class SandboxHandle:
-    """The running servers. `truth`, `google`, `meta` and `microsoft` exist only in thread mode."""
+    """The running servers. `truth`, `google`, `meta`, `microsoft` and `linkedin` exist only in thread mode;
+    `linkedin_url` is the LinkedIn sandbox's base URL (its REST API under /rest)."""
 
     google_endpoint: str
     meta_url: str
@@ -53,6 +59,8 @@ class SandboxHandle:
     meta: MetaSandbox | None = None
     microsoft: MicrosoftAdsSandbox | None = None
     process: subprocess.Popen[str] | None = field(default=None, repr=False)
+    linkedin_url: str | None = None
+    linkedin: LinkedInAdsSandbox | None = None
 
     @property
     def google_calls(self) -> CallCounter | None:
@@ -66,15 +74,19 @@ class SandboxHandle:
     def microsoft_calls(self) -> CallCounter | None:
         return self.microsoft.calls if self.microsoft else None
 
+    @property
+    def linkedin_calls(self) -> CallCounter | None:
+        return self.linkedin.calls if self.linkedin else None
+
     def pipeline_fragment(self) -> dict[str, Any]:
-        return pipeline_fragment(self.google_endpoint, self.meta_url, self.data, self.microsoft_url)
+        return pipeline_fragment(self.google_endpoint, self.meta_url, self.data, self.microsoft_url, self.linkedin_url)
 
     def endpoints(self) -> dict[str, dict[str, str]]:
         """Per connector type, the settings that aim it at these servers (`mdp demo` rewrites them)."""
-        return connector_endpoints(self.google_endpoint, self.meta_url, self.microsoft_url)
+        return connector_endpoints(self.google_endpoint, self.meta_url, self.microsoft_url, self.linkedin_url)
 
     def stop(self) -> None:
-        for server in (self.google, self.meta, self.microsoft):
+        for server in (self.google, self.meta, self.microsoft, self.linkedin):
             if server is not None:
                 server.stop()
         if self.process is not None and self.process.poll() is None:
@@ -106,11 +118,13 @@ def start_sandbox(
     if mode == "thread":
         truth = config.build_truth()
         google = GoogleAdsSandbox(config, truth=truth).start()
-        started: list[GoogleAdsSandbox | MetaSandbox | MicrosoftAdsSandbox] = [google]
+        started: list[GoogleAdsSandbox | MetaSandbox | MicrosoftAdsSandbox | LinkedInAdsSandbox] = [google]
         try:
             meta = MetaSandbox(config, truth=truth).start()
             started.append(meta)
             microsoft = MicrosoftAdsSandbox(config, truth=truth).start()
+            started.append(microsoft)
+            linkedin = LinkedInAdsSandbox(config, truth=truth).start()
         except BaseException:
             for server in started:
                 server.stop()
@@ -126,6 +140,8 @@ def start_sandbox(
             google,
             meta,
             microsoft,
+            linkedin_url=linkedin.base_url,
+            linkedin=linkedin,
         )
     cert = process_certificate(config.cert_dir)
     bundle = trust_sandbox_certificate(cert) if config.trust_certificate else cert.bundle_path
@@ -139,8 +155,11 @@ def start_sandbox(
         ready["meta_graph_url"],
         ready["microsoft_ads_url"],
         Path(ready.get("ca_bundle") or bundle),
-        SyntheticData(config.seed, config.google_accounts, config.meta_accounts, config.microsoft_accounts),
+        SyntheticData(
+            config.seed, config.google_accounts, config.meta_accounts, config.microsoft_accounts, config.linkedin_accounts
+        ),
         process=process,
+        linkedin_url=ready.get("linkedin_ads_url"),
     )
 
 
@@ -170,26 +189,36 @@ def ready_message(handle: SandboxHandle) -> dict[str, Any]:
         "google_ads_endpoint": handle.google_endpoint,
         "meta_graph_url": handle.meta_url,
         "microsoft_ads_url": handle.microsoft_url,
+        "linkedin_ads_url": handle.linkedin_url,
         "ca_bundle": str(handle.ca_bundle),
         "google_ads_manager_id": handle.data.google_manager.account_id,
         "pid": os.getpid(),
     }
 
 
-def connector_endpoints(google_endpoint: str, meta_url: str, microsoft_url: str) -> dict[str, dict[str, str]]:
+def connector_endpoints(
+    google_endpoint: str, meta_url: str, microsoft_url: str, linkedin_url: str | None = None
+) -> dict[str, dict[str, str]]:
     """Per connector type, the settings that aim it at running sandboxes."""
-    return {
+    endpoints = {
         "google_ads": {"endpoint": google_endpoint},
         "meta_ads": {"graph_url": meta_url},
         "microsoft_ads": {"endpoint": microsoft_url, "token_url": microsoft_url + TOKEN_PATH},
     }
+    if linkedin_url is not None:
+        endpoints["linkedin_ads"] = {"endpoint": linkedin_url + "/rest", "token_url": linkedin_url + LINKEDIN_TOKEN_PATH}
+    return endpoints
 
 
 def pipeline_fragment(
-    google_endpoint: str, meta_url: str, data: SyntheticData, microsoft_url: str | None = None
+    google_endpoint: str,
+    meta_url: str,
+    data: SyntheticData,
+    microsoft_url: str | None = None,
+    linkedin_url: str | None = None,
 ) -> dict[str, Any]:
     """A `connectors:` section of pipeline.yaml aimed at running sandboxes (secrets by reference); the
-    microsoft_ads section only when its sandbox URL is given."""
+    microsoft_ads and linkedin_ads sections only when their sandbox URLs are given."""
     fragment = {
         "connectors": [
             {
@@ -232,6 +261,21 @@ def pipeline_fragment(
                 },
             }
         )
+    if microsoft_url is not None and linkedin_url is not None:
+        fragment["connectors"].append(
+            {
+                "name": "linkedin_ads",
+                "type": "linkedin_ads",
+                "lookback_days": 30,
+                **connector_endpoints(google_endpoint, meta_url, microsoft_url, linkedin_url)["linkedin_ads"],
+                "accounts": [a.account_id for a in data.accounts(LINKEDIN)],
+                "credentials": {
+                    "client_id": "env:LINKEDIN_CLIENT_ID",
+                    "client_secret": "env:LINKEDIN_CLIENT_SECRET",
+                    "refresh_token": "env:LINKEDIN_REFRESH_TOKEN",
+                },
+            }
+        )
     return fragment
 
 
@@ -249,6 +293,7 @@ def run_forever(
     meta_port: int | None = None,
     microsoft_port: int | None = None,
     out: IO[str] | None = None,
+    linkedin_port: int | None = None,
     stop_event: threading.Event | None = None,
     env_file: Path | None = None,
 ) -> None:
@@ -265,6 +310,8 @@ def run_forever(
         config = replace(config, meta_port=meta_port)
     if microsoft_port is not None:
         config = replace(config, microsoft_port=microsoft_port)
+    if linkedin_port is not None:
+        config = replace(config, linkedin_port=linkedin_port)
     stop = stop_event or threading.Event()
     with start_sandbox(config) as handle:
         print(f"Google Ads sandbox (gRPC + TLS): {handle.google_endpoint}", file=stream)
@@ -272,6 +319,7 @@ def run_forever(
         print(f"Meta Graph sandbox (HTTP):      {handle.meta_url}", file=stream)
         print(f"Microsoft Advertising sandbox (SOAP over HTTP): {handle.microsoft_url}", file=stream)
         print(f"  customer id: {customer_id_of(handle.data)}", file=stream)
+        print(f"LinkedIn Marketing sandbox (REST over HTTP): {handle.linkedin_url}/rest", file=stream)
         print("\n# pipeline.yaml fragment", file=stream)
         print(yaml.safe_dump(handle.pipeline_fragment(), sort_keys=False), file=stream)
         print("# environment for clients (set before the first gRPC channel)", file=stream)

@@ -1,0 +1,77 @@
+"""The raw LinkedIn Ads tables, declared once (extraction, loading, docs and the dbt source check use them)."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from mdp.schema import TableSpec
+
+MONEY = pa.decimal128(18, 6)
+
+Columns = dict[str, tuple[pa.DataType, bool, str]]  # name: (type, nullable, description)
+
+_DATE: Columns = {"date": (pa.date32(), False, "day of the analytics row (timeGranularity=DAILY), UTC")}
+_ACCOUNT: Columns = {"account_id": (pa.string(), False, "ad account id (digits of urn:li:sponsoredAccount)")}
+_METRICS: Columns = {
+    "impressions": (pa.int64(), False, "impressions"),
+    "clicks": (pa.int64(), False, "clicks"),
+    "cost_in_local_currency": (MONEY, False, "spend in the account currency (costInLocalCurrency)"),
+    "external_website_conversions": (pa.int64(), False, "website conversions (externalWebsiteConversions)"),
+    "conversion_value_in_local_currency": (
+        MONEY,
+        False,
+        "value of the website conversions in the account currency (conversionValueInLocalCurrency)",
+    ),
+}
+
+
+def _table(name: str, columns: Columns, description: str, cluster: tuple[str, ...]) -> TableSpec:
+    return TableSpec(
+        name=f"raw_linkedin_ads.{name}",
+        schema=pa.schema([pa.field(n, t, nullable=null) for n, (t, null, _) in columns.items()]),
+        account_column="account_id",
+        date_column="date",
+        cluster_by=cluster,
+        description=description,
+        column_docs={n: doc for n, (_, _, doc) in columns.items()},
+    )
+
+
+AD_PERFORMANCE = _table(
+    "ad_performance",
+    {
+        **_DATE,
+        **_ACCOUNT,
+        "account_name": (pa.string(), True, "ad account name"),
+        "account_currency": (pa.string(), False, "account currency (ISO 4217): the currency of cost and value"),
+        "account_timezone": (pa.string(), False, "time zone of the days: always UTC (LinkedIn reports in UTC)"),
+        "campaign_group_id": (pa.string(), False, "campaign group id (the unified campaign)"),
+        "campaign_group_name": (pa.string(), True, "campaign group name as it is when the day is read"),
+        "campaign_id": (pa.string(), False, "campaign id (the unified ad group)"),
+        "campaign_name": (pa.string(), True, "campaign name as it is when the day is read"),
+        "creative_id": (pa.string(), False, "creative id (digits of urn:li:sponsoredCreative; the unified ad)"),
+        "creative_name": (pa.string(), True, "creative name (null when the creative has none)"),
+        **_METRICS,
+    },
+    "LinkedIn Ads daily creative performance (adAnalytics, pivot=CREATIVE, timeGranularity=DAILY): one row per "
+    "day (UTC) x account x creative, with its campaign and campaign group.",
+    ("account_id", "campaign_group_id"),
+)
+ACCOUNT_TOTALS = _table(
+    "account_totals",
+    {
+        **_DATE,
+        **_ACCOUNT,
+        "account_currency": (pa.string(), True, "account currency (ISO 4217); null on a day without activity"),
+        **{
+            name: (kind, null, f"{doc}: the account's own total of the day (0 when LinkedIn had no row)")
+            for name, (kind, null, doc) in _METRICS.items()
+        },
+    },
+    "LinkedIn Ads daily totals of each account as adAnalytics reports them (pivot=ACCOUNT, timeGranularity=DAILY): "
+    "one row per day (UTC) x account, a zero row for a day without activity. The reconciliation compares "
+    "ad_performance with them.",
+    ("account_id",),
+)
+
+REPORT_TABLES: dict[str, TableSpec] = {"ad_performance": AD_PERFORMANCE, "account_totals": ACCOUNT_TOTALS}
