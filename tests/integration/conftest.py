@@ -1,4 +1,4 @@
-"""Sandbox servers (Google Ads, Meta, Microsoft Advertising) for every integration test: started once per session on free ports (only when a test
+"""Sandbox servers (Google Ads, Meta, Microsoft Advertising, LinkedIn) for every integration test: started once per session on free ports (only when a test
 asks for them), faults and call counters reset around every test. The official clients are built exactly
 as a connector would. Also shared: a temporary Prefect API (`prefect_server`) and a local Slack webhook
 receiver (`slack_receiver`)."""
@@ -22,7 +22,14 @@ from facebook_business.adobjects.adaccount import AdAccount
 from facebook_business.api import FacebookAdsApi
 from google.ads.googleads.client import GoogleAdsClient
 
-from sandbox import GoogleAdsSandbox, MetaSandbox, MicrosoftAdsSandbox, SandboxConfig, google_ads_client_kwargs
+from sandbox import (
+    GoogleAdsSandbox,
+    LinkedInAdsSandbox,
+    MetaSandbox,
+    MicrosoftAdsSandbox,
+    SandboxConfig,
+    google_ads_client_kwargs,
+)
 from sandbox.meta import facebook_api
 
 AS_OF = date(2025, 3, 20)
@@ -51,6 +58,12 @@ def _microsoft_server(sandbox_config: SandboxConfig) -> Iterator[MicrosoftAdsSan
         yield server
 
 
+@pytest.fixture(scope="session")
+def _linkedin_server(sandbox_config: SandboxConfig) -> Iterator[LinkedInAdsSandbox]:
+    with LinkedInAdsSandbox(sandbox_config) as server:
+        yield server
+
+
 @pytest.fixture
 def google_sandbox(_google_server: GoogleAdsSandbox) -> Iterator[GoogleAdsSandbox]:
     """The session's Google Ads sandbox, clean: no faults, zero calls, clock at AS_OF."""
@@ -75,7 +88,15 @@ def microsoft_sandbox(_microsoft_server: MicrosoftAdsSandbox) -> Iterator[Micros
     _reset(_microsoft_server)
 
 
-def _reset(server: GoogleAdsSandbox | MetaSandbox | MicrosoftAdsSandbox) -> None:
+@pytest.fixture
+def linkedin_sandbox(_linkedin_server: LinkedInAdsSandbox) -> Iterator[LinkedInAdsSandbox]:
+    """The session's LinkedIn Marketing sandbox, clean."""
+    _reset(_linkedin_server)
+    yield _linkedin_server
+    _reset(_linkedin_server)
+
+
+def _reset(server: GoogleAdsSandbox | MetaSandbox | MicrosoftAdsSandbox | LinkedInAdsSandbox) -> None:
     server.faults.clear()
     server.calls.reset()
     server.truth.as_of = AS_OF
