@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from sandbox import Fault, GoogleAdsSandbox, MetaSandbox, MicrosoftAdsSandbox
+from sandbox import Fault, GoogleAdsSandbox, LinkedInAdsSandbox, MetaSandbox, MicrosoftAdsSandbox
 from tests.integration.conftest import SlackReceiver
 from tests.integration.test_fault_matrix import SECRETS, write_config
 
@@ -34,17 +34,25 @@ def servers(
     google_sandbox: GoogleAdsSandbox,
     meta_sandbox: MetaSandbox,
     microsoft_sandbox: MicrosoftAdsSandbox,
+    linkedin_sandbox: LinkedInAdsSandbox,
     monkeypatch: pytest.MonkeyPatch,
 ) -> dict[str, Any]:
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
-    return {"google_ads": google_sandbox, "meta_ads": meta_sandbox, "microsoft_ads": microsoft_sandbox}
+    return {
+        "google_ads": google_sandbox,
+        "meta_ads": meta_sandbox,
+        "microsoft_ads": microsoft_sandbox,
+        "linkedin_ads": linkedin_sandbox,
+    }
 
 
 def config_for(tmp_path: Path, servers: dict[str, Any], **changes: Any) -> Path:
     import yaml
 
-    path = write_config(tmp_path, servers["google_ads"], servers["meta_ads"], servers["microsoft_ads"])
+    path = write_config(
+        tmp_path, servers["google_ads"], servers["meta_ads"], servers["microsoft_ads"], servers.get("linkedin_ads")
+    )
     data = yaml.safe_load(path.read_text())
     for section in data["connectors"]:
         section.update(changes.get(section["name"], {}))
@@ -72,7 +80,8 @@ def test_what_extracting_again_fixes_heals_and_the_rest_fails_the_run_naming_it(
     tmp_path: Path, servers: dict[str, Any], slack_receiver: SlackReceiver
 ) -> None:
     """One run, two faults: a Google account misses rows on its first two calls only (healed by the second
-    extraction), a Microsoft account misses them for good (the run fails naming it); then --retry-failed."""
+    extraction), a Microsoft account misses them for good (the run fails naming it); LinkedIn's creative rows
+    match its own account totals (adAnalytics pivot=ACCOUNT) on every account-day; then --retry-failed."""
     from prefect_slack import SlackWebhook
 
     from flows.retry import failed_units
@@ -92,7 +101,8 @@ def test_what_extracting_again_fixes_heals_and_the_rest_fails_the_run_naming_it(
     )
     google.faults.add(Fault("rows_missing", channel="google_ads", account=healed, times=2))
     microsoft.faults.add(Fault("rows_missing", channel="microsoft_ads", account=broken))
-    state = run(config, connectors=["google_ads", "microsoft_ads"])
+    linkedin = servers["linkedin_ads"]
+    state = run(config, connectors=["google_ads", "microsoft_ads", "linkedin_ads"])
     assert state.is_failed()
     message = str(state.message)
 
@@ -103,7 +113,7 @@ def test_what_extracting_again_fixes_heals_and_the_rest_fails_the_run_naming_it(
     )
     assert re.search(pattern, message), message
     assert "step reconciliation: failed" in message
-    for other in [healed, *microsoft.account_ids]:
+    for other in [healed, *microsoft.account_ids, *linkedin.account_ids]:
         if other != broken:
             assert f"account {other}" not in message
 
@@ -117,6 +127,12 @@ def test_what_extracting_again_fixes_heals_and_the_rest_fails_the_run_naming_it(
     assert verdicts[healed] == ["ok"]
     assert verdicts[broken] == ["mismatch"] or sorted(verdicts[broken]) == ["mismatch", "ok"]
     assert all(v == ["ok"] for a, v in verdicts.items() if a not in (healed, broken))
+    assert set(linkedin.account_ids) <= set(verdicts)
+    for account, spend in query(
+        config,
+        "SELECT account_id, sum(spend) FROM marts.fct_ad_performance_daily WHERE channel = 'linkedin_ads' GROUP BY 1",
+    ):
+        assert spend == linkedin.truth.totals("linkedin_ads", account, START, END, level="account").cost
     spend = query(
         config,
         "SELECT sum(landed_value), sum(platform_value) FROM marts.reconciliation_daily "
@@ -155,3 +171,4 @@ def test_what_extracting_again_fixes_heals_and_the_rest_fails_the_run_naming_it(
     after = [a for a in read_status(loaded, START, END).accounts if a.connector == "microsoft_ads"]
     assert after
     assert not any(a.stale for a in after), after
+
