@@ -560,7 +560,9 @@ def sandbox(
     ] = 8701,
     linkedin_port: Annotated[
         int,
-        typer.Option(help="HTTP port of the LinkedIn Marketing sandbox (0: any free port).", parser=WholeNumber(0, 65535)),
+        typer.Option(
+            help="HTTP port of the LinkedIn Marketing sandbox (0: any free port).", parser=WholeNumber(0, 65535)
+        ),
     ] = 8703,
     seed: Annotated[
         int | None, typer.Option(help="Data seed (default: $MDP_SANDBOX_SEED or 42).", parser=WholeNumber(0, 2**63 - 1))

@@ -25,7 +25,7 @@ from sandbox.truth import Truth, daterange
 logger = logging.getLogger(__name__)
 
 REST_PATH = "/rest"
-TOKEN_PATH = "/oauth/v2/accessToken"  # noqa: S105 - a path, not a secret
+TOKEN_PATH = "/oauth/v2/accessToken"
 ACCOUNT_URN = "urn:li:sponsoredAccount:"
 CREATIVE_URN = "urn:li:sponsoredCreative:"
 CAMPAIGN_URN = "urn:li:sponsoredCampaign:"

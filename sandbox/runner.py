@@ -1,5 +1,5 @@
-"""Start and stop the sandbox servers (Google Ads, Meta, Microsoft Advertising, LinkedIn): in this process (threads) or as a
-`python -m sandbox` subprocess."""
+"""Start and stop the sandbox servers (Google Ads, Meta, Microsoft Advertising, LinkedIn): in this process
+(threads) or as a `python -m sandbox` subprocess."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ SANDBOX_SECRETS = {
     "MSADS_CLIENT_ID": "sandbox-msads-client-id",
     "MSADS_DEVELOPER_TOKEN": "sandbox-msads-developer-token",
     "LINKEDIN_CLIENT_ID": "sandbox-linkedin-client-id",
-    "LINKEDIN_CLIENT_SECRET": "sandbox-linkedin-client-secret",
+    "LINKEDIN_CLIENT_SECRET": "sandbox-linkedin-client-secret",  # pragma: allowlist secret
     "LINKEDIN_REFRESH_TOKEN": "sandbox-linkedin-refresh-token",
 }
 
@@ -156,7 +156,11 @@ def start_sandbox(
         ready["microsoft_ads_url"],
         Path(ready.get("ca_bundle") or bundle),
         SyntheticData(
-            config.seed, config.google_accounts, config.meta_accounts, config.microsoft_accounts, config.linkedin_accounts
+            config.seed,
+            config.google_accounts,
+            config.meta_accounts,
+            config.microsoft_accounts,
+            config.linkedin_accounts,
         ),
         process=process,
         linkedin_url=ready.get("linkedin_ads_url"),
@@ -206,7 +210,10 @@ def connector_endpoints(
         "microsoft_ads": {"endpoint": microsoft_url, "token_url": microsoft_url + TOKEN_PATH},
     }
     if linkedin_url is not None:
-        endpoints["linkedin_ads"] = {"endpoint": linkedin_url + "/rest", "token_url": linkedin_url + LINKEDIN_TOKEN_PATH}
+        endpoints["linkedin_ads"] = {
+            "endpoint": linkedin_url + "/rest",
+            "token_url": linkedin_url + LINKEDIN_TOKEN_PATH,
+        }
     return endpoints
 
 
@@ -271,7 +278,7 @@ def pipeline_fragment(
                 "accounts": [a.account_id for a in data.accounts(LINKEDIN)],
                 "credentials": {
                     "client_id": "env:LINKEDIN_CLIENT_ID",
-                    "client_secret": "env:LINKEDIN_CLIENT_SECRET",
+                    "client_secret": "env:LINKEDIN_CLIENT_SECRET",  # pragma: allowlist secret
                     "refresh_token": "env:LINKEDIN_REFRESH_TOKEN",
                 },
             }

@@ -56,7 +56,7 @@ class CampaignGroup(_Model):
 class Campaign(_Model):
     id: int
     name: str | None = None
-    campaignGroup: str | None = None  # noqa: N815 - the API's field name
+    campaignGroup: str | None = None
 
 
 class Creative(_Model):
@@ -66,7 +66,7 @@ class Creative(_Model):
 
 
 class _PageMetadata(_Model):
-    nextPageToken: str | None = None  # noqa: N815 - the API's field name
+    nextPageToken: str | None = None
 
 
 class _Page(_Model):
@@ -109,7 +109,9 @@ def retry_after_seconds(value: str | None, now: Callable[[], float] = time.time)
     return max(0.0, when.timestamp() - now())
 
 
-def classify(status: int, body: str, headers: Mapping[str, str], prefix: str, name: str) -> LinkedInAdsError:
+def classify(
+    status: int, body: str, headers: Mapping[str, str], prefix: str, name: str
+) -> LinkedInAdsError | LinkedInAdsRetryableError:
     """The error an HTTP answer other than 2xx stands for: 429 and 5xx are retryable, the rest fatal."""
     detail = redact(_message(body))
     if status == 429:
@@ -235,7 +237,9 @@ class LinkedInClient:
             except httpx.HTTPError as error:
                 raise LinkedInAdsRetryableError(f"{prefix}: {type(error).__name__} ({redact(str(error))})") from None
             if response.status_code == 401 and attempt == 1:
-                logger.info("LinkedIn Ads %s: %s: access token refused (401); renewing it once", self.settings.name, what)
+                logger.info(
+                    "LinkedIn Ads %s: %s: access token refused (401); renewing it once", self.settings.name, what
+                )
                 token = self.access_token(stale=token)
                 continue
             if response.status_code >= 300:

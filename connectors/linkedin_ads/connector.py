@@ -142,9 +142,7 @@ class LinkedInAdsConnector(Connector):
             if self._client is None:
                 prefix = f"connectors.{self.name}.credentials"
                 refs = self.settings.credentials
-                credentials = Credentials(
-                    **{key: resolve_secret(refs[key], key=f"{prefix}.{key}") for key in refs}  # type: ignore[arg-type]
-                )
+                credentials = Credentials(**{key: resolve_secret(refs[key], key=f"{prefix}.{key}") for key in refs})
                 self._client = LinkedInClient(self.settings, credentials, clock=self._clock)
             return self._client
 

@@ -157,7 +157,7 @@ def write_config(
                 "request_timeout_seconds": 10,
                 "credentials": {
                     "client_id": "env:MDP_FM_LINKEDIN_CLIENT_ID",
-                    "client_secret": "env:MDP_FM_LINKEDIN_CLIENT_SECRET",
+                    "client_secret": "env:MDP_FM_LINKEDIN_CLIENT_SECRET",  # pragma: allowlist secret
                     "refresh_token": "env:MDP_FM_LINKEDIN_REFRESH_TOKEN",
                 },
             }

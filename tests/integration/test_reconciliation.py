@@ -171,4 +171,3 @@ def test_what_extracting_again_fixes_heals_and_the_rest_fails_the_run_naming_it(
     after = [a for a in read_status(loaded, START, END).accounts if a.connector == "microsoft_ads"]
     assert after
     assert not any(a.stale for a in after), after
-

@@ -33,7 +33,7 @@ MSADS_REFRESH = "M.C5" + secrets.token_hex(24)
 MSADS_CLIENT = secrets.token_hex(16)
 MSADS_DEVELOPER = "dev" + secrets.token_hex(8)
 LINKEDIN_CLIENT = "li" + secrets.token_hex(8)
-LINKEDIN_SECRET = "WPL_AP1." + secrets.token_hex(12)
+LINKEDIN_SECRET = "WPL_AP1." + secrets.token_hex(12)  # pragma: allowlist secret
 LINKEDIN_REFRESH = "AQW" + secrets.token_hex(24)
 
 
@@ -108,7 +108,7 @@ TARGETS: dict[str, Target] = {
             "accounts": list(sb.account_ids),
             "credentials": {
                 "client_id": "env:CONF_LINKEDIN_CLIENT",
-                "client_secret": "env:CONF_LINKEDIN_SECRET",
+                "client_secret": "env:CONF_LINKEDIN_SECRET",  # pragma: allowlist secret
                 "refresh_token": "env:CONF_LINKEDIN_REFRESH",
             },
             "request_timeout_seconds": 10,

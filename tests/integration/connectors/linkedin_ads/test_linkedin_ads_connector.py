@@ -49,7 +49,9 @@ def make(
             "credentials": {k.removeprefix("LI_TEST_").lower(): f"env:{k}" for k in SECRETS},
             **overrides,
         }
-        connector = LinkedInAdsConnector(LinkedInAdsSettings.model_validate(settings), **({"clock": clock} if clock else {}))
+        connector = LinkedInAdsConnector(
+            LinkedInAdsSettings.model_validate(settings), **({"clock": clock} if clock else {})
+        )
         built.append(connector)
         return connector
 

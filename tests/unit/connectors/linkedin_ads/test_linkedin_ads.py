@@ -25,7 +25,7 @@ from mdp.paths import TRANSFORMATIONS_DIR
 
 CREDENTIALS = {
     "client_id": "env:LINKEDIN_CLIENT_ID",
-    "client_secret": "env:LINKEDIN_CLIENT_SECRET",
+    "client_secret": "env:LINKEDIN_CLIENT_SECRET",  # pragma: allowlist secret
     "refresh_token": "env:LINKEDIN_REFRESH_TOKEN",
 }
 DAY = dt.date(2025, 3, 10)
@@ -63,8 +63,8 @@ def test_a_valid_section_builds_without_calling_the_api() -> None:
         ({"accounts": ["urn:li:sponsoredAccount:1"]}, "accounts[0]", "is not a LinkedIn ad account id"),
         ({"accounts": ["1", "1"]}, "accounts", "listed twice"),
         ({"credentials": {"refresh_token": "env:X"}}, "credentials", "missing client_id, client_secret"),
-        ({"credentials": {**CREDENTIALS, "password": "env:X"}}, "credentials", "unknown credentials"),
-        ({"credentials": {**CREDENTIALS, "client_secret": "literal"}}, "credentials", "env:"),
+        ({"credentials": {**CREDENTIALS, "username": "env:X"}}, "credentials", "unknown credentials"),
+        ({"credentials": {**CREDENTIALS, "client_id": "literal-id"}}, "credentials", "env:"),
         ({"api_version": "2024-11"}, "api_version", "YYYYMM"),
         ({"api_version": "202413"}, "api_version", "YYYYMM"),
         ({"endpoint": "api.linkedin.com/rest"}, "endpoint", "http(s) URL"),
@@ -95,8 +95,10 @@ def test_the_analytics_query_keeps_restli_structure_and_encodes_the_urn() -> Non
     assert "pivot=CREATIVE&timeGranularity=DAILY" in query
     assert "dateRange=(start:(year:2025,month:3,day:10),end:(year:2025,month:3,day:11))" in query
     assert "accounts=List(urn%3Ali%3AsponsoredAccount%3A123)" in query
-    assert query.endswith("fields=dateRange,pivotValues,costInLocalCurrency,impressions,clicks,"
-                          "externalWebsiteConversions,conversionValueInLocalCurrency")
+    assert query.endswith(
+        "fields=dateRange,pivotValues,costInLocalCurrency,impressions,clicks,"
+        "externalWebsiteConversions,conversionValueInLocalCurrency"
+    )
 
 
 @pytest.mark.parametrize(
@@ -112,7 +114,7 @@ def test_the_analytics_query_keeps_restli_structure_and_encodes_the_urn() -> Non
     ],
 )
 def test_http_answers_are_classified(status: int, retryable: bool, text: str) -> None:
-    body = '{"status": %d, "code": "X", "message": "m"}' % status
+    body = f'{{"status": {status}, "code": "X", "message": "m"}}'
     error = classify(status, body, {"retry-after": "7"}, "LinkedIn Ads li: call", "li")
     assert isinstance(error, LinkedInAdsRetryableError) is retryable
     assert isinstance(error, LinkedInAdsError | LinkedInAdsRetryableError)
