@@ -77,7 +77,7 @@ def test_check_rejects_a_bad_file_with_exit_code_2(tmp_path: Path) -> None:
         (["--end", "2026-01-05"], "--start is required when --end is given"),
         (
             ["--connector", "bing"],
-            "--connector: unknown ['bing']; known: ['google_ads', 'meta_ads', 'microsoft_ads', 'linkedin_ads']",
+            "--connector: unknown ['bing']; known: ['google_ads', 'linkedin_ads', 'meta_ads', 'microsoft_ads']",
         ),
         (["--account", "123"], "--account: unknown ['123']"),
         (["--lookback-days", "999"], "--lookback-days: expected a whole number from 0 to 400, got 999"),
