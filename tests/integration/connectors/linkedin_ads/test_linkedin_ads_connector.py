@@ -14,6 +14,7 @@ import pytest
 from connectors.linkedin_ads.connector import LinkedInAdsConnector
 from connectors.linkedin_ads.exceptions import LinkedInAdsError
 from connectors.linkedin_ads.settings import LinkedInAdsSettings
+from mdp.errors import ConnectorError
 from sandbox import Fault, LinkedInAdsSandbox
 
 DAY = dt.date(2025, 3, 10)
@@ -107,3 +108,23 @@ def test_a_refused_refresh_token_fails_every_account_and_is_asked_once(
     text = caplog.text + "".join(messages)
     for secret in SECRETS.values():
         assert secret not in text
+
+
+def test_no_secret_reaches_logs_errors_or_describe(
+    make: Callable[..., LinkedInAdsConnector], linkedin_sandbox: LinkedInAdsSandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    account = linkedin_sandbox.account_ids[0]
+    messages: list[str] = []
+    with caplog.at_level(logging.DEBUG):
+        rows(make(), account)
+        for kind in ("token_invalid", "throttle", "permission_denied", "revoked"):
+            linkedin_sandbox.faults.clear()
+            linkedin_sandbox.faults.add(Fault(kind, channel="linkedin_ads"))
+            with pytest.raises(ConnectorError) as raised:
+                rows(make(), account, "account_totals")
+            messages.append(repr(raised.value) + str(raised.value))
+    text = "\n".join(r.getMessage() for r in caplog.records) + "\n".join(messages) + repr(make().describe())
+    assert "adAnalytics" in text
+    for secret in SECRETS.values():
+        assert secret not in text
+    assert "AQV" not in text  # the access tokens the exchange returned (the sandbox's start so)
