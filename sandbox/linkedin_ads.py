@@ -17,9 +17,10 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from sandbox.config import SandboxConfig
-from sandbox.data import LINKEDIN, Account, SyntheticData, money_text
+from sandbox.data import LINKEDIN, Account, DailyRecord, SyntheticData, money_text, money_unit_micros
 from sandbox.faults import CallCounter, Fault, FaultPlan, without_first_campaign
 from sandbox.http_sandbox import HttpSandbox
+from sandbox.segments import segment_weights, split_integer, split_record
 from sandbox.truth import Truth, daterange
 
 logger = logging.getLogger(__name__)
@@ -30,7 +31,19 @@ ACCOUNT_URN = "urn:li:sponsoredAccount:"
 CREATIVE_URN = "urn:li:sponsoredCreative:"
 CAMPAIGN_URN = "urn:li:sponsoredCampaign:"
 GROUP_URN = "urn:li:sponsoredCampaignGroup:"
-PIVOTS = ("CREATIVE", "ACCOUNT")
+PIVOTS = ("CREATIVE", "ACCOUNT", "CAMPAIGN_GROUP,MEMBER_COUNTRY_V2")
+GEO_URN = "urn:li:geo:"
+# Member countries (LinkedIn geo ids) an account's traffic spreads over, by account currency.
+MARKETS: dict[str, tuple[str, ...]] = {
+    "EUR": ("101282230", "105015875", "102890719"),  # Germany, France, Netherlands
+    "USD": ("103644278", "101174742"),  # United States, Canada
+    "SEK": ("105117694", "103819153"),  # Sweden, Norway
+    "GBP": ("101165590",),  # United Kingdom
+    "CHF": ("106693272", "101282230"),  # Switzerland, Germany
+    "AUD": ("101452733",),  # Australia
+    "JPY": ("101355337",),  # Japan
+}
+_OTHER_GEO = "90000000"  # a geo id the connector has no country for
 METRICS = (
     "costInLocalCurrency",
     "impressions",
@@ -77,8 +90,13 @@ def restli_query(raw: str) -> dict[str, str]:
 
 
 def report_key(query: Mapping[str, str]) -> str | None:
-    """The analytics pivot (`CREATIVE`, `ACCOUNT`) as faults name it (`Fault.report`); None for other calls."""
-    return query.get("pivot") if query.get("q") == "analytics" else None
+    """The analytics pivot (`CREATIVE`, `ACCOUNT`; the statistics finder's pivots joined by commas,
+    `CAMPAIGN_GROUP,MEMBER_COUNTRY_V2`) as faults name it (`Fault.report`); None for other calls."""
+    if query.get("q") == "analytics":
+        return query.get("pivot")
+    if query.get("q") == "statistics":
+        return query.get("pivots", "").removeprefix("List(").removesuffix(")") or None
+    return None
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -200,9 +218,9 @@ class _Handler(BaseHTTPRequestHandler):
         return {"elements": page, "metadata": metadata, "paging": {"count": size, "links": []}}
 
     def _analytics(self, query: Mapping[str, str], account_id: str | None, active: Sequence[Fault]) -> dict[str, Any]:
-        if query.get("q") != "analytics" or query.get("timeGranularity") != "DAILY":
-            raise ApiError(400, "ILLEGAL_ARGUMENT", "the sandbox serves q=analytics with timeGranularity=DAILY")
-        pivot = query.get("pivot", "")
+        if query.get("q") not in ("analytics", "statistics") or query.get("timeGranularity") != "DAILY":
+            raise ApiError(400, "ILLEGAL_ARGUMENT", "the sandbox serves q=analytics|statistics, timeGranularity=DAILY")
+        pivot = report_key(query) or ""
         if pivot not in PIVOTS:
             raise ApiError(400, "ILLEGAL_ARGUMENT", f"the sandbox does not serve pivot {pivot!r}")
         days = _DATE.findall(query.get("dateRange", ""))
@@ -230,25 +248,39 @@ class _Handler(BaseHTTPRequestHandler):
         return {"elements": elements, "paging": {"start": 0, "count": 10, "links": []}}
 
     def _rows(self, account: Account, pivot: str, start: date, end: date) -> list[dict[str, Any]]:
-        """Summed truth records per (day, creative) or per day; `_group` carries the campaign group."""
+        """Summed truth records per (day, creative), (day, campaign group, country) or day; `_group` carries the
+        campaign group. The country split of each record is exact (sandbox.segments)."""
         truth = self.state.truth
         rows: dict[tuple[date, str], dict[str, Any]] = {}
+        geos = (*MARKETS.get(account.currency, ("103644278",)), _OTHER_GEO)
+        unit = money_unit_micros(account.currency)
         for day in daterange(start, end):
             for record in truth.records(LINKEDIN, account.account_id, day, truth.as_of):
+                parts: list[tuple[str, list[str], str, DailyRecord, int]]
+                whole = record.conversions_centi // 100
                 if pivot == "CREATIVE":
                     assert record.ad_id is not None
-                    key, urn, group = record.ad_id, CREATIVE_URN + record.ad_id, record.campaign_id
+                    parts = [(record.ad_id, [CREATIVE_URN + record.ad_id], record.campaign_id, record, whole)]
+                elif pivot == "ACCOUNT":
+                    parts = [(account.account_id, [ACCOUNT_URN + account.account_id], "", record, whole)]
                 else:
-                    key, urn, group = account.account_id, ACCOUNT_URN + account.account_id, ""
-                row = rows.setdefault(
-                    (day, key),
-                    {"_day": day, "_urn": urn, "_group": group, "cost": 0, "imp": 0, "clk": 0, "conv": 0, "val": 0},
-                )
-                row["cost"] += record.cost_micros
-                row["imp"] += record.impressions
-                row["clk"] += record.clicks
-                row["conv"] += record.conversions_centi // 100
-                row["val"] += record.conversions_value_micros
+                    weights = segment_weights(list(geos), 0.5, "linkedin-geo", record.ad_id, record.day)
+                    pieces = split_record(record, weights, unit)
+                    conversions = split_integer(whole, weights)
+                    group = GROUP_URN + record.campaign_id
+                    parts = [
+                        (f"{record.campaign_id}/{geo}", [group, GEO_URN + geo], record.campaign_id, piece, conv)
+                        for geo, piece, conv in zip(geos, pieces, conversions, strict=True)
+                        if piece.impressions or piece.cost_micros
+                    ]
+                for key, urns, group_id, part, conversions_whole in parts:
+                    empty = {"_day": day, "_urns": urns, "_group": group_id, "cost": 0, "imp": 0, "clk": 0}
+                    row = rows.setdefault((day, key), empty | {"conv": 0, "val": 0})
+                    row["cost"] += part.cost_micros
+                    row["imp"] += part.impressions
+                    row["clk"] += part.clicks
+                    row["conv"] += conversions_whole
+                    row["val"] += part.conversions_value_micros
         return list(rows.values())
 
     def _token(self, form: Mapping[str, str]) -> None:
@@ -320,7 +352,7 @@ def _element(row: Mapping[str, Any], fields: Sequence[str], currency: str) -> di
     parts = {"year": day.year, "month": day.month, "day": day.day}
     values: dict[str, Any] = {
         "dateRange": {"start": parts, "end": parts},
-        "pivotValues": [row["_urn"]],
+        "pivotValues": list(row["_urns"]),
         "costInLocalCurrency": money_text(row["cost"], currency),
         "impressions": row["imp"],
         "clicks": row["clk"],

@@ -84,12 +84,13 @@ def restli_date(day: dt.date) -> str:
     return f"(year:{day.year},month:{day.month},day:{day.day})"
 
 
-def analytics_query(pivot: str, account_id: str, start: dt.date, end: dt.date) -> str:
-    """The adAnalytics query string: Rest.li 2.0 structure (parentheses, colons, commas) kept as is, the URN
-    inside List() percent-encoded."""
+def analytics_query(pivots: tuple[str, ...], account_id: str, start: dt.date, end: dt.date) -> str:
+    """The adAnalytics query string: the analytics finder for one pivot, the statistics finder for several;
+    Rest.li 2.0 structure (parentheses, colons, commas) kept as is, the URN inside List() percent-encoded."""
     urn = quote(ACCOUNT_URN + account_id, safe="")
+    finder = f"q=analytics&pivot={pivots[0]}" if len(pivots) == 1 else f"q=statistics&pivots=List({','.join(pivots)})"
     return (
-        f"q=analytics&pivot={pivot}&timeGranularity=DAILY"
+        f"{finder}&timeGranularity=DAILY"
         f"&dateRange=(start:{restli_date(start)},end:{restli_date(end)})"
         f"&accounts=List({urn})&fields={','.join(ANALYTICS_FIELDS)}"
     )
@@ -276,9 +277,9 @@ class LinkedInClient:
             if not token or not page.elements:
                 return found
 
-    def analytics(self, pivot: str, account_id: str, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
-        """The adAnalytics elements of one account, pivot and days (one request: the finder has no paging);
+    def analytics(self, pivots: tuple[str, ...], account_id: str, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
+        """The adAnalytics elements of one account, pivots and days (one request: the finders have no paging);
         kept as JSON objects, each parsed (or quarantined) on its own."""
-        what = f"adAnalytics pivot={pivot} account {account_id} {start}..{end}"
-        page = self.model("/adAnalytics", analytics_query(pivot, account_id, start, end), what, _Page)
+        what = f"adAnalytics pivot={','.join(pivots)} account {account_id} {start}..{end}"
+        page = self.model("/adAnalytics", analytics_query(pivots, account_id, start, end), what, _Page)
         return page.elements

@@ -42,8 +42,9 @@ _REFUSED = frozenset({401, 403})
 
 
 class LinkedInAdsConnector(Connector):
-    """`type: linkedin_ads`: raw_linkedin_ads.ad_performance (one row per day and creative, the primary stream)
-    and raw_linkedin_ads.account_totals (the platform's account-day totals, for the reconciliation)."""
+    """`type: linkedin_ads`: raw_linkedin_ads.ad_performance (one row per day and creative, the primary stream),
+    raw_linkedin_ads.country_performance (campaign groups by member country) and raw_linkedin_ads.account_totals
+    (the platform's account-day totals, for the reconciliation)."""
 
     type_name: ClassVar[str] = "linkedin_ads"
     settings_model: ClassVar[type[ConnectorSettings]] = LinkedInAdsSettings
@@ -54,6 +55,7 @@ class LinkedInAdsConnector(Connector):
     dbt_models: ClassVar[Mapping[str, str]] = {
         "ad_performance": "int_linkedin_ads__ad_performance",
         "account_totals": "int_linkedin_ads__account_totals",
+        "country": "int_linkedin_ads__country",
     }
 
     def __init__(self, settings: ConnectorSettings, *, clock: Callable[[], float] = time.monotonic) -> None:
@@ -98,7 +100,7 @@ class LinkedInAdsConnector(Connector):
         try:
             info = self._account(client, account_id)
             elements = client.analytics(PIVOTS[stream], account_id, start, end)
-            entities = self._entities(client, account_id) if elements and stream != TOTALS_STREAM else None
+            entities = self._entities(client, account_id, stream) if elements and stream != TOTALS_STREAM else None
         except LinkedInAdsError as error:
             self._fatal.remember(account_id, error)
             raise
@@ -155,11 +157,15 @@ class LinkedInAdsConnector(Connector):
 
         return self._accounts.get(account_id, read)
 
-    def _entities(self, client: LinkedInClient, account_id: str) -> Entities:
-        """The account's creatives, campaigns and campaign groups (ids and names), read with each unit."""
+    def _entities(self, client: LinkedInClient, account_id: str, stream: str) -> Entities:
+        """The account's creatives, campaigns and campaign groups (ids and names), read with each unit; the
+        campaign groups only for the country stream."""
         base = f"/adAccounts/{account_id}"
-        creatives = client.search(f"{base}/creatives", "q=criteria", f"list creatives of {account_id}", Creative)
-        campaigns = client.search(f"{base}/adCampaigns", "q=search", f"list campaigns of {account_id}", Campaign)
+        creatives: list[Creative] = []
+        campaigns: list[Campaign] = []
+        if stream == "ad_performance":
+            creatives = client.search(f"{base}/creatives", "q=criteria", f"list creatives of {account_id}", Creative)
+            campaigns = client.search(f"{base}/adCampaigns", "q=search", f"list campaigns of {account_id}", Campaign)
         groups = client.search(
             f"{base}/adCampaignGroups", "q=search", f"list campaign groups of {account_id}", CampaignGroup
         )

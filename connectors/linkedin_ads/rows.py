@@ -11,8 +11,16 @@ from typing import Any
 
 from connectors.base import Account
 from connectors.kit.rows import BadRow, RowCollector
+from connectors.linkedin_ads.geo import COUNTRIES
 from connectors.linkedin_ads.schema import REPORT_TABLES
-from connectors.linkedin_ads.settings import ACCOUNT_URN, CAMPAIGN_GROUP_URN, CAMPAIGN_URN, CREATIVE_URN
+from connectors.linkedin_ads.settings import (
+    ACCOUNT_URN,
+    CAMPAIGN_GROUP_URN,
+    CAMPAIGN_URN,
+    CREATIVE_URN,
+    GEO_URN,
+    PIVOTS,
+)
 from mdp.numbers import NumberFormatError, parse_decimal
 
 _MONEY_QUANTUM = Decimal("0.000001")
@@ -110,13 +118,17 @@ def _number(api_name: str, raw: object, kind: str) -> int | Decimal:
 class AnalyticsBatch:
     """The rows of one account's adAnalytics answer for one stream: records and quarantined elements.
 
-    ad_performance rows are unique by (date, creative); account_totals by date."""
+    ad_performance rows are unique by (date, creative), country_performance by (date, campaign group, geo),
+    account_totals by date."""
 
     def __init__(
         self, stream: str, account: Account, start: dt.date, end: dt.date, entities: Entities | None = None
     ) -> None:
         self.stream, self.account, self.entities = stream, account, entities or Entities()
-        key = ("date", "creative_id") if stream == "ad_performance" else ("date",)
+        key = {
+            "ad_performance": ("date", "creative_id"),
+            "country_performance": ("date", "campaign_group_id", "geo_id"),
+        }.get(stream, ("date",))
         self.collector = RowCollector(REPORT_TABLES[stream], account.id, start, end, key=key)
         self.records, self.quarantine = self.collector.rows, self.collector.quarantine
 
@@ -141,14 +153,30 @@ class AnalyticsBatch:
         """
         day = element_day(element)
         pivots = element.get("pivotValues")
-        if not isinstance(pivots, list) or len(pivots) != 1:
-            raise BadRow("missing_id", f"pivotValues {pivots!r} is not one URN")
+        wanted = len(PIVOTS[self.stream])
+        if not isinstance(pivots, list) or len(pivots) != wanted:
+            raise BadRow("missing_id", f"pivotValues {pivots!r} is not {wanted} URN(s)")
         if not self.account.currency:
             raise BadRow("missing_value", "the account's currency is unknown")
         values = metrics(element)
         if self.stream == "account_totals":
             account_id = urn_id(pivots[0], ACCOUNT_URN)
             return {"date": day, "account_id": account_id, "account_currency": self.account.currency, **values}
+        if self.stream == "country_performance":
+            group_key = urn_id(pivots[0], CAMPAIGN_GROUP_URN)
+            geo_id = urn_id(pivots[1], GEO_URN)
+            code, country = COUNTRIES.get(geo_id, (None, None))
+            return {
+                "date": day,
+                "account_id": self.account.id,
+                "account_currency": self.account.currency,
+                "campaign_group_id": group_key,
+                "campaign_group_name": self.entities.groups.get(group_key, Names(group_key, None)).name,
+                "geo_id": geo_id,
+                "country_code": code,
+                "country_name": country,
+                **values,
+            }
         creative_id = urn_id(pivots[0], CREATIVE_URN)
         known = self.entities.creatives.get(creative_id)
         if known is None:

@@ -57,6 +57,24 @@ AD_PERFORMANCE = _table(
     "day (UTC) x account x creative, with its campaign and campaign group.",
     ("account_id", "campaign_group_id"),
 )
+COUNTRY_PERFORMANCE = _table(
+    "country_performance",
+    {
+        **_DATE,
+        **_ACCOUNT,
+        "account_currency": (pa.string(), False, "account currency (ISO 4217): the currency of cost and value"),
+        "campaign_group_id": (pa.string(), False, "campaign group id (the unified campaign)"),
+        "campaign_group_name": (pa.string(), True, "campaign group name as it is when the day is read"),
+        "geo_id": (pa.string(), False, "the member country's LinkedIn geo id (digits of urn:li:geo)"),
+        "country_code": (pa.string(), True, "ISO 3166-1 alpha-2 code of the country; null when the geo id is unmapped"),
+        "country_name": (pa.string(), True, "English name of the country; null when the geo id is unmapped"),
+        **_METRICS,
+    },
+    "LinkedIn Ads daily campaign group performance by member country (adAnalytics q=statistics, "
+    "pivots=CAMPAIGN_GROUP,MEMBER_COUNTRY_V2, timeGranularity=DAILY): one row per day (UTC) x account x campaign "
+    "group x country. Professional demographics are approximate: the rows may add up to less than the totals.",
+    ("account_id", "campaign_group_id"),
+)
 ACCOUNT_TOTALS = _table(
     "account_totals",
     {
@@ -74,4 +92,8 @@ ACCOUNT_TOTALS = _table(
     ("account_id",),
 )
 
-REPORT_TABLES: dict[str, TableSpec] = {"ad_performance": AD_PERFORMANCE, "account_totals": ACCOUNT_TOTALS}
+REPORT_TABLES: dict[str, TableSpec] = {
+    "ad_performance": AD_PERFORMANCE,
+    "country_performance": COUNTRY_PERFORMANCE,
+    "account_totals": ACCOUNT_TOTALS,
+}

@@ -32,12 +32,18 @@ METRICS = (
     "conversionValueInLocalCurrency",
 )
 ANALYTICS_FIELDS = ("dateRange", "pivotValues", *METRICS)
-# stream -> the adAnalytics pivot that serves it
-PIVOTS: dict[str, str] = {"ad_performance": "CREATIVE", "account_totals": "ACCOUNT"}
+# stream -> the adAnalytics pivots that serve it: one is the analytics finder (q=analytics&pivot=), several the
+# statistics finder (q=statistics&pivots=List(...), up to three; pivotValues in the same order)
+PIVOTS: dict[str, tuple[str, ...]] = {
+    "ad_performance": ("CREATIVE",),
+    "country_performance": ("CAMPAIGN_GROUP", "MEMBER_COUNTRY_V2"),
+    "account_totals": ("ACCOUNT",),
+}
 ACCOUNT_URN = "urn:li:sponsoredAccount:"
 CREATIVE_URN = "urn:li:sponsoredCreative:"
 CAMPAIGN_URN = "urn:li:sponsoredCampaign:"
 CAMPAIGN_GROUP_URN = "urn:li:sponsoredCampaignGroup:"
+GEO_URN = "urn:li:geo:"
 # The ad accounts discovery reads (adAccounts search by status).
 DISCOVERED_STATUSES = ("ACTIVE",)
 

@@ -128,3 +128,20 @@ def test_no_secret_reaches_logs_errors_or_describe(
     for secret in SECRETS.values():
         assert secret not in text
     assert "AQV" not in text  # the access tokens the exchange returned (the sandbox's start so)
+
+
+def test_the_country_breakdown_adds_up_to_the_account_totals_on_the_sandbox(
+    make: Callable[..., LinkedInAdsConnector], linkedin_sandbox: LinkedInAdsSandbox
+) -> None:
+    connector = make(accounts=linkedin_sandbox.account_ids)
+    account = linkedin_sandbox.account_ids[0]
+    countries = [b.rows for b in connector.extract("country_performance", account, DAY, DAY)]
+    totals = [b.rows for b in connector.extract("account_totals", account, DAY, DAY)]
+    assert len(countries) == 1
+    assert len(totals) == 1
+    rows = countries[0].to_pylist()
+    assert {r["country_code"] for r in rows} >= {"DE", None}  # an EUR account; one geo id the connector cannot name
+    assert all(r["campaign_group_name"] for r in rows)
+    (total,) = totals[0].to_pylist()
+    for column in ("impressions", "clicks", "cost_in_local_currency", "external_website_conversions"):
+        assert sum(r[column] for r in rows) == total[column], column

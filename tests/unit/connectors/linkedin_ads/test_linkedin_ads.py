@@ -91,7 +91,10 @@ def test_streams_tables_and_dbt_models() -> None:
 
 
 def test_the_analytics_query_keeps_restli_structure_and_encodes_the_urn() -> None:
-    query = analytics_query("CREATIVE", "123", DAY, DAY + dt.timedelta(days=1))
+    assert analytics_query(PIVOTS["country_performance"], "1", DAY, DAY).startswith(
+        "q=statistics&pivots=List(CAMPAIGN_GROUP,MEMBER_COUNTRY_V2)&timeGranularity=DAILY&"
+    )
+    query = analytics_query(("CREATIVE",), "123", DAY, DAY + dt.timedelta(days=1))
     assert "pivot=CREATIVE&timeGranularity=DAILY" in query
     assert "dateRange=(start:(year:2025,month:3,day:10),end:(year:2025,month:3,day:11))" in query
     assert "accounts=List(urn%3Ali%3AsponsoredAccount%3A123)" in query
@@ -203,3 +206,16 @@ def test_account_totals_rows_check_the_account() -> None:
     rows.add(element("urn:li:sponsoredAccount:1", dateRange=element()["dateRange"]))
     assert [r["account_id"] for r in rows.records] == ["507404993"]
     assert [q.reason for q in rows.quarantine] == ["account_mismatch"]
+
+
+def test_a_country_row_maps_its_geo_id_and_keeps_an_unknown_one() -> None:
+    rows = batch("country_performance")
+    group = "urn:li:sponsoredCampaignGroup:3"
+    rows.add(element(pivotValues=[group, "urn:li:geo:103644278"]))
+    rows.add(element(pivotValues=[group, "urn:li:geo:1"]))
+    rows.add(element(pivotValues=[group]))
+    assert [(r["campaign_group_name"], r["geo_id"], r["country_code"]) for r in rows.records] == [
+        ("Group three", "103644278", "US"),
+        ("Group three", "1", None),
+    ]
+    assert [q.reason.split(":")[0] for q in rows.quarantine] == ["missing_id"]
