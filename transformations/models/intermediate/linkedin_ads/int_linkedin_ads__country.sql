@@ -1,5 +1,6 @@
-{#- LinkedIn campaign-group days by member country as the country report's fields (breakdown_report('country')):
-    the campaign group is the unified campaign; a geo id without a known country keeps a null code. -#}
+{#- LinkedIn campaign-group days by member country as the country report's fields (breakdown_report('country'):
+    resolved_report_rows, the account currency last): the campaign group is the unified campaign; a geo id
+    without a known country keeps a null code. -#}
 
 with
 
@@ -23,7 +24,8 @@ conformed as (
         clicks,
         cost as spend,
         cast(external_website_conversions as {{ mdp_type('float') }}) as conversions,
-        conversion_value
+        conversion_value,
+        account_currency
 
     from country_days
 
