@@ -372,7 +372,8 @@ def demo(
     with start_sandbox(SandboxConfig(seed=DEMO_SANDBOX_SEED, as_of=today, faults=[drop])) as sandbox:
         console.print(
             f"sandbox: Google Ads at {sandbox.google_endpoint}, Meta Graph at {sandbox.meta_url}, "
-            f"Microsoft Advertising at {sandbox.microsoft_url}, TikTok at {sandbox.tiktok_url}"
+            f"Microsoft Advertising at {sandbox.microsoft_url}, TikTok at {sandbox.tiktok_url}, "
+            f"LinkedIn Marketing at {sandbox.linkedin_url}"
         )
         console.print(f"  injected: 90% of Google Ads account {dropped_account}'s rows dropped on {drop.day}")
         history_config = _aim_at_sandbox(cfg, sandbox.endpoints(), monitored_only=True)
@@ -579,6 +580,12 @@ def sandbox(
             help="HTTP port of the TikTok Business API sandbox (0: any free port).", parser=WholeNumber(0, 65535)
         ),
     ] = 8702,
+    linkedin_port: Annotated[
+        int,
+        typer.Option(
+            help="HTTP port of the LinkedIn Marketing sandbox (0: any free port).", parser=WholeNumber(0, 65535)
+        ),
+    ] = 8703,
     seed: Annotated[
         int | None, typer.Option(help="Data seed (default: $MDP_SANDBOX_SEED or 42).", parser=WholeNumber(0, 2**63 - 1))
     ] = None,
@@ -609,6 +616,7 @@ def sandbox(
             meta_accounts=accounts,
             microsoft_accounts=accounts,
             tiktok_accounts=accounts,
+            linkedin_accounts=accounts,
         )
     state = state_dir.expanduser().resolve()
     if config.cert_dir is None:  # a stable CA path: exported variables stay valid across restarts
@@ -619,6 +627,7 @@ def sandbox(
         meta_port=meta_port,
         microsoft_port=microsoft_port,
         tiktok_port=tiktok_port,
+        linkedin_port=linkedin_port,
         env_file=state / "sandbox.env",
     )
 

@@ -1,5 +1,5 @@
-"""Local Google Ads (gRPC + TLS), Meta Graph (HTTP), Microsoft Advertising (SOAP) and TikTok (HTTP) API servers
-with seeded synthetic data and faults.
+"""Local Google Ads (gRPC + TLS), Meta Graph (HTTP), Microsoft Advertising (SOAP), TikTok (HTTP) and LinkedIn
+Marketing (REST) API servers with seeded synthetic data and faults.
 
 Only the CLI and tests import this package; production code reaches it through configured endpoints.
 """
@@ -8,14 +8,26 @@ from __future__ import annotations
 
 from sandbox.config import (
     DEFAULT_GOOGLE_PORT,
+    DEFAULT_LINKEDIN_PORT,
     DEFAULT_META_PORT,
     DEFAULT_MICROSOFT_PORT,
     DEFAULT_TIKTOK_PORT,
     SandboxConfig,
 )
-from sandbox.data import ATTRIBUTION_WINDOW_DAYS, GOOGLE, META, MICROSOFT, TIKTOK, Account, DailyRecord, SyntheticData
+from sandbox.data import (
+    ATTRIBUTION_WINDOW_DAYS,
+    GOOGLE,
+    LINKEDIN,
+    META,
+    MICROSOFT,
+    TIKTOK,
+    Account,
+    DailyRecord,
+    SyntheticData,
+)
 from sandbox.faults import FAULTS_ENV, CallCounter, Fault, FaultPlan, faults_from_env, parse_fault_spec
 from sandbox.google_ads import GoogleAdsSandbox, google_ads_client_kwargs
+from sandbox.linkedin_ads import LinkedInAdsSandbox
 from sandbox.meta import MetaSandbox
 from sandbox.microsoft_ads import MicrosoftAdsSandbox
 from sandbox.runner import SandboxHandle, environment_exports, pipeline_fragment, run_forever, start_sandbox
@@ -26,12 +38,14 @@ from sandbox.truth import DEFAULT_META_CONVERSION_ACTION_TYPES, Totals, Truth
 __all__ = [
     "ATTRIBUTION_WINDOW_DAYS",
     "DEFAULT_GOOGLE_PORT",
+    "DEFAULT_LINKEDIN_PORT",
     "DEFAULT_META_CONVERSION_ACTION_TYPES",
     "DEFAULT_META_PORT",
     "DEFAULT_MICROSOFT_PORT",
     "DEFAULT_TIKTOK_PORT",
     "FAULTS_ENV",
     "GOOGLE",
+    "LINKEDIN",
     "META",
     "MICROSOFT",
     "TIKTOK",
@@ -41,6 +55,7 @@ __all__ = [
     "Fault",
     "FaultPlan",
     "GoogleAdsSandbox",
+    "LinkedInAdsSandbox",
     "MetaSandbox",
     "MicrosoftAdsSandbox",
     "SandboxConfig",

@@ -25,11 +25,13 @@ def _config(args: argparse.Namespace) -> SandboxConfig:
         "meta_accounts": args.meta_accounts,
         "microsoft_accounts": args.microsoft_accounts,
         "tiktok_accounts": args.tiktok_accounts,
+        "linkedin_accounts": args.linkedin_accounts,
         "as_of": args.as_of,
         "google_port": args.google_port,
         "meta_port": args.meta_port,
         "microsoft_port": args.microsoft_port,
         "tiktok_port": args.tiktok_port,
+        "linkedin_port": args.linkedin_port,
         "cert_dir": args.cert_dir,
     }
     values = config.to_mapping() | {k: v for k, v in overrides.items() if v is not None}
@@ -45,11 +47,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--meta-accounts", type=int)
     parser.add_argument("--microsoft-accounts", type=int)
     parser.add_argument("--tiktok-accounts", type=int)
+    parser.add_argument("--linkedin-accounts", type=int)
     parser.add_argument("--as-of", help="YYYY-MM-DD; default today")
     parser.add_argument("--google-port", type=int, help="default: a free port")
     parser.add_argument("--meta-port", type=int, help="default: a free port")
     parser.add_argument("--microsoft-port", type=int, help="default: a free port")
     parser.add_argument("--tiktok-port", type=int, help="default: a free port")
+    parser.add_argument("--linkedin-port", type=int, help="default: a free port")
     parser.add_argument("--cert-dir", help="reuse/create the TLS certificate here")
     parser.add_argument("--faults", help="fault spec, inline JSON/YAML")
     parser.add_argument("--config-json", help="a whole SandboxConfig mapping as JSON (used by start_sandbox)")

@@ -21,6 +21,7 @@ DEFAULT_GOOGLE_PORT = 50051
 DEFAULT_META_PORT = 8700
 DEFAULT_MICROSOFT_PORT = 8701
 DEFAULT_TIKTOK_PORT = 8702
+DEFAULT_LINKEDIN_PORT = 8703
 
 
 @dataclass
@@ -32,6 +33,7 @@ class SandboxConfig:
     meta_accounts: int = 3
     microsoft_accounts: int = 3
     tiktok_accounts: int = 3
+    linkedin_accounts: int = 3
     as_of: date | None = None  # None: today, evaluated at each request
     faults: list[Fault] = field(default_factory=list)
     host: str = "127.0.0.1"
@@ -39,6 +41,7 @@ class SandboxConfig:
     meta_port: int = 0
     microsoft_port: int = 0
     tiktok_port: int = 0
+    linkedin_port: int = 0
     cert_dir: Path | None = None  # None: $MDP_SANDBOX_CERT_DIR, else one temporary directory per process
     trust_certificate: bool = True  # point GRPC_DEFAULT_SSL_ROOTS_FILE_PATH at the sandbox CA bundle
     require_login_customer_id: bool = True  # Google children answer only through the manager
@@ -78,9 +81,8 @@ class SandboxConfig:
     @classmethod
     def from_env(cls, base: SandboxConfig | None = None, environ: Mapping[str, str] | None = None) -> SandboxConfig:
         """`base` (or defaults) overridden by MDP_SANDBOX_SEED, _GOOGLE_ACCOUNTS, _META_ACCOUNTS,
-        _MICROSOFT_ACCOUNTS, _TIKTOK_ACCOUNTS, _AS_OF, _GOOGLE_PORT, _META_PORT, _MICROSOFT_PORT, _TIKTOK_PORT,
-        _CERT_DIR; MDP_SANDBOX_FAULTS adds
-        faults."""
+        _MICROSOFT_ACCOUNTS, _TIKTOK_ACCOUNTS, _LINKEDIN_ACCOUNTS, _AS_OF, _GOOGLE_PORT, _META_PORT,
+        _MICROSOFT_PORT, _TIKTOK_PORT, _LINKEDIN_PORT, _CERT_DIR; MDP_SANDBOX_FAULTS adds faults."""
         env = os.environ if environ is None else environ
         values = asdict(base) if base is not None else {}
         if base is not None:
@@ -91,11 +93,13 @@ class SandboxConfig:
             "meta_accounts": int,
             "microsoft_accounts": int,
             "tiktok_accounts": int,
+            "linkedin_accounts": int,
             "as_of": date.fromisoformat,
             "google_port": int,
             "meta_port": int,
             "microsoft_port": int,
             "tiktok_port": int,
+            "linkedin_port": int,
             "cert_dir": Path,
         }
         for name, cast in casts.items():
@@ -118,6 +122,11 @@ class SandboxConfig:
 
     def build_truth(self) -> Truth:
         data = SyntheticData(
-            self.seed, self.google_accounts, self.meta_accounts, self.microsoft_accounts, self.tiktok_accounts
+            self.seed,
+            self.google_accounts,
+            self.meta_accounts,
+            self.microsoft_accounts,
+            self.tiktok_accounts,
+            self.linkedin_accounts,
         )
         return Truth(data, FaultPlan(self.faults), self.as_of)

@@ -21,15 +21,16 @@ from mdp.currency import exponent
 
 logger = logging.getLogger(__name__)
 
-Channel = Literal["google_ads", "meta_ads", "microsoft_ads", "tiktok_ads"]
+Channel = Literal["google_ads", "meta_ads", "microsoft_ads", "tiktok_ads", "linkedin_ads"]
 GOOGLE: Channel = "google_ads"
 META: Channel = "meta_ads"
 MICROSOFT: Channel = "microsoft_ads"
 TIKTOK: Channel = "tiktok_ads"
-CHANNELS: tuple[Channel, ...] = (GOOGLE, META, MICROSOFT, TIKTOK)
+LINKEDIN: Channel = "linkedin_ads"
+CHANNELS: tuple[Channel, ...] = (GOOGLE, META, MICROSOFT, TIKTOK, LINKEDIN)
 
 # Days after which conversions of a day stop changing (late conversions / attribution window).
-ATTRIBUTION_WINDOW_DAYS: dict[str, int] = {GOOGLE: 14, META: 28, MICROSOFT: 30, TIKTOK: 7}
+ATTRIBUTION_WINDOW_DAYS: dict[str, int] = {GOOGLE: 14, META: 28, MICROSOFT: 30, TIKTOK: 7, LINKEDIN: 30}
 # Share of a day's final conversions already reported on the day itself.
 _SAME_DAY_SHARE = 0.45
 
@@ -95,6 +96,12 @@ _TIKTOK_CAMPAIGNS = (
     ("Traffic", "TRAFFIC", (0.008, 0.018), (0.004, 0.01), 2.0),
     ("Product Sales", "PRODUCT_SALES", (0.007, 0.016), (0.015, 0.035), 2.5),
 )
+# LinkedIn: campaign groups ("campaigns" here), campaigns ("ad groups"), creatives ("ads"); all its days are UTC
+_LINKEDIN_CAMPAIGNS = (
+    ("Lead Gen Forms", "LEAD_GENERATION", (0.004, 0.009), (0.03, 0.07), 0.6),
+    ("Website Conversions", "WEBSITE_CONVERSIONS", (0.003, 0.008), (0.01, 0.03), 1.0),
+    ("Brand Awareness", "BRAND_AWARENESS", (0.002, 0.005), (0.002, 0.008), 2.0),
+)
 _PMAX = ("Performance Max", "PERFORMANCE_MAX", (0.008, 0.02), (0.02, 0.04), 4.0)
 # (name, objective, ctr range, cvr range, impressions scale)
 _META_CAMPAIGNS = (
@@ -107,6 +114,7 @@ _META_CAMPAIGNS = (
 _AD_FORMATS_GOOGLE = ("Responsive Search Ad", "Expanded Text Ad", "Responsive Display Ad", "Video Ad")
 _AD_FORMATS_MICROSOFT = ("Responsive search ad", "Expanded text ad", "Responsive ad")
 _AD_FORMATS_TIKTOK = ("In-feed video", "Spark ad", "Carousel")
+_AD_FORMATS_LINKEDIN = ("Single image ad", "Carousel ad", "Video ad", "Text ad")
 _AD_FORMATS_META = ("Carousel", "Single Image", "Video 15s", "Collection", "Story")
 
 META_ACTION_TYPES = (
@@ -310,12 +318,14 @@ class SyntheticData:
         meta_accounts: int = 3,
         microsoft_accounts: int = 3,
         tiktok_accounts: int = 3,
+        linkedin_accounts: int = 3,
     ) -> None:
         for name, count in (
             ("google_accounts", google_accounts),
             ("meta_accounts", meta_accounts),
             ("microsoft_accounts", microsoft_accounts),
             ("tiktok_accounts", tiktok_accounts),
+            ("linkedin_accounts", linkedin_accounts),
         ):
             if not 0 <= count <= 1000:
                 raise ValueError(f"{name} must be between 0 and 1000, got {count}")
@@ -325,6 +335,7 @@ class SyntheticData:
             META: meta_accounts,
             MICROSOFT: microsoft_accounts,
             TIKTOK: tiktok_accounts,
+            LINKEDIN: linkedin_accounts,
         }
         self._accounts = {ch: self._make_accounts(ch, self.account_counts[ch]) for ch in CHANNELS}
         self._by_id = {ch: {a.account_id: a for a in accs} for ch, accs in self._accounts.items()}
@@ -352,8 +363,8 @@ class SyntheticData:
     def _make_accounts(self, channel: Channel, count: int) -> list[Account]:
         accounts: list[Account] = []
         used: set[str] = set()
-        digits = {GOOGLE: 10, META: 15, MICROSOFT: 9, TIKTOK: 19}[channel]
-        offset = {GOOGLE: 0, META: 1, MICROSOFT: 2, TIKTOK: 3}[channel]
+        digits = {GOOGLE: 10, META: 15, MICROSOFT: 9, TIKTOK: 19, LINKEDIN: 9}[channel]
+        offset = {GOOGLE: 0, META: 1, MICROSOFT: 2, TIKTOK: 3, LINKEDIN: 3}[channel]
         for index in range(count):
             salt = 0
             account_id = _numeric_id(digits, self.seed, channel, "account", index)
@@ -362,6 +373,8 @@ class SyntheticData:
                 account_id = _numeric_id(digits, self.seed, channel, "account", index, salt)
             used.add(account_id)
             currency, time_zone, market = LOCALES[(index + offset) % len(LOCALES)]
+            if channel == LINKEDIN:  # LinkedIn reports every account's days in UTC
+                time_zone = "UTC"
             brand = _BRANDS[index % len(_BRANDS)]
             cycle = index // len(_BRANDS)
             name = f"{brand} {market}" + (f" #{cycle + 1}" if cycle else "")
@@ -397,19 +410,29 @@ class SyntheticData:
             META: _META_CAMPAIGNS,
             MICROSOFT: _MICROSOFT_CAMPAIGNS,
             TIKTOK: _TIKTOK_CAMPAIGNS,
+            LINKEDIN: _LINKEDIN_CAMPAIGNS,
         }[channel]
         n_campaigns = rng.randint(2, 4)
         chosen: list[_Template] = [templates[(account.index + k) % len(templates)] for k in range(n_campaigns)]
         if channel == GOOGLE:
             chosen.append(_PMAX)
-        account_size = _lognormal(rng, 0.6) * {GOOGLE: 900, META: 6000, MICROSOFT: 400, TIKTOK: 8000}[channel]
+        account_size = (
+            _lognormal(rng, 0.6) * {GOOGLE: 900, META: 6000, MICROSOFT: 400, TIKTOK: 8000, LINKEDIN: 2500}[channel]
+        )
         aov_cents = rng.uniform(35, 160) * 100 * scale
-        id_digits = {GOOGLE: (11, 11, 12), META: (18, 18, 18), MICROSOFT: (9, 10, 11), TIKTOK: (19, 19, 19)}[channel]
+        id_digits = {
+            GOOGLE: (11, 11, 12),
+            META: (18, 18, 18),
+            MICROSOFT: (9, 10, 11),
+            TIKTOK: (19, 19, 19),
+            LINKEDIN: (9, 9, 9),
+        }[channel]
         campaign_status = {
             GOOGLE: ("ENABLED", "PAUSED"),
             META: ("ACTIVE", "PAUSED"),
             MICROSOFT: ("Active", "Paused"),
             TIKTOK: ("ENABLE", "DISABLE"),
+            LINKEDIN: ("ACTIVE", "PAUSED"),
         }[channel]
         campaigns: list[Campaign] = []
         ad_groups: list[AdGroup] = []
@@ -432,7 +455,7 @@ class SyntheticData:
                 continue
             for g_index in range(rng.randint(1, 3)):
                 gid = _numeric_id(id_digits[1], self.seed, channel, cid, "group", g_index)
-                group_label = "Ad set" if channel == META else "Ad group"
+                group_label = {META: "Ad set", LINKEDIN: "Campaign"}.get(channel, "Ad group")
                 ad_groups.append(AdGroup(gid, f"{group_label} {g_index + 1} - {c_name}", status, cid))
                 n_ads = rng.randint(1, 3)
                 for a_index in range(n_ads):
@@ -442,6 +465,7 @@ class SyntheticData:
                         META: _AD_FORMATS_META,
                         MICROSOFT: _AD_FORMATS_MICROSOFT,
                         TIKTOK: _AD_FORMATS_TIKTOK,
+                        LINKEDIN: _AD_FORMATS_LINKEDIN,
                     }[channel]
                     fmt = formats[(g_index + a_index) % len(formats)]
                     ads.append(Ad(aid, f"{fmt} {a_index + 1}", status, gid, cid))
@@ -527,10 +551,13 @@ class SyntheticData:
             "clicks": clicks,
             "cost_micros": _minor_micros(cost_cents, places),
         }
-        if channel != META:  # Google and Microsoft report conversions and their value per row
+        if channel != META:  # Google, Microsoft and LinkedIn report conversions and their value per row
+            conversions_centi = round(round(conv_final * 100) * share)
+            if channel == LINKEDIN:  # externalWebsiteConversions: whole conversions
+                conversions_centi = round(conversions_centi / 100) * 100
             return DailyRecord(
                 **common,
-                conversions_centi=round(round(conv_final * 100) * share),
+                conversions_centi=conversions_centi,
                 conversions_value_micros=_minor_micros(value_cents_final * share, places),
                 view_through_conversions=round(round(vtc_final) * share),
             )

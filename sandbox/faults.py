@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from sandbox.data import CHANNELS, GOOGLE, META, MICROSOFT, TIKTOK, normalize_account_id
+from sandbox.data import CHANNELS, GOOGLE, LINKEDIN, META, MICROSOFT, TIKTOK, normalize_account_id
 
 logger = logging.getLogger(__name__)
 
@@ -39,17 +39,19 @@ FAULT_KINDS: dict[str, frozenset[str]] = {
     "revoked": frozenset(CHANNELS),
     # PERMISSION_DENIED USER_PERMISSION_DENIED / code 200 / Microsoft code 106 UserIsNotAuthorized
     "permission_denied": frozenset(CHANNELS),
-    "token_invalid": frozenset({META, MICROSOFT, TIKTOK}),  # code 190, cannot parse access token / code 105 / 40105
+    # code 190, cannot parse access token / code 105 / TikTok 40105 / LinkedIn: HTTP 401 INVALID_ACCESS_TOKEN
+    "token_invalid": frozenset({META, MICROSOFT, TIKTOK, LINKEDIN}),
     # Meta: code `code` (4, 17, 613, 80004, ...) + throttle headers; Microsoft: code 117 CallRateExceeded;
-    # TikTok: code 40100 (too many requests)
-    "throttle": frozenset({META, MICROSOFT, TIKTOK}),
+    # TikTok: code 40100 (too many requests); LinkedIn: HTTP 429 with Retry-After `retry_after` (1)
+    "throttle": frozenset({META, MICROSOFT, TIKTOK, LINKEDIN}),
     "job_failed": frozenset({META}),  # async report run ends in "Job Failed"
-    "expired_token": frozenset({MICROSOFT}),  # code 109 AuthenticationTokenExpired (the SDK refreshes, retries)
+    # code 109 AuthenticationTokenExpired (the SDK refreshes, retries) / LinkedIn: HTTP 401 EXPIRED_ACCESS_TOKEN
+    "expired_token": frozenset({MICROSOFT, LINKEDIN}),
     "report_error": frozenset({MICROSOFT}),  # PollGenerateReport answers Status "Error"
     "empty_report": frozenset({MICROSOFT}),  # the report succeeds without a download URL (no rows)
     # row faults: the call answers, with altered rows
     "malformed": frozenset(CHANNELS),  # param `mode`: negative_cost | missing_id | non_numeric (Meta)
-    "schema_drift": frozenset({GOOGLE, META, TIKTOK}),  # an extra, unrequested field in each row
+    "schema_drift": frozenset({GOOGLE, META, TIKTOK, LINKEDIN}),  # an extra, unrequested field in each row
     # rows silently missing server-side: every row of the answer's first campaign (lowest id) is left out of
     # each answer that has campaigns, while the account's own totals still count them
     "rows_missing": frozenset(CHANNELS),
@@ -85,8 +87,8 @@ class Fault:
     counted per fault: calls number `first_call` .. `first_call + times - 1` (all later calls when
     `times` is None). `report` narrows call and row faults to one report (one stream) as the sandbox names
     it (`report_key` of each sandbox: Google the query before WHERE, Meta `insights:<level>:<breakdowns>:
-    <action breakdowns>` or the edge, Microsoft the report request type). Data faults hit `account` (or
-    every account) on `day` (or every day)."""
+    <action breakdowns>` or the edge, Microsoft the report request type, LinkedIn the analytics pivot). Data
+    faults hit `account` (or every account) on `day` (or every day)."""
 
     kind: str
     channel: str | None = None

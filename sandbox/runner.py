@@ -1,5 +1,5 @@
-"""Start and stop the sandbox servers (Google Ads, Meta, Microsoft Advertising, TikTok): in this process (threads)
-or as a `python -m sandbox` subprocess."""
+"""Start and stop the sandbox servers (Google Ads, Meta, Microsoft Advertising, TikTok, LinkedIn): in this process
+(threads) or as a `python -m sandbox` subprocess."""
 
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ from typing import IO, Any, Literal
 import yaml
 
 from sandbox.config import SandboxConfig
-from sandbox.data import GOOGLE, META, MICROSOFT, TIKTOK, SyntheticData
+from sandbox.data import GOOGLE, LINKEDIN, META, MICROSOFT, TIKTOK, SyntheticData
 from sandbox.faults import CallCounter
 from sandbox.google_ads import GoogleAdsSandbox
+from sandbox.linkedin_ads import TOKEN_PATH as LINKEDIN_TOKEN_PATH
+from sandbox.linkedin_ads import LinkedInAdsSandbox
 from sandbox.meta import MetaSandbox
 from sandbox.microsoft_ads import TOKEN_PATH, MicrosoftAdsSandbox, customer_id_of
 from sandbox.tiktok_ads import APP_ID as TIKTOK_APP_ID
@@ -40,12 +42,18 @@ SANDBOX_SECRETS = {
     "MSADS_DEVELOPER_TOKEN": "sandbox-msads-developer-token",
     "TIKTOK_ACCESS_TOKEN": "sandbox-tiktok-access-token",
     "TIKTOK_APP_SECRET": "sandbox-tiktok-app-secret",  # pragma: allowlist secret
+    "LINKEDIN_CLIENT_ID": "sandbox-linkedin-client-id",
+    "LINKEDIN_CLIENT_SECRET": "sandbox-linkedin-client-secret",  # pragma: allowlist secret
+    "LINKEDIN_REFRESH_TOKEN": "sandbox-linkedin-refresh-token",
 }
 
 
 @dataclass
 class SandboxHandle:
     """The running servers. `truth`, `google`, `meta`, `microsoft` and `tiktok` exist only in thread mode."""
+
+    """The running servers. `truth`, `google`, `meta`, `microsoft` and `linkedin` exist only in thread mode;
+    `linkedin_url` is the LinkedIn sandbox's base URL (its REST API under /rest)."""
 
     google_endpoint: str
     meta_url: str
@@ -59,6 +67,8 @@ class SandboxHandle:
     tiktok_url: str | None = None
     tiktok: TikTokAdsSandbox | None = None
     process: subprocess.Popen[str] | None = field(default=None, repr=False)
+    linkedin_url: str | None = None
+    linkedin: LinkedInAdsSandbox | None = None
 
     @property
     def google_calls(self) -> CallCounter | None:
@@ -76,15 +86,23 @@ class SandboxHandle:
     def tiktok_calls(self) -> CallCounter | None:
         return self.tiktok.calls if self.tiktok else None
 
+    @property
+    def linkedin_calls(self) -> CallCounter | None:
+        return self.linkedin.calls if self.linkedin else None
+
     def pipeline_fragment(self) -> dict[str, Any]:
-        return pipeline_fragment(self.google_endpoint, self.meta_url, self.data, self.microsoft_url, self.tiktok_url)
+        return pipeline_fragment(
+            self.google_endpoint, self.meta_url, self.data, self.microsoft_url, self.tiktok_url, self.linkedin_url
+        )
 
     def endpoints(self) -> dict[str, dict[str, str]]:
         """Per connector type, the settings that aim it at these servers (`mdp demo` rewrites them)."""
-        return connector_endpoints(self.google_endpoint, self.meta_url, self.microsoft_url, self.tiktok_url)
+        return connector_endpoints(
+            self.google_endpoint, self.meta_url, self.microsoft_url, self.tiktok_url, self.linkedin_url
+        )
 
     def stop(self) -> None:
-        for server in (self.google, self.meta, self.microsoft, self.tiktok):
+        for server in (self.google, self.meta, self.microsoft, self.tiktok, self.linkedin):
             if server is not None:
                 server.stop()
         if self.process is not None and self.process.poll() is None:
@@ -117,13 +135,17 @@ def start_sandbox(
     if mode == "thread":
         truth = config.build_truth()
         google = GoogleAdsSandbox(config, truth=truth).start()
-        started: list[GoogleAdsSandbox | MetaSandbox | MicrosoftAdsSandbox | TikTokAdsSandbox] = [google]
+        started: list[GoogleAdsSandbox | MetaSandbox | MicrosoftAdsSandbox | TikTokAdsSandbox | LinkedInAdsSandbox] = [
+            google
+        ]
         try:
             meta = MetaSandbox(config, truth=truth).start()
             started.append(meta)
             microsoft = MicrosoftAdsSandbox(config, truth=truth).start()
             started.append(microsoft)
             tiktok = TikTokAdsSandbox(config, truth=truth).start()
+            started.append(tiktok)
+            linkedin = LinkedInAdsSandbox(config, truth=truth).start()
         except BaseException:
             for server in started:
                 server.stop()
@@ -141,6 +163,8 @@ def start_sandbox(
             microsoft,
             tiktok.base_url,
             tiktok,
+            linkedin_url=linkedin.base_url,
+            linkedin=linkedin,
         )
     cert = process_certificate(config.cert_dir)
     bundle = trust_sandbox_certificate(cert) if config.trust_certificate else cert.bundle_path
@@ -155,10 +179,16 @@ def start_sandbox(
         ready["microsoft_ads_url"],
         Path(ready.get("ca_bundle") or bundle),
         SyntheticData(
-            config.seed, config.google_accounts, config.meta_accounts, config.microsoft_accounts, config.tiktok_accounts
+            config.seed,
+            config.google_accounts,
+            config.meta_accounts,
+            config.microsoft_accounts,
+            config.tiktok_accounts,
+            config.linkedin_accounts,
         ),
         tiktok_url=ready.get("tiktok_ads_url"),
         process=process,
+        linkedin_url=ready.get("linkedin_ads_url"),
     )
 
 
@@ -189,6 +219,7 @@ def ready_message(handle: SandboxHandle) -> dict[str, Any]:
         "meta_graph_url": handle.meta_url,
         "microsoft_ads_url": handle.microsoft_url,
         "tiktok_ads_url": handle.tiktok_url,
+        "linkedin_ads_url": handle.linkedin_url,
         "ca_bundle": str(handle.ca_bundle),
         "google_ads_manager_id": handle.data.google_manager.account_id,
         "pid": os.getpid(),
@@ -196,7 +227,11 @@ def ready_message(handle: SandboxHandle) -> dict[str, Any]:
 
 
 def connector_endpoints(
-    google_endpoint: str, meta_url: str, microsoft_url: str, tiktok_url: str | None = None
+    google_endpoint: str,
+    meta_url: str,
+    microsoft_url: str,
+    tiktok_url: str | None = None,
+    linkedin_url: str | None = None,
 ) -> dict[str, dict[str, str]]:
     """Per connector type, the settings that aim it at running sandboxes."""
     endpoints = {
@@ -206,6 +241,11 @@ def connector_endpoints(
     }
     if tiktok_url is not None:
         endpoints["tiktok_ads"] = {"endpoint": tiktok_url}
+    if linkedin_url is not None:
+        endpoints["linkedin_ads"] = {
+            "endpoint": linkedin_url + "/rest",
+            "token_url": linkedin_url + LINKEDIN_TOKEN_PATH,
+        }
     return endpoints
 
 
@@ -215,9 +255,10 @@ def pipeline_fragment(
     data: SyntheticData,
     microsoft_url: str | None = None,
     tiktok_url: str | None = None,
+    linkedin_url: str | None = None,
 ) -> dict[str, Any]:
     """A `connectors:` section of pipeline.yaml aimed at running sandboxes (secrets by reference); the
-    microsoft_ads and tiktok_ads sections only when their sandbox URLs are given."""
+    microsoft_ads, tiktok_ads and linkedin_ads sections only when their sandbox URLs are given."""
     fragment = {
         "connectors": [
             {
@@ -275,6 +316,23 @@ def pipeline_fragment(
                 },
             }
         )
+    if microsoft_url is not None and linkedin_url is not None:
+        fragment["connectors"].append(
+            {
+                "name": "linkedin_ads",
+                "type": "linkedin_ads",
+                "lookback_days": 30,
+                **connector_endpoints(google_endpoint, meta_url, microsoft_url, linkedin_url=linkedin_url)[
+                    "linkedin_ads"
+                ],
+                "accounts": [a.account_id for a in data.accounts(LINKEDIN)],
+                "credentials": {
+                    "client_id": "env:LINKEDIN_CLIENT_ID",
+                    "client_secret": "env:LINKEDIN_CLIENT_SECRET",  # pragma: allowlist secret
+                    "refresh_token": "env:LINKEDIN_REFRESH_TOKEN",
+                },
+            }
+        )
     return fragment
 
 
@@ -293,6 +351,7 @@ def run_forever(
     microsoft_port: int | None = None,
     tiktok_port: int | None = None,
     out: IO[str] | None = None,
+    linkedin_port: int | None = None,
     stop_event: threading.Event | None = None,
     env_file: Path | None = None,
 ) -> None:
@@ -311,6 +370,8 @@ def run_forever(
         config = replace(config, microsoft_port=microsoft_port)
     if tiktok_port is not None:
         config = replace(config, tiktok_port=tiktok_port)
+    if linkedin_port is not None:
+        config = replace(config, linkedin_port=linkedin_port)
     stop = stop_event or threading.Event()
     with start_sandbox(config) as handle:
         print(f"Google Ads sandbox (gRPC + TLS): {handle.google_endpoint}", file=stream)
@@ -319,6 +380,7 @@ def run_forever(
         print(f"Microsoft Advertising sandbox (SOAP over HTTP): {handle.microsoft_url}", file=stream)
         print(f"  customer id: {customer_id_of(handle.data)}", file=stream)
         print(f"TikTok Business API sandbox (HTTP): {handle.tiktok_url}", file=stream)
+        print(f"LinkedIn Marketing sandbox (REST over HTTP): {handle.linkedin_url}/rest", file=stream)
         print("\n# pipeline.yaml fragment", file=stream)
         print(yaml.safe_dump(handle.pipeline_fragment(), sort_keys=False), file=stream)
         print("# environment for clients (set before the first gRPC channel)", file=stream)

@@ -114,9 +114,9 @@ def test_a_run_survives_503_answers_from_the_prefect_api(
         "warehouse": {"type": "duckdb", "path": str(tmp_path / "wh.duckdb")},
         **sandbox.pipeline_fragment(),
     }
-    # the channels these runs were measured with; tiktok_ads runs in the integration suites (conformance, fault
-    # matrix, reconciliation, isolation)
-    data["connectors"] = [c for c in data["connectors"] if c["type"] != "tiktok_ads"]
+    # the channels these runs were measured with; tiktok_ads and linkedin_ads run in the integration suites
+    # (conformance, fault matrix, reconciliation, isolation, the demo)
+    data["connectors"] = [c for c in data["connectors"] if c["type"] not in ("tiktok_ads", "linkedin_ads")]
     for section in data["connectors"]:  # Prefect API hiccups, not streams, are under test: the primary stream
         section["streams"] = [connector_class(section["type"]).table.table_name]
     config = tmp_path / "pipeline.yaml"

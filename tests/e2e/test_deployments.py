@@ -70,9 +70,9 @@ def config_path(tmp_path_factory: pytest.TempPathFactory, sandbox: SandboxHandle
         "alerts": {"slack_webhook_block": "mdp-e2e-alerts"},
         **sandbox.pipeline_fragment(),
     }
-    # the channels these runs were measured with; tiktok_ads runs in the integration suites (conformance, fault
-    # matrix, reconciliation, isolation)
-    data["connectors"] = [c for c in data["connectors"] if c["type"] != "tiktok_ads"]
+    # the channels these runs were measured with; tiktok_ads and linkedin_ads run in the integration suites
+    # (conformance, fault matrix, reconciliation, isolation, the demo)
+    data["connectors"] = [c for c in data["connectors"] if c["type"] not in ("tiktok_ads", "linkedin_ads")]
     path = root / "pipeline.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path

@@ -1,4 +1,4 @@
-"""Sandbox servers (Google Ads, Meta, Microsoft Advertising) for every integration test: started once per session on free ports (only when a test
+"""Sandbox servers (Google Ads, Meta, Microsoft Advertising, TikTok, LinkedIn) for every integration test: started once per session on free ports (only when a test
 asks for them), faults and call counters reset around every test. The official clients are built exactly
 as a connector would. Also shared: a temporary Prefect API (`prefect_server`) and a local Slack webhook
 receiver (`slack_receiver`)."""
@@ -24,6 +24,7 @@ from google.ads.googleads.client import GoogleAdsClient
 
 from sandbox import (
     GoogleAdsSandbox,
+    LinkedInAdsSandbox,
     MetaSandbox,
     MicrosoftAdsSandbox,
     SandboxConfig,
@@ -55,6 +56,12 @@ def _meta_server(sandbox_config: SandboxConfig) -> Iterator[MetaSandbox]:
 @pytest.fixture(scope="session")
 def _microsoft_server(sandbox_config: SandboxConfig) -> Iterator[MicrosoftAdsSandbox]:
     with MicrosoftAdsSandbox(sandbox_config) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def _linkedin_server(sandbox_config: SandboxConfig) -> Iterator[LinkedInAdsSandbox]:
+    with LinkedInAdsSandbox(sandbox_config) as server:
         yield server
 
 
@@ -96,7 +103,17 @@ def tiktok_sandbox(_tiktok_server: TikTokAdsSandbox) -> Iterator[TikTokAdsSandbo
     _reset(_tiktok_server)
 
 
-def _reset(server: GoogleAdsSandbox | MetaSandbox | MicrosoftAdsSandbox | TikTokAdsSandbox) -> None:
+@pytest.fixture
+def linkedin_sandbox(_linkedin_server: LinkedInAdsSandbox) -> Iterator[LinkedInAdsSandbox]:
+    """The session's LinkedIn Marketing sandbox, clean."""
+    _reset(_linkedin_server)
+    yield _linkedin_server
+    _reset(_linkedin_server)
+
+
+def _reset(
+    server: GoogleAdsSandbox | MetaSandbox | MicrosoftAdsSandbox | TikTokAdsSandbox | LinkedInAdsSandbox,
+) -> None:
     server.faults.clear()
     server.calls.reset()
     server.truth.as_of = AS_OF

@@ -83,7 +83,8 @@ def test_check_rejects_a_bad_file_with_exit_code_2(tmp_path: Path) -> None:
         (["--end", "2026-01-05"], "--start is required when --end is given"),
         (
             ["--connector", "bing"],
-            "--connector: unknown ['bing']; known: ['google_ads', 'meta_ads', 'microsoft_ads', 'tiktok_ads']",
+            "--connector: unknown ['bing']; known: "
+            "['google_ads', 'linkedin_ads', 'meta_ads', 'microsoft_ads', 'tiktok_ads']",
         ),
         (["--account", "123"], "--account: unknown ['123']"),
         (["--lookback-days", "999"], "--lookback-days: expected a whole number from 0 to 400, got 999"),
@@ -213,7 +214,7 @@ def test_demo_twice_is_safe_and_leaves_the_same_data(tmp_path: Path) -> None:
     assert (tmp_path / "wh" / "report.html").stat().st_size > 10_000
     assert_monitoring_flags_the_injected_drop(config, result.output)
     # every account-day of every channel matches the platform's own totals, said in one line
-    assert "reconciliation: 84 account-day(s) reconciled with the platforms' own totals; all within tolerance" in (
+    assert "reconciliation: 105 account-day(s) reconciled with the platforms' own totals; all within tolerance" in (
         result.output
     )
     # the operator's first question after the demo: everything is in, the marts are level with raw
@@ -222,7 +223,13 @@ def test_demo_twice_is_safe_and_leaves_the_same_data(tmp_path: Path) -> None:
     report = json.loads(status.output)
     assert report["stale"] is False
     assert report["marts_behind_from"] is None
-    assert {a["connector"] for a in report["accounts"]} == {"google_ads", "meta_ads", "microsoft_ads", "tiktok_ads"}
+    assert {a["connector"] for a in report["accounts"]} == {
+        "google_ads",
+        "meta_ads",
+        "microsoft_ads",
+        "tiktok_ads",
+        "linkedin_ads",
+    }
     assert all(not a["stale"] and not a["failed_days"] for a in report["accounts"])
 
 

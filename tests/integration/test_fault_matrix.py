@@ -18,7 +18,7 @@ import duckdb
 import pytest
 import yaml
 
-from sandbox import Fault, GoogleAdsSandbox, MetaSandbox, MicrosoftAdsSandbox, TikTokAdsSandbox
+from sandbox import Fault, GoogleAdsSandbox, LinkedInAdsSandbox, MetaSandbox, MicrosoftAdsSandbox, TikTokAdsSandbox
 
 pytestmark = [
     pytest.mark.slow,
@@ -35,6 +35,9 @@ SECRETS = {
     "MDP_FM_MSADS_CLIENT_ID": "fm-client-0f3a9c5e71",  # pragma: allowlist secret
     "MDP_FM_MSADS_DEVELOPER_TOKEN": "fm-msdev-2b7e4d9c1a",  # pragma: allowlist secret
     "MDP_FM_TIKTOK_ACCESS_TOKEN": "fm-tiktok-" + "6d2a8f0c" * 4,  # pragma: allowlist secret
+    "MDP_FM_LINKEDIN_CLIENT_ID": "fm-li-client-6d2a9e4c",  # pragma: allowlist secret
+    "MDP_FM_LINKEDIN_CLIENT_SECRET": "fm-li-secret-" + "3c7e1a9b" * 2,  # pragma: allowlist secret
+    "MDP_FM_LINKEDIN_REFRESH_TOKEN": "AQWfm-refresh-" + "5b8d2f0e" * 3,  # pragma: allowlist secret
 }
 # QUARANTINE_FAILS: rows quarantined on every extraction: the other rows land, the run fails naming the unit
 # (a quarantine on the first extraction only is healed by the second one the reconciliation asks for: RECOVERS)
@@ -77,6 +80,15 @@ MATRIX: list[tuple[str, str, dict[str, Any], int | None, str]] = [
     ("tiktok_ads", "malformed", {"method": "report", "mode": "non_numeric"}, 1, RECOVERS),
     ("tiktok_ads", "malformed", {"method": "report", "mode": "negative_cost"}, None, QUARANTINE_FAILS),
     ("tiktok_ads", "schema_drift", {}, None, RECOVERS),
+    ("linkedin_ads", "throttle", {"retry_after": 1}, 1, RECOVERS),  # 429 + Retry-After: waited for, asked again
+    ("linkedin_ads", "throttle", {"retry_after": 600}, None, FAILS),  # asks 10 min: over the 6 s ceiling here
+    ("linkedin_ads", "unavailable", {}, 1, RECOVERS),
+    ("linkedin_ads", "expired_token", {}, 1, RECOVERS),  # a 401: the token is renewed once and the call repeated
+    ("linkedin_ads", "token_invalid", {}, None, FAILS),
+    ("linkedin_ads", "permission_denied", {}, None, FAILS),
+    ("linkedin_ads", "malformed", {"method": "adAnalytics", "mode": "non_numeric"}, 1, RECOVERS),
+    ("linkedin_ads", "malformed", {"method": "adAnalytics", "mode": "negative_cost"}, None, QUARANTINE_FAILS),
+    ("linkedin_ads", "schema_drift", {}, None, RECOVERS),
 ]
 
 
@@ -86,6 +98,7 @@ def write_config(
     meta: MetaSandbox,
     microsoft: MicrosoftAdsSandbox,
     tiktok: TikTokAdsSandbox | None = None,
+    linkedin: LinkedInAdsSandbox | None = None,
 ) -> Path:
     data = {
         "timezone": "Europe/Paris",
@@ -156,6 +169,24 @@ def write_config(
                 "credentials": {"access_token": "env:MDP_FM_TIKTOK_ACCESS_TOKEN"},
             }
         )
+    if linkedin is not None:
+        data["connectors"].append(
+            {
+                "name": "linkedin_ads",
+                "type": "linkedin_ads",
+                "streams": ["ad_performance"],
+                "endpoint": linkedin.api_url,
+                "token_url": linkedin.token_url,
+                "accounts": linkedin.account_ids,
+                "max_retry_wait_minutes": 0.1,
+                "request_timeout_seconds": 10,
+                "credentials": {
+                    "client_id": "env:MDP_FM_LINKEDIN_CLIENT_ID",
+                    "client_secret": "env:MDP_FM_LINKEDIN_CLIENT_SECRET",  # pragma: allowlist secret
+                    "refresh_token": "env:MDP_FM_LINKEDIN_REFRESH_TOKEN",
+                },
+            }
+        )
     path = tmp_path / "pipeline.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
@@ -166,6 +197,7 @@ SPEND = {  # channel: (raw table, account column, spend in account currency unit
     "meta_ads": ("raw_meta_ads.ad_insights", "account_id", "round(sum(spend), 2)"),
     "microsoft_ads": ("raw_microsoft_ads.ad_performance", "account_id", "round(sum(spend), 2)"),
     "tiktok_ads": ("raw_tiktok_ads.ad_performance", "account_id", "round(sum(spend), 2)"),
+    "linkedin_ads": ("raw_linkedin_ads.ad_performance", "account_id", "round(sum(cost_in_local_currency), 2)"),
 }
 
 
@@ -205,6 +237,7 @@ def test_fault_matrix(
     meta_sandbox: MetaSandbox,
     microsoft_sandbox: MicrosoftAdsSandbox,
     tiktok_sandbox: TikTokAdsSandbox,
+    linkedin_sandbox: LinkedInAdsSandbox,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
     capfd: pytest.CaptureFixture[str],
@@ -223,13 +256,14 @@ def test_fault_matrix(
         "meta_ads": meta_sandbox,
         "microsoft_ads": microsoft_sandbox,
         "tiktok_ads": tiktok_sandbox,
+        "linkedin_ads": linkedin_sandbox,
     }
     server = servers[channel]
     faulted = server.account_ids[0]
     options = dict(params)
     method = options.pop("method", None)
     server.faults.add(Fault(kind, channel=channel, account=faulted, method=method, times=times, params=options))
-    config = write_config(tmp_path, google_sandbox, meta_sandbox, microsoft_sandbox, tiktok_sandbox)
+    config = write_config(tmp_path, google_sandbox, meta_sandbox, microsoft_sandbox, tiktok_sandbox, linkedin_sandbox)
     with caplog.at_level(logging.DEBUG):
         state = asyncio.run(
             daily_pipeline(

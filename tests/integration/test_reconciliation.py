@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from sandbox import Fault, GoogleAdsSandbox, MetaSandbox, MicrosoftAdsSandbox, TikTokAdsSandbox
+from sandbox import Fault, GoogleAdsSandbox, LinkedInAdsSandbox, MetaSandbox, MicrosoftAdsSandbox, TikTokAdsSandbox
 from tests.integration.conftest import SlackReceiver
 from tests.integration.test_fault_matrix import SECRETS, write_config
 
@@ -35,6 +35,7 @@ def servers(
     meta_sandbox: MetaSandbox,
     microsoft_sandbox: MicrosoftAdsSandbox,
     tiktok_sandbox: TikTokAdsSandbox,
+    linkedin_sandbox: LinkedInAdsSandbox,
     monkeypatch: pytest.MonkeyPatch,
 ) -> dict[str, Any]:
     for name, value in SECRETS.items():
@@ -44,6 +45,7 @@ def servers(
         "meta_ads": meta_sandbox,
         "microsoft_ads": microsoft_sandbox,
         "tiktok_ads": tiktok_sandbox,
+        "linkedin_ads": linkedin_sandbox,
     }
 
 
@@ -51,7 +53,12 @@ def config_for(tmp_path: Path, servers: dict[str, Any], **changes: Any) -> Path:
     import yaml
 
     path = write_config(
-        tmp_path, servers["google_ads"], servers["meta_ads"], servers["microsoft_ads"], servers.get("tiktok_ads")
+        tmp_path,
+        servers["google_ads"],
+        servers["meta_ads"],
+        servers["microsoft_ads"],
+        servers.get("tiktok_ads"),
+        servers.get("linkedin_ads"),
     )
     data = yaml.safe_load(path.read_text())
     for section in data["connectors"]:
@@ -81,7 +88,8 @@ def test_what_extracting_again_fixes_heals_and_the_rest_fails_the_run_naming_it(
 ) -> None:
     """One run, two faults: a Google account misses rows on its first two calls only (healed by the second
     extraction), a Microsoft and a TikTok account miss them for good (the run fails naming both); then
-    --retry-failed."""
+    --retry-failed. LinkedIn's creative rows match its own account totals (adAnalytics pivot=ACCOUNT) on every
+    account-day."""
     from prefect_slack import SlackWebhook
 
     from flows.retry import failed_units
@@ -104,7 +112,8 @@ def test_what_extracting_again_fixes_heals_and_the_rest_fails_the_run_naming_it(
     google.faults.add(Fault("rows_missing", channel="google_ads", account=healed, times=2))
     microsoft.faults.add(Fault("rows_missing", channel="microsoft_ads", account=broken))
     tiktok.faults.add(Fault("rows_missing", channel="tiktok_ads", account=broken_tiktok))
-    state = run(config, connectors=["google_ads", "microsoft_ads", "tiktok_ads"])
+    linkedin = servers["linkedin_ads"]
+    state = run(config, connectors=["google_ads", "microsoft_ads", "tiktok_ads", "linkedin_ads"])
     assert state.is_failed()
     message = str(state.message)
 
@@ -120,7 +129,7 @@ def test_what_extracting_again_fixes_heals_and_the_rest_fails_the_run_naming_it(
     )
     assert re.search(pattern, message), message
     assert "step reconciliation: failed" in message
-    for other in [healed, *microsoft.account_ids, *tiktok.account_ids]:
+    for other in [healed, *microsoft.account_ids, *tiktok.account_ids, *linkedin.account_ids]:
         if other not in (broken, broken_tiktok):
             assert f"account {other}" not in message
 
@@ -136,6 +145,12 @@ def test_what_extracting_again_fixes_heals_and_the_rest_fails_the_run_naming_it(
     assert "mismatch" in verdicts[broken_tiktok]
     assert set(tiktok.account_ids) <= set(verdicts)
     assert all(v == ["ok"] for a, v in verdicts.items() if a not in (healed, broken, broken_tiktok))
+    assert set(linkedin.account_ids) <= set(verdicts)
+    for account, spend in query(
+        config,
+        "SELECT account_id, sum(spend) FROM marts.fct_ad_performance_daily WHERE channel = 'linkedin_ads' GROUP BY 1",
+    ):
+        assert spend == linkedin.truth.totals("linkedin_ads", account, START, END, level="account").cost
     spend = query(
         config,
         "SELECT sum(landed_value), sum(platform_value) FROM marts.reconciliation_daily "

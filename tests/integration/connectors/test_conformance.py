@@ -22,7 +22,7 @@ import pytest
 from connectors.base import Connector
 from connectors.registry import connector_class
 from mdp.errors import ConnectorError, RetryableAPIError
-from sandbox import GoogleAdsSandbox, MetaSandbox, MicrosoftAdsSandbox, TikTokAdsSandbox
+from sandbox import GoogleAdsSandbox, LinkedInAdsSandbox, MetaSandbox, MicrosoftAdsSandbox, TikTokAdsSandbox
 from sandbox.faults import Fault
 
 DAY = dt.date(2025, 3, 10)  # inside the session sandbox's history (as of 2025-03-20)
@@ -32,6 +32,9 @@ META_TOKEN = "EAAB" + secrets.token_hex(20)
 MSADS_REFRESH = "M.C5" + secrets.token_hex(24)
 MSADS_CLIENT = secrets.token_hex(16)
 MSADS_DEVELOPER = "dev" + secrets.token_hex(8)
+LINKEDIN_CLIENT = "li" + secrets.token_hex(8)
+LINKEDIN_SECRET = "WPL_AP1." + secrets.token_hex(12)  # pragma: allowlist secret
+LINKEDIN_REFRESH = "AQW" + secrets.token_hex(24)
 TIKTOK_TOKEN = "act." + secrets.token_hex(20)
 TIKTOK_SECRET = secrets.token_hex(20)
 
@@ -117,6 +120,23 @@ TARGETS: dict[str, Target] = {
         Fault("throttle"),
         Fault("permission_denied"),
     ),
+    "linkedin_ads": Target(
+        "linkedin_sandbox",
+        lambda sb: {
+            "endpoint": sb.api_url,
+            "token_url": sb.token_url,
+            "accounts": list(sb.account_ids),
+            "credentials": {
+                "client_id": "env:CONF_LINKEDIN_CLIENT",
+                "client_secret": "env:CONF_LINKEDIN_SECRET",  # pragma: allowlist secret
+                "refresh_token": "env:CONF_LINKEDIN_REFRESH",
+            },
+            "request_timeout_seconds": 10,
+        },
+        lambda sb: sb.account_ids[0],
+        Fault("throttle", params={"retry_after": 0}),
+        Fault("permission_denied"),
+    ),
 }
 SECRETS = {
     "CONF_GOOGLE_DEV": DEVELOPER_TOKEN,
@@ -125,6 +145,9 @@ SECRETS = {
     "CONF_MSADS_REFRESH": MSADS_REFRESH,
     "CONF_MSADS_CLIENT": MSADS_CLIENT,
     "CONF_MSADS_DEVELOPER": MSADS_DEVELOPER,
+    "CONF_LINKEDIN_CLIENT": LINKEDIN_CLIENT,
+    "CONF_LINKEDIN_SECRET": LINKEDIN_SECRET,
+    "CONF_LINKEDIN_REFRESH": LINKEDIN_REFRESH,
     "CONF_TIKTOK_TOKEN": TIKTOK_TOKEN,
     "CONF_TIKTOK_SECRET": TIKTOK_SECRET,
 }
@@ -141,8 +164,8 @@ def build(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> It
 
     def make(type_name: str) -> tuple[Connector, Any]:
         target = TARGETS[type_name]
-        sandbox: GoogleAdsSandbox | MetaSandbox | MicrosoftAdsSandbox | TikTokAdsSandbox = request.getfixturevalue(
-            target.sandbox_fixture
+        sandbox: GoogleAdsSandbox | MetaSandbox | MicrosoftAdsSandbox | TikTokAdsSandbox | LinkedInAdsSandbox = (
+            request.getfixturevalue(target.sandbox_fixture)
         )
         cls = connector_class(type_name)
         settings = cls.settings_model.model_validate(
@@ -228,9 +251,13 @@ def test_the_platform_totals_equal_the_primary_stream(type_name: str, build: Cal
     totals = extract(connector, connector.totals_stream, account, start, end)
     primary = extract(connector, connector.streams[0].name, account, start, end)
     assert totals.num_rows == 4
-    spend = {"google_ads": "cost_micros", "meta_ads": "spend", "microsoft_ads": "spend", "tiktok_ads": "spend"}[
-        type_name
-    ]
+    spend = {
+        "google_ads": "cost_micros",
+        "meta_ads": "spend",
+        "microsoft_ads": "spend",
+        "tiktok_ads": "spend",
+        "linkedin_ads": "cost_in_local_currency",
+    }[type_name]
     for column in ("impressions", "clicks", spend):
         by_day = primary.group_by("date").aggregate([(column, "sum")])
         landed = dict(zip(by_day.column("date").to_pylist(), by_day.column(f"{column}_sum").to_pylist(), strict=True))

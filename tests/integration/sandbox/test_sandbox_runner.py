@@ -35,11 +35,17 @@ def test_thread_mode_shares_data_and_faults() -> None:
         assert handle.microsoft_url.startswith("http://127.0.0.1:")
         assert handle.tiktok_url is not None
         assert handle.tiktok_url.startswith("http://127.0.0.1:")
+        assert handle.linkedin is not None
+        assert handle.linkedin.truth is handle.truth
         fragment = handle.pipeline_fragment()
-    google, meta, microsoft, tiktok = fragment["connectors"]
+    google, meta, microsoft, tiktok, linkedin = fragment["connectors"]
     assert tiktok["endpoint"] == handle.tiktok_url
     assert tiktok["accounts"] == [a.account_id for a in handle.data.accounts("tiktok_ads")]
     assert tiktok["credentials"]["access_token"] == "env:TIKTOK_ACCESS_TOKEN"
+    assert linkedin["endpoint"] == f"{handle.linkedin_url}/rest"
+    assert linkedin["token_url"].startswith(f"{handle.linkedin_url}/")
+    assert linkedin["accounts"] == [a.account_id for a in handle.data.accounts("linkedin_ads")]
+    assert linkedin["credentials"]["refresh_token"] == "env:LINKEDIN_REFRESH_TOKEN"
     assert microsoft["endpoint"] == handle.microsoft_url
     assert microsoft["token_url"].startswith(handle.microsoft_url + "/")
     assert microsoft["accounts"] == [a.account_id for a in handle.data.accounts("microsoft_ads")]
@@ -117,7 +123,13 @@ def test_run_forever_prints_a_fragment_and_stops() -> None:
     text = out.getvalue()
     assert "export GRPC_DEFAULT_SSL_ROOTS_FILE_PATH=" in text
     fragment = yaml.safe_load(text.split("# pipeline.yaml fragment", 1)[1].split("# environment", 1)[0])
-    assert [c["type"] for c in fragment["connectors"]] == ["google_ads", "meta_ads", "microsoft_ads", "tiktok_ads"]
+    assert [c["type"] for c in fragment["connectors"]] == [
+        "google_ads",
+        "meta_ads",
+        "microsoft_ads",
+        "tiktok_ads",
+        "linkedin_ads",
+    ]
     assert text.rstrip().endswith("sandbox stopped")
 
 

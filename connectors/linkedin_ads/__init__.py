@@ -1,0 +1,1 @@
+"""LinkedIn Ads connector: the Marketing API's versioned REST endpoints (ad accounts, ad analytics) over httpx."""
