@@ -85,7 +85,7 @@ def ad_performance(shape: Shape, seed: int = 7) -> pa.Table:
         "customer_id": _take(accounts, account),
         "customer_name": _take([f"Account {a}" for a in accounts], account),
         "currency_code": _take(list(CURRENCIES), account % len(CURRENCIES)),
-        "time_zone": _take(["Europe/Paris"], np.zeros(n, dtype=np.int64)),
+        "account_timezone": _take(["Europe/Paris"], np.zeros(n, dtype=np.int64)),
         "campaign_id": _take([str(10_000_000 + k) for k in range(n_campaigns)], campaign_key),
         "campaign_name": _take([f"Campaign {k}" for k in range(n_campaigns)], campaign_key),
         "campaign_status": _take(["ENABLED", "PAUSED"], (campaign_key % 7 == 0).astype(np.int64)),

@@ -46,7 +46,7 @@ class MicrosoftAdsConnector(Connector):
     the keyword, search query, geographic and device reports."""
 
     type_name: ClassVar[str] = "microsoft_ads"
-    display_name: ClassVar[str] = "Microsoft Advertising"
+    display_name: ClassVar[str] = "Microsoft Ads"
     settings_model: ClassVar[type[ConnectorSettings]] = MicrosoftAdsSettings
     settings: MicrosoftAdsSettings
     streams: ClassVar[tuple[Stream, ...]] = STREAMS

@@ -38,6 +38,7 @@ def sandbox() -> Iterator[SandboxHandle]:
         meta_accounts=1,
         microsoft_accounts=1,
         tiktok_accounts=1,
+        linkedin_accounts=1,
         as_of=TODAY + dt.timedelta(days=1),
     )
     with start_sandbox(config) as handle:
@@ -111,7 +112,9 @@ RAW = (
     "SELECT 'google_ads', date, sum(cost_micros) / 1e6 FROM raw_google_ads.ad_performance GROUP BY ALL "
     "UNION ALL SELECT 'meta_ads', date, sum(spend) FROM raw_meta_ads.ad_insights GROUP BY ALL "
     "UNION ALL SELECT 'microsoft_ads', date, sum(spend) FROM raw_microsoft_ads.ad_performance GROUP BY ALL "
-    "UNION ALL SELECT 'tiktok_ads', date, sum(spend) FROM raw_tiktok_ads.ad_performance GROUP BY ALL"
+    "UNION ALL SELECT 'tiktok_ads', date, sum(spend) FROM raw_tiktok_ads.ad_performance GROUP BY ALL "
+    "UNION ALL SELECT 'linkedin_ads', date, sum(cost_in_local_currency) FROM raw_linkedin_ads.ad_performance "
+    "GROUP BY ALL"
 )
 MARTS = "SELECT channel, date_day, sum(spend) FROM marts.fct_ad_performance_daily GROUP BY ALL"
 
@@ -147,5 +150,5 @@ def test_a_killed_dbt_step_is_caught_up_by_the_next_plain_run(tmp_path: Path, sa
     assert "marked Crashed" in out
     raw = spend_by_day(tmp_path / "wh.duckdb", RAW)
     marts = spend_by_day(tmp_path / "wh.duckdb", MARTS)
-    assert len(raw) == 4 * (6 + 2)  # four channels: the backfill and the two days of the daily run
+    assert len(raw) == 5 * (6 + 2)  # five channels: the backfill and the two days of the daily run
     assert marts == raw

@@ -20,7 +20,7 @@ import yaml
 
 from flows import report_queries
 from flows.monitor import write_checks
-from flows.report import write_report
+from flows.report import channel_label, write_report
 from flows.volume import Check
 from mdp.config import PipelineConfig, config_from_mapping
 from mdp.paths import TRANSFORMATIONS_DIR
@@ -347,7 +347,7 @@ def test_the_report_renders_the_marts_and_the_checks(
     assert values["reconciliation_channels"] == channels_expected
     assert values["reconciliation_verdict"] == expected_verdict(channels_expected)
     assert values["reconciliation_verdict"].endswith(
-        ": all within tolerance; unchecked (no platform totals loaded): Microsoft Advertising 5 account-days."
+        ": all within tolerance; unchecked (no platform totals loaded): Microsoft Ads 5 account-days."
     )
     # Meta's five 0.003 differences add up exactly (a float sum would not), shown to the last digit.
     assert ["EUR", "-0.015000", "-0.015 EUR"] in values["reconciliation_channels"][1][-1]
@@ -411,7 +411,7 @@ def expected_verdict(channels: list[list[Any]]) -> str:
     checked = sum(c[2] for c in channels)
     mismatched = sum(c[4] for c in channels)
     reconciled = sum(1 for c in channels if c[2])
-    unchecked = [f"{c[0].replace('_', ' ').title()} {c[5]} account-day{'s' * (c[5] != 1)}" for c in channels if c[5]]
+    unchecked = [f"{channel_label(c[0])} {c[5]} account-day{'s' * (c[5] != 1)}" for c in channels if c[5]]
     differ = f"{mismatched} account-day{'s differ' if mismatched != 1 else ' differs'}"
     return (
         f"{checked:,} account-days of {reconciled} channels reconciled with the platforms' own totals: "

@@ -107,7 +107,7 @@ def test_channels_keep_their_colours_and_new_ones_get_distinct_colours() -> None
     assert {k: colors[k] for k in FIXED_COLORS} == FIXED_COLORS
     assert len(set(colors.values())) == 5
     assert channel_colors(["microsoft_ads"]) == {"microsoft_ads": colors["microsoft_ads"]}  # stable, by name
-    assert channel_label("microsoft_ads") == "Microsoft Advertising"
+    assert channel_label("microsoft_ads") == "Microsoft Ads"
     assert channel_label("tiktok_ads") == "TikTok Ads"
     assert channel_label("acme_ads") == "Acme Ads"  # no such connector: the type, titled
     assert channel_label("all channels") == "all channels"
