@@ -71,9 +71,16 @@ def listed_project_models(project_dir: Path = TRANSFORMATIONS_DIR) -> set[str]:
     return set(re.findall(r"'(int_\w+__\w+)'", body))
 
 
-def check_dbt_mapping(type_name: str, cls: type[Connector], project_dir: Path = TRANSFORMATIONS_DIR) -> None:
+def check_dbt_mapping(
+    type_name: str,
+    cls: type[Connector],
+    project_dir: Path = TRANSFORMATIONS_DIR,
+    project_models: tuple[set[str], set[str]] | None = None,
+) -> Path | None:
     """The class's `dbt_models` name known unions and models that exist where the union will find them: in
     its dbt package (a plug-in's `dbt_package`), else in the project and listed in macros/channels.sql.
+    `project_models`: the project's (model_names, listed_project_models) when the caller read them already.
+    Returns the plug-in's dbt package, or None when its models live in the project.
 
     Raises:
         ConfigError: one line naming the connector type and what to fix.
@@ -91,8 +98,8 @@ def check_dbt_mapping(type_name: str, cls: type[Connector], project_dir: Path = 
         models, place = model_names(package), f"its dbt package {package}"
         listed = models
     else:
-        models, place = model_names(project_dir), "the dbt project"
-        listed = listed_project_models(project_dir)
+        models, listed = project_models or (model_names(project_dir), listed_project_models(project_dir))
+        place = "the dbt project"
     for union, model in cls.dbt_models.items():
         if union not in UNIONS:
             close = difflib.get_close_matches(union, UNIONS, n=1)
@@ -108,6 +115,7 @@ def check_dbt_mapping(type_name: str, cls: type[Connector], project_dir: Path = 
                 f"{where}: dbt_models[{union!r}]: {model!r} is not listed in {project_dir / CHANNELS_MACRO} "
                 "(project_channel_models): list it there, or ship the models as a dbt package (dbt_package)"
             )
+    return package
 
 
 def plugin_package(type_name: str, cls: type[Connector]) -> Path | None:
@@ -132,10 +140,9 @@ def plugin_packages(types: Iterable[str] | None = None, project_dir: Path = TRAN
     """The dbt packages of the registered plug-ins that ship one (type -> folder), every connector's
     mapping checked (`check_dbt_mapping`)."""
     packages: dict[str, Path] = {}
+    project_models = (model_names(project_dir), listed_project_models(project_dir))  # read once for every type
     for type_name in available_types() if types is None else types:
-        cls = connector_class(type_name)
-        check_dbt_mapping(type_name, cls, project_dir)
-        package = plugin_package(type_name, cls)
+        package = check_dbt_mapping(type_name, connector_class(type_name), project_dir, project_models)
         if package is not None:
             packages[type_name] = package
     return packages

@@ -21,11 +21,14 @@ def table_spec(
     *,
     account_column: str = "account_id",
     date_column: str = "date",
-    cluster_by: Sequence[str] = (),
+    cluster_by: Sequence[str] | None = None,
     description: str = "",
 ) -> TableSpec:
     """The TableSpec of raw table `name` ("raw_<channel>.<stream>") with `columns` in order, each with its
-    type, nullability and description (the column docs of the warehouse and the dbt sources)."""
+    type, nullability and description (the column docs of the warehouse and the dbt sources). Clustered by
+    `cluster_by`, by default the account and, when the table has one, the campaign."""
+    if cluster_by is None:
+        cluster_by = (account_column, "campaign_id") if "campaign_id" in columns else (account_column,)
     return TableSpec(
         name=name,
         schema=pa.schema([pa.field(n, t, nullable=null) for n, (t, null, _) in columns.items()]),

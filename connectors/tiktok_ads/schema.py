@@ -34,8 +34,7 @@ _METRICS: Columns = {
 
 
 def _table(name: str, columns: Columns, description: str) -> TableSpec:
-    cluster = ("account_id", "campaign_id") if "campaign_id" in columns else ("account_id",)
-    return table_spec(f"raw_tiktok_ads.{name}", columns, cluster_by=cluster, description=description)
+    return table_spec(f"raw_tiktok_ads.{name}", columns, description=description)
 
 
 AD_PERFORMANCE = _table(
