@@ -281,7 +281,7 @@ async def _ingest(
         result: Any = state.result(raise_on_failure=False)
         if asyncio.iscoroutine(result):
             result = await result
-        if isinstance(result, list):
+        if isinstance(result, list):  # a Failed ingest still returns every unit's outcome, failures named in them
             outcomes.extend(result)
         else:
             errors[name] = redact(f"{type(result).__name__}: {result}" if result else str(state.message))
