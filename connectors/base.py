@@ -16,6 +16,7 @@ import pyarrow as pa
 from pydantic import ConfigDict, Field
 
 from mdp.config import NAME_PATTERN, SecretRef, StrictScalars
+from mdp.errors import ConfigError
 from mdp.schema import QuarantinedRow, TableSpec
 
 
@@ -36,6 +37,11 @@ class ConnectorSettings(StrictScalars):
     max_retry_wait_minutes: float = Field(15.0, gt=0, le=1440)
     streams: list[str] | None = Field(
         None, description="the streams to extract (default: every stream the connector declares)"
+    )
+    passthrough_fields: list[str] = Field(
+        default_factory=list,
+        description="platform fields extracted on the ad performance stream for the pipeline's `metrics:` "
+        "(set from them; a connector with supports_passthrough only)",
     )
 
 
@@ -128,12 +134,13 @@ class Connector(ABC):
     type_name: ClassVar[str]
     display_name: ClassVar[str] = ""  # the platform's name in reports ("TikTok Ads"); default: the type, titled
     settings_model: ClassVar[type[ConnectorSettings]] = ConnectorSettings
-    streams: ClassVar[tuple[Stream, ...]]
-    table: ClassVar[TableSpec]
+    streams: tuple[Stream, ...]  # declared by the class; an instance adds its configuration's (see __init__)
+    table: TableSpec
     default_lookback_days: ClassVar[int] = 7
     totals_stream: ClassVar[str | None] = None
     dbt_models: ClassVar[Mapping[str, str]] = {}
     dbt_package: ClassVar[str | Path | None] = None
+    supports_passthrough: ClassVar[bool] = False  # extracts `passthrough_fields` on its primary stream
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -149,16 +156,32 @@ class Connector(ABC):
         if totals is not None and totals not in names:
             raise TypeError(f"{cls.__name__}: totals_stream {totals!r} is not one of its streams {names}")
 
-    @classmethod
-    def stream_names(cls) -> list[str]:
-        return [s.name for s in cls.streams]
+    def stream_names(self) -> list[str]:
+        """This instance's streams: the declared ones and the configuration's custom streams."""
+        return [s.name for s in self.streams]
 
-    @classmethod
-    def stream(cls, name: str) -> Stream:
-        for candidate in cls.streams:
+    def stream(self, name: str) -> Stream:
+        for candidate in self.streams:
             if candidate.name == name:
                 return candidate
-        raise KeyError(f"{cls.type_name} has no stream {name!r}; streams: {', '.join(cls.stream_names())}")
+        raise KeyError(f"{self.type_name} has no stream {name!r}; streams: {', '.join(self.stream_names())}")
+
+    def custom_streams(self) -> tuple[Stream, ...]:
+        """The streams the configuration declares (Google `custom_queries`, Meta `custom_insights`,
+        Microsoft `custom_reports`), validated against the platform's fields: connectors.kit.custom builds
+        them. Raises ConfigError naming the key on a field the platform does not offer."""
+        return ()
+
+    def passthrough_columns(self) -> tuple[Any, ...]:
+        """The raw columns (connectors.kit.custom.CustomColumn, named `pt_<field>`) that `passthrough_fields`
+        add to the primary stream, validated against the platform's fields. Raises ConfigError naming the key
+        on a field the platform does not offer there."""
+        if self.settings.passthrough_fields:
+            raise ConfigError(
+                f"invalid configuration: metrics: the {self.type_name} connector ({self.name}) cannot extract "
+                f"passthrough fields ({', '.join(self.settings.passthrough_fields)}); leave it out of `sources`"
+            )
+        return ()
 
     @property
     def selected_streams(self) -> tuple[Stream, ...]:
@@ -186,6 +209,29 @@ class Connector(ABC):
         self._sleep = sleep
         self._clock = clock
         self._lock = threading.Lock()
+        self.streams = self._instance_streams()
+        self.table = self.streams[0].table
+
+    def _instance_streams(self) -> tuple[Stream, ...]:
+        """The class's streams, the primary one with the passthrough columns, then the custom streams; a custom
+        stream may not take a declared stream's name."""
+        from connectors.kit.custom import passthrough_table  # the kit imports this module
+
+        declared = type(self).streams
+        extra = self.passthrough_columns()
+        primary = declared[0]
+        if extra:
+            where = f"metrics (the {self.name} connector's fields)"
+            primary = Stream(primary.name, passthrough_table(primary.table, extra, where), primary.kind)
+        custom = self.custom_streams()
+        taken = {s.name for s in declared}
+        for stream in custom:
+            if stream.name in taken:
+                raise ConfigError(
+                    f"invalid configuration: connectors.{self.name}: custom stream {stream.name!r} is declared twice"
+                )
+            taken.add(stream.name)
+        return (primary, *declared[1:], *custom)
 
     @property
     def name(self) -> str:

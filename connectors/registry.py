@@ -53,15 +53,16 @@ def build_connector(config: PipelineConfig, section: ConnectorConfig) -> Connect
         settings = cls.settings_model.model_validate(section.options())
     except ValidationError as exc:
         raise ConfigError(validation_message(exc, config.source, ("connectors", index))) from None
-    check_streams(cls, settings.streams, f"{config.source or 'the configuration'}: connectors[{index}].streams")
-    return cls(settings)
+    connector = cls(settings)
+    check_streams(connector, settings.streams, f"{config.source or 'the configuration'}: connectors[{index}].streams")
+    return connector
 
 
-def check_streams(cls: type[Connector], wanted: list[str] | None, where: str) -> None:
+def check_streams(connector: Connector, wanted: list[str] | None, where: str) -> None:
     """Every selected stream exists (once); an empty selection is refused rather than loading nothing."""
     if wanted is None:
         return
-    known = cls.stream_names()
+    known = connector.stream_names()
     if not wanted:
         every = ", ".join(known)
         raise ConfigError(f"invalid configuration in {where}: empty; omit the key for every stream ({every})")
@@ -71,7 +72,7 @@ def check_streams(cls: type[Connector], wanted: list[str] | None, where: str) ->
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ConfigError(
                 f"invalid configuration in {where}: unknown stream {name!r}{hint}; "
-                f"{cls.type_name} streams: {', '.join(known)}"
+                f"{connector.type_name} streams: {', '.join(known)}"
             )
     if len(set(wanted)) != len(wanted):
         raise ConfigError(f"invalid configuration in {where}: a stream is listed twice")

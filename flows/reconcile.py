@@ -16,7 +16,7 @@ from typing import Any
 from prefect import flow
 from prefect.logging import get_run_logger
 
-from connectors.registry import connector_class
+from connectors.registry import build_connector, connector_class
 from mdp.config import PipelineConfig, load_config
 from warehouse import Warehouse, from_config
 from warehouse.base import LOAD_LOG, sql_table, table_exists
@@ -169,10 +169,10 @@ def reconcile(
     primary: dict[str, str] = {}  # connector -> primary table
     channel_of: dict[str, str] = {}
     for section in config.connectors:
-        cls = connector_class(section.type)
-        primary[section.name] = cls.table.name
-        channel_of[section.name] = cls.type_name
-        for declared in cls.streams:
+        built = build_connector(config, section)  # its custom streams report quarantines too
+        primary[section.name] = built.table.name
+        channel_of[section.name] = built.type_name
+        for declared in built.streams:
             if declared.kind == "report":
                 reports[(section.name, declared.table.name)] = declared.name
     loads = _latest_loads(warehouse, run_id)

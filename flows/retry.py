@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.registry import connector_class
+from connectors.registry import build_connector
 from flows.windows import ParameterError
 from mdp.config import PipelineConfig
 from warehouse import Warehouse
@@ -88,7 +88,7 @@ def _ranges(config: PipelineConfig, rows: list[dict[str, Any]]) -> list[RetryUni
     """Failed (connector, table, account, day) rows -> units of contiguous days per stream."""
     streams: dict[tuple[str, str], str] = {}
     for section in config.connectors:
-        for declared in connector_class(section.type).streams:
+        for declared in build_connector(config, section).streams:  # with its custom streams
             streams[(section.name, declared.table.name)] = declared.name
     days: dict[tuple[str, str, str], list[dt.date]] = {}
     for row in rows:

@@ -84,7 +84,7 @@ class GoogleAdsConnector(Connector):
     display_name: ClassVar[str] = "Google Ads"
     settings_model: ClassVar[type[ConnectorSettings]] = GoogleAdsSettings
     settings: GoogleAdsSettings
-    streams: ClassVar[tuple[Stream, ...]] = (
+    streams: tuple[Stream, ...] = (
         Stream(AD_STREAM, AD_PERFORMANCE),
         Stream("keyword_performance", KEYWORD_PERFORMANCE),
         Stream("search_term_performance", SEARCH_TERM_PERFORMANCE),

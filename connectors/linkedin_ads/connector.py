@@ -49,7 +49,7 @@ class LinkedInAdsConnector(Connector):
     display_name: ClassVar[str] = "LinkedIn Ads"
     settings_model: ClassVar[type[ConnectorSettings]] = LinkedInAdsSettings
     settings: LinkedInAdsSettings
-    streams: ClassVar[tuple[Stream, ...]] = STREAMS
+    streams: tuple[Stream, ...] = STREAMS
     default_lookback_days: ClassVar[int] = DEFAULT_LOOKBACK_DAYS
     totals_stream: ClassVar[str | None] = TOTALS_STREAM
     dbt_models: ClassVar[Mapping[str, str]] = {

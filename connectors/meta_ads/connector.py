@@ -53,7 +53,7 @@ class MetaAdsConnector(Connector):
     display_name: ClassVar[str] = "Meta Ads"
     settings_model: ClassVar[type[ConnectorSettings]] = MetaAdsSettings
     settings: MetaAdsSettings
-    streams: ClassVar[tuple[Stream, ...]] = STREAMS
+    streams: tuple[Stream, ...] = STREAMS
     default_lookback_days: ClassVar[int] = DEFAULT_LOOKBACK_DAYS
     totals_stream: ClassVar[str | None] = TOTALS_STREAM
     dbt_models: ClassVar[Mapping[str, str]] = {

@@ -49,7 +49,7 @@ class MicrosoftAdsConnector(Connector):
     display_name: ClassVar[str] = "Microsoft Ads"
     settings_model: ClassVar[type[ConnectorSettings]] = MicrosoftAdsSettings
     settings: MicrosoftAdsSettings
-    streams: ClassVar[tuple[Stream, ...]] = STREAMS
+    streams: tuple[Stream, ...] = STREAMS
     default_lookback_days: ClassVar[int] = DEFAULT_LOOKBACK_DAYS
     totals_stream: ClassVar[str | None] = TOTALS_STREAM
     dbt_models: ClassVar[Mapping[str, str]] = {

@@ -42,7 +42,7 @@ class TikTokAdsConnector(Connector):
     display_name: ClassVar[str] = "TikTok Ads"
     settings_model: ClassVar[type[ConnectorSettings]] = TikTokAdsSettings
     settings: TikTokAdsSettings
-    streams: ClassVar[tuple[Stream, ...]] = STREAMS
+    streams: tuple[Stream, ...] = STREAMS
     default_lookback_days: ClassVar[int] = DEFAULT_LOOKBACK_DAYS
     totals_stream: ClassVar[str | None] = TOTALS_STREAM
     dbt_models: ClassVar[Mapping[str, str]] = {

@@ -56,7 +56,7 @@ def build(tmp_path: Path, extra: str = "") -> Connector:
 
 def test_the_first_stream_is_the_primary_table_and_a_single_table_is_one_stream() -> None:
     assert MultiConnector.table.name == "raw_multi.daily"
-    assert MultiConnector.stream_names() == ["daily", "by_country", "entities"]
+    assert [s.name for s in MultiConnector.streams] == ["daily", "by_country", "entities"]
 
     class Single(Connector):
         type_name = "single"

@@ -205,7 +205,7 @@ def test_a_plugin_channel_reaches_the_marts(
     config = scratch_project.config()
     assert PLUGIN not in json.dumps(project_vars(config, plugin_project))  # no var names the channel
 
-    spec = connector_class(PLUGIN).stream("ad_stats").table
+    spec = next(s for s in connector_class(PLUGIN).streams if s.name == "ad_stats").table
     rows = plugin_rows()
     invocation = dbt_invocation(
         config,

@@ -24,7 +24,7 @@ from warehouse.duckdb import DuckDBWarehouse
 
 START, END = dt.date(2025, 3, 12), dt.date(2025, 3, 18)
 METRICS = ("impressions", "clicks", "cost_micros", "conversions", "conversions_value")
-STREAMS = GoogleAdsConnector.stream_names()
+STREAMS = [s.name for s in GoogleAdsConnector.streams]
 REPORTS = [s.name for s in GoogleAdsConnector.streams if s.kind == "report"]
 
 

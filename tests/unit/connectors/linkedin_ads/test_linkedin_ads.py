@@ -80,7 +80,7 @@ def test_bad_settings_fail_naming_the_key(overrides: dict[str, object], key: str
 
 
 def test_streams_tables_and_dbt_models() -> None:
-    assert LinkedInAdsConnector.stream_names() == list(PIVOTS) == list(REPORT_TABLES)
+    assert [s.name for s in LinkedInAdsConnector.streams] == list(PIVOTS) == list(REPORT_TABLES)
     assert LinkedInAdsConnector.totals_stream == "account_totals"
     for spec in REPORT_TABLES.values():
         assert spec.schema_name == "raw_linkedin_ads"

@@ -75,7 +75,7 @@ def test_bad_settings_fail_naming_the_key(overrides: dict[str, object], key: str
 
 
 def test_every_stream_has_a_report_and_a_table() -> None:
-    assert MicrosoftAdsConnector.stream_names() == list(REPORT_QUERIES) == list(REPORT_TABLES)
+    assert [s.name for s in MicrosoftAdsConnector.streams] == list(REPORT_QUERIES) == list(REPORT_TABLES)
     assert MicrosoftAdsConnector.table is REPORT_TABLES["ad_performance"]
     for spec in REPORT_TABLES.values():
         assert spec.schema_name == "raw_microsoft_ads"

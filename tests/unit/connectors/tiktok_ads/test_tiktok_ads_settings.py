@@ -71,7 +71,7 @@ def test_bad_settings_fail_naming_the_key(overrides: dict[str, object], key: str
 
 
 def test_every_stream_has_a_report_and_a_table() -> None:
-    assert TikTokAdsConnector.stream_names() == list(REPORT_QUERIES) == list(REPORT_TABLES)
+    assert [s.name for s in TikTokAdsConnector.streams] == list(REPORT_QUERIES) == list(REPORT_TABLES)
     assert TikTokAdsConnector.table is REPORT_TABLES["ad_performance"]
     assert TikTokAdsConnector.totals_stream == "account_totals"
     for spec in REPORT_TABLES.values():
