@@ -49,8 +49,12 @@ def build_connector(config: PipelineConfig, section: ConnectorConfig) -> Connect
     except ConfigError as exc:
         where = config.source or "the configuration"
         raise ConfigError(f"invalid configuration in {where}: connectors[{index}].type: {exc}") from None
+    options = section.options()
+    passthrough = config.passthrough_fields(section.type)
+    if passthrough:
+        options["passthrough_fields"] = passthrough
     try:
-        settings = cls.settings_model.model_validate(section.options())
+        settings = cls.settings_model.model_validate(options)
     except ValidationError as exc:
         raise ConfigError(validation_message(exc, config.source, ("connectors", index))) from None
     connector = cls(settings)
@@ -78,7 +82,23 @@ def check_streams(connector: Connector, wanted: list[str] | None, where: str) ->
         raise ConfigError(f"invalid configuration in {where}: a stream is listed twice")
 
 
+def check_metrics(config: PipelineConfig) -> None:
+    """Every connector type a passthrough metric names is installed (the connectors check the fields)."""
+    types = available_types()
+    where = config.source or "the configuration"
+    for index, metric in enumerate(config.metrics):
+        for type_name in metric.sources:
+            if type_name not in types:
+                close = difflib.get_close_matches(type_name, list(types), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ConfigError(
+                    f"invalid configuration in {where}: metrics[{index}].sources.{type_name}: unknown connector "
+                    f"type{hint}; available types: {', '.join(sorted(types))}"
+                )
+
+
 def build_connectors(config: PipelineConfig, names: list[str] | None = None) -> list[Connector]:
     """The enabled connectors (or the named ones), validated and constructed."""
+    check_metrics(config)
     sections = [config.connector(n) for n in names] if names else config.enabled_connectors()
     return [build_connector(config, section) for section in sections]

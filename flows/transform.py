@@ -30,6 +30,7 @@ from prefect.runtime import flow_run
 
 from connectors.registry import available_types, connector_class
 from flows.dbt_channels import link_plugin_packages, project_vars
+from flows.dbt_custom import write_custom_package
 from flows.marts_watermark import latest_load, record_build, unbuilt_since
 from flows.progress import ProgressEvent, emit
 from mdp.config import BigQueryWarehouseConfig, DuckDBWarehouseConfig, PipelineConfig, load_config
@@ -65,6 +66,7 @@ class DbtInvocation:
     project_dir: Path = TRANSFORMATIONS_DIR
     profiles_dir: Path = TRANSFORMATIONS_DIR
     duckdb_path: Path | None = None
+    raw_tables: tuple[TableSpec, ...] = ()  # the configuration's: custom streams, passthrough columns
 
     def cli_args(self) -> list[str]:
         """The arguments with the project and profiles directories, for `dbtRunner` or the `dbt` CLI."""
@@ -115,6 +117,8 @@ def dbt_invocation(
         env["MDP_BQ_PROJECT"] = warehouse.project
         env["MDP_BQ_LOCATION"] = warehouse.location
         env["MDP_BQ_DATASET"] = f"{warehouse.dataset_prefix}mdp"
+    custom = write_custom_package(config, project_dir)  # the custom streams' staging, the passthrough metrics
+    env.update(custom.env)
     merged_vars = {**project_vars(config, project_dir), **(vars or {})}
     args = [command, "--target", target, "--vars", json.dumps(merged_vars, sort_keys=True)]
     if select:
@@ -128,7 +132,9 @@ def dbt_invocation(
     if log_path is not None:
         args += ["--log-path", str(log_path)]
     args += extra_args
-    return DbtInvocation(tuple(args), env, project_dir=project_dir, duckdb_path=duckdb_path)
+    return DbtInvocation(
+        tuple(args), env, project_dir=project_dir, duckdb_path=duckdb_path, raw_tables=custom.raw_tables
+    )
 
 
 @contextmanager
@@ -165,7 +171,9 @@ def prepare_duckdb(invocation: DbtInvocation, lock_timeout: float = 30.0) -> Non
     waiting for another process to release the file; the connection is closed before dbt starts."""
     if invocation.duckdb_path is None:
         return
-    DuckDBWarehouse(invocation.duckdb_path, lock_timeout=lock_timeout).ensure_tables(all_source_tables())
+    DuckDBWarehouse(invocation.duckdb_path, lock_timeout=lock_timeout).ensure_tables(
+        [*all_source_tables(), *invocation.raw_tables]
+    )
 
 
 def run_dbt(invocation: DbtInvocation, callbacks: Sequence[Callable[[Any], None]] = ()) -> dbtRunnerResult:
@@ -220,7 +228,7 @@ def prepare_warehouse(config: PipelineConfig, invocation: DbtInvocation, lock_ti
         prepare_duckdb(invocation, lock_timeout)
         return
     warehouse = from_config(config)
-    for spec in all_source_tables():
+    for spec in [*all_source_tables(), *invocation.raw_tables]:
         warehouse.ensure_table(spec)
 
 

@@ -242,10 +242,12 @@ def check(config: ConfigOption = None) -> None:
 
     cfg = _load(config)  # the configuration and the connectors' settings before anything imports Prefect
     from flows.dbt_channels import channels, project_vars
+    from flows.dbt_custom import custom_dbt
     from flows.preflight import check_warehouse
 
     try:
         connectors = build_connectors(cfg)
+        custom = custom_dbt(cfg, connectors)
         project_vars(cfg)
         channel_names = channels()
     except MDPError as exc:
@@ -277,6 +279,11 @@ def check(config: ConfigOption = None) -> None:
     alerts = cfg.alerts.slack_webhook_block
     console.print(f"  alerts: Slack block {escape(repr(alerts))}" if alerts else "  alerts: none configured")
     console.print(f"  channels in the marts: {', '.join(channel_names)}")
+    if custom.models:
+        console.print(f"  custom streams: {', '.join(m.model for m in custom.models)}")
+    if custom.metrics:
+        metrics = ", ".join(f"{m.name} ({', '.join(sorted(m.sources))})" for m in custom.metrics)
+        console.print(f"  passthrough metrics: {metrics}")
     if not connectors:
         console.print("  connectors: none enabled; a run would only rebuild the marts")
         return
@@ -316,17 +323,25 @@ def dbt_vars(config: ConfigOption = None) -> None:
 
 
 @app.command("dbt-deps")
-def dbt_deps() -> None:
-    """Link the dbt packages of the registered plug-in connectors into transformations/dbt_packages, as
-    every run does before dbt: then a plain `dbt build` in transformations/ builds every channel."""
+def dbt_deps(config: ConfigOption = None) -> None:
+    """Link the dbt packages of the registered plug-in connectors into transformations/dbt_packages and write
+    the configuration's (custom streams' staging, passthrough metrics), as every run does before dbt: then a
+    plain `dbt build` in transformations/ builds every channel (with the env var it prints, if any)."""
+    cfg = _load(config)
     from flows.dbt_channels import link_plugin_packages
+    from flows.dbt_custom import COMMITTED_PROPERTIES, PROPERTIES_ENV, write_custom_package
 
     try:
         linked = link_plugin_packages()
+        custom = write_custom_package(cfg)
     except MDPError as exc:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
     console.print(f"plug-in dbt packages linked: {', '.join(linked) if linked else 'none'}", highlight=False)
+    console.print(f"custom staging models: {len(custom.models)}; passthrough metrics: {len(custom.metrics)}")
+    folder = custom.env[PROPERTIES_ENV]
+    if folder != str(COMMITTED_PROPERTIES):
+        console.print(f"export {PROPERTIES_ENV}={folder}   # before a plain dbt command", highlight=False)
 
 
 DEMO_DAYS = 30

@@ -299,6 +299,106 @@ class ReconciliationSettings(StrictScalars):
 RECONCILED_METRICS = ("spend", "conversion_value", "impressions", "clicks", "conversions")
 
 
+# Columns of fct_ad_performance_daily and the marts a passthrough metric may not take.
+MART_COLUMNS = frozenset(
+    {
+        "ad_performance_key",
+        "date_day",
+        "channel",
+        "account_id",
+        "account_name",
+        "account_currency",
+        "account_timezone",
+        "campaign_id",
+        "campaign_name",
+        "ad_group_id",
+        "ad_group_name",
+        "ad_id",
+        "impressions",
+        "clicks",
+        "conversions",
+        "spend",
+        "conversion_value",
+        "reporting_currency",
+        "fx_rate",
+        "spend_reporting",
+        "conversion_value_reporting",
+        "ctr",
+        "cpc",
+        "cpm",
+        "cpa",
+        "roas",
+        "conversion_rate",
+        "value_per_conversion",
+        "campaign_status",
+        "campaign_type",
+        "bidding_strategy",
+        "budget_amount",
+        "budget_period",
+        "ad_group_status",
+        "cpc_bid",
+        "ad_name",
+        "ad_status",
+        "ad_type",
+        "final_url",
+        "accounts",
+        "campaigns",
+        "days",
+    }
+)
+METRIC_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
+# A platform field as a passthrough source: dotted, colon-qualified names of letters, digits and underscores
+# (`metrics.video_views`, `actions:video_view`, `AllConversions`); each connector then checks it exists.
+FIELD_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*([.:][A-Za-z0-9_][A-Za-z0-9_.]*)?$"
+MetricKind = Literal["integer", "number", "money"]
+
+
+class MetricConfig(_Strict):
+    """A passthrough metric: a platform field (or the sum of several) per channel, carried from each
+    channel's ad performance stream into fct_ad_performance_daily and the marts built on it."""
+
+    name: str = Field(pattern=METRIC_NAME_PATTERN, description="the column in the marts")
+    description: str = Field("", max_length=500)
+    kind: MetricKind = Field(
+        "number", description="integer (counts), number (fractional), money (account currency, also converted)"
+    )
+    additive: bool = Field(
+        True, description="summed over days, ads, campaigns and accounts; false (reach, frequency): own grain only"
+    )
+    sources: dict[str, list[str]] = Field(
+        min_length=1, description="connector type -> the field, or the fields summed, on its ad performance stream"
+    )
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _listed(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: [field] if isinstance(field, str) else field for key, field in value.items()}
+        return value
+
+    @field_validator("sources")
+    @classmethod
+    def _fields(cls, sources: dict[str, list[str]]) -> dict[str, list[str]]:
+        for channel, fields in sources.items():
+            if not re.fullmatch(NAME_PATTERN, channel):
+                raise ValueError(f"{channel!r} is not a connector type")
+            if not fields:
+                raise ValueError(f"{channel}: name at least one field")
+            for field in fields:
+                if not re.fullmatch(FIELD_PATTERN, field, re.ASCII):
+                    raise ValueError(f"{channel}: {field!r} is not a field name")
+            if len(set(fields)) != len(fields):
+                raise ValueError(f"{channel}: a field is listed twice")
+        return sources
+
+    @field_validator("name")
+    @classmethod
+    def _free_name(cls, name: str) -> str:
+        if name in MART_COLUMNS or name.endswith("_reporting"):
+            raise ValueError(f"{name!r} is a column the marts already have (or a *_reporting name); choose another")
+        return name
+
+
 class PipelineConfig(BaseSettings):
     """The whole `pipeline.yaml`. Environment variables `MDP_<KEY>` (nested with `__`) override it."""
 
@@ -316,6 +416,7 @@ class PipelineConfig(BaseSettings):
     alerts: AlertsConfig = Field(default_factory=lambda: AlertsConfig())
     monitoring: MonitoringSettings = Field(default_factory=lambda: MonitoringSettings())
     reconciliation: ReconciliationSettings = Field(default_factory=lambda: ReconciliationSettings())
+    metrics: list[MetricConfig] = Field(default_factory=list, description="passthrough metrics (docs/metrics.md)")
 
     _source: Path | None = PrivateAttr(None)
 
@@ -346,7 +447,25 @@ class PipelineConfig(BaseSettings):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"connector names must be unique, repeated: {duplicates}")
+        metrics = [m.name for m in self.metrics]
+        twice = sorted({n for n in metrics if metrics.count(n) > 1})
+        if twice:
+            raise ValueError(f"metrics: names must be unique, repeated: {twice}")
+        for connector in self.connectors:
+            if "passthrough_fields" in connector.options():
+                raise ValueError(
+                    f"connectors: {connector.name}: passthrough_fields is set from `metrics:`; declare a metric instead"
+                )
         return self
+
+    def passthrough_fields(self, connector_type: str) -> list[str]:
+        """The fields the `metrics:` ask of a connector type's ad performance stream, each once, in order."""
+        fields: list[str] = []
+        for metric in self.metrics:
+            for field in metric.sources.get(connector_type, []):
+                if field not in fields:
+                    fields.append(field)
+        return fields
 
     @property
     def source(self) -> Path | None:

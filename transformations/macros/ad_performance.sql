@@ -45,6 +45,7 @@
     {%- endif %}
     {{ to_money('sum(spend_reporting)') }} as spend_reporting,
     {{ to_money('sum(conversion_value_reporting)') }} as conversion_value_reporting
+    {{- passthrough_sums(account_currency) }}
 {%- endmacro %}
 
 {#- The columns every channel's platform totals staging model (`stg_<channel>__account_totals`) provides:

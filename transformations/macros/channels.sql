@@ -68,7 +68,7 @@
 
 {#- The union of a report's channel models, each selecting union_fields(union): a select statement. -#}
 {% macro channel_union(union) -%}
-    {{ union_channels(channel_models(union), union_fields(union)) }}
+    {{ union_channels(channel_models(union), union_fields(union), passthrough=(union == 'ad_performance')) }}
 {%- endmacro %}
 
 {#- Every union's columns, in order, with their kind (see mdp_type): what each `int_<channel>__<union>` model

@@ -2,7 +2,10 @@
     (clustered by `cluster_by`), delete+insert by date_day elsewhere (DuckDB). Call it at the top of the
     model and filter the model's input with `where date_day >= incremental_window_start()` inside
     is_incremental(). The test target `bigquery_emulator` (profiles.yml) builds no partitions: its
-    emulator cannot create partitioned tables, and only runs full builds (insert_overwrite needs both). -#}
+    emulator cannot create partitioned tables, and only runs full builds (insert_overwrite needs both).
+    on_schema_change append_new_columns (contracts allow it or fail): a passthrough metric added to pipeline.yaml adds
+    its column on the next build, its older days null until a rerun of their range; a removed metric's column stays
+    (null from then on) until a full refresh. -#}
 {% macro daily_incremental_config(cluster_by=['channel', 'account_id']) -%}
     {%- set on_bigquery = target.type == 'bigquery' -%}
     {%- set partitioned = on_bigquery and target.name != 'bigquery_emulator' -%}
@@ -12,7 +15,7 @@
         unique_key=(none if on_bigquery else 'date_day'),
         partition_by=({'field': 'date_day', 'data_type': 'date', 'granularity': 'day'} if partitioned else none),
         cluster_by=(cluster_by if on_bigquery else none),
-        on_schema_change='fail',
+        on_schema_change='append_new_columns',
     ) }}
 {%- endmacro %}
 

@@ -21,6 +21,7 @@ joined as (
         {{ fx_rate('performance') }} as fx_rate,
         {{ converted('performance.spend', 'performance') }} as spend_reporting,
         {{ converted('performance.conversion_value', 'performance') }} as conversion_value_reporting
+        {{- passthrough_converted('performance') }}
 
     from performance
     {{ fx_joins('performance') }}

@@ -43,6 +43,7 @@ final as (
         spend_reporting,
         conversion_value_reporting,
         {{ performance_ratios() }}
+        {{- passthrough_fact_columns() }}
 
     from performance
 

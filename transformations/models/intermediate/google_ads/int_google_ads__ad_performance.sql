@@ -18,4 +18,5 @@ select
     spend,
     conversions,
     conversion_value
+    {{- passthrough_columns('google_ads') }}
 from {{ ref('stg_google_ads__ad_performance') }}

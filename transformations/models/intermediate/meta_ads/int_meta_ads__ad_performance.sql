@@ -18,4 +18,5 @@ select
     spend,
     conversions,
     conversion_value
+    {{- passthrough_columns('meta_ads') }}
 from {{ ref('stg_meta_ads__ad_insights') }}

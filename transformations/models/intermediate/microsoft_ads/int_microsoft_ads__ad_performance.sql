@@ -19,4 +19,5 @@ select
     spend,
     conversions,
     conversion_value
+    {{- passthrough_columns('microsoft_ads') }}
 from {{ ref('stg_microsoft_ads__ad_performance') }}

@@ -30,6 +30,7 @@ renamed as (
         {{ meta_conversions('action_values', 'money') }} as conversion_value,
         cast(reach as {{ mdp_type('integer') }}) as reach,
         _loaded_at as loaded_at
+    {{- passthrough_columns('meta_ads') }}
 
     from source
 
