@@ -16,8 +16,8 @@ from sandbox.data import MICROSOFT, Account, AccountStructure, DailyRecord, mone
 from sandbox.segments import segment_weights, split_record
 from sandbox.truth import Truth, daterange
 
-# Every report request type is served (the connector's streams and custom reports): its rows are the same truth, grouped by the
-# attribute columns it asks for. The sandbox does not check a type's column list; the connector does.
+# Every report request type is served (the connector's streams and custom reports): its rows are the same truth,
+# grouped by the attribute columns it asks for. The sandbox does not check a type's column list; the connector does.
 REPORT_TYPE_PATTERN = re.compile(r"[A-Za-z]+ReportRequest")
 # Microsoft's TimeZoneType of the sandbox accounts' IANA zones (what GetAccount/SearchAccounts answer).
 TIME_ZONE_TYPES = {
