@@ -18,10 +18,12 @@ from sandbox.microsoft_streams import NETWORKS
 
 START, END = dt.date(2025, 3, 10), dt.date(2025, 3, 12)
 Make = Callable[..., MicrosoftAdsConnector]
+# The worked example of docs/connectors/microsoft_ads.md.
 BY_NETWORK = {
     "name": "campaign_by_network",
     "report_type": "CampaignPerformance",
-    "columns": ["CampaignId", "Network", "Impressions", "Clicks", "Spend", "Ctr", "AverageCpc"],
+    "aggregation": "Daily",
+    "columns": ["CampaignId", "Network", "Impressions", "Clicks", "Spend", "Conversions", "Ctr", "AverageCpc"],
 }
 
 
