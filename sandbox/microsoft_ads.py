@@ -28,7 +28,7 @@ from sandbox.http_sandbox import HttpSandbox
 from sandbox.microsoft_streams import (
     FORMAT_VERSION_1,
     FORMAT_VERSIONS,
-    REPORT_TYPES,
+    REPORT_TYPE_PATTERN,
     TIME_ZONE_TYPES,
     ReportWriter,
     report_csv,
@@ -254,8 +254,15 @@ class _Handler(BaseHTTPRequestHandler):
         if report_request is None:
             raise SoapFault(2100, "ReportingServiceNullReportRequest", "The report request is null.")
         report_type = (report_request.get(f"{{{XSI_NS}}}type") or "").split(":")[-1]
-        if report_type not in REPORT_TYPES:
+        if not REPORT_TYPE_PATTERN.fullmatch(report_type):
             raise SoapFault(2101, "ReportingServiceInvalidReportType", f"Unknown report type {report_type!r}.")
+        aggregation = _text(report_request, "Aggregation") or "Summary"
+        if aggregation != "Daily":
+            raise SoapFault(
+                2013,
+                "ReportingServiceInvalidReportAggregation",
+                f"The sandbox writes Daily reports, not {aggregation}.",
+            )
         account_ids = [e.text or "" for e in report_request.iter() if _local(e.tag) == "long"]
         if len(account_ids) != 1 or account_ids[0] != account_id:
             raise SoapFault(2004, "ReportingServiceInvalidAccountIdInScope", "Scope.AccountIds must be the account.")
@@ -328,7 +335,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _rows(self, report: _Report) -> list[dict[str, str]]:
         writer = ReportWriter(self.state.truth, report.account)
-        rows = writer.rows(report.report_type, report.start, report.end, report.as_of, report.format_version)
+        rows = writer.rows(report.columns, report.start, report.end, report.as_of, report.format_version)
         return without_first_campaign(rows, "CampaignId") if report.rows_missing else rows
 
     def _csv(self, report: _Report) -> str:

@@ -1,10 +1,12 @@
 """The Microsoft Advertising sandbox's report rows: the truth's ad-level records, and their exact splits by
-keyword, search query, country/state and device, written as the Reporting service writes a CSV report."""
+keyword, search query, country/state, device, network, age group and gender, grouped by the attribute columns a
+request lists (as the Reporting service groups a report's rows), written as it writes a CSV report."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -14,15 +16,9 @@ from sandbox.data import MICROSOFT, Account, AccountStructure, DailyRecord, mone
 from sandbox.segments import segment_weights, split_record
 from sandbox.truth import Truth, daterange
 
-# Report request type -> the report's name (the header's "Report Name" is the request's ReportName).
-REPORT_TYPES = (
-    "AdPerformanceReportRequest",
-    "KeywordPerformanceReportRequest",
-    "SearchQueryPerformanceReportRequest",
-    "GeographicPerformanceReportRequest",
-    "CampaignPerformanceReportRequest",
-    "AccountPerformanceReportRequest",
-)
+# Every report request type is served (the connector's streams and custom reports): its rows are the same truth,
+# grouped by the attribute columns it asks for. The sandbox does not check a type's column list; the connector does.
+REPORT_TYPE_PATTERN = re.compile(r"[A-Za-z]+ReportRequest")
 # Microsoft's TimeZoneType of the sandbox accounts' IANA zones (what GetAccount/SearchAccounts answer).
 TIME_ZONE_TYPES = {
     "Europe/Paris": "BrusselsCopenhagenMadridParis",
@@ -50,6 +46,33 @@ _GEOGRAPHY = {
     "Asia/Kuwait": ("Kuwait", ("Al Asimah", "Hawalli", "Al Ahmadi")),
 }
 DEVICES = ("Computer", "Smartphone", "Tablet")
+NETWORKS = ("Microsoft sites and select traffic", "Syndicated search partners", "Audience network")
+AGE_GROUPS = ("25-34", "35-49", "18-24", "50-64", "65+")
+GENDERS = ("Female", "Male", "Unknown")
+# The statistics the sandbox computes (with CurrencyCode, the cells Amounts writes); every other requested
+# column is an attribute the rows are grouped by (empty when the sandbox has no value for it, which the
+# connector reads as 0 for an additive statistic and null otherwise).
+STATISTICS = frozenset(
+    {
+        "CurrencyCode",
+        "Impressions",
+        "Clicks",
+        "Spend",
+        "Conversions",
+        "Revenue",
+        "AllConversions",
+        "AllRevenue",
+        "ViewThroughConversions",
+        "Ctr",
+        "AverageCpc",
+        "AverageCpm",
+        "ConversionRate",
+        "CostPerConversion",
+        "ReturnOnAdSpend",
+    }
+)
+_KEYWORD_COLUMNS = frozenset({"KeywordId", "Keyword", "BidMatchType", "SearchQuery", "DeliveredMatchType"})
+_GEO_COLUMNS = frozenset({"Country", "State", "LocationType"})
 # ReportRequest.FormatVersion values: a request without one gets 1.0 (thousands separators); 2.0 writes plain numbers.
 FORMAT_VERSION_1 = "1.0"
 FORMAT_VERSION_2 = "2.0"
@@ -69,6 +92,7 @@ class Amounts:
     cost_micros: int = 0
     conversions_centi: int = 0
     revenue_micros: int = 0
+    view_through: int = 0
 
     def add(self, record: DailyRecord) -> None:
         self.impressions += record.impressions
@@ -76,19 +100,37 @@ class Amounts:
         self.cost_micros += record.cost_micros
         self.conversions_centi += record.conversions_centi
         self.revenue_micros += record.conversions_value_micros
+        self.view_through += record.view_through_conversions
 
     def cells(self, currency: str, format_version: str) -> Cells:
         """The metric cells as the report's FormatVersion writes them: 1.0 (the default) groups the thousands of
         Impressions, Clicks, Spend and Revenue with commas ("12,345"), 2.0 does not. Money has the currency's
         decimal places ("12345" JPY, "12.34" EUR, "1.234" KWD)."""
         grouped = format_version != FORMAT_VERSION_2
+        conversions = Decimal(self.conversions_centi) / 100
+        cost = Decimal(self.cost_micros) / 1_000_000
+        revenue = Decimal(self.revenue_micros) / 1_000_000
+
+        def ratio(numerator: Decimal, denominator: Decimal, scale: int = 1, suffix: str = "") -> str:
+            return f"{numerator * scale / denominator:.2f}{suffix}" if denominator else ""
+
         return {
             "CurrencyCode": currency,
             "Impressions": f"{self.impressions:,}" if grouped else str(self.impressions),
             "Clicks": f"{self.clicks:,}" if grouped else str(self.clicks),
             "Spend": money_text(self.cost_micros, currency, grouped=grouped),
-            "Conversions": f"{Decimal(self.conversions_centi) / 100:.2f}",
+            "Conversions": f"{conversions:.2f}",
             "Revenue": money_text(self.revenue_micros, currency, grouped=grouped),
+            # All conversions: the click conversions and the view-through ones (Audience network).
+            "AllConversions": f"{conversions + self.view_through:.2f}",
+            "AllRevenue": money_text(self.revenue_micros, currency, grouped=grouped),
+            "ViewThroughConversions": str(self.view_through),
+            "Ctr": ratio(Decimal(self.clicks), Decimal(self.impressions), 100, "%"),
+            "AverageCpc": ratio(cost, Decimal(self.clicks)),
+            "AverageCpm": ratio(cost, Decimal(self.impressions), 1000),
+            "ConversionRate": ratio(conversions, Decimal(self.clicks), 100, "%"),
+            "CostPerConversion": ratio(cost, conversions),
+            "ReturnOnAdSpend": ratio(revenue, cost),
         }
 
 
@@ -130,66 +172,92 @@ class ReportWriter:
         self.unit = money_unit_micros(account.currency)
 
     def rows(
-        self, report_type: str, start: date, end: date, as_of: date | None, format_version: str = FORMAT_VERSION_1
+        self, columns: Sequence[str], start: date, end: date, as_of: date | None, format_version: str = FORMAT_VERSION_1
     ) -> list[Cells]:
+        """One row per day and distinct values of the requested attribute columns, its statistics summed over the
+        truth (whatever the report type: the attribute columns decide the rows, as in the Reporting service)."""
+        wanted = frozenset(columns)
+        attributes = [c for c in columns if c not in STATISTICS]
         grouped: dict[tuple[str, ...], tuple[Cells, Amounts]] = {}
         for day in daterange(start, end):
             for record in self.truth.records(MICROSOFT, self.account.account_id, day, as_of):
-                for cells, part in self._slices(report_type, record):
+                for cells, part in self._slices(record, wanted):
                     base = {"TimePeriod": day.isoformat(), "AccountId": self.account.account_id, **cells}
-                    key = tuple(base.values())
-                    entry = grouped.setdefault(key, (base, Amounts()))
+                    shown = {c: base.get(c, "") for c in attributes}
+                    entry = grouped.setdefault(tuple(shown.values()), (shown, Amounts()))
                     entry[1].add(part)
         return [
             {**cells, **amounts.cells(self.account.currency, format_version)} for cells, amounts in grouped.values()
         ]
 
-    def _slices(self, report_type: str, record: DailyRecord) -> Iterator[tuple[Cells, DailyRecord]]:
+    def _slices(self, record: DailyRecord, wanted: frozenset[str]) -> Iterator[tuple[Cells, DailyRecord]]:
+        """The record's entity cells, split (exactly) by each breakdown the requested columns name: device,
+        location, keyword and search query, network, age group, gender."""
         s = self.structure
         campaign = s.campaign_by_id[record.campaign_id]
-        campaign_cells = {"CampaignId": campaign.campaign_id, "CampaignName": campaign.name}
-        if report_type == "AccountPerformanceReportRequest":
-            yield {}, record
-            return
-        if report_type == "CampaignPerformanceReportRequest":
-            for device, part in zip(DEVICES, _split(record, DEVICES, self.unit, record.ad_id, record.day), strict=True):
-                yield {**campaign_cells, "DeviceType": device}, part
-            return
-        if report_type == "GeographicPerformanceReportRequest":
-            country, states = _GEOGRAPHY.get(self.account.time_zone, ("United States", ("California",)))
-            for state, part in zip(
-                states, _split(record, states, self.unit, "geo", record.ad_id, record.day), strict=True
-            ):
-                yield {**campaign_cells, "Country": country, "State": state, "LocationType": "Physical location"}, part
-            return
-        assert record.ad_group_id is not None
-        assert record.ad_id is not None
-        group = s.ad_group_by_id[record.ad_group_id]
-        group_cells = {**campaign_cells, "AdGroupId": group.ad_group_id, "AdGroupName": group.name}
-        if report_type == "AdPerformanceReportRequest":
+        cells: Cells = {
+            "AccountName": self.account.name,
+            "CampaignId": campaign.campaign_id,
+            "CampaignName": campaign.name,
+            "CampaignType": campaign.channel_type,
+        }
+        if record.ad_group_id is not None:
+            group = s.ad_group_by_id[record.ad_group_id]
+            cells |= {"AdGroupId": group.ad_group_id, "AdGroupName": group.name}
+        if record.ad_id is not None:
             ad = s.ad_by_id[record.ad_id]
-            yield (
-                {
-                    "AccountName": self.account.name,
-                    **group_cells,
-                    "AdId": ad.ad_id,
-                    "AdTitle": ad.name,
-                    "AdType": ad.name.rsplit(" ", 1)[0],
-                },
-                record,
-            )
-            return
-        words = keywords(self.truth.data.seed, s, group.ad_group_id)
-        for word, part in zip(words, _split(record, words, self.unit, "kw", record.ad_id, record.day), strict=True):
-            keyword_cells = {**group_cells, "KeywordId": word.keyword_id, "Keyword": word.text}
-            if report_type == "KeywordPerformanceReportRequest":
-                yield {**keyword_cells, "BidMatchType": word.match_type}, part
+            cells |= {"AdId": ad.ad_id, "AdTitle": ad.name, "AdType": ad.name.rsplit(" ", 1)[0]}
+        parts: list[tuple[Cells, DailyRecord]] = [(cells, record)]
+        if "DeviceType" in wanted:
+            parts = [
+                ({**c, "DeviceType": device}, piece)
+                for c, part in parts
+                for device, piece in zip(
+                    DEVICES, _split(part, DEVICES, self.unit, record.ad_id, record.day), strict=True
+                )
+            ]
+        if wanted & _GEO_COLUMNS:
+            country, states = _GEOGRAPHY.get(self.account.time_zone, ("United States", ("California",)))
+            parts = [
+                ({**c, "Country": country, "State": state, "LocationType": "Physical location"}, piece)
+                for c, part in parts
+                for state, piece in zip(
+                    states, _split(part, states, self.unit, "geo", record.ad_id, record.day), strict=True
+                )
+            ]
+        if wanted & _KEYWORD_COLUMNS and record.ad_group_id is not None:
+            parts = [split for c, part in parts for split in self._keywords(c, part, record, wanted)]
+        for column, values in (("Network", NETWORKS), ("AgeGroup", AGE_GROUPS), ("Gender", GENDERS)):
+            if column in wanted:
+                parts = [
+                    ({**c, column: value}, piece)
+                    for c, part in parts
+                    for value, piece in zip(
+                        values, _split(part, values, self.unit, column, record.ad_id, record.day), strict=True
+                    )
+                ]
+        yield from parts
+
+    def _keywords(
+        self, cells: Cells, part: DailyRecord, record: DailyRecord, wanted: frozenset[str]
+    ) -> Iterator[tuple[Cells, DailyRecord]]:
+        assert record.ad_group_id is not None
+        words = keywords(self.truth.data.seed, self.structure, record.ad_group_id)
+        for word, piece in zip(words, _split(part, words, self.unit, "kw", record.ad_id, record.day), strict=True):
+            keyword_cells = {
+                **cells,
+                "KeywordId": word.keyword_id,
+                "Keyword": word.text,
+                "BidMatchType": word.match_type,
+            }
+            if "SearchQuery" not in wanted:
+                yield keyword_cells, piece
                 continue
             queries = [word.text + suffix for suffix in _QUERY_SUFFIXES[:2]]
-            for query, piece in zip(
-                queries, _split(part, queries, self.unit, "q", word.keyword_id, record.day), strict=True
+            for query, bit in zip(
+                queries, _split(piece, queries, self.unit, "q", word.keyword_id, record.day), strict=True
             ):
-                yield {**keyword_cells, "SearchQuery": query, "DeliveredMatchType": word.match_type}, piece
+                yield {**keyword_cells, "SearchQuery": query, "DeliveredMatchType": word.match_type}, bit
 
 
 def report_csv(

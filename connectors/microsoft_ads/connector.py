@@ -16,16 +16,21 @@ from pydantic import SecretStr
 
 from connectors.base import TOTALS_STREAM, Account, Connector, ConnectorSettings, Extracted, Stream, zero_totals
 from connectors.kit.accounts import AccountCache, FatalAccounts
+from connectors.kit.custom import CustomColumn, CustomStream, custom_stream
+from connectors.microsoft_ads import custom
+from connectors.microsoft_ads.api import METRIC_KINDS
 from connectors.microsoft_ads.exceptions import MicrosoftAdsError
-from connectors.microsoft_ads.rows import BadReport, ReportBatch
+from connectors.microsoft_ads.rows import FIELDS, BadReport, ReportBatch, ReportLayout
 from connectors.microsoft_ads.schema import REPORT_TABLES
 from connectors.microsoft_ads.settings import (
     CUSTOMER_SERVICE,
     DEFAULT_LOOKBACK_DAYS,
     PERMISSION_CODES,
+    REPORT_QUERIES,
     TIME_ZONES,
     TOKEN_CODES,
     MicrosoftAdsSettings,
+    ReportQuery,
     check_account_id,
 )
 from mdp.errors import ConnectorError
@@ -39,11 +44,16 @@ logger = logging.getLogger(__name__)
 STREAMS: tuple[Stream, ...] = tuple(Stream(name, spec) for name, spec in REPORT_TABLES.items())
 INACTIVE_STATUSES = frozenset({"Inactive", "Draft"})
 PAGE_SIZE = 1000
+CHANNEL = "microsoft_ads"
+PRIMARY_STREAM = "ad_performance"
+# Report columns -> (raw column, kind) of the columns every custom report requests.
+_CUSTOM_KEY_FIELDS = {name: FIELDS[name] for name in ("TimePeriod", "AccountId", "CurrencyCode")}
 
 
 class MicrosoftAdsConnector(Connector):
     """`type: microsoft_ads`: raw_microsoft_ads.ad_performance (one row per day and ad, the primary stream) and
-    the keyword, search query, geographic and device reports."""
+    the keyword, search query, geographic and device reports; the configuration's `custom_reports` (one raw
+    table each) and passthrough fields (pt_ columns of ad_performance)."""
 
     type_name: ClassVar[str] = "microsoft_ads"
     display_name: ClassVar[str] = "Microsoft Ads"
@@ -52,6 +62,7 @@ class MicrosoftAdsConnector(Connector):
     streams: tuple[Stream, ...] = STREAMS
     default_lookback_days: ClassVar[int] = DEFAULT_LOOKBACK_DAYS
     totals_stream: ClassVar[str | None] = TOTALS_STREAM
+    supports_passthrough: ClassVar[bool] = True
     dbt_models: ClassVar[Mapping[str, str]] = {
         "ad_performance": "int_microsoft_ads__ad_performance",
         "account_totals": "int_microsoft_ads__account_totals",
@@ -74,6 +85,44 @@ class MicrosoftAdsConnector(Connector):
         self._accounts = AccountCache()
         self._fatal: FatalAccounts[MicrosoftAdsError] = FatalAccounts(_stays_refused, _refused_again)
 
+    def custom_streams(self) -> tuple[Stream, ...]:
+        """One raw table per `custom_reports` entry (validated with the settings, against the SDK's WSDL)."""
+        return tuple(
+            custom_stream(
+                CHANNEL,
+                report.name,
+                custom.custom_columns(report),
+                description=f"Microsoft Advertising {report.report.name} (Aggregation=Daily) of the columns "
+                f"{', '.join(report.requested)}: one row per day x account x the attribute columns "
+                f"(custom_reports {report.name!r} of connector {self.name!r}).",
+                where=f"connectors.{self.name}.custom_reports[{index}]",
+            )
+            for index, report in enumerate(self.settings.custom_reports)
+        )
+
+    def passthrough_columns(self) -> tuple[CustomColumn, ...]:
+        """The pt_ columns of `passthrough_fields`: AdPerformanceReport statistics requested with ad_performance."""
+        return custom.passthrough_columns(self.settings.passthrough_fields, REPORT_QUERIES[PRIMARY_STREAM].columns)
+
+    def report(self, stream: str) -> tuple[ReportQuery, ReportLayout]:
+        """What the Reporting service is asked for on `stream` and how its file becomes records: a built-in report
+        (ad_performance with the passthrough fields), or a custom report."""
+        spec = self.stream(stream)
+        if isinstance(spec, CustomStream):
+            entry = next(r for r in self.settings.custom_reports if f"custom_{r.name}" == stream)
+            fields = dict(_CUSTOM_KEY_FIELDS)
+            for column in spec.columns:
+                fields[column.source] = (column.name, _custom_kind(column))
+            query = ReportQuery(entry.report_type, entry.report.scope_type, entry.requested)
+            return query, ReportLayout(query.columns, fields, spec.table, spec.key)
+        query = REPORT_QUERIES[stream]
+        if stream != PRIMARY_STREAM or not self.settings.passthrough_fields:
+            return query, ReportLayout(query.columns, FIELDS, spec.table)
+        extra = self.passthrough_columns()
+        fields = {**FIELDS, **{c.source: (c.name, _custom_kind(c)) for c in extra}}
+        query = ReportQuery(query.request_type, query.scope_type, (*query.columns, *(c.source for c in extra)))
+        return query, ReportLayout(query.columns, fields, spec.table)
+
     def list_accounts(self) -> list[Account]:
         """The configured accounts, or every active account of the customer (SearchAccounts)."""
         return self._accounts.listed(self.settings.accounts, self._discover)
@@ -93,6 +142,7 @@ class MicrosoftAdsConnector(Connector):
             MicrosoftAdsError: token, permission or request errors (the account's other chunks fail at once).
         """
         spec = self.stream(stream).table  # an unknown stream fails before any call
+        query, layout = self.report(stream)
         try:
             account_id = check_account_id(account.strip())
         except ValueError as error:
@@ -107,11 +157,11 @@ class MicrosoftAdsConnector(Connector):
             from connectors.microsoft_ads.reports import ReportRunner  # the SDK, on first use (see _session)
 
             runner = ReportRunner(session, self.settings, account_id, sleep=self._sleep, clock=self._clock)
-            text = runner.csv(stream, start, end)
+            text = runner.csv(stream, start, end, query)
         except MicrosoftAdsError as error:
             self._fatal.remember(account_id, error)
             raise
-        batch = ReportBatch(stream, info, start, end)
+        batch = ReportBatch(stream, info, start, end, layout)
         if text is not None:
             try:
                 batch.add(text)
@@ -204,6 +254,15 @@ class MicrosoftAdsConnector(Connector):
             if len(items) < PAGE_SIZE:
                 return found
             index += 1
+
+
+def _custom_kind(column: CustomColumn) -> str:
+    """How rows.parse_row reads a custom column: a statistic by its kind, an id attribute as an id, else text."""
+    kind = METRIC_KINDS.get(column.source)
+    if kind is not None:
+        return kind
+    known = FIELDS.get(column.source)
+    return known[1] if known is not None and known[1] in ("id", "text") else "text"
 
 
 def _stays_refused(error: MicrosoftAdsError) -> bool:

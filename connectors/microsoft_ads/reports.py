@@ -24,6 +24,7 @@ from connectors.microsoft_ads.settings import (
     REPORT_STATUS_SUCCESS,
     REPORTING_SERVICE,
     MicrosoftAdsSettings,
+    ReportQuery,
 )
 
 logger = logging.getLogger(__name__)
@@ -37,9 +38,12 @@ def poll_waits(initial: float, maximum: float) -> Iterator[float]:
         wait = min(maximum, wait * 2 if wait > 0 else maximum)
 
 
-def report_request(service: ServiceClient, stream: str, account_id: str, start: dt.date, end: dt.date) -> Any:
-    """The SDK object of one daily report request of `stream` for one account over start..end."""
-    query = REPORT_QUERIES[stream]
+def report_request(
+    service: ServiceClient, stream: str, account_id: str, start: dt.date, end: dt.date, query: ReportQuery | None = None
+) -> Any:
+    """The SDK object of one daily report request of `stream` (its `query`, by default the built-in stream's) for
+    one account over start..end."""
+    query = query or REPORT_QUERIES[stream]
     factory = service.factory
     request = factory.create(query.request_type)
     request.Format = "Csv"
@@ -97,7 +101,7 @@ class ReportRunner:
             self._service = self.session.service(REPORTING_SERVICE, self.account_id)
         return self._service
 
-    def csv(self, stream: str, start: dt.date, end: dt.date) -> str | None:
+    def csv(self, stream: str, start: dt.date, end: dt.date, query: ReportQuery | None = None) -> str | None:
         """The report file's text, or None when the report has no rows (no download URL).
 
         Raises:
@@ -105,7 +109,7 @@ class ReportRunner:
             MicrosoftAdsError: token, permission or request errors.
         """
         what = f"account {self.account_id} {stream} report {start}..{end}"
-        request = report_request(self.service, stream, self.account_id, start, end)
+        request = report_request(self.service, stream, self.account_id, start, end, query)
         request_id = self.session.call(self.service, "SubmitGenerateReport", f"{what}: submit", ReportRequest=request)
         url = self._wait(str(request_id), what)
         return None if url is None else self._download(url, what)

@@ -7,7 +7,7 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -17,6 +17,7 @@ from connectors.kit.rows import BadRow, RowCollector
 from connectors.microsoft_ads.schema import REPORT_TABLES
 from connectors.microsoft_ads.settings import COUNTRY_CODES, REPORT_QUERIES
 from mdp.numbers import NumberFormatError, parse_decimal
+from mdp.schema import TableSpec
 
 _MONEY_QUANTUM = Decimal("0.000001")
 _MONEY_LIMIT = Decimal(10) ** 12  # decimal128(18, 6)
@@ -50,6 +51,22 @@ FIELDS: dict[str, tuple[str, str]] = {
     "Conversions": ("conversions", "number"),
     "Revenue": ("revenue", "money"),
 }
+
+
+@dataclass(frozen=True)
+class ReportLayout:
+    """How one report file becomes raw records: its columns in order, each column's raw name and kind, the raw
+    table, and the key a second row may not repeat (None: no check)."""
+
+    columns: tuple[str, ...]
+    fields: Mapping[str, tuple[str, str]]
+    table: TableSpec
+    key: tuple[str, ...] | None = None
+
+
+def built_in_layout(stream: str) -> ReportLayout:
+    """The layout of one of the connector's own report streams."""
+    return ReportLayout(REPORT_QUERIES[stream].columns, FIELDS, REPORT_TABLES[stream])
 
 
 @dataclass(frozen=True)
@@ -103,8 +120,16 @@ class BadReport(ValueError):
     """The report file as a whole does not match its request."""
 
 
-def parse_row(row: ReportRow, columns: Sequence[str], account: Account) -> dict[str, Any]:
-    """One report line as a raw record (its account and day are checked by the collector).
+def parse_row(
+    row: ReportRow,
+    columns: Sequence[str],
+    account: Account,
+    fields: Mapping[str, tuple[str, str]] = FIELDS,
+    table: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """One report line as a raw record (its account and day are checked by the collector); `table` names the
+    raw table's columns when the account's name, time zone and the country code are to be added only where
+    the table has them (default: always).
 
     Raises:
         BadRow: the reason it must go to quarantine instead.
@@ -113,15 +138,20 @@ def parse_row(row: ReportRow, columns: Sequence[str], account: Account) -> dict[
         raise BadRow("malformed", f"line {row.line}: {len(row.cells)} fields, expected {len(columns)}")
     record: dict[str, Any] = {}
     for column, raw in zip(columns, row.cells, strict=True):
-        name, kind = FIELDS[column]
+        name, kind = fields[column]
         record[name] = _value(raw.strip(), kind, column)
     record["account_currency"] = record.get("account_currency") or account.currency
     if not record["account_currency"]:
         raise BadRow("missing_value", f"line {row.line}: CurrencyCode empty and the account's currency unknown")
-    if record.get("account_name") is None:
+
+    def wanted(name: str) -> bool:
+        return table is None or name in table
+
+    if wanted("account_name") and record.get("account_name") is None:
         record["account_name"] = account.name
-    record["account_timezone"] = account.time_zone
-    if "country" in record:
+    if wanted("account_timezone"):
+        record["account_timezone"] = account.time_zone
+    if "country" in record and wanted("country_code"):
         record["country_code"] = COUNTRY_CODES.get(record["country"] or "")
     return record
 
@@ -129,6 +159,15 @@ def parse_row(row: ReportRow, columns: Sequence[str], account: Account) -> dict[
 def _value(raw: str, kind: str, column: str) -> Any:
     if kind == "text" or (kind == "currency" and raw in _EMPTY):
         return None if raw in _EMPTY else raw
+    if kind in ("ratio", "money_rate"):  # an average or a ratio: empty when there is nothing to divide by
+        if raw in _EMPTY:
+            return None
+        number = _decimal(raw.removesuffix("%").strip(), column)
+        if kind == "ratio":
+            return float(number)
+        if abs(number) >= _MONEY_LIMIT:
+            raise BadRow("out_of_range", f"{column} {raw!r}")
+        return number.quantize(_MONEY_QUANTUM, rounding=ROUND_HALF_EVEN)
     if raw in _EMPTY:
         if kind in ("count", "number", "money"):
             return 0 if kind == "count" else (0.0 if kind == "number" else Decimal(0))
@@ -181,18 +220,23 @@ class ReportBatch:
     """The rows of one account's report file for one stream: records and quarantined lines. A report's rows
     are not checked for duplicates (they never were: the Reporting service aggregates by its columns)."""
 
-    def __init__(self, stream: str, account: Account, start: dt.date, end: dt.date) -> None:
+    def __init__(
+        self, stream: str, account: Account, start: dt.date, end: dt.date, layout: ReportLayout | None = None
+    ) -> None:
         self.stream, self.account = stream, account
-        self.collector = RowCollector(REPORT_TABLES[stream], account.id, start, end, key=None)
+        self.layout = layout or built_in_layout(stream)
+        self.collector = RowCollector(self.layout.table, account.id, start, end, key=self.layout.key)
         self.records, self.quarantine = self.collector.rows, self.collector.quarantine
         self.skipped: list[str] = []
 
     def add(self, text: str) -> None:
-        columns = REPORT_QUERIES[self.stream].columns
+        layout = self.layout
+        columns = layout.columns
+        names = layout.table.schema.names
         lines, self.skipped = report_lines(text, columns)
         for row in lines:
             try:
-                record = parse_row(row, columns, self.account)
+                record = parse_row(row, columns, self.account, layout.fields, names)
             except BadRow as bad:
                 self.collector.reject([bad.reason], _row_day(row), _json(row, columns))
                 continue

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, Field, field_validator
 
 from connectors.base import ConnectorSettings
 from connectors.kit.settings import listed_once
+from connectors.microsoft_ads.custom import CustomReport, check_unique_names
 from mdp.identifiers import ascii_digits
 
 API_VERSION = 13
@@ -235,6 +236,16 @@ class MicrosoftAdsSettings(ConnectorSettings):
     poll_initial_seconds: float = Field(2.0, ge=0, le=600)
     poll_max_seconds: float = Field(60.0, gt=0, le=3600)
     report_timeout_seconds: float = Field(1800.0, gt=0, le=86400)
+    custom_reports: list[CustomReport] = Field(
+        default_factory=list,
+        description="reports of the user's columns, each landed as raw_microsoft_ads.custom_<name> "
+        "(connectors/microsoft_ads/custom.py)",
+    )
+
+    @field_validator("custom_reports")
+    @classmethod
+    def _unique_reports(cls, reports: list[CustomReport]) -> list[CustomReport]:
+        return check_unique_names(reports)
 
     @field_validator("accounts")
     @classmethod
