@@ -55,6 +55,7 @@ SUMMED_MARTS = (
     "account_report",
     "campaign_report",
     "ad_group_report",
+    "url_report",
     *MIXED_ACCOUNTS,
 )
 KIND_OF_METRIC = {"integer": "integer", "number": "float", "money": "money"}
