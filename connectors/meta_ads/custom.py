@@ -428,8 +428,13 @@ def entry_columns(entry: Entry) -> list[CustomColumn]:
         if info.kind in LIST_KINDS:
             for window in entry.action_attribution_windows:
                 doc = f"{name} in the {window} attribution window"
-                columns.append(_metric(f"{name}:{window}", info, doc, f"{column_name(name)}_{column_name(window)}"))
+                columns.append(_metric(f"{name}:{window}", info, doc, window_column(name, window)))
     return columns
+
+
+def window_column(field: str, window: str) -> str:
+    """The column of a list field's attribution window: `actions` + `7d_click` -> `actions_7d_click`."""
+    return column_name(f"{field}_{window}")
 
 
 def _metric(source: str, info: FieldInfo, doc: str, name: str) -> CustomColumn:
@@ -563,7 +568,7 @@ def _exploded(raw: Mapping[str, Any], entry: Entry, base: dict[str, Any]) -> lis
             for window in entry.action_attribution_windows:
                 label = f"{name}[{action_type}].{window}"
                 value = typed(item.get(window), info, label)
-                record[f"{column_name(name)}_{column_name(window)}"] = _missing(info) if value is None else value
+                record[window_column(name, window)] = _missing(info) if value is None else value
     return list(records.values())
 
 
