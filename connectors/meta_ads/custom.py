@@ -569,6 +569,13 @@ def _exploded(raw: Mapping[str, Any], entry: Entry, base: dict[str, Any]) -> lis
                 label = f"{name}[{action_type}].{window}"
                 value = typed(item.get(window), info, label)
                 record[window_column(name, window)] = _missing(info) if value is None else value
+    # A list without an entry for a key another list has: Graph leaves zero entries out.
+    for name in entry.lists:
+        info = FIELDS[name]
+        wanted = [column_name(name), *(window_column(name, w) for w in entry.action_attribution_windows)]
+        for record in records.values():
+            for column in wanted:
+                record.setdefault(column, _missing(info))
     return list(records.values())
 
 

@@ -278,7 +278,7 @@ def test_list_fields_explode_by_action_type_and_action_breakdowns() -> None:
     assert iphone["action_values_7d_click"] == Decimal("20")
     desktop = keyed["purchase", "desktop"]
     assert desktop["actions_7d_click"] == 0.0
-    assert desktop.get("action_values") is None
+    assert desktop["action_values"] == Decimal(0)  # Graph leaves zero entries out
     assert sum(r["actions"] for r in records) == 14.0  # nothing counted twice
 
 
