@@ -14,8 +14,10 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+import yaml
 
 from connectors.meta_ads.connector import MetaAdsConnector
+from mdp import paths
 from sandbox import MetaSandbox
 from sandbox.faults import Fault
 
@@ -164,3 +166,19 @@ def test_custom_streams_retry_and_run_like_the_built_in_ones(
     units = [(name, account, START, END) for name in ("custom_video_by_device", "custom_spend_by_device")]
     connector.prepare(units)  # started and polled together, then read by extract
     assert extract(connector, "custom_spend_by_device", account)
+
+
+def test_the_docs_worked_example_runs_against_the_sandbox(make_connector: Make, meta_sandbox: MetaSandbox) -> None:
+    text = (paths.PROJECT_ROOT / "docs" / "connectors" / "meta_ads.md").read_text(encoding="utf-8")
+    block = text.split("<!-- worked example: custom insights")[1].split("```yaml\n")[1].split("```")[0]
+    [section] = yaml.safe_load(block)["connectors"]
+    keys = ("custom_insights", "passthrough_fields")
+    connector = make_connector(**{key: section[key] for key in keys})
+    account = meta_sandbox.account_ids[0]
+    for entry in section["custom_insights"]:
+        rows = extract(connector, f"custom_{entry['name']}", account)
+        assert rows, entry["name"]
+        assert connector.stream(f"custom_{entry['name']}").table.name == f"raw_meta_ads.custom_{entry['name']}"
+    ads = extract(connector, "ad_insights", account)
+    assert sum(r["pt_video_p100_watched_actions"] for r in ads) > 0
+    assert sum(r["pt_actions_link_click"] for r in ads) > 0
