@@ -55,6 +55,7 @@ INSIGHTS_FIELDS = frozenset(
         "action_values",
         "date_start",
         "date_stop",
+        *meta_streams.VIDEO_FIELDS,
     }
 )
 LEVELS = ("account", "campaign", "adset", "ad")
@@ -178,6 +179,11 @@ class _InsightsRequest:
     increment: int | None  # days per row bucket; None = whole range
     breakdowns: tuple[str, ...] = ()
     windows: tuple[str, ...] = ()  # action_attribution_windows
+    action_breakdowns: tuple[str, ...] = ("action_type",)
+
+    @property
+    def video(self) -> bool:
+        return any(name in meta_streams.VIDEO_FIELDS for name in self.fields)
 
 
 class _State:
@@ -447,7 +453,7 @@ class _Router:
                 raise _param_error(
                     f"action_attribution_windows[{index}] must be one of the following values: {allowed}"
                 )
-        return _InsightsRequest(fields, level, since, until, increment, breakdowns, windows)
+        return _InsightsRequest(fields, level, since, until, increment, breakdowns, windows, action_breakdowns)
 
     def _page(
         self, rows: list[dict[str, Any]], row_faults: Sequence[Fault], headers: dict[str, str]
@@ -642,6 +648,9 @@ def _insights_rows(truth: Truth, account: Account, request: _InsightsRequest) ->
             bucket_end = min(bucket_start + timedelta(days=request.increment - 1), request.until)
             bucket = (bucket_start, bucket_end)
         for record in truth.records(META, account.account_id, day, as_of):
+            if request.video and record.ad_id is not None:
+                video_ad = structure.ad_by_id[record.ad_id].name.startswith("Video")
+                record = meta_streams.with_video(seed, record, video_ad)
             entity = (record.campaign_id, record.ad_group_id, record.ad_id)[:level_index]
             if not request.breakdowns:
                 groups.setdefault((bucket, *entity, ()), []).append(record)
@@ -654,9 +663,18 @@ def _insights_rows(truth: Truth, account: Account, request: _InsightsRequest) ->
         (start, stop), segment, first = key[0], key[-1], records[0]
         values = _entity_values(seed, structure, first, as_of)
         values |= _metric_values(records, _money(account.currency))
-        if request.windows:
-            window_key = (start.isoformat(), *key[1:-1], *segment)
-            money = _money(account.currency)
+        window_key = (start.isoformat(), *key[1:-1], *segment)
+        money = _money(account.currency)
+        if request.video or request.action_breakdowns != ("action_type",):
+            lists = meta_streams.action_lists(seed, account, records, request.action_breakdowns, request.fields, money)
+            if request.action_breakdowns != ("action_type",):
+                values = {k: v for k, v in values.items() if k not in ("actions", "action_values")}
+                if request.windows:
+                    meta_streams.add_entry_windows(lists, request.windows, seed, window_key, money)
+                values |= lists
+            else:
+                values |= {k: v for k, v in lists.items() if k not in ("actions", "action_values")}
+        if request.windows and request.action_breakdowns == ("action_type",):
             meta_streams.add_windows(values, request.windows, seed, window_key, _value_micros(records), money)
         row = {}
         for name in request.fields:
@@ -714,7 +732,7 @@ def _metric_values(records: Sequence[DailyRecord], money: Callable[[int], str]) 
     actions: dict[str, int] = {}
     values: dict[str, int] = {}
     for r in records:
-        for action_type, n in r.actions:
+        for action_type, n in meta_streams.without_video(r.actions):
             actions[action_type] = actions.get(action_type, 0) + n
         for action_type, micros in r.action_value_micros:
             values[action_type] = values.get(action_type, 0) + micros

@@ -188,7 +188,7 @@ def check_breakdowns(breakdowns: Sequence[str], action_breakdowns: Sequence[str]
         return f"Current combination of data breakdown columns ({columns}) is invalid"
     if any(name not in FAMILIES for name in breakdowns) or len({FAMILIES[b] for b in breakdowns}) > 1:
         return f"breakdowns {list(breakdowns)} are valid but not modelled by the sandbox"
-    if any(name != "action_type" for name in action_breakdowns):
+    if any(name not in MODELLED_ACTION_BREAKDOWNS for name in action_breakdowns):
         return f"action_breakdowns {list(action_breakdowns)} are valid but not modelled by the sandbox"
     return None
 
@@ -447,3 +447,152 @@ def _creative(seed: int, account: Account, campaign_name: str, ad: Ad) -> dict[s
 def pick(item: Mapping[str, Any], fields: Sequence[str]) -> dict[str, Any]:
     """The asked-for fields Graph has a value for, and always the id."""
     return {k: item[k] for k in fields if item.get(k) is not None} | {"id": item["id"]}
+
+
+# Video watched actions and action breakdowns (custom insights) -------------------------------------------------
+# Video views ride on a leaf record as extra `actions` entries named VIDEO_LAYER + band: the viewers who stopped
+# in that band (watched 100%, 95-100%, 75-95% ...). Breakdown splits cut every band like any action type, and
+# a quartile is the sum of the bands at or above it: so the parts of a breakdown add up to the ad's totals and
+# p25 >= p50 >= p75 >= p95 >= p100 in every part.
+VIDEO_LAYER = "sandbox_video_band:"
+VIDEO_BANDS = ("p100", "p95", "p75", "p50", "p25", "play")  # deepest first
+VIDEO_FIELDS = {
+    "video_p100_watched_actions": "p100",
+    "video_p95_watched_actions": "p95",
+    "video_p75_watched_actions": "p75",
+    "video_p50_watched_actions": "p50",
+    "video_p25_watched_actions": "p25",
+    "video_play_actions": "play",
+}
+VIDEO_ACTION_TYPE = "video_view"
+MODELLED_ACTION_BREAKDOWNS = ("action_type", "action_device", "action_destination")
+# Share of the previous band's viewers who watch on to the next one.
+_VIDEO_RETENTION = (
+    ("p25", (0.45, 0.7)),
+    ("p50", (0.6, 0.8)),
+    ("p75", (0.6, 0.8)),
+    ("p95", (0.7, 0.9)),
+    ("p100", (0.8, 0.95)),
+)
+ACTION_DEVICES = ("iphone", "android_smartphone", "desktop", "ipad", "android_tablet", "other")
+
+
+def with_video(seed: int, record: DailyRecord, video_ad: bool) -> DailyRecord:
+    """`record` with its video bands (whole people, from its impressions; video ads play more)."""
+    rng = rng_for(seed, "video", record.ad_id or record.campaign_id, record.day.isoformat())
+    plays = min(record.impressions, round(record.impressions * rng.uniform(0.15, 0.3) * (2.0 if video_ad else 1.0)))
+    watched = {"play": plays}
+    previous = plays
+    for band, (low, high) in _VIDEO_RETENTION:
+        previous = watched[band] = round(previous * rng.uniform(low, high))
+    deeper = 0
+    bands: list[tuple[str, int]] = []
+    for band in VIDEO_BANDS:
+        bands.append((VIDEO_LAYER + band, watched[band] - deeper))
+        deeper = watched[band]
+    return replace(record, actions=(*record.actions, *((t, n) for t, n in bands if n > 0)))
+
+
+def without_video(actions: Sequence[tuple[str, int]]) -> list[tuple[str, int]]:
+    return [(t, n) for t, n in actions if not t.startswith(VIDEO_LAYER)]
+
+
+def _action_segments(
+    seed: int, account: Account, record: DailyRecord, action_type: str, count: int, breakdowns: Sequence[str]
+) -> list[tuple[tuple[str, ...], int]]:
+    """`count` of one action type of one record cut by the action breakdowns other than action_type (device,
+    then destination), each part with its values."""
+    parts: list[tuple[tuple[str, ...], int]] = [((), count)]
+    key = (seed, record.ad_id or record.campaign_id, record.day.isoformat(), record.impressions, action_type)
+    for name in breakdowns:
+        if name == "action_device":
+            labels: Sequence[str] = ACTION_DEVICES
+            spread = 0.55
+        else:  # action_destination: the shop's site, or its mobile site
+            host = landing_page(account, "shop").split("/")[2]
+            labels = (host, f"m.{host}")
+            spread = 0.7
+        out: list[tuple[tuple[str, ...], int]] = []
+        for dims, n in parts:
+            weights = _weights(len(labels), spread, *key, name, *dims)
+            out += [((*dims, label), m) for label, m in zip(labels, split_integer(n, weights), strict=True)]
+        parts = out
+    return parts
+
+
+def action_lists(
+    seed: int,
+    account: Account,
+    records: Sequence[DailyRecord],
+    action_breakdowns: Sequence[str],
+    fields: Sequence[str],
+    money: Callable[[int], str],
+) -> dict[str, list[dict[str, Any]]]:
+    """The list fields of one insights row by `action_breakdowns` (action_type first): actions and
+    action_values cut by device and destination, and the video fields (action type video_view)."""
+    others = [b for b in action_breakdowns if b != "action_type"]
+    unit = money_unit_micros(account.currency)
+    counts: dict[tuple[str, ...], int] = {}
+    values: dict[tuple[str, ...], int] = {}
+    bands: dict[str, dict[tuple[str, ...], int]] = {band: {} for band in VIDEO_BANDS}
+    for record in records:
+        cut: dict[str, list[tuple[tuple[str, ...], int]]] = {}
+        for action_type, count in record.actions:
+            cut[action_type] = _action_segments(seed, account, record, action_type, count, others)
+            if action_type.startswith(VIDEO_LAYER):
+                band = bands[action_type.removeprefix(VIDEO_LAYER)]
+                for dims, n in cut[action_type]:
+                    band[(VIDEO_ACTION_TYPE, *dims)] = band.get((VIDEO_ACTION_TYPE, *dims), 0) + n
+                continue
+            for dims, n in cut[action_type]:
+                counts[(action_type, *dims)] = counts.get((action_type, *dims), 0) + n
+        for action_type, micros in record.action_value_micros:
+            parts = cut.get(action_type) or [((), 0)]
+            shares = split_integer(micros // unit, [n for _, n in parts] if any(n for _, n in parts) else [1])
+            for (dims, _), minor in zip(parts, shares, strict=False):
+                values[(action_type, *dims)] = values.get((action_type, *dims), 0) + minor * unit
+
+    def entries(source: Mapping[tuple[str, ...], int], text: Callable[[int], str]) -> list[dict[str, Any]]:
+        names = ("action_type", *others)
+        return [dict(zip(names, key, strict=True)) | {"value": text(n)} for key, n in source.items() if n > 0]
+
+    out: dict[str, list[dict[str, Any]]] = {}
+    if "actions" in fields and counts:
+        out["actions"] = entries(counts, str)
+    if "action_values" in fields and values:
+        out["action_values"] = entries(values, money)
+    for field, band in VIDEO_FIELDS.items():
+        if field not in fields:
+            continue
+        deeper = VIDEO_BANDS[: VIDEO_BANDS.index(band) + 1]
+        total: dict[tuple[str, ...], int] = {}
+        for name in deeper:
+            for key, n in bands[name].items():
+                total[key] = total.get(key, 0) + n
+        if any(total.values()):
+            out[field] = entries(total, str)
+    return out
+
+
+def add_entry_windows(
+    lists: dict[str, list[dict[str, Any]]],
+    windows: Sequence[str],
+    seed: int,
+    key: Sequence[object],
+    money: Callable[[int], str],
+) -> None:
+    """The requested windows on every entry of `actions` and `action_values` cut by action breakdowns: an
+    entry's counts by window from its own count, its value's in proportion."""
+    shares: dict[tuple[str, ...], tuple[int, dict[str, int]]] = {}
+    for entry in lists.get("actions", []):
+        dims = tuple(str(v) for k, v in entry.items() if k != "value")
+        count = int(entry["value"])
+        shares[dims] = (count, by_window := window_counts(seed, count, *key, *dims))
+        entry.update({w: str(by_window[w]) for w in windows if w in by_window})
+    for entry in lists.get("action_values", []):
+        dims = tuple(str(v) for k, v in entry.items() if k != "value")
+        count, by_window = shares.get(dims, (0, {}))
+        micros = round(float(entry["value"]) * 1_000_000)  # the sandbox's own amounts: whole minor units
+        for window in windows:
+            if window in by_window:
+                entry[window] = money(round(micros * by_window[window] / count / 10_000) * 10_000 if count else 0)

@@ -11,16 +11,19 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from pydantic import SecretStr
 
 from connectors.base import TOTALS_STREAM, Account, Connector, ConnectorSettings, Extracted, Stream, zero_totals
 from connectors.kit.accounts import AccountCache, FatalAccounts
+from connectors.kit.custom import CustomColumn, CustomStream
+from connectors.meta_ads import custom
 from connectors.meta_ads.exceptions import MetaAdsError, MetaAdsRetryableError
 from connectors.meta_ads.graph import GraphClient
 from connectors.meta_ads.reports import ReportRunner, StartedRun, wait_together
-from connectors.meta_ads.rows import ROW_FORMATS, RowBatch
+from connectors.meta_ads.rows import ROW_FORMATS, RowBatch, RowFormat
 from connectors.meta_ads.schema import SNAPSHOT_TABLES
 from connectors.meta_ads.settings import (
     ACCOUNT_FIELDS,
@@ -29,6 +32,7 @@ from connectors.meta_ads.settings import (
     INSIGHTS_QUERIES,
     PERMISSION_CODES,
     TOKEN_CODES,
+    InsightsQuery,
     MetaAdsSettings,
     normalize_account_id,
 )
@@ -46,14 +50,16 @@ STREAMS: tuple[Stream, ...] = (
 
 
 class MetaAdsConnector(Connector):
-    """`type: meta_ads`: raw_meta_ads.ad_insights (one row per day and ad, the primary stream), campaign
-    insights by breakdown and by action, and entity snapshots."""
+    """`type: meta_ads`: raw_meta_ads.ad_insights (one row per day and ad, the primary stream, with the
+    passthrough fields as pt_ columns), campaign insights by breakdown and by action, entity snapshots, and the
+    configuration's `custom_insights` (raw_meta_ads.custom_<name>)."""
 
     type_name: ClassVar[str] = "meta_ads"
     display_name: ClassVar[str] = "Meta Ads"
     settings_model: ClassVar[type[ConnectorSettings]] = MetaAdsSettings
     settings: MetaAdsSettings
     streams: tuple[Stream, ...] = STREAMS
+    supports_passthrough: ClassVar[bool] = True
     default_lookback_days: ClassVar[int] = DEFAULT_LOOKBACK_DAYS
     totals_stream: ClassVar[str | None] = TOTALS_STREAM
     dbt_models: ClassVar[Mapping[str, str]] = {
@@ -77,11 +83,63 @@ class MetaAdsConnector(Connector):
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._passthrough: tuple[custom.Passthrough, ...] = ()
+        self._entries: dict[str, custom.Entry] = {}
         super().__init__(settings, sleep=sleep, clock=clock)
+        self._queries, self._formats = self._reports()
         self._credentials: tuple[SecretStr, SecretStr | None] | None = None
         self._accounts = AccountCache()
         self._fatal: FatalAccounts[MetaAdsError] = FatalAccounts(_stays_refused, _refused_again)
         self._started: dict[tuple[str, str, dt.date, dt.date], StartedRun] = {}
+
+    def passthrough_columns(self) -> tuple[CustomColumn, ...]:
+        """`passthrough_fields` as pt_ columns of ad_insights: insights fields of level ad (a list of actions
+        summed, or `field:action_type` for one type's value)."""
+        self._passthrough = tuple(custom.passthrough(f, self.name) for f in self.settings.passthrough_fields)
+        return tuple(item.column for item in self._passthrough)
+
+    def custom_streams(self) -> tuple[Stream, ...]:
+        """One stream per `custom_insights` entry (validated with the settings), named custom_<name>."""
+        streams: list[Stream] = []
+        for index, insight in enumerate(self.settings.custom_insights):
+            entry = insight.entry()
+            where = f"connectors.{self.name}.custom_insights[{index}]"
+            streams.append(custom.stream_of(self.type_name, entry, where))
+            self._entries[streams[-1].name] = entry
+        return tuple(streams)
+
+    def _reports(self) -> tuple[dict[str, InsightsQuery], dict[str, RowFormat]]:
+        """This instance's insights requests and row formats: the built-in ones, ad_insights with the
+        passthrough fields, and one per custom stream."""
+        queries, formats = dict(INSIGHTS_QUERIES), dict(ROW_FORMATS)
+        if self._passthrough:
+            ad = queries["ad_insights"]
+            extra = tuple(item.field for item in self._passthrough)
+            queries["ad_insights"] = replace(ad, fields=tuple(dict.fromkeys((*ad.fields, *extra))))
+            base = formats["ad_insights"]
+            formats["ad_insights"] = RowFormat(
+                self.streams[0].table,
+                custom.with_passthrough(base.parse, self._passthrough),
+                base.grain,
+                base.known | frozenset(extra),
+            )
+        for stream in self.streams:
+            entry = self._entries.get(stream.name)
+            if entry is not None:
+                assert isinstance(stream, CustomStream)
+                queries[stream.name] = custom.entry_query(entry)
+                formats[stream.name] = custom.entry_format(entry, stream)
+        return queries, formats
+
+    def _runner(self, client: GraphClient, stream: str, account_id: str) -> ReportRunner:
+        entry = self._entries.get(stream)
+        if entry is not None:
+            return custom.CustomReportRunner(
+                client, self.settings, account_id, entry, sleep=self._sleep, clock=self._clock
+            )
+        return ReportRunner(
+            client, self.settings, account_id, query=self._queries[stream], sleep=self._sleep, clock=self._clock
+        )
 
     def list_accounts(self) -> list[Account]:
         """The configured accounts (digits only), or every active ad account the token can read."""
@@ -97,7 +155,7 @@ class MetaAdsConnector(Connector):
                 account_id = normalize_account_id(account)
             except ValueError:
                 continue
-            if stream in INSIGHTS_QUERIES and start <= end and account_id not in self._fatal:
+            if stream in self._queries and start <= end and account_id not in self._fatal:
                 wanted.append((stream, account_id, start, end))
         if len(wanted) < 2:
             return
@@ -108,7 +166,7 @@ class MetaAdsConnector(Connector):
                     stream, account_id, start, end = key
                     try:
                         info = self._account(client, account_id)
-                        runner = ReportRunner(client, self.settings, info.id, query=INSIGHTS_QUERIES[stream])
+                        runner = self._runner(client, stream, info.id)
                         runs[key] = runner.start(start, end)
                     except (MetaAdsError, MetaAdsRetryableError) as error:
                         logger.debug("Meta Ads %s %s: not started ahead (%s)", stream, account_id, error)
@@ -154,10 +212,8 @@ class MetaAdsConnector(Connector):
     def _report(
         self, client: GraphClient, info: Account, stream: str, start: dt.date, end: dt.date, began: float
     ) -> Iterator[Extracted]:
-        fmt = ROW_FORMATS[stream]
-        runner = ReportRunner(
-            client, self.settings, info.id, query=INSIGHTS_QUERIES[stream], sleep=self._sleep, clock=self._clock
-        )
+        fmt = self._formats[stream]
+        runner = self._runner(client, stream, info.id)
         batch = RowBatch(info, frozenset(self.settings.conversion_action_types), fmt, self.settings.requested_windows)
         rows = quarantined = 0
         with self._lock:
@@ -228,6 +284,8 @@ class MetaAdsConnector(Connector):
             "api_version": self.settings.api_version,
             "conversion_action_types": list(self.settings.conversion_action_types),
             "action_attribution_windows": list(self.settings.action_attribution_windows),
+            "custom_insights": [entry.name for entry in self._entries.values()],
+            "passthrough_fields": list(self.settings.passthrough_fields),
         }
 
     def _client(self) -> GraphClient:

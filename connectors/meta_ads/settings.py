@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from connectors.base import ConnectorSettings
 from connectors.kit.retry import RetryPolicy
 from connectors.kit.settings import listed_once
+from mdp.config import StrictScalars
 from mdp.currency import minor_units
 from mdp.identifiers import ascii_match
 
@@ -199,6 +200,85 @@ def normalize_account_id(account: str) -> str:
 AccountId = Annotated[str, AfterValidator(normalize_account_id)]
 
 
+# Custom insights (`custom_insights:`) ------------------------------------------------------------------------
+# The checks live in connectors.meta_ads.custom, which reads the SDK's field lists (and rows.py, which reads this
+# module): imported when a value is checked.
+
+
+def _custom() -> Any:
+    from connectors.meta_ads import custom
+
+    return custom
+
+
+def _check_field(value: Any, info: ValidationInfo) -> str:
+    return str(_custom().check_field(value, info.data.get("level"), info.data.get("breakdowns") or ()))
+
+
+def _check_breakdown(value: Any) -> str:
+    return str(_custom().check_breakdown(value))
+
+
+def _check_action_breakdown(value: Any) -> str:
+    return str(_custom().check_action_breakdown(value))
+
+
+def _check_window(value: Any) -> str:
+    return str(_custom().check_window(value))
+
+
+InsightsLevel = Literal["account", "campaign", "adset", "ad"]
+ActionReportTime = Literal["conversion", "impression", "lifetime", "mixed"]
+
+
+class CustomInsight(StrictScalars):
+    """One `custom_insights` entry: a daily insights report of the user's fields, landed as
+    raw_meta_ads.custom_<name>. Left out, the breakdowns, action breakdowns, attribution windows and report
+    time are Graph's defaults (none, action_type, the account's attribution setting, Graph's report time)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    level: InsightsLevel = "ad"
+    breakdowns: list[Annotated[str, AfterValidator(_check_breakdown)]] = Field(default_factory=list)
+    action_breakdowns: list[Annotated[str, AfterValidator(_check_action_breakdown)]] = Field(default_factory=list)
+    action_attribution_windows: list[Annotated[str, AfterValidator(_check_window)]] = Field(default_factory=list)
+    action_report_time: ActionReportTime | None = None
+    fields: list[Annotated[str, AfterValidator(_check_field)]] = Field(min_length=1)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return str(_custom().check_name(value))
+
+    @field_validator("breakdowns")
+    @classmethod
+    def _breakdowns(cls, value: list[str]) -> list[str]:
+        return list(_custom().check_breakdowns(value))
+
+    @field_validator("action_breakdowns", "action_attribution_windows", "fields")
+    @classmethod
+    def _once(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        return list(listed_once(value, (info.field_name or "").replace("_", " ")))
+
+    @model_validator(mode="after")
+    def _whole(self) -> CustomInsight:
+        _custom().check_entry(self.entry())
+        return self
+
+    def entry(self) -> Any:
+        """The entry as connectors.meta_ads.custom.Entry."""
+        return _custom().Entry(
+            self.name,
+            self.level,
+            tuple(self.fields),
+            tuple(self.breakdowns),
+            tuple(self.action_breakdowns),
+            tuple(self.action_attribution_windows),
+            self.action_report_time,
+        )
+
+
 class MetaAdsSettings(ConnectorSettings):
     """The `type: meta_ads` section of pipeline.yaml."""
 
@@ -231,6 +311,15 @@ class MetaAdsSettings(ConnectorSettings):
     poll_max_seconds: float = Field(30.0, ge=0, le=600)
     job_timeout_seconds: float = Field(1800.0, gt=0, le=86400, description="then the run is split")
     job_attempts: int = Field(3, ge=1, le=10, description="report runs tried for a single day")
+    custom_insights: list[CustomInsight] = Field(
+        default_factory=list, description="insights reports of the user's fields, each its own raw table"
+    )
+
+    @field_validator("custom_insights")
+    @classmethod
+    def _unique_custom_names(cls, entries: list[CustomInsight]) -> list[CustomInsight]:
+        listed_once([e.name for e in entries], "custom insights names")
+        return entries
 
     @field_validator("accounts")
     @classmethod
