@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
@@ -26,7 +27,7 @@ from connectors.google_ads.gaql import (
 )
 from connectors.google_ads.rows import accessor
 from connectors.google_ads.settings import GoogleAdsSettings
-from connectors.kit.custom import CustomColumn, CustomStream, custom_stream, passthrough_column
+from connectors.kit.custom import PASSTHROUGH_PREFIX, CustomColumn, CustomStream, custom_stream
 from connectors.kit.rows import Reason, RowCollector
 from mdp.errors import ConfigError
 
@@ -72,7 +73,8 @@ def passthrough_columns(fields: Sequence[str]) -> tuple[CustomColumn, ...]:
         except GaqlError as error:
             raise ConfigError(f"invalid configuration: metrics: field {field!r}: {error}") from None
         typed = column_for(info)
-        columns.append(passthrough_column(field, typed.type, money=typed.money, doc=f"passthrough {typed.doc}"))
+        # named like a custom column (money without `_micros`), so not through kit.custom.passthrough_column
+        columns.append(replace(typed, name=PASSTHROUGH_PREFIX + typed.name, doc=f"passthrough field {typed.doc}"))
     return tuple(columns)
 
 

@@ -361,6 +361,10 @@ def _check_field(name: str, resource: str, catalogue: Catalogue, allowed: frozen
 
 def _check_literal(condition: Condition, info: FieldInfo) -> None:
     where = f"condition on {condition.field}"
+    if condition.op in ("LIKE", "NOT LIKE") and info.data_type not in ("STRING", "RESOURCE_NAME"):
+        raise GaqlError(f"{where}: LIKE applies to text fields only")
+    if condition.op in ("IN", "NOT IN", "LIKE", "NOT LIKE") and info.category == "METRIC":
+        raise GaqlError(f"{where}: a metric takes = != > >= < <= only")
     for value in condition.values:
         if info.data_type == "ENUM":
             if value.kind not in ("enum", "string") or value.text not in info.enum_values:
@@ -376,10 +380,6 @@ def _check_literal(condition: Condition, info: FieldInfo) -> None:
                 raise GaqlError(f"{where}: expected TRUE or FALSE, found {value.render()!r}")
         elif value.kind != "string":
             raise GaqlError(f"{where}: expected a quoted value, found {value.render()!r}")
-    if condition.op in ("LIKE", "NOT LIKE") and info.data_type not in ("STRING", "RESOURCE_NAME"):
-        raise GaqlError(f"{where}: LIKE applies to text fields only")
-    if condition.op in ("IN", "NOT IN", "LIKE", "NOT LIKE") and info.category == "METRIC":
-        raise GaqlError(f"{where}: a metric takes = != > >= < <= only")
 
 
 def validate(parsed: ParsedQuery, catalogue: Catalogue | None = None) -> CustomQuery:
