@@ -12,11 +12,13 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from connectors.base import Extracted
 from connectors.google_ads.connector import GoogleAdsConnector
 from connectors.kit.schema import MONEY
+from mdp.paths import PROJECT_ROOT
 from sandbox import GoogleAdsSandbox
 from sandbox.faults import Fault
 from tests.integration.connectors.google_ads.conftest import ConnectorFactory
@@ -172,3 +174,22 @@ def test_an_incompatible_query_never_reaches_the_api(
         )
     assert "custom_queries" in str(caught.value)
     assert google_sandbox.calls.total() == 0
+
+
+def test_the_documented_example_runs_on_the_sandbox(
+    make_connector: ConnectorFactory, google_sandbox: GoogleAdsSandbox
+) -> None:
+    text = (PROJECT_ROOT / "docs" / "connectors" / "google_ads.md").read_text(encoding="utf-8")
+    block = text.split("<!-- custom-queries-example -->", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
+    (section,) = yaml.safe_load(block)["connectors"]
+    connector = make_connector(
+        custom_queries=section["custom_queries"], passthrough_fields=section["passthrough_fields"]
+    )
+    account = google_sandbox.account_ids[0]
+    network = extract(connector, "custom_by_network", account, START, END)
+    budgets = extract(connector, "custom_budgets", account, END, END)
+    assert network.quarantine == budgets.quarantine == []
+    assert network.rows.num_rows > 0
+    assert budgets.rows.num_rows > 0
+    ads = extract(connector, "ad_performance", account, START, END).rows
+    assert "pt_metrics_video_trueview_views" in ads.schema.names
