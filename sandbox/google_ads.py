@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from sandbox.config import SandboxConfig
 from sandbox.data import GOOGLE, Account, DailyRecord, normalize_account_id
 from sandbox.faults import CallCounter, Fault, FaultPlan, without_first_campaign
 from sandbox.google_streams import GEO_TARGETS, Amounts, GoogleAccountDetails, Keyword, sum_amounts
+from sandbox.segments import split_integer
 from sandbox.tls import Certificate, process_certificate, trust_sandbox_certificate, write_ca_bundle
 from sandbox.truth import Truth, daterange
 
@@ -164,6 +165,30 @@ _METRICS = frozenset(
         "metrics.all_conversions_value",
         "metrics.ctr",
         "metrics.average_cpc",
+        "metrics.average_cpm",
+        "metrics.cost_per_conversion",
+        "metrics.value_per_conversion",
+        "metrics.interactions",
+        "metrics.video_trueview_views",
+        "metrics.conversions_by_conversion_date",
+        "metrics.conversions_value_by_conversion_date",
+        "metrics.all_conversions_by_conversion_date",
+        "metrics.all_conversions_value_by_conversion_date",
+    }
+)
+# Segments every report resource is served with: the network split and the periods of segments.date.
+_DATE_PARTS = ("segments.day_of_week", "segments.week", "segments.month", "segments.quarter", "segments.year")
+_NETWORK = "segments.ad_network_type"
+_REPORT_SEGMENTS = frozenset({_NETWORK, *_DATE_PARTS})
+_CONVERSION_ACTION = frozenset(
+    {
+        "conversion_action.id",
+        "conversion_action.name",
+        "conversion_action.category",
+        "conversion_action.status",
+        "conversion_action.type",
+        "conversion_action.primary_for_goal",
+        "conversion_action.resource_name",
     }
 )
 _CUSTOMER_CLIENT = frozenset(
@@ -181,18 +206,20 @@ _CUSTOMER_CLIENT = frozenset(
         "customer_client.resource_name",
     }
 )
-_REPORT = _CUSTOMER | _CAMPAIGN | _METRICS | {gaql.DATE_FIELD}
+_REPORT = _CUSTOMER | _CAMPAIGN | _METRICS | _REPORT_SEGMENTS | {gaql.DATE_FIELD}
 # FROM resource -> fields the sandbox serves with it
 RESOURCE_FIELDS: dict[str, frozenset[str]] = {
     "ad_group_ad": _REPORT | _AD_GROUP | _AD_GROUP_AD,
     "ad_group": _CUSTOMER | _CAMPAIGN | _AD_GROUP,
     "campaign": _REPORT | _CAMPAIGN_BUDGET | _CONVERSION_ACTION_SEGMENTS | {"segments.device"},
-    "customer": _CUSTOMER | _METRICS | {gaql.DATE_FIELD},
+    "customer": _CUSTOMER | _METRICS | _REPORT_SEGMENTS | {gaql.DATE_FIELD},
     "customer_client": _CUSTOMER_CLIENT | _CUSTOMER,
     "keyword_view": _REPORT | _AD_GROUP | _KEYWORD,
     "search_term_view": _REPORT | _AD_GROUP | _SEARCH_TERM,
     "geographic_view": _REPORT | _GEOGRAPHIC,
     "geo_target_constant": _GEO_TARGET_CONSTANT,
+    "campaign_budget": _CUSTOMER | _CAMPAIGN_BUDGET,
+    "conversion_action": _CUSTOMER | _CONVERSION_ACTION,
 }
 _ID_FIELDS = {
     "ad_group_ad": "ad_group_ad.ad.id",
@@ -203,6 +230,8 @@ _ID_FIELDS = {
     "search_term_view": "ad_group.id",
     "geographic_view": "campaign.id",
     "geo_target_constant": "geo_target_constant.id",
+    "campaign_budget": "campaign_budget.id",
+    "conversion_action": "conversion_action.id",
 }
 
 
@@ -584,6 +613,21 @@ def _validate(query: gaql.Query) -> None:
             )
 
 
+_OWN_ENTITIES = ("campaign_budget", "conversion_action")  # entity resources without metrics in the sandbox
+
+
+def _date_parts(day: date, referenced: frozenset[str] | set[str]) -> dict[str, Any]:
+    """The period segments of a day that a query references (week and quarter start on their first day)."""
+    parts: dict[str, Any] = {
+        "segments.day_of_week": day.strftime("%A").upper(),
+        "segments.week": (day - timedelta(days=day.weekday())).isoformat(),
+        "segments.month": day.replace(day=1).isoformat(),
+        "segments.quarter": day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1).isoformat(),
+        "segments.year": day.year,
+    }
+    return {name: value for name, value in parts.items() if name in referenced}
+
+
 class _RowBuilder:
     """Rows of one query as dicts keyed by GAQL field names. Entities are named as they are on the "as of"
     date (like the real API, which reports every day under the entity's current name)."""
@@ -744,9 +788,30 @@ class _RowBuilder:
         resource = self.query.resource
         if resource == "customer":
             return [customer]
-        if details is None or resource not in ("campaign", "ad_group", "ad_group_ad"):
+        if details is None or resource not in ("campaign", "ad_group", "ad_group_ad", *_OWN_ENTITIES):
             return []
         structure = details.structure
+        if resource == "campaign_budget":
+            budgets = {}
+            for c in structure.campaigns:
+                values = self._campaign_values(details, c.campaign_id)
+                budgets[values["campaign_budget.id"]] = {k: v for k, v in values.items() if k in _CAMPAIGN_BUDGET}
+            return [customer | budget for budget in budgets.values()]
+        if resource == "conversion_action":
+            cid = self.customer.account_id
+            return [
+                customer
+                | {
+                    "conversion_action.id": int(action.id),
+                    "conversion_action.name": action.name,
+                    "conversion_action.category": action.category,
+                    "conversion_action.status": "ENABLED",
+                    "conversion_action.type": "WEBPAGE",
+                    "conversion_action.primary_for_goal": action.primary,
+                    "conversion_action.resource_name": f"customers/{cid}/conversionActions/{action.id}",
+                }
+                for action in details.conversion_actions
+            ]
         if resource == "campaign":
             return [customer | self._campaign_values(details, c.campaign_id) for c in structure.campaigns]
         if resource == "ad_group":
@@ -759,9 +824,18 @@ class _RowBuilder:
             return []
         start, end = day_range[0], min(day_range[1], self.as_of)
         groups: dict[tuple[Any, ...], tuple[dict[str, Any], list[Amounts]]] = {}
+        referenced = self.query.referenced_fields
         for day in daterange(start, end) if start <= end else []:
+            periods = _date_parts(day, referenced)
             for record in self.truth.records(GOOGLE, self.customer.account_id, day, self.as_of):
-                for key, values, amounts in self._slices(details, record):
+                pieces = list(self._slices(details, record))
+                # video views of the leaf record, shared by its pieces in proportion to their impressions
+                views = split_integer(details.video_views(record), [a.impressions for _, _, a in pieces] or [1])
+                for (key, values, amounts), viewed in zip(pieces, views, strict=False):
+                    amounts = replace(amounts, video_views=viewed)
+                    if periods:
+                        key = (*tuple(periods.values()), *key)
+                        values = values | periods
                     if self.date_selected:
                         key = (day, *key)
                         values = values | {gaql.DATE_FIELD: day.isoformat()}
@@ -777,7 +851,18 @@ class _RowBuilder:
     def _slices(
         self, details: GoogleAccountDetails, record: DailyRecord
     ) -> Iterator[tuple[tuple[Any, ...], dict[str, Any], Amounts]]:
-        """(row key without the date, row fields, metrics) of each piece of a leaf record for this query."""
+        """(row key without the date, row fields, metrics) of each piece of a leaf record for this query:
+        split by ad network first when the query asks for segments.ad_network_type."""
+        if _NETWORK not in self.query.referenced_fields:
+            yield from self._resource_slices(details, record)
+            return
+        for network, part in details.network_slices(record):
+            for key, values, amounts in self._resource_slices(details, part):
+                yield (network, *key), values | {_NETWORK: network}, amounts
+
+    def _resource_slices(
+        self, details: GoogleAccountDetails, record: DailyRecord
+    ) -> Iterator[tuple[tuple[Any, ...], dict[str, Any], Amounts]]:
         resource = self.query.resource
         referenced = self.query.referenced_fields
         campaign_id = record.campaign_id

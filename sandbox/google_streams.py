@@ -44,6 +44,7 @@ class Amounts:
     view_through: int = 0
     all_conversions_centi: int = 0
     all_value_micros: int = 0
+    video_views: int = 0
 
     @classmethod
     def of(cls, record: DailyRecord) -> Amounts:
@@ -72,6 +73,7 @@ class Amounts:
             self.view_through,
             self.all_conversions_centi,
             self.all_value_micros,
+            self.video_views,
         )
 
     def metrics(self) -> dict[str, Any]:
@@ -88,6 +90,20 @@ class Amounts:
             "metrics.all_conversions_value": self.all_value_micros / 1_000_000,
             "metrics.ctr": self.clicks / self.impressions if self.impressions else 0.0,
             "metrics.average_cpc": self.cost_micros / self.clicks if self.clicks else 0.0,
+            "metrics.average_cpm": self.cost_micros * 1000 / self.impressions if self.impressions else 0.0,
+            "metrics.cost_per_conversion": self.cost_micros * 100 / self.conversions_centi
+            if self.conversions_centi
+            else 0.0,
+            "metrics.value_per_conversion": self.value_micros / 10_000 / self.conversions_centi
+            if self.conversions_centi
+            else 0.0,
+            "metrics.interactions": self.clicks,
+            "metrics.video_trueview_views": self.video_views,
+            # the sandbox's conversions do not move between days: by conversion date = by interaction date
+            "metrics.conversions_by_conversion_date": conversions,
+            "metrics.conversions_value_by_conversion_date": self.value_micros / 1_000_000,
+            "metrics.all_conversions_by_conversion_date": self.all_conversions_centi / 100,
+            "metrics.all_conversions_value_by_conversion_date": self.all_value_micros / 1_000_000,
         }
 
 
@@ -190,6 +206,14 @@ _DEVICES = {
     "DISPLAY": ("MOBILE", "DESKTOP", "TABLET", "OTHER"),
     "VIDEO": ("MOBILE", "CONNECTED_TV", "DESKTOP", "TABLET"),
     "PERFORMANCE_MAX": ("MOBILE", "DESKTOP", "TABLET", "CONNECTED_TV", "OTHER"),
+}
+# segments.ad_network_type of each campaign channel type: the networks its spend is split across
+_NETWORKS = {
+    "SEARCH": ("SEARCH", "SEARCH_PARTNERS"),
+    "SHOPPING": ("SEARCH", "SEARCH_PARTNERS"),
+    "DISPLAY": ("CONTENT",),
+    "VIDEO": ("YOUTUBE", "CONTENT"),
+    "PERFORMANCE_MAX": ("MIXED",),
 }
 _BIDDING = {
     "SEARCH": "MAXIMIZE_CONVERSIONS",
@@ -446,6 +470,22 @@ class GoogleAccountDetails:
         devices = self.devices(record.campaign_id)
         weights = segment_weights(devices, 0.55, self.seed, "device", record.ad_id or record.campaign_id, record.day)
         yield from zip(devices, split_record(record, weights, self.money_unit), strict=True)
+
+    def networks(self, campaign_id: str) -> tuple[str, ...]:
+        return _NETWORKS.get(self.structure.campaign_by_id[campaign_id].channel_type, ("SEARCH",))
+
+    def network_slices(self, record: DailyRecord) -> Iterator[tuple[str, DailyRecord]]:
+        """A record split across its campaign's ad networks: money in whole minor units, summing exactly."""
+        networks = self.networks(record.campaign_id)
+        weights = segment_weights(networks, 0.25, self.seed, "network", record.ad_id or record.campaign_id, record.day)
+        yield from zip(networks, split_record(record, weights, self.money_unit), strict=True)
+
+    def video_views(self, record: DailyRecord) -> int:
+        """TrueView views of a leaf record: 15-34% of the impressions of a VIDEO campaign, none elsewhere."""
+        if self.structure.campaign_by_id[record.campaign_id].channel_type != "VIDEO":
+            return 0
+        rate = 15 + stable_hash(self.seed, "view-rate", record.campaign_id) % 20
+        return record.impressions * rate // 100
 
     @cached_property
     def conversion_actions(self) -> tuple[ConversionAction, ...]:

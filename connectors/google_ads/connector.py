@@ -18,13 +18,25 @@ from google.ads.googleads.client import GoogleAdsClient
 from google.auth.credentials import Credentials as BaseCredentials
 
 from connectors.base import TOTALS_STREAM, Account, Connector, ConnectorSettings, Extracted, Stream, zero_totals
+from connectors.google_ads.catalogue import load_catalogue
+from connectors.google_ads.custom import CustomRowBuilder, convert, custom_queries, field_info, passthrough_columns
 from connectors.google_ads.exceptions import (
     ApiFailure,
     GoogleAdsAPIError,
     GoogleAdsRetryableError,
     classify,
 )
-from connectors.google_ads.rows import ChunkBuilder, Row, StreamBuilder, field_value, resource_id, stream_response_type
+from connectors.google_ads.gaql import CustomQuery
+from connectors.google_ads.rows import (
+    ChunkBuilder,
+    PassthroughReader,
+    Row,
+    StreamBuilder,
+    accessor,
+    field_value,
+    resource_id,
+    stream_response_type,
+)
 from connectors.google_ads.schema import (
     ACCOUNT_TOTALS,
     AD_GROUP_SNAPSHOT,
@@ -51,7 +63,9 @@ from connectors.google_ads.settings import (
     geo_target_query,
     normalize_customer_id,
 )
+from connectors.kit.custom import CustomColumn, CustomStream
 from connectors.kit.retry import GiveUp, Retry, call_with_retries
+from connectors.kit.rows import Reason
 from mdp.errors import ConfigError, ConnectorError
 from mdp.secrets import redact, resolve_secret
 
@@ -99,6 +113,7 @@ class GoogleAdsConnector(Connector):
     )
     default_lookback_days: ClassVar[int] = DEFAULT_LOOKBACK_DAYS
     totals_stream: ClassVar[str | None] = TOTALS_STREAM
+    supports_passthrough: ClassVar[bool] = True
     dbt_models: ClassVar[Mapping[str, str]] = {
         "ad_performance": "int_google_ads__ad_performance",
         "account_totals": "int_google_ads__account_totals",
@@ -123,6 +138,33 @@ class GoogleAdsConnector(Connector):
         self._random = random.Random()  # noqa: S311 - backoff jitter, not security
         self._geo_names: dict[int, GeoName] = {}
         self._geo_lock = threading.Lock()
+
+    def custom_streams(self) -> tuple[Stream, ...]:
+        """One stream per `custom_queries` entry (raw_google_ads.custom_<name>), its query kept for extract."""
+        self._custom_queries: dict[str, tuple[CustomStream, CustomQuery]] = custom_queries(self.settings)
+        return tuple(stream for stream, _ in self._custom_queries.values())
+
+    def passthrough_columns(self) -> tuple[CustomColumn, ...]:
+        """pt_ columns on ad_performance: each passthrough field a metric selectable with ad_group_ad."""
+        self._passthrough: tuple[CustomColumn, ...] = passthrough_columns(self.settings.passthrough_fields)
+        return self._passthrough
+
+    def _passthrough_reader(self) -> PassthroughReader | None:
+        if not self._passthrough:
+            return None
+        readers = [(column, field_info(column), accessor(column.source)) for column in self._passthrough]
+
+        def read(row: Any) -> tuple[Row, list[Reason]]:
+            values: Row = {}
+            problems: list[Reason] = []
+            for column, info, get in readers:
+                value, problem = convert(column, info, get(row))
+                values[column.name] = value
+                if problem is not None:
+                    problems.append(problem)
+            return values, problems
+
+        return read
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()
@@ -180,11 +222,28 @@ class GoogleAdsConnector(Connector):
             raise ValueError(f"end {end} is before start {start}")
         if spec.kind == "snapshot" and start != end:
             raise ValueError(f"{stream} is a snapshot: ask for one day, not {start}..{end}")
-        if stream == AD_STREAM:
-            builder = ChunkBuilder(account, start, end)
-            for row in self._stream(account, ad_query(start, end), "ad_group_ad stream", stream):
+        if stream in self._custom_queries:
+            custom, custom_query = self._custom_queries[stream]
+            gaql = custom_query.gaql(start, end) if custom_query.report else custom_query.gaql()
+            custom_builder = CustomRowBuilder(account, start, end, custom, custom_query)
+            for row in self._stream(account, gaql, f"custom query FROM {custom_query.resource}", stream):
+                custom_builder.add(row)
+            table, quarantine = custom_builder.table(), custom_builder.quarantine
+        elif stream == AD_STREAM:
+            pt_fields = [c.source for c in self._passthrough]
+            with_campaign = load_catalogue().selectable_with("campaign")
+            builder = ChunkBuilder(
+                account,
+                start,
+                end,
+                spec.table,
+                self._passthrough_reader(),
+                tuple(c.name for c in self._passthrough if c.additive and c.source in with_campaign),
+            )
+            for row in self._stream(account, ad_query(start, end, pt_fields), "ad_group_ad stream", stream):
                 builder.add_ad_row(row)
-            for row in self._stream(account, campaign_query(start, end), "campaign stream", stream):
+            campaign_fields = [f for f in pt_fields if f in with_campaign]
+            for row in self._stream(account, campaign_query(start, end, campaign_fields), "campaign stream", stream):
                 builder.add_campaign_row(row)
             table, quarantine = builder.table(), builder.quarantine
         else:

@@ -170,15 +170,44 @@ def _metric(column: str, raw: Any) -> tuple[int | float, Reason | None]:
     return number, None
 
 
-class ChunkBuilder:
-    """Collects one account's rows for [start, end]: ad rows first, then campaign rows for residuals."""
+# Reads the passthrough (pt_) columns of a protobuf row: their values and what is wrong with them.
+PassthroughReader = Callable[[Any], tuple[Row, list[Reason]]]
 
-    def __init__(self, account: str, start: dt.date, end: dt.date) -> None:
+
+class ChunkBuilder:
+    """Collects one account's rows for [start, end]: ad rows first, then campaign rows for residuals.
+
+    With passthrough fields, `spec` is the instance's table (AD_PERFORMANCE plus the pt_ columns), `passthrough`
+    reads them from ad and campaign rows, and `additive` names those whose campaign-level residual is
+    computed like the built-in metrics' (the others are null on campaign-level rows)."""
+
+    def __init__(
+        self,
+        account: str,
+        start: dt.date,
+        end: dt.date,
+        spec: TableSpec = AD_PERFORMANCE,
+        passthrough: PassthroughReader | None = None,
+        additive: tuple[str, ...] = (),
+    ) -> None:
         self.account = account
-        self._ads = RowCollector(AD_PERFORMANCE, account, start, end, _KEY_AD)
-        self._campaigns = RowCollector(AD_PERFORMANCE, account, start, end, _KEY_CAMPAIGN)
-        self._ad_sums: dict[tuple[dt.date, str], dict[str, int | float]] = {}
+        self.spec = spec
+        self._passthrough = passthrough
+        self._additive = additive
+        self._summed = (*METRIC_COLUMNS, *additive)
+        self._ads = RowCollector(spec, account, start, end, _KEY_AD)
+        self._campaigns = RowCollector(spec, account, start, end, _KEY_CAMPAIGN)
+        self._ad_sums: dict[tuple[dt.date, str], dict[str, Any]] = {}
         self._unreliable: set[tuple[dt.date, str]] = set()
+
+    def _parse(self, row: Any, columns: Mapping[str, str], ids: Iterable[str]) -> Parsed:
+        parsed = parse_row(row, columns, ids)
+        if self._passthrough is not None:
+            extra, problems = self._passthrough(row)
+            parsed.values.update(extra)
+            parsed.problems.extend(problems)
+            parsed.metrics_ok = parsed.metrics_ok and not problems
+        return parsed
 
     @property
     def rows(self) -> list[Row]:
@@ -189,16 +218,16 @@ class ChunkBuilder:
         return self._ads.quarantine + self._campaigns.quarantine
 
     def add_ad_row(self, row: Any) -> None:
-        parsed = parse_row(row, AD_COLUMN_FIELDS, ID_COLUMNS_AD)
+        parsed = self._parse(row, AD_COLUMN_FIELDS, ID_COLUMNS_AD)
         values = parsed.values
         problems = self._ads.check([values], parsed.problems)
         day, campaign = values.get("date"), values.get("campaign_id")
         foreign = {"duplicate_key", "account_mismatch", "date_out_of_range"} & {p.code for p in problems}
         if isinstance(day, dt.date) and campaign and not foreign:
             if parsed.metrics_ok:
-                sums = self._ad_sums.setdefault((day, campaign), dict.fromkeys(METRIC_COLUMNS, 0))
-                for metric in METRIC_COLUMNS:
-                    sums[metric] += values[metric]
+                sums = self._ad_sums.setdefault((day, campaign), dict.fromkeys(self._summed, 0))
+                for metric in self._summed:
+                    sums[metric] += values[metric] or 0
             else:
                 self._unreliable.add((day, campaign))
         if problems:
@@ -208,7 +237,7 @@ class ChunkBuilder:
 
     def add_campaign_row(self, row: Any) -> None:
         """A campaign's daily totals: whatever its ad rows do not cover becomes a campaign-level row."""
-        parsed = parse_row(row, CAMPAIGN_COLUMN_FIELDS, ID_COLUMNS_CAMPAIGN)
+        parsed = self._parse(row, CAMPAIGN_COLUMN_FIELDS, ID_COLUMNS_CAMPAIGN)
         values = parsed.values
         problems = self._campaigns.check([values], parsed.problems)
         key = (values.get("date"), values.get("campaign_id"))
@@ -235,10 +264,18 @@ class ChunkBuilder:
                 rest = 0
             residual[metric] = rest
         if any(residual[m] > 0 for m in METRIC_COLUMNS):
+            extra: Row = {}
+            for column in self._pt_columns:
+                total = values.get(column)
+                if column in self._additive and total is not None:
+                    extra[column] = max(total - covered.get(column, 0), 0)
+                else:
+                    extra[column] = None
             self._campaigns.rows.append(
                 {
                     **values,
                     **residual,
+                    **extra,
                     "ad_group_id": None,
                     "ad_group_name": None,
                     "ad_id": None,
@@ -246,8 +283,13 @@ class ChunkBuilder:
                 }
             )
 
+    @property
+    def _pt_columns(self) -> tuple[str, ...]:
+        built_in = set(AD_PERFORMANCE.schema.names)
+        return tuple(n for n in self.spec.schema.names if n not in built_in)
+
     def table(self) -> pa.Table:
-        return to_table(self.rows, AD_PERFORMANCE)
+        return to_table(self.rows, self.spec)
 
 
 def _json(values: Row) -> str:

@@ -275,14 +275,15 @@ CUSTOMER_CLIENT_FIELDS: tuple[str, ...] = (
 )
 
 
-def ad_query(start: dt.date, end: dt.date) -> str:
-    """GAQL for ad-level daily metrics of one account between two ISO dates (inclusive)."""
-    return _query(AD_COLUMN_FIELDS.values(), "ad_group_ad", start, end)
+def ad_query(start: dt.date, end: dt.date, extra: Iterable[str] = ()) -> str:
+    """GAQL for ad-level daily metrics of one account between two ISO dates (inclusive), plus `extra`
+    (validated passthrough metrics)."""
+    return _query(dict.fromkeys([*AD_COLUMN_FIELDS.values(), *extra]), "ad_group_ad", start, end)
 
 
-def campaign_query(start: dt.date, end: dt.date) -> str:
-    """GAQL for campaign-level daily metrics (all spend, Performance Max included)."""
-    return _query(CAMPAIGN_COLUMN_FIELDS.values(), "campaign", start, end)
+def campaign_query(start: dt.date, end: dt.date, extra: Iterable[str] = ()) -> str:
+    """GAQL for campaign-level daily metrics (all spend, Performance Max included), plus `extra`."""
+    return _query(dict.fromkeys([*CAMPAIGN_COLUMN_FIELDS.values(), *extra]), "campaign", start, end)
 
 
 def customer_client_query() -> str:
@@ -355,6 +356,28 @@ class RetrySettings(StrictScalars):
         )
 
 
+class CustomQuerySettings(StrictScalars):
+    """One `custom_queries` entry: a GAQL query as written in the Ads query builder, landed as
+    raw_google_ads.custom_<name>. The query is parsed and checked against the bundled field catalogue here,
+    so a bad one fails `mdp check` naming connectors[i].custom_queries[j].query."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$", description="lower_snake_case; the table is custom_<name>")
+    query: str = Field(min_length=1, max_length=10_000, description="SELECT ... FROM ... [WHERE ...] (GAQL)")
+
+    @field_validator("query")
+    @classmethod
+    def _valid_gaql(cls, query: str) -> str:
+        from connectors.google_ads.gaql import GaqlError, custom_query  # gaql reads this module's constants
+
+        try:
+            custom_query(query)
+        except GaqlError as error:
+            raise ValueError(str(error)) from None
+        return query
+
+
 class GoogleAdsSettings(ConnectorSettings):
     """The `type: google_ads` section of pipeline.yaml."""
 
@@ -373,6 +396,18 @@ class GoogleAdsSettings(ConnectorSettings):
     )
     request_timeout_seconds: float = Field(DEFAULT_REQUEST_TIMEOUT_SECONDS, gt=0, le=3600)
     retry: RetrySettings = Field(default_factory=lambda: RetrySettings())
+    custom_queries: list[CustomQuerySettings] = Field(
+        default_factory=list, description="GAQL queries of your own, each landed as raw_google_ads.custom_<name>"
+    )
+
+    @field_validator("custom_queries")
+    @classmethod
+    def _unique_query_names(cls, queries: list[CustomQuerySettings]) -> list[CustomQuerySettings]:
+        names = [q.name for q in queries]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"custom query name(s) {twice} listed twice; each lands as its own table")
+        return queries
 
     @field_validator("accounts")
     @classmethod

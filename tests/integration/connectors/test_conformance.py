@@ -60,6 +60,10 @@ TARGETS: dict[str, Target] = {
             "credentials": {"developer_token": "env:CONF_GOOGLE_DEV", "access_token": "env:CONF_GOOGLE_ACCESS"},
             "request_timeout_seconds": 10,
             "retry": {"max_attempts": 2, "initial_delay_seconds": 0.01, "max_delay_seconds": 0.05},
+            "custom_queries": [
+                {"name": "by_network", "query": "SELECT segments.ad_network_type, metrics.cost_micros FROM campaign"}
+            ],
+            "passthrough_fields": ["metrics.video_trueview_views"],
         },
         lambda sb: sb.account_ids[0],
         Fault("unavailable"),
@@ -153,6 +157,9 @@ SECRETS = {
 }
 CASES = [(t, s.name) for t in TARGETS for s in connector_class(t).streams]
 REPORT_CASES = [(t, s.name) for t in TARGETS for s in connector_class(t).streams if s.kind == "report"]
+# streams a configuration declares (custom queries) are checked like the declared ones
+CASES += [("google_ads", "custom_by_network")]
+REPORT_CASES += [("google_ads", "custom_by_network")]
 
 
 @pytest.fixture
