@@ -50,9 +50,12 @@ def build_connector(config: PipelineConfig, section: ConnectorConfig) -> Connect
         where = config.source or "the configuration"
         raise ConfigError(f"invalid configuration in {where}: connectors[{index}].type: {exc}") from None
     options = section.options()
-    passthrough = config.passthrough_fields(section.type)
-    if passthrough:
-        options["passthrough_fields"] = passthrough
+    # the fields the `metrics:` ask of this type, after those the section lists itself (landed raw only)
+    own = options.get("passthrough_fields")
+    asked = config.passthrough_fields(section.type)
+    if asked:
+        listed = list(own) if isinstance(own, list) else []
+        options["passthrough_fields"] = listed + [f for f in asked if f not in listed]
     try:
         settings = cls.settings_model.model_validate(options)
     except ValidationError as exc:

@@ -451,11 +451,6 @@ class PipelineConfig(BaseSettings):
         twice = sorted({n for n in metrics if metrics.count(n) > 1})
         if twice:
             raise ValueError(f"metrics: names must be unique, repeated: {twice}")
-        for connector in self.connectors:
-            if "passthrough_fields" in connector.options():
-                raise ValueError(
-                    f"connectors: {connector.name}: passthrough_fields is set from `metrics:`; declare a metric instead"
-                )
         return self
 
     def passthrough_fields(self, connector_type: str) -> list[str]:

@@ -168,9 +168,15 @@ def test_a_bad_metric_is_refused_in_one_line_naming_it(tmp_path: Path, metrics: 
     assert "\n" not in str(c.value)
 
 
-def test_passthrough_fields_are_set_by_metrics_only(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="passthrough_fields is set from `metrics:`"):
-        config(tmp_path, ", passthrough_fields: [toy.x]")
+def test_a_sections_own_passthrough_fields_come_first_and_the_metrics_add_theirs(tmp_path: Path) -> None:
+    (connector,) = registry.build_connectors(config(tmp_path, ", passthrough_fields: [toy.reach, toy.own]", METRICS))
+    assert connector.settings.passthrough_fields == [
+        "toy.reach",
+        "toy.own",
+        "toy.video_views",
+        "toy.a_cost",
+        "toy.b_cost",
+    ]
 
 
 def test_the_package_holds_a_documented_tested_staging_view_per_custom_stream(tmp_path: Path) -> None:

@@ -74,7 +74,12 @@ def test_missing_marts_are_announced() -> None:
 
 def _declared_columns() -> dict[str, set[str]]:
     declared: dict[str, set[str]] = {}
-    for path in (TRANSFORMATIONS_DIR / "models" / "marts").glob("*.yml"):
+    # the marts' properties: beside their SQL, or in mart_properties/ for those that carry passthrough metrics
+    paths = [
+        *(TRANSFORMATIONS_DIR / "models" / "marts").glob("*.yml"),
+        *(TRANSFORMATIONS_DIR / "mart_properties").rglob("*.yml"),
+    ]
+    for path in paths:
         for model in yaml.safe_load(Path(path).read_text()).get("models", []):
             declared[model["name"]] = {c["name"] for c in model.get("columns", [])}
     return declared
