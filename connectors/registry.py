@@ -60,9 +60,26 @@ def build_connector(config: PipelineConfig, section: ConnectorConfig) -> Connect
         settings = cls.settings_model.model_validate(options)
     except ValidationError as exc:
         raise ConfigError(validation_message(exc, config.source, ("connectors", index))) from None
-    connector = cls(settings)
+    try:
+        connector = cls(settings)
+    except ConfigError as exc:
+        raise ConfigError(_metric_located(config, section.type, str(exc))) from None
     check_streams(connector, settings.streams, f"{config.source or 'the configuration'}: connectors[{index}].streams")
     return connector
+
+
+def _metric_located(config: PipelineConfig, type_name: str, message: str) -> str:
+    """A connector's refusal of a passthrough field ("invalid configuration: metrics: ... 'field' ...") with the
+    file and the metric's key (metrics[i].sources.<type>) it comes from."""
+    prefix = "invalid configuration: metrics: "
+    if not message.startswith(prefix):
+        return message
+    where = "metrics"
+    for index, metric in enumerate(config.metrics):
+        if any(f"'{field}'" in message for field in metric.sources.get(type_name, [])):
+            where = f"metrics[{index}].sources.{type_name}"
+            break
+    return f"invalid configuration in {config.source or 'the configuration'}: {where}: {message[len(prefix) :]}"
 
 
 def check_streams(connector: Connector, wanted: list[str] | None, where: str) -> None:

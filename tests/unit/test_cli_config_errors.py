@@ -173,3 +173,59 @@ def test_a_refused_configuration_leaves_no_prefect_home(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert not home.exists()
+
+
+PROJECT_CONFIG = Path(__file__).resolve().parents[2] / "pipeline.yaml"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (  # an unknown field
+            "metrics.cost_micros, metrics.clicks FROM campaign",
+            "metrics.cots_micros FROM campaign",
+            "connectors[0].custom_queries[0].query: unknown field 'metrics.cots_micros' "
+            "(did you mean 'metrics.cost_micros'?)",
+        ),
+        (  # an incompatible segment
+            "segments.ad_network_type, metrics.cost_micros, metrics.clicks",
+            "segments.conversion_action_name, metrics.cost_micros",
+            "connectors[0].custom_queries[0].query: segments.conversion_action_name is selectable with conversion "
+            "metrics only, and metrics.cost_micros is not one",
+        ),
+        (  # a hostile stream name
+            "name: by_network ",
+            'name: "by_network; DROP TABLE x" ',
+            "connectors[0].custom_queries[0].name: String should match pattern",
+        ),
+        (  # a hostile field in a Meta custom insights entry
+            "fields: [actions, action_values]",
+            'fields: [actions, "spend, impressions"]',
+            "connectors[1].custom_insights[0].fields[1]: 'spend, impressions' is not a Meta insights field",
+        ),
+        (  # an unknown Microsoft report column
+            "columns: [CampaignId, Network,",
+            "columns: [CampaignId, Netwrok,",
+            "connectors[2].custom_reports[0].columns[1]: unknown column 'Netwrok' of CampaignPerformanceReport "
+            "(did you mean 'Network'?)",
+        ),
+        (  # a passthrough metric's unknown field
+            "meta_ads: reach}",
+            "meta_ads: rech}",
+            "metrics[2].sources.meta_ads: the meta_ads connector's field 'rech': unknown field 'rech' "
+            "(did you mean 'reach'?)",
+        ),
+    ],
+)
+def test_mdp_check_refuses_a_bad_custom_stream_or_metric_in_one_line(
+    tmp_path: Path, old: str, new: str, expected: str
+) -> None:
+    text = PROJECT_CONFIG.read_text(encoding="utf-8")
+    assert old in text
+    config = tmp_path / "pipeline.yaml"
+    config.write_text(text.replace(old, new, 1), encoding="utf-8")
+    result = runner.invoke(app, ["check", "--config", str(config)])
+    assert result.exit_code == 2, result.output
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith(f"error: invalid configuration in {config}: ")
+    assert expected in line
