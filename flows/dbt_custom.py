@@ -121,10 +121,6 @@ def custom_dbt(config: PipelineConfig, connectors: Iterable[Connector] | None = 
     return CustomDbt(tuple(models.values()), tuple(config.metrics), tuple(raw.values()))
 
 
-def _quote(name: str) -> str:
-    return "{{ adapter.quote('" + name + "') }}"
-
-
 def _kind(column: CustomColumn) -> str:
     if column.money:
         return "money"
@@ -166,8 +162,8 @@ def staging_sql(custom: CustomModel, source: str) -> str:
         "        {{ mdp_cast('account_currency', 'string') }} as account_currency,",
     ]
     for column in custom.stream.columns:
-        quoted = _quote(column.name)
-        lines.append(f"        {{{{ mdp_cast(\"{quoted}\", '{_kind(column)}') }}}} as {quoted},")
+        quoted = f"adapter.quote('{column.name}')"  # a column_name: [a-z0-9_] only, quoted for reserved words
+        lines.append(f"        {{{{ mdp_cast({quoted}, '{_kind(column)}') }}}} as {{{{ {quoted} }}}},")
     lines += [
         f"        {LOADED_AT}",
         "",

@@ -35,6 +35,7 @@ AS_OF = dt.date(2026, 3, 1)
 START, END = dt.date(2026, 2, 20), dt.date(2026, 2, 26)
 RUN_TIMEOUT_SECONDS = 900.0
 FINAL_STATES = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+PROJECT_CONFIG = Path(__file__).resolve().parents[2] / "pipeline.yaml"
 
 
 @dataclass
@@ -73,6 +74,12 @@ def config_path(tmp_path_factory: pytest.TempPathFactory, sandbox: SandboxHandle
     # the channels these runs were measured with; tiktok_ads and linkedin_ads run in the integration suites
     # (conformance, fault matrix, reconciliation, isolation, the demo)
     data["connectors"] = [c for c in data["connectors"] if c["type"] not in ("tiktok_ads", "linkedin_ads")]
+    # the custom streams and passthrough metrics of the project's pipeline.yaml (one stream per channel)
+    project = yaml.safe_load(PROJECT_CONFIG.read_text(encoding="utf-8"))
+    custom = {c["type"]: {k: v for k, v in c.items() if k.startswith("custom_")} for c in project["connectors"]}
+    for section in data["connectors"]:
+        section.update(custom[section["type"]])
+    data["metrics"] = project["metrics"]
     path = root / "pipeline.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
@@ -206,6 +213,50 @@ def test_rerun_deployment_lands_the_range_rebuilds_the_marts_and_checks_volumes(
     )
     assert len(marts) == 3 * 7
     assert marts == raw
+    # the custom streams hold the sandbox truth: Google's spend by network adds up to each account's spend,
+    # Microsoft's to its ad rows'; each has its generated staging view
+    by_network = query(
+        config_path,
+        "SELECT account_id, date, sum(metrics_cost) * 1000000 FROM raw_google_ads.custom_by_network "
+        "GROUP BY ALL ORDER BY ALL",
+    )
+    assert by_network == [(account, day, micros) for account, day, micros in expected]
+    ms_by_network = query(
+        config_path,
+        "SELECT account_id, date, sum(spend) FROM raw_microsoft_ads.custom_campaign_by_network GROUP BY ALL "
+        "ORDER BY ALL",
+    )
+    ms_ads = query(
+        config_path,
+        "SELECT account_id, date, sum(spend) FROM raw_microsoft_ads.ad_performance GROUP BY ALL ORDER BY ALL",
+    )
+    assert ms_by_network == ms_ads
+    assert len(ms_ads) == 2 * 7
+    for raw_table, view in (
+        ("raw_google_ads.custom_by_network", "staging.stg_google_ads__custom_by_network"),
+        ("raw_meta_ads.custom_actions_by_destination", "staging.stg_meta_ads__custom_actions_by_destination"),
+        ("raw_microsoft_ads.custom_campaign_by_network", "staging.stg_microsoft_ads__custom_campaign_by_network"),
+    ):
+        [(landed,)] = query(config_path, f"SELECT count(*) FROM {raw_table}")
+        [(staged,)] = query(config_path, f"SELECT count(*) FROM {view}")
+        assert landed == staged > 0, raw_table
+    # the passthrough metrics: the raw pt_ columns, summed into the fact per channel
+    passthrough = query(
+        config_path,
+        "SELECT channel, sum(video_views), sum(all_conversions_value), sum(reach) FROM marts.fct_ad_performance_daily "
+        "WHERE date_day BETWEEN ? AND ? GROUP BY ALL ORDER BY ALL",
+        START,
+        END,
+    )
+    raw_passthrough = query(
+        config_path,
+        "SELECT 'google_ads', sum(pt_metrics_video_trueview_views), sum(pt_metrics_all_conversions_value), NULL "
+        "FROM raw_google_ads.ad_performance UNION ALL SELECT 'meta_ads', sum(pt_video_play_actions), NULL, "
+        "sum(pt_reach) FROM raw_meta_ads.ad_insights UNION ALL SELECT 'microsoft_ads', NULL, sum(pt_allrevenue), "
+        "NULL FROM raw_microsoft_ads.ad_performance ORDER BY ALL",
+    )
+    assert passthrough == raw_passthrough
+    assert all(value is not None and value > 0 for row in raw_passthrough for value in row[1:] if value is not None)
     checks = query(config_path, "SELECT count(*) FROM ops.volume_checks WHERE run_id = ?", str(flow_run.id))
     assert checks[0][0] >= 2 * 2 * 7  # accounts x days, rows and spend at least
     # every account-day of the three channels matches the platforms' own totals, metric by metric
