@@ -158,7 +158,7 @@ class MetaAdsConnector(Connector):
         runner = ReportRunner(
             client, self.settings, info.id, query=INSIGHTS_QUERIES[stream], sleep=self._sleep, clock=self._clock
         )
-        batch = RowBatch(info, frozenset(self.settings.conversion_action_types), fmt, self.settings.requested_windows)
+        batch = RowBatch(info, self.settings.conversion_rule, fmt, self.settings.requested_windows)
         rows = quarantined = 0
         with self._lock:
             started = self._started.pop((stream, info.id, start, end), None)
@@ -227,6 +227,7 @@ class MetaAdsConnector(Connector):
             "graph_url": self.settings.base_url,
             "api_version": self.settings.api_version,
             "conversion_action_types": list(self.settings.conversion_action_types),
+            "conversion_aggregation": self.settings.conversion_aggregation,
             "action_attribution_windows": list(self.settings.action_attribution_windows),
         }
 
