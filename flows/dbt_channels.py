@@ -31,7 +31,6 @@ from mdp.errors import ConfigError
 from mdp.paths import TRANSFORMATIONS_DIR
 
 AD_PERFORMANCE = "ad_performance"
-META_CONNECTOR_TYPE = "meta_ads"
 # The reports and snapshot unions, in the order the models use them.
 REPORT_UNIONS = (
     "keyword",
@@ -216,11 +215,11 @@ def _write_index(folder: Path, packages: dict[str, Path]) -> None:
 
 def project_vars(config: PipelineConfig, project_dir: Path = TRANSFORMATIONS_DIR) -> dict[str, Any]:
     """The dbt vars of a run: what the configuration implies (reporting currency, reconciliation
-    tolerances, dataset prefix, Meta conversion types). The channels are no var: see the module.
+    tolerances, dataset prefix). The channels are no var: see the module. (Meta's conversion rule is no var
+    either: each connector instance applies its own to the rows it lands; docs/metrics.md.)
 
     Raises:
-        ConfigError: a connector's dbt mapping names an unknown union or model; enabled Meta connectors
-            configure different conversion action types (the dbt var is global).
+        ConfigError: a connector's dbt mapping names an unknown union or model.
     """
     plugin_packages(project_dir=project_dir)
     result: dict[str, Any] = {
@@ -229,17 +228,4 @@ def project_vars(config: PipelineConfig, project_dir: Path = TRANSFORMATIONS_DIR
     }
     if isinstance(config.warehouse, BigQueryWarehouseConfig):
         result["dataset_prefix"] = config.warehouse.dataset_prefix
-    meta_types = {
-        tuple(types)
-        for section in config.enabled_connectors()
-        if section.type == META_CONNECTOR_TYPE
-        and (types := section.options().get("conversion_action_types")) is not None
-    }
-    if len(meta_types) > 1:
-        raise ConfigError(
-            "connectors[*].conversion_action_types: enabled meta_ads connectors list different action "
-            f"types {sorted(meta_types)}; the marts count conversions one way, so make them equal"
-        )
-    if meta_types:
-        result["meta_conversion_action_types"] = list(meta_types.pop())
     return result

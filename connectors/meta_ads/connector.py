@@ -214,7 +214,7 @@ class MetaAdsConnector(Connector):
     ) -> Iterator[Extracted]:
         fmt = self._formats[stream]
         runner = self._runner(client, stream, info.id)
-        batch = RowBatch(info, frozenset(self.settings.conversion_action_types), fmt, self.settings.requested_windows)
+        batch = RowBatch(info, self.settings.conversion_rule, fmt, self.settings.requested_windows)
         rows = quarantined = 0
         with self._lock:
             started = self._started.pop((stream, info.id, start, end), None)
@@ -283,6 +283,7 @@ class MetaAdsConnector(Connector):
             "graph_url": self.settings.base_url,
             "api_version": self.settings.api_version,
             "conversion_action_types": list(self.settings.conversion_action_types),
+            "conversion_aggregation": self.settings.conversion_aggregation,
             "action_attribution_windows": list(self.settings.action_attribution_windows),
             "custom_insights": [entry.name for entry in self._entries.values()],
             "passthrough_fields": list(self.settings.passthrough_fields),

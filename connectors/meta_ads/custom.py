@@ -25,6 +25,7 @@ from connectors.kit.custom import CUSTOM_NAME_PATTERN, CustomColumn, CustomStrea
 from connectors.kit.custom import passthrough_column as kit_passthrough_column
 from connectors.kit.rows import BadRow
 from connectors.kit.schema import MONEY
+from connectors.meta_ads.conversions import ConversionRule
 from connectors.meta_ads.exceptions import MetaAdsRetryableError
 from connectors.meta_ads.graph import GraphClient
 from connectors.meta_ads.reports import ReportRunner, insights_params
@@ -592,7 +593,7 @@ def entry_format(entry: Entry, stream: CustomStream) -> RowFormat:
     """How the entry's rows become records (the kit's collector keys them by date and the dimensions)."""
 
     def parse(
-        raw: Any, account: Account, _: frozenset[str], since: dt.date, until: dt.date, __: Sequence[str]
+        raw: Any, account: Account, _: ConversionRule, since: dt.date, until: dt.date, __: Sequence[str]
     ) -> list[dict[str, Any]]:
         return parse_entry_row(raw, account, entry, since, until)
 

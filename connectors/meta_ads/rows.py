@@ -12,6 +12,7 @@ from typing import Any
 
 from connectors.base import Account
 from connectors.kit.rows import BadRow, RowCollector
+from connectors.meta_ads.conversions import ConversionRule
 from connectors.meta_ads.schema import ACCOUNT_TOTALS, ACTION_INSIGHTS, AD_INSIGHTS, BREAKDOWN_TABLES
 from connectors.meta_ads.settings import DEFAULT_ATTRIBUTION_WINDOW, INSIGHTS_FIELDS, INSIGHTS_QUERIES
 from mdp.numbers import NumberFormatError, parse_decimal
@@ -23,9 +24,7 @@ _ID_FIELDS = ("campaign_id", "adset_id", "ad_id")
 _KNOWN_FIELDS = frozenset(INSIGHTS_FIELDS)
 
 
-def parse_row(
-    raw: Any, account: Account, action_types: frozenset[str], since: dt.date, until: dt.date
-) -> dict[str, Any]:
+def parse_row(raw: Any, account: Account, rule: ConversionRule, since: dt.date, until: dt.date) -> dict[str, Any]:
     """One insights row as a raw-table record.
 
     Metrics Graph leaves out of a row count as 0 (reach: unknown); unknown keys are ignored.
@@ -58,26 +57,13 @@ def parse_row(
         "reach": _count(raw, "reach") if raw.get("reach") is not None else None,
         "actions": _dump(actions),
         "action_values": _dump(values),
-        "conversions": sum_actions(actions, action_types, "actions"),
-        "conversion_value": sum_actions(values, action_types, "action_values"),
+        "conversions": rule.conversions(actions),
+        "conversion_value": rule.conversion_value(values),
     }
 
 
-def sum_actions(items: Sequence[Mapping[str, Any]] | None, action_types: frozenset[str], name: str) -> float:
-    """The sum of `value` over the entries whose `action_type` is one of `action_types`."""
-    total = Decimal(0)
-    for item in items or ():
-        if item.get("action_type") not in action_types:
-            continue
-        value = _decimal(item.get("value"), f"{name}[{item.get('action_type')}].value")
-        if value < 0:
-            raise BadRow("negative_metric", f"{name}[{item.get('action_type')}].value ({value})")
-        total += value
-    return float(total)
-
-
 def parse_breakdown_row(
-    raw: Any, account: Account, action_types: frozenset[str], since: dt.date, until: dt.date, breakdowns: Sequence[str]
+    raw: Any, account: Account, rule: ConversionRule, since: dt.date, until: dt.date, breakdowns: Sequence[str]
 ) -> dict[str, Any]:
     """One campaign-level insights row of a breakdown stream (its breakdown values as columns).
 
@@ -103,15 +89,15 @@ def parse_breakdown_row(
         "clicks": _count(raw, "clicks"),
         "spend": _spend(raw),
         "reach": _count(raw, "reach") if raw.get("reach") is not None else None,
-        "conversions": sum_actions(actions, action_types, "actions"),
-        "conversion_value": sum_actions(values, action_types, "action_values"),
+        "conversions": rule.conversions(actions),
+        "conversion_value": rule.conversion_value(values),
         "actions": _dump(actions),
         "action_values": _dump(values),
     }
 
 
 def parse_account_row(
-    raw: Any, account: Account, action_types: frozenset[str], since: dt.date, until: dt.date
+    raw: Any, account: Account, rule: ConversionRule, since: dt.date, until: dt.date
 ) -> dict[str, Any]:
     """One account-level insights row (the account's own daily totals).
 
@@ -131,8 +117,8 @@ def parse_account_row(
         "impressions": _count(raw, "impressions"),
         "clicks": _count(raw, "clicks"),
         "spend": _spend(raw),
-        "conversions": sum_actions(actions, action_types, "actions"),
-        "conversion_value": sum_actions(values, action_types, "action_values"),
+        "conversions": rule.conversions(actions),
+        "conversion_value": rule.conversion_value(values),
         "actions": _dump(actions),
         "action_values": _dump(values),
     }
@@ -216,7 +202,7 @@ def unknown_fields(raw: Any, known: frozenset[str] = _KNOWN_FIELDS) -> set[str]:
     return set(raw) - known if isinstance(raw, Mapping) else set()
 
 
-Parser = Callable[[Any, Account, frozenset[str], dt.date, dt.date, Sequence[str]], list[dict[str, Any]]]
+Parser = Callable[[Any, Account, ConversionRule, dt.date, dt.date, Sequence[str]], list[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -230,30 +216,30 @@ class RowFormat:
 
 
 def _ad_rows(
-    raw: Any, account: Account, types: frozenset[str], since: dt.date, until: dt.date, _: Sequence[str]
+    raw: Any, account: Account, rule: ConversionRule, since: dt.date, until: dt.date, _: Sequence[str]
 ) -> list[dict[str, Any]]:
-    return [parse_row(raw, account, types, since, until)]
+    return [parse_row(raw, account, rule, since, until)]
 
 
 def _breakdown_parser(breakdowns: tuple[str, ...]) -> Parser:
     def parse(
-        raw: Any, account: Account, types: frozenset[str], since: dt.date, until: dt.date, _: Sequence[str]
+        raw: Any, account: Account, rule: ConversionRule, since: dt.date, until: dt.date, _: Sequence[str]
     ) -> list[dict[str, Any]]:
-        return [parse_breakdown_row(raw, account, types, since, until, breakdowns)]
+        return [parse_breakdown_row(raw, account, rule, since, until, breakdowns)]
 
     return parse
 
 
 def _action_parser(
-    raw: Any, account: Account, _: frozenset[str], since: dt.date, until: dt.date, windows: Sequence[str]
+    raw: Any, account: Account, _: ConversionRule, since: dt.date, until: dt.date, windows: Sequence[str]
 ) -> list[dict[str, Any]]:
     return parse_action_rows(raw, account, since, until, windows)
 
 
 def _account_parser(
-    raw: Any, account: Account, types: frozenset[str], since: dt.date, until: dt.date, _: Sequence[str]
+    raw: Any, account: Account, rule: ConversionRule, since: dt.date, until: dt.date, _: Sequence[str]
 ) -> list[dict[str, Any]]:
-    return [parse_account_row(raw, account, types, since, until)]
+    return [parse_account_row(raw, account, rule, since, until)]
 
 
 def _breakdown_format(stream: str) -> RowFormat:
@@ -285,7 +271,7 @@ class RowBatch:
     (the kit's collector, whose window is the chunk being added: a row's quarantine day lies inside it)."""
 
     account: Account
-    action_types: frozenset[str]
+    rule: ConversionRule
     format: RowFormat = AD_FORMAT
     windows: tuple[str, ...] = ()
     unknown: set[str] = field(default_factory=set)
@@ -299,7 +285,7 @@ class RowBatch:
         for raw in rows:
             self.unknown |= unknown_fields(raw, self.format.known)
             try:
-                parsed = self.format.parse(raw, self.account, self.action_types, since, until, self.windows)
+                parsed = self.format.parse(raw, self.account, self.rule, since, until, self.windows)
             except BadRow as bad:
                 day = _date(raw.get("date_start")) if isinstance(raw, Mapping) else None
                 self.collector.reject([bad.reason], day, _json(raw))

@@ -30,8 +30,17 @@ AD_INSIGHTS_COLUMNS: Columns = {
     "reach": (pa.int64(), True, "reach (people; not additive across days)"),
     "actions": (pa.string(), True, "the insights 'actions' list kept whole as JSON ([{action_type, value}])"),
     "action_values": (pa.string(), True, "the insights 'action_values' list kept whole as JSON"),
-    "conversions": (pa.float64(), False, "sum of 'actions' over the configured conversion action types"),
-    "conversion_value": (pa.float64(), False, "sum of 'action_values' over the configured action types"),
+    "conversions": (
+        pa.float64(),
+        False,
+        "conversions from 'actions' by the connector's conversion rule (conversion_action_types combined by "
+        "conversion_aggregation: first_match or sum; docs/metrics.md)",
+    ),
+    "conversion_value": (
+        MONEY,
+        False,
+        "conversion value in the account currency from 'action_values' by the same rule, exact (decimal)",
+    ),
 }
 
 

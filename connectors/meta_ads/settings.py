@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -12,6 +11,14 @@ from pydantic import AfterValidator, ConfigDict, Field, ValidationInfo, field_va
 from connectors.base import ConnectorSettings
 from connectors.kit.retry import RetryPolicy
 from connectors.kit.settings import listed_once
+from connectors.meta_ads.conversions import (
+    ACTION_TYPE_PATTERN,
+    DEFAULT_CONVERSION_ACTION_TYPES,
+    DEFAULT_CONVERSION_AGGREGATION,
+    Aggregation,
+    ConversionRule,
+    rule_problem,
+)
 from mdp.config import StrictScalars
 from mdp.currency import minor_units
 from mdp.identifiers import ascii_match
@@ -160,9 +167,6 @@ def currency_offset(currency: str | None) -> int:
 # Ads Manager's numbers: each ad set's own attribution setting rather than the API default windows.
 INSIGHTS_EXTRA_PARAMS: dict[str, Any] = {"use_unified_attribution_setting": True}
 
-# Counting only `purchase` by default: Meta also reports the same purchases as
-# `offsite_conversion.fb_pixel_purchase` and `omni_purchase`; listing several of them double counts.
-DEFAULT_CONVERSION_ACTION_TYPES: tuple[str, ...] = ("purchase",)
 DEFAULT_LOOKBACK_DAYS = 28  # Meta attribution windows restate up to 28 days
 
 # Graph error codes (https://developers.facebook.com/docs/graph-api/guides/error-handling,
@@ -182,8 +186,6 @@ INACTIVE_ACCOUNT_STATUSES = frozenset({2, 100, 101})
 ACCOUNT_ID_PATTERN = r"(?:act_)?([0-9]+)"
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 CREDENTIAL_KEYS = frozenset({"access_token", "app_secret"})
-
-_ACTION_TYPE = re.compile(r"[A-Za-z0-9_.:\-]+")
 
 
 def normalize_account_id(account: str) -> str:
@@ -290,8 +292,15 @@ class MetaAdsSettings(ConnectorSettings):
         None, description="Graph API base URL; absent means the real API (https://graph.facebook.com)"
     )
     api_version: str = Field(GRAPH_API_VERSION, pattern=r"^v[0-9]+\.[0-9]+$")
+    # The conversion rule (connectors/meta_ads/conversions.py): applied to every insights row, the totals too.
     conversion_action_types: list[str] = Field(
-        default_factory=lambda: list(DEFAULT_CONVERSION_ACTION_TYPES), min_length=1
+        default_factory=lambda: list(DEFAULT_CONVERSION_ACTION_TYPES),
+        min_length=1,
+        description="action types counted as conversions, in priority order (see conversion_aggregation)",
+    )
+    conversion_aggregation: Aggregation = Field(
+        DEFAULT_CONVERSION_AGGREGATION,
+        description="first_match: the first listed type present on a row counts; sum: all listed types add up",
     )
     action_attribution_windows: list[str] = Field(
         default_factory=lambda: list(DEFAULT_ACTION_ATTRIBUTION_WINDOWS),
@@ -345,11 +354,22 @@ class MetaAdsSettings(ConnectorSettings):
     def _unique_types(cls, types: list[str]) -> list[str]:
         if any(not t.strip() for t in types):
             raise ValueError("action types must not be empty")
-        # They become SQL string literals in the dbt models: only the characters Meta's types use.
-        odd = [t for t in types if not _ACTION_TYPE.fullmatch(t)]
+        odd = [t for t in types if not ACTION_TYPE_PATTERN.fullmatch(t)]
         if odd:
             raise ValueError(f"action types may hold only letters, digits and _ . : - ; got {odd}")
         return list(listed_once(types, "action types"))
+
+    @model_validator(mode="after")
+    def _conversion_rule(self) -> MetaAdsSettings:
+        problem = rule_problem(self.conversion_action_types, self.conversion_aggregation)
+        if problem:
+            raise ValueError(f"conversion_action_types: {problem}")
+        return self
+
+    @property
+    def conversion_rule(self) -> ConversionRule:
+        """The one conversion rule of this connector instance."""
+        return ConversionRule(tuple(self.conversion_action_types), self.conversion_aggregation)
 
     @field_validator("action_attribution_windows")
     @classmethod

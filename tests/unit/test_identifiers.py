@@ -114,12 +114,13 @@ def test_graph_ids_in_rows_are_ascii_digits() -> None:
     import datetime as dt
 
     from connectors.base import Account
+    from connectors.meta_ads.conversions import ConversionRule
     from connectors.meta_ads.rows import BadRow, parse_row
 
     day = dt.date(2026, 3, 1)
     row = {"date_start": "2026-03-01", "campaign_id": "１２３", "adset_id": "4", "ad_id": "5"}
     with pytest.raises(BadRow, match="campaign_id '１２３' is not a Graph id"):
-        parse_row(row, Account("1"), frozenset(), day, day)
+        parse_row(row, Account("1"), ConversionRule(), day, day)
 
 
 def test_microsoft_report_ids_are_ascii_digits() -> None:

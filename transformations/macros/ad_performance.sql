@@ -21,15 +21,39 @@
     ]) }}
 {%- endmacro %}
 
-{#- CTR, CPC, CPA and ROAS from (summed) base measures; each null when its denominator is 0.
-    ROAS = conversion value / spend (revenue per unit spent), computed from sums: never an average of
-    ratios. Pass the summed expressions for aggregated marts. -#}
+{#- The ratio metrics, defined once: each a ratio of two summed base measures (never an average of ratios),
+    times `scale` when given. Base measures: impressions, clicks, conversions, spend and conversion_value (money
+    in the reporting currency in the marts). Every mart computes them through performance_ratios; the semantic
+    layer (models/marts/semantic/ad_performance.yml) defines the same metrics for MetricFlow and BI tools, and
+    tests/unit/test_metrics_definitions.py holds the two equal. docs/metrics.md describes them. -#}
+{% macro ratio_definitions() -%}
+    {{ return([
+        {'name': 'ctr', 'numerator': 'clicks', 'denominator': 'impressions'},
+        {'name': 'cpc', 'numerator': 'spend', 'denominator': 'clicks'},
+        {'name': 'cpa', 'numerator': 'spend', 'denominator': 'conversions'},
+        {'name': 'roas', 'numerator': 'conversion_value', 'denominator': 'spend'},
+        {'name': 'cpm', 'numerator': 'spend', 'denominator': 'impressions', 'scale': 1000},
+        {'name': 'conversion_rate', 'numerator': 'conversions', 'denominator': 'clicks'},
+        {'name': 'value_per_conversion', 'numerator': 'conversion_value', 'denominator': 'conversions'},
+    ]) }}
+{%- endmacro %}
+
+{#- The ratio columns of ratio_definitions from a row's (summed) base measures, as floats; each null when its
+    denominator is 0. Pass the summed expressions for aggregated marts. -#}
 {% macro performance_ratios(impressions='impressions', clicks='clicks', conversions='conversions',
                             spend='spend_reporting', conversion_value='conversion_value_reporting') -%}
-    {{ safe_divide(clicks, impressions) }} as ctr,
-    {{ safe_divide(spend, clicks) }} as cpc,
-    {{ safe_divide(spend, conversions) }} as cpa,
-    {{ safe_divide(conversion_value, spend) }} as roas
+    {%- set measures = {
+        'impressions': impressions,
+        'clicks': clicks,
+        'conversions': conversions,
+        'spend': spend,
+        'conversion_value': conversion_value,
+    } -%}
+    {%- for ratio in ratio_definitions() %}
+    {%- set numerator = measures[ratio.numerator] if 'scale' not in ratio
+        else '(' ~ measures[ratio.numerator] ~ ') * ' ~ ratio.scale %}
+    {{ safe_divide(numerator, measures[ratio.denominator]) }} as {{ ratio.name }}{{ ',' if not loop.last }}
+    {%- endfor %}
 {%- endmacro %}
 
 {#- The additive measures summed over a group, typed: counts as integers, conversions as float, money

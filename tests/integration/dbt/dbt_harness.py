@@ -18,6 +18,7 @@ import duckdb
 from dbt.cli.main import dbtRunnerResult
 
 from connectors.google_ads.schema import AD_PERFORMANCE
+from connectors.meta_ads.conversions import ConversionRule
 from connectors.meta_ads.schema import AD_INSIGHTS
 from flows.transform import DbtInvocation, all_source_tables, dbt_invocation, run_dbt
 from mdp.config import PipelineConfig, config_from_mapping
@@ -28,8 +29,9 @@ from warehouse.duckdb import DuckDBWarehouse
 D1, D2, D3 = dt.date(2026, 3, 1), dt.date(2026, 3, 2), dt.date(2026, 3, 3)
 DAYS = (D1, D2, D3)
 REPORTING_CURRENCY = "EUR"
-# Meta's three purchase types report the same purchases; the default (first_match) counts them once.
-META_DEFAULT_TYPES = ("omni_purchase", "purchase", "offsite_conversion.fb_pixel_purchase")
+# Meta's three purchase types report the same purchases; the connector's default rule (first_match) counts
+# them once.
+META_RULE = ConversionRule()
 
 
 def _actions(pairs: Mapping[str, float]) -> str:
@@ -101,8 +103,8 @@ def google_rows(day: dt.date, scale: int = 1) -> list[dict[str, Any]]:
 
 
 def meta_rows(day: dt.date) -> list[dict[str, Any]]:
-    """Two accounts (GBP, EUR); actions JSON with overlapping purchase types and non-purchase types.
-    The raw `conversions` / `conversion_value` hold a deliberately wrong value: staging recomputes."""
+    """Two accounts (GBP, EUR); actions JSON with overlapping purchase types and non-purchase types, and the
+    raw `conversions` / `conversion_value` the connector computes from them by its default rule."""
     n = DAYS.index(day) + 1 if day in DAYS else 1
     gbp = {
         "date": day,
@@ -115,8 +117,6 @@ def meta_rows(day: dt.date) -> list[dict[str, Any]]:
         "adset_id": "s311",
         "adset_name": "Lookalike",
         "reach": 800,
-        "conversions": 999.0,
-        "conversion_value": 999.0,
     }
     eur = {
         **gbp,
@@ -129,7 +129,7 @@ def meta_rows(day: dt.date) -> list[dict[str, Any]]:
         "adset_id": "s411",
         "adset_name": "Visitors 30d",
     }
-    return [
+    rows = [
         {
             **gbp,
             "ad_id": "a3111",
@@ -175,19 +175,23 @@ def meta_rows(day: dt.date) -> list[dict[str, Any]]:
             "action_values": None,
         },
     ]
+    return [
+        {
+            **row,
+            "conversions": META_RULE.conversions(_parsed(row["actions"])),
+            "conversion_value": META_RULE.conversion_value(_parsed(row["action_values"])),
+        }
+        for row in rows
+    ]
 
 
-def meta_conversions(row: Mapping[str, Any], column: str, types: Sequence[str], how: str) -> Decimal:
-    """The reference implementation of the staging rule, in Python: Graph's decimal strings, summed exactly."""
-    if row[column] is None:
-        return Decimal(0)
-    values: dict[str, Decimal] = {}
-    for item in json.loads(row[column]):
-        values[item["action_type"]] = values.get(item["action_type"], Decimal(0)) + Decimal(item["value"])
-    present = [values[t] for t in types if t in values]
-    if how == "sum":
-        return sum(present, Decimal(0))
-    return present[0] if present else Decimal(0)
+def _parsed(actions: str | None) -> list[dict[str, Any]] | None:
+    return None if actions is None else json.loads(actions)
+
+
+def meta_conversions(row: Mapping[str, Any], column: str) -> Decimal:
+    """The connector's default conversion rule applied to a raw row's JSON list (what lands in raw)."""
+    return META_RULE.total(_parsed(row[column]), column)
 
 
 MICRO = Decimal("0.000001")
@@ -249,12 +253,10 @@ def expected_totals(
         revenue[day] = revenue.get(day, zero) + fx_convert(money(g["conversions_value"]), currency, day, reporting)
     for m in meta:
         day, currency = m["date"], m["account_currency"]
-        value = meta_conversions(m, "action_values", META_DEFAULT_TYPES, "first_match")
+        value = meta_conversions(m, "action_values")
         spend[day] = spend.get(day, zero) + fx_convert(m["spend"], currency, day, reporting)
         revenue[day] = revenue.get(day, zero) + fx_convert(value, currency, day, reporting)
-        conversions[day] = conversions.get(day, zero) + meta_conversions(
-            m, "actions", META_DEFAULT_TYPES, "first_match"
-        )
+        conversions[day] = conversions.get(day, zero) + meta_conversions(m, "actions")
     return Expected(spend, revenue, conversions, len(google) + len(meta))
 
 

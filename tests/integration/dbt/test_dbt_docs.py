@@ -41,8 +41,8 @@ def test_marts_enforce_contracts(dbt_project: DbtProject) -> None:
     marts = [
         n for n in manifest(dbt_project)["nodes"].values() if n["resource_type"] == "model" and n["fqn"][1] == "marts"
     ]
-    assert len(marts) == 24  # the fact, 3 daily marts, 2 dims, 3 SCD2 histories, 13 reports, the reconciliation,
-    # the account-days left out
+    assert len(marts) == 25  # the fact, 3 daily marts, 2 dims, 3 SCD2 histories, 13 reports, the reconciliation,
+    # the account-days left out, the semantic layer's time spine
     for node in marts:
         assert node["contract"]["enforced"], node["name"]
         assert all(c["data_type"] for c in node["columns"].values()), node["name"]

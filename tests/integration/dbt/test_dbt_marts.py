@@ -8,7 +8,6 @@ import pytest
 from dbt_harness import (
     D1,
     DAYS,
-    META_DEFAULT_TYPES,
     DbtProject,
     Expected,
     fx_convert,
@@ -64,17 +63,16 @@ def test_channel_and_campaign_marts_add_up_to_the_global_mart(dbt_project: DbtPr
             assert got[1:] == want[1:], table  # money is decimal: the sums agree exactly
 
 
-def test_meta_conversions_come_from_the_configured_action_types(dbt_project: DbtProject) -> None:
+def test_meta_conversions_are_the_connectors_rule(dbt_project: DbtProject) -> None:
+    """The marts carry the conversions the connector's rule computed (no second definition in dbt)."""
     rows = dbt_project.query(
         "select date_day, sum(conversions), sum(conversion_value) from marts.fct_ad_performance_daily "
         "where channel = 'meta_ads' group by date_day order by date_day"
     )
     for day, conversions, value in rows:
         raw = meta_rows(day)
-        assert conversions == pytest.approx(
-            float(sum(meta_conversions(r, "actions", META_DEFAULT_TYPES, "first_match") for r in raw))
-        )
-        assert value == sum(meta_conversions(r, "action_values", META_DEFAULT_TYPES, "first_match") for r in raw)
+        assert conversions == pytest.approx(float(sum(meta_conversions(r, "actions") for r in raw)))
+        assert value == sum(meta_conversions(r, "action_values") for r in raw)
     # D1: 3 purchases reported under three overlapping types count once, plus 1 pixel-only purchase
     assert rows[0][1] == pytest.approx(4.0)
 
@@ -135,6 +133,7 @@ def test_marts_are_in_their_schemas(dbt_project: DbtProject) -> None:
         by_schema.setdefault(schema, set()).add(name)
     assert by_schema["marts"] == {
         "fct_ad_performance_daily",
+        "metricflow_time_spine",
         "mart_channel_performance_daily",
         "mart_campaign_performance_daily",
         "mart_global_performance_daily",

@@ -23,7 +23,18 @@ MONEY_COLUMNS = {
     "budget_amount",
     "cpc_bid",
 }
-FLOAT_COLUMNS = {"conversions", "all_conversions", "fx_rate", "ctr", "cpc", "cpa", "roas"}
+FLOAT_COLUMNS = {
+    "conversions",
+    "all_conversions",
+    "fx_rate",
+    "ctr",
+    "cpc",
+    "cpa",
+    "roas",
+    "cpm",
+    "conversion_rate",
+    "value_per_conversion",
+}
 LOAD_DAYS = tuple(D3 + dt.timedelta(days=n) for n in range(1, 6))
 ADS_PER_ACCOUNT = 400
 

@@ -15,7 +15,6 @@ import yaml
 
 from flows.transform import dbt_invocation, project_vars, source_tables
 from mdp.config import KNOWN_CURRENCIES, config_from_mapping
-from mdp.errors import ConfigError
 from mdp.paths import TRANSFORMATIONS_DIR
 from mdp.schema import EXTRACTED_AT, LOADED_AT, RUN_ID, TableSpec
 
@@ -108,7 +107,7 @@ def test_duckdb_invocation(tmp_path: Path) -> None:
     ]
 
 
-def test_bigquery_invocation_and_meta_conversion_types() -> None:
+def test_bigquery_invocation() -> None:
     meta = {"type": "meta_ads", "conversion_action_types": ["purchase"]}
     config = config_from_mapping(
         {
@@ -134,11 +133,11 @@ def test_bigquery_invocation_and_meta_conversion_types() -> None:
         "reporting_currency": "USD",
         "reconciliation_tolerances": TOLERANCES,
         "dataset_prefix": "acme_",
-        "meta_conversion_action_types": ["purchase"],
     }
 
 
-def test_meta_connectors_disagreeing_on_conversion_types_fail() -> None:
+def test_meta_connectors_may_count_conversions_differently() -> None:
+    """The conversion rule is each connector instance's (applied as it lands rows), never a global dbt var."""
     config = config_from_mapping(
         {
             "connectors": [
@@ -147,8 +146,7 @@ def test_meta_connectors_disagreeing_on_conversion_types_fail() -> None:
             ]
         }
     )
-    with pytest.raises(ConfigError, match="conversion_action_types"):
-        project_vars(config)
+    assert not any(name.startswith("meta_conversion") for name in project_vars(config))
 
 
 def test_bigquery_raw_tables_of_every_registered_type_exist_before_dbt(monkeypatch: pytest.MonkeyPatch) -> None:

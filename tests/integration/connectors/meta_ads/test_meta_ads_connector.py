@@ -40,7 +40,7 @@ def totals(table: pa.Table) -> dict[str, Any]:
         "clicks": pc.sum(table["clicks"]).as_py() or 0,
         "spend": sum((v for v in table["spend"].to_pylist()), Decimal(0)),
         "conversions": round(sum(table["conversions"].to_pylist()), 6),
-        "conversion_value": round(sum(table["conversion_value"].to_pylist()), 6),
+        "conversion_value": sum(table["conversion_value"].to_pylist(), Decimal(0)),  # exact: decimal
     }
 
 
@@ -54,7 +54,7 @@ def truth_totals(
         "clicks": truth.clicks,
         "spend": truth.cost,
         "conversions": round(float(truth.conversions), 6),
-        "conversion_value": round(float(truth.conversion_value), 6),
+        "conversion_value": truth.conversion_value,
     }
 
 
@@ -150,11 +150,11 @@ def test_restatement_replaces_values_in_the_warehouse(
         for offset in range((end - start).days + 1):
             day = start + dt.timedelta(days=offset)
             t = meta_sandbox.truth.day_totals(META, account, day, action_types=PURCHASE)
-            out.append((day, t.rows, t.cost, float(t.conversions), float(t.conversion_value)))
+            out.append((day, t.rows, t.cost, float(t.conversions), t.conversion_value))
         return out
 
     def rounded(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        return [(d, n, Decimal(s), round(c, 6), round(v, 6)) for d, n, s, c, v in rows]
+        return [(d, n, Decimal(s), round(c, 6), Decimal(v).quantize(Decimal("0.000001"))) for d, n, s, c, v in rows]
 
     first = load("run-1")
     assert rounded(first) == rounded(expected())
@@ -333,19 +333,31 @@ def test_data_faults_come_through_as_served(
     assert totals(table) == truth_totals(meta_sandbox, account, START, END)
 
 
-def test_conversion_action_types_are_configurable(
+def test_conversion_rule_is_configurable_and_never_double_counts(
     meta_sandbox: MetaSandbox, make_connector: Make, extract_all: Extract
 ) -> None:
+    """The sandbox reports every purchase under omni_purchase, purchase and the pixel type: the default rule
+    (first match of the three), any order of them and `purchase` alone count it once; `sum` adds other types."""
     account = digits(meta_sandbox.account_ids[0])
-    single, _ = extract_all(make_connector(), account, START, END)
-    double, _ = extract_all(
-        make_connector(conversion_action_types=["purchase", "offsite_conversion.fb_pixel_purchase"]),
+    single, _ = extract_all(make_connector(conversion_action_types=["purchase"]), account, START, END)
+    default, _ = extract_all(make_connector(), account, START, END)
+    pixel_first, _ = extract_all(
+        make_connector(conversion_action_types=["offsite_conversion.fb_pixel_purchase", "purchase"]),
         account,
         START,
         END,
     )
-    assert totals(double)["conversions"] == pytest.approx(2 * totals(single)["conversions"])  # double count
-    assert double["actions"].to_pylist() == single["actions"].to_pylist()  # raw JSON kept whole
+    with_leads, _ = extract_all(
+        make_connector(conversion_action_types=["purchase", "lead"], conversion_aggregation="sum"),
+        account,
+        START,
+        END,
+    )
+    assert totals(default) == totals(single) == totals(pixel_first)
+    assert totals(single)["conversions"] > 0
+    assert totals(with_leads)["conversions"] >= totals(single)["conversions"]
+    assert totals(with_leads)["conversion_value"] == totals(single)["conversion_value"]  # leads carry no value
+    assert default["actions"].to_pylist() == single["actions"].to_pylist()  # raw JSON kept whole
 
 
 def test_empty_days_and_same_as_of(meta_sandbox: MetaSandbox, make_connector: Make, extract_all: Extract) -> None:

@@ -305,13 +305,15 @@ def test_settings_defaults_and_normalisation() -> None:
         }
     )
     assert parsed.accounts == ["123", "456"]
-    assert parsed.conversion_action_types == ["purchase"]
+    assert parsed.conversion_action_types == ["omni_purchase", "purchase", "offsite_conversion.fb_pixel_purchase"]
+    assert parsed.conversion_aggregation == "first_match"
     assert parsed.api_version == GRAPH_API_VERSION == "v26.0"
     assert parsed.base_url == "https://graph.facebook.com"
     connector = MetaAdsConnector(parsed)
     assert connector.lookback_days == 28
     assert [a.id for a in connector.list_accounts()] == ["123", "456"]
-    assert connector.describe()["conversion_action_types"] == ["purchase"]
+    assert connector.describe()["conversion_action_types"] == parsed.conversion_action_types
+    assert connector.describe()["conversion_aggregation"] == "first_match"
 
 
 @pytest.mark.parametrize(

@@ -12,13 +12,14 @@ import pytest
 
 from connectors.base import Account
 from connectors.kit.rows import BadRow, to_table
+from connectors.meta_ads.conversions import ConversionRule
 from connectors.meta_ads.rows import parse_row
 from connectors.meta_ads.schema import AD_INSIGHTS
 from connectors.meta_ads.settings import currency_offset
 from connectors.meta_ads.snapshots import budget
 
 DAY = dt.date(2025, 3, 3)
-PURCHASE = frozenset({"purchase"})
+PURCHASE = ConversionRule(("purchase",))
 
 
 def insights(currency: str, **values: Any) -> dict[str, Any]:

@@ -11,12 +11,13 @@ import pytest
 
 from connectors.base import Account
 from connectors.kit.rows import BadRow, to_table
+from connectors.meta_ads.conversions import ConversionRule
 from connectors.meta_ads.rows import RowBatch, parse_row, unknown_fields
 from connectors.meta_ads.schema import AD_INSIGHTS
 
 ACCOUNT = Account("123", "Shop FR", "EUR", "Europe/Paris")
 DAY = dt.date(2025, 3, 3)
-PURCHASE = frozenset({"purchase"})
+PURCHASE = ConversionRule(("purchase",))
 
 
 def row(**changes: Any) -> dict[str, Any]:
@@ -51,7 +52,7 @@ def row(**changes: Any) -> dict[str, Any]:
     return {k: v for k, v in base.items() if v is not None}
 
 
-def parse(raw: Any, types: frozenset[str] = PURCHASE) -> dict[str, Any]:
+def parse(raw: Any, types: ConversionRule = PURCHASE) -> dict[str, Any]:
     return parse_row(raw, ACCOUNT, types, DAY, DAY + dt.timedelta(days=6))
 
 
@@ -70,11 +71,14 @@ def test_a_row_becomes_a_typed_record() -> None:
     assert table["spend"].to_pylist() == [Decimal("12.34")]
 
 
-def test_default_purchase_only_and_the_double_count_of_listing_duplicates() -> None:
+def test_conversions_by_the_rule_never_double_count_overlapping_types() -> None:
     record = parse(row())
-    assert (record["conversions"], record["conversion_value"]) == (3.0, 90.5)
-    doubled = parse(row(), frozenset({"purchase", "offsite_conversion.fb_pixel_purchase"}))
-    assert (doubled["conversions"], doubled["conversion_value"]) == (6.0, 181.0)
+    assert (record["conversions"], record["conversion_value"]) == (3.0, Decimal("90.500000"))
+    for rule in (ConversionRule(), ConversionRule(("offsite_conversion.fb_pixel_purchase", "purchase"))):
+        counted = parse(row(), rule)
+        assert (counted["conversions"], counted["conversion_value"]) == (3.0, Decimal("90.5"))
+    # omni_purchase carries no value on this row: the value comes from the first type present in action_values
+    assert parse(row(), ConversionRule())["conversion_value"] == Decimal("90.5")
 
 
 def test_absent_metrics_and_lists() -> None:

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from connectors.base import Account
 from connectors.kit.rows import BadRow, to_table
 from connectors.meta_ads.connector import MetaAdsConnector
+from connectors.meta_ads.conversions import ConversionRule
 from connectors.meta_ads.reports import insights_params
 from connectors.meta_ads.rows import ROW_FORMATS, RowBatch, parse_action_rows, parse_breakdown_row
 from connectors.meta_ads.schema import BREAKDOWN_TABLES
@@ -22,7 +23,7 @@ from connectors.meta_ads.snapshots import SnapshotBatch, budget, parse_entity
 
 ACCOUNT = Account("123", "Shop FR", "EUR", "Europe/Paris")
 DAY = dt.date(2025, 3, 3)
-PURCHASE = frozenset({"purchase"})
+PURCHASE = ConversionRule(("purchase",))
 
 
 def campaign_row(**changes: Any) -> dict[str, Any]:

@@ -16,8 +16,9 @@ renamed as (
         cast(impressions as {{ mdp_type('integer') }}) as impressions,
         cast(clicks as {{ mdp_type('integer') }}) as clicks,
         {{ to_money('spend') }} as spend,
-        {{ meta_conversions('actions') }} as conversions,
-        {{ meta_conversions('action_values', 'money') }} as conversion_value,
+        -- by the connector's conversion rule (conversion_action_types, conversion_aggregation)
+        cast(conversions as {{ mdp_type('float') }}) as conversions,
+        {{ to_money('conversion_value') }} as conversion_value,
         _loaded_at as loaded_at
 
     from source

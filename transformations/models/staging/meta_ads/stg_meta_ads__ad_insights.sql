@@ -24,10 +24,9 @@ renamed as (
         cast(impressions as {{ mdp_type('integer') }}) as impressions,
         cast(clicks as {{ mdp_type('integer') }}) as clicks,
         {{ to_money('spend') }} as spend,
-        -- recomputed from the raw actions by the configured action types (vars
-        -- meta_conversion_action_types, meta_conversion_aggregation), not taken from the connector
-        {{ meta_conversions('actions') }} as conversions,
-        {{ meta_conversions('action_values', 'money') }} as conversion_value,
+        -- by the connector's conversion rule (conversion_action_types, conversion_aggregation)
+        cast(conversions as {{ mdp_type('float') }}) as conversions,
+        {{ to_money('conversion_value') }} as conversion_value,
         cast(reach as {{ mdp_type('integer') }}) as reach,
         _loaded_at as loaded_at
     {{- passthrough_columns('meta_ads') }}
