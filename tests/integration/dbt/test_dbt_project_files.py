@@ -97,7 +97,11 @@ def test_duckdb_invocation(tmp_path: Path) -> None:
         "dim_accounts",
     ]
     assert "--full-refresh" in args
-    assert invocation.env == {"MDP_DBT_TARGET": "dev", "MDP_DUCKDB_PATH": str(tmp_path / "w.duckdb")}
+    assert invocation.env == {
+        "MDP_DBT_TARGET": "dev",
+        "MDP_DUCKDB_PATH": str(tmp_path / "w.duckdb"),
+        "MDP_MART_PROPERTIES": "mart_properties",  # no passthrough metrics: the committed properties
+    }
     assert invocation.duckdb_path == tmp_path / "w.duckdb"
     assert invocation.cli_args()[-4:] == [
         "--project-dir",
@@ -126,6 +130,7 @@ def test_bigquery_invocation() -> None:
         "MDP_BQ_PROJECT": "my-project",
         "MDP_BQ_LOCATION": "US",
         "MDP_BQ_DATASET": "acme_mdp",
+        "MDP_MART_PROPERTIES": "mart_properties",
     }
     assert invocation.duckdb_path is None
     args = list(invocation.args)

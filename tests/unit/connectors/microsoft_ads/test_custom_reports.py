@@ -246,7 +246,7 @@ def test_passthrough_fields_add_typed_pt_columns_and_request_them() -> None:
 )
 def test_a_bad_passthrough_field_fails_naming_metrics(field: str, text: str) -> None:
     message = refused(passthrough_fields=[field])
-    assert message.startswith("invalid configuration: metrics: Microsoft Ads field"), message
+    assert message.startswith("invalid configuration in the configuration: metrics: Microsoft Ads field"), message
     assert text in message, message
 
 
