@@ -31,7 +31,7 @@ renamed as (
         cast(conversions as {{ mdp_type('float') }}) as conversions,
         {{ to_money('conversions_value') }} as conversion_value,
         _loaded_at as loaded_at
-    {{- passthrough_columns('google_ads') }}
+        {{- passthrough_columns('google_ads') }}
 
     from source
 

@@ -29,7 +29,7 @@ renamed as (
         {{ to_money('conversion_value') }} as conversion_value,
         cast(reach as {{ mdp_type('integer') }}) as reach,
         _loaded_at as loaded_at
-    {{- passthrough_columns('meta_ads') }}
+        {{- passthrough_columns('meta_ads') }}
 
     from source
 

@@ -28,7 +28,7 @@ renamed as (
         cast(conversions as {{ mdp_type('float') }}) as conversions,
         {{ to_money('revenue') }} as conversion_value,
         _loaded_at as loaded_at
-    {{- passthrough_columns('microsoft_ads') }}
+        {{- passthrough_columns('microsoft_ads') }}
 
     from source
 
