@@ -10,7 +10,6 @@ Regenerate the file after an API version bump: `python -m connectors.google_ads.
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
-from connectors.google_ads.settings import API_VERSION, SERVICE_TYPES_MODULE
+from connectors.google_ads.settings import API_VERSION, SERVICE_TYPES_MODULE, import_api_module
 
 FIELDS_DIR = Path(__file__).with_name("fields")
 _MAX_DEPTH = 4  # ad_group_criterion.keyword.text, segments.keyword.info.text: deeper fields are not offered
@@ -251,7 +250,7 @@ class Catalogue:
 
 
 def _row_descriptor() -> Descriptor:
-    module = importlib.import_module(SERVICE_TYPES_MODULE)
+    module = import_api_module(SERVICE_TYPES_MODULE)
     descriptor: Descriptor = module.GoogleAdsRow.pb().DESCRIPTOR
     return descriptor
 

@@ -25,6 +25,7 @@ from connectors.google_ads.exceptions import (
     GoogleAdsAPIError,
     GoogleAdsRetryableError,
     classify,
+    failure_type,
 )
 from connectors.google_ads.gaql import CustomQuery
 from connectors.google_ads.rows import (
@@ -35,6 +36,7 @@ from connectors.google_ads.rows import (
     accessor,
     field_value,
     resource_id,
+    row_type,
     stream_response_type,
 )
 from connectors.google_ads.schema import (
@@ -51,6 +53,7 @@ from connectors.google_ads.schema import (
     SEARCH_TERM_PERFORMANCE,
 )
 from connectors.google_ads.settings import (
+    API_IMPORT_LOCK,
     API_VERSION,
     DEFAULT_LOOKBACK_DAYS,
     OAUTH_SCOPE,
@@ -380,16 +383,26 @@ class GoogleAdsConnector(Connector):
     def _get_service(self) -> Any:
         with self._lock:
             if self._service is None:
-                client = GoogleAdsClient(
-                    credentials=self._get_credentials(),
-                    developer_token=self._secret("developer_token"),
-                    login_customer_id=self.login_customer_id,
-                    endpoint=self.settings.endpoint,
-                    use_proto_plus=True,
-                    version=API_VERSION,
-                )
-                self._service = client.get_service(SERVICE_NAME, version=API_VERSION)
+                self._service = self._new_service()
             return self._service
+
+    def _new_service(self) -> Any:
+        """The GoogleAdsService client, with the proto modules the units parse rows and failures with imported
+        before any unit needs them, under the import lock (settings.API_IMPORT_LOCK)."""
+        with API_IMPORT_LOCK:
+            client = GoogleAdsClient(
+                credentials=self._get_credentials(),
+                developer_token=self._secret("developer_token"),
+                login_customer_id=self.login_customer_id,
+                endpoint=self.settings.endpoint,
+                use_proto_plus=True,
+                version=API_VERSION,
+            )
+            service = client.get_service(SERVICE_NAME, version=API_VERSION)
+            row_type()
+            stream_response_type()
+            failure_type()
+            return service
 
     def _get_credentials(self) -> BaseCredentials:
         if self._credentials is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -14,7 +13,12 @@ from google.api_core import exceptions as core_exceptions
 from google.auth import exceptions as auth_exceptions
 from google.protobuf.message import DecodeError
 
-from connectors.google_ads.settings import ERRORS_MODULE, FAILURE_METADATA_KEY, REQUEST_ID_METADATA_KEY
+from connectors.google_ads.settings import (
+    ERRORS_MODULE,
+    FAILURE_METADATA_KEY,
+    REQUEST_ID_METADATA_KEY,
+    import_api_module,
+)
 from mdp.errors import ConnectorError, RetryableAPIError
 
 RETRYABLE_STATUSES = frozenset({"INTERNAL", "UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED"})
@@ -73,15 +77,15 @@ class GoogleAdsRetryableError(RetryableAPIError):
 
 
 @cache
-def _failure_type() -> Any:
-    return importlib.import_module(ERRORS_MODULE).GoogleAdsFailure.pb()
+def failure_type() -> Any:
+    return import_api_module(ERRORS_MODULE).GoogleAdsFailure.pb()
 
 
 def parse_failure(data: bytes | str) -> Any | None:
     """The `GoogleAdsFailure` protobuf in a trailer value, or None when it does not parse."""
     raw = data.encode("latin-1") if isinstance(data, str) else data
     try:
-        return _failure_type().FromString(raw)
+        return failure_type().FromString(raw)
     except DecodeError:
         return None
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import json
 import logging
 import math
@@ -29,6 +28,7 @@ from connectors.google_ads.settings import (
     ROW_LEVEL_CAMPAIGN,
     SERVICE_TYPES_MODULE,
     StreamQuery,
+    import_api_module,
 )
 from connectors.kit.rows import Reason, RowCollector, to_table
 from mdp.schema import QuarantinedRow, TableSpec
@@ -44,13 +44,13 @@ _KEY_CAMPAIGN = ("date", "campaign_id")
 @cache
 def row_type() -> Any:
     """The raw protobuf GoogleAdsRow class of the configured API version."""
-    return importlib.import_module(SERVICE_TYPES_MODULE).GoogleAdsRow.pb()
+    return import_api_module(SERVICE_TYPES_MODULE).GoogleAdsRow.pb()
 
 
 @cache
 def stream_response_type() -> Any:
     """The proto-plus SearchGoogleAdsStreamResponse class (its `.pb()` unwraps a response)."""
-    return importlib.import_module(SERVICE_TYPES_MODULE).SearchGoogleAdsStreamResponse
+    return import_api_module(SERVICE_TYPES_MODULE).SearchGoogleAdsStreamResponse
 
 
 @cache

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 
@@ -20,6 +22,18 @@ SERVICE_NAME = "GoogleAdsService"
 FAILURE_METADATA_KEY = f"google.ads.googleads.{API_VERSION}.errors.googleadsfailure-bin"
 ERRORS_MODULE = f"google.ads.googleads.{API_VERSION}.errors.types.errors"
 SERVICE_TYPES_MODULE = f"google.ads.googleads.{API_VERSION}.services.types.google_ads_service"
+# The client's proto modules import each other lazily; two threads importing them at once can meet Python's
+# import deadlock detection (_DeadlockError on google.ads.googleads.<version>.services.types). Every lazy import
+# of them (and the client's get_service, which imports its own) takes this lock.
+API_IMPORT_LOCK = threading.RLock()
+
+
+def import_api_module(name: str) -> Any:
+    """importlib.import_module of a google-ads proto module, one thread at a time."""
+    with API_IMPORT_LOCK:
+        return importlib.import_module(name)
+
+
 REQUEST_ID_METADATA_KEY = "request-id"
 OAUTH_SCOPE = "https://www.googleapis.com/auth/adwords"
 DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL, not a secret

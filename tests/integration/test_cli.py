@@ -312,9 +312,9 @@ def test_dry_run_prints_the_plan_and_touches_nothing(tmp_path: Path) -> None:
     assert (
         "google_ads: 2026-01-01 .. 2026-03-01 (60 days); accounts 9874285372, 4115488168, 2774303166; "
         "streams ad_performance, keyword_performance, search_term_performance, geo_performance, "
-        "device_performance, conversion_action_performance, account_totals; chunks of up to 31 days: 42 unit(s); "
-        "snapshot streams not taken (window ends before"
-    ) in result.output  # 7 report streams x 3 accounts x 2 chunks; a past window takes no snapshot
+        "device_performance, conversion_action_performance, account_totals, custom_by_network; chunks of up to 31 "
+        "days: 48 unit(s); snapshot streams not taken (window ends before"
+    ) in result.output  # 7 report streams + pipeline.yaml's custom query x 3 accounts x 2 chunks; no snapshot
     assert "then: dbt, reconciliation with the platforms' totals, monitoring;" in result.output
     assert not (tmp_path / "wh").exists()
 
