@@ -21,7 +21,6 @@ parse stays valid from run to run; a configuration change re-parses what it touc
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from collections.abc import Iterable
@@ -381,12 +380,3 @@ def write_custom_package(
     elif generated.exists():
         shutil.rmtree(generated)
     return custom
-
-
-def fingerprint(custom: CustomDbt) -> str:
-    """A short digest of what the configuration adds to the dbt project (for logs)."""
-    text = json.dumps(
-        {"models": [m.model for m in custom.models], "metrics": [m.model_dump() for m in custom.metrics]},
-        sort_keys=True,
-    )
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
