@@ -20,8 +20,7 @@ joined as (
         '{{ var("reporting_currency") | upper }}' as reporting_currency,
         {{ fx_rate('performance') }} as fx_rate,
         {{ converted('performance.spend', 'performance') }} as spend_reporting,
-        {{ converted('performance.conversion_value', 'performance') }} as conversion_value_reporting
-        {{- passthrough_converted('performance') }}
+        {{ converted('performance.conversion_value', 'performance') }} as conversion_value_reporting{{ passthrough_converted('performance') }}  -- noqa: LT02, LT05
 
     from performance
     {{ fx_joins('performance') }}

@@ -42,8 +42,7 @@ final as (
         fx_rate,
         spend_reporting,
         conversion_value_reporting,
-        {{ performance_ratios() }}
-        {{- passthrough_fact_columns() }}
+        {{ performance_ratios() }}{{ passthrough_fact_columns() }}  -- noqa: LT02
 
     from performance
 

@@ -17,6 +17,5 @@ select
     clicks,
     spend,
     conversions,
-    conversion_value
-    {{- passthrough_columns('google_ads') }}
+    conversion_value{{ passthrough_columns('google_ads') }}  -- noqa: LT02
 from {{ ref('stg_google_ads__ad_performance') }}

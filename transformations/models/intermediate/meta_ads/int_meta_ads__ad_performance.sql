@@ -17,6 +17,5 @@ select
     clicks,
     spend,
     conversions,
-    conversion_value
-    {{- passthrough_columns('meta_ads') }}
+    conversion_value{{ passthrough_columns('meta_ads') }}  -- noqa: LT02
 from {{ ref('stg_meta_ads__ad_insights') }}

@@ -18,6 +18,5 @@ select
     clicks,
     spend,
     conversions,
-    conversion_value
-    {{- passthrough_columns('microsoft_ads') }}
+    conversion_value{{ passthrough_columns('microsoft_ads') }}  -- noqa: LT02
 from {{ ref('stg_microsoft_ads__ad_performance') }}

@@ -30,8 +30,7 @@ renamed as (
         {{ money_from_micros('cost_micros') }} as spend,
         cast(conversions as {{ mdp_type('float') }}) as conversions,
         {{ to_money('conversions_value') }} as conversion_value,
-        _loaded_at as loaded_at
-        {{- passthrough_columns('google_ads') }}
+        _loaded_at as loaded_at{{ passthrough_columns('google_ads') }}  -- noqa: LT02
 
     from source
 

@@ -28,8 +28,7 @@ renamed as (
         cast(conversions as {{ mdp_type('float') }}) as conversions,
         {{ to_money('conversion_value') }} as conversion_value,
         cast(reach as {{ mdp_type('integer') }}) as reach,
-        _loaded_at as loaded_at
-        {{- passthrough_columns('meta_ads') }}
+        _loaded_at as loaded_at{{ passthrough_columns('meta_ads') }}  -- noqa: LT02
 
     from source
 

@@ -27,8 +27,7 @@ renamed as (
         {{ to_money('spend') }} as spend,
         cast(conversions as {{ mdp_type('float') }}) as conversions,
         {{ to_money('revenue') }} as conversion_value,
-        _loaded_at as loaded_at
-        {{- passthrough_columns('microsoft_ads') }}
+        _loaded_at as loaded_at{{ passthrough_columns('microsoft_ads') }}  -- noqa: LT02
 
     from source
 
