@@ -44,7 +44,7 @@ def column_name(field: str) -> str:
     name = re.sub(r"[^a-z0-9]+", "_", field.lower()).strip("_")
     if not name:
         raise ValueError(f"field {field!r} gives no column name")
-    if name[0].isdigit():
+    if name[0] in "0123456789":  # ASCII only (the substitution above left nothing else)
         name = f"f_{name}"
     if len(name) > MAX_COLUMN:
         raise ValueError(f"field {field!r} gives a column name over {MAX_COLUMN} characters")
