@@ -28,7 +28,7 @@ from mdp.paths import PROJECT_ROOT
 logger = logging.getLogger(__name__)
 
 LOCAL_POOL = "mdp-process"
-LOCAL_DEPLOYMENTS = ("daily-local", "rerun-local", "dbt-local", "monitor-local")
+LOCAL_DEPLOYMENTS = ("daily-local", "rerun-local", "dbt-local", "monitor-local", "forecast-local")
 SLACK_URL_ENV = "MDP_SLACK_WEBHOOK_URL"
 # A loaded 2-core machine took 140 s to start a Prefect server: wait long, and say so.
 HEALTH_TIMEOUT_SECONDS = 600.0

@@ -16,6 +16,7 @@ from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from connectors.registry import build_connectors
+from flows.forecast import ForecastResult, forecast_pacing, warm_up
 from flows.fx_coverage import check_fx_coverage
 from flows.ingest import UnitOutcome, ingest_connector
 from flows.monitor import MonitorResult, artifact_rows, volume_monitor
@@ -66,6 +67,7 @@ class RunSummary:
     reconciliation: ReconcileResult | None = None
     reextracted: list[UnitOutcome] = field(default_factory=list)  # units extracted again to reconcile
     excluded: list[ExcludedDay] = field(default_factory=list)  # account-days the marts had to leave out
+    off_pace: list[dict[str, Any]] = field(default_factory=list)  # pacing rows off pace (the forecast step)
 
     @property
     def quarantined(self) -> dict[str, int]:
@@ -159,6 +161,7 @@ async def daily_pipeline(
     retry_failed: str | None = None,
     resume: str | None = None,
     config_path: str | None = None,
+    run_forecast: bool = True,
 ) -> RunSummary:
     """Load every connector's recent days (or a rerun/backfill range), rebuild the marts, check volumes.
 
@@ -176,6 +179,7 @@ async def daily_pipeline(
             and that no run has loaded since (ops.load_log), instead of a window.
         resume: finish this interrupted run id: the same window, skipping the units it already loaded.
         config_path: pipeline.yaml to use (default: $MDP_CONFIG, ./pipeline.yaml, the sample).
+        run_forecast: forecast to the month's end and pace it after dbt (when `forecast.enabled`).
     """
     log = get_run_logger()
     params = run_parameters(
@@ -202,6 +206,8 @@ async def daily_pipeline(
         done = landed_days(from_config(config, read_only=True), params.resume)  # fails early on an unknown run
         log.info("resuming run %s: %d (account, day) load(s) are in, not extracted again", params.resume, len(done))
     await asyncio.to_thread(check_credentials, config, list(windows))  # off the loop: a block loads synchronously
+    if run_forecast and config.forecast.enabled and params.run_dbt:
+        warm_up()
     built = build_connectors(config, list(windows))
     selected = accounts_of(built, params.accounts)
     concurrency = {c.name: c.settings.max_concurrency for c in built}
@@ -238,6 +244,13 @@ async def daily_pipeline(
             log.warning("left out of the marts: %s", excluded.line())
     if params.run_monitoring:
         await _step(summary, "monitoring", volume_monitor, True, config_path, log, run_id=run_id, windows=windows)
+    if run_forecast and config.forecast.enabled and params.run_dbt:
+        if summary.steps.get("dbt") != "completed":
+            # marts dbt could not rebuild would pace stale numbers; the run fails on dbt already
+            log.warning("forecast_pacing skipped: dbt %s", summary.steps.get("dbt"))
+            summary.steps["forecast"] = "skipped"
+        else:
+            await _step(summary, "forecast", forecast_pacing, True, config_path, log, run_id=run_id)
     await _publish(summary)
     if not summary.ok:
         raise PipelineFailed(f"run {run_id} failed:\n{summary.failure_text()}")
@@ -414,6 +427,9 @@ def _record_details(summary: RunSummary, step: str, result: Any) -> None:
     elif isinstance(result, MonitorResult):
         summary.step_details[step] = result.summary() or "no check"
         summary.flagged_checks = [row for row in artifact_rows(result.checks) if row["status"] != "ok"]
+    elif isinstance(result, ForecastResult):
+        summary.step_details[step] = result.summary()
+        summary.off_pace = result.off_pace
     elif isinstance(result, dict):
         summary.step_details[step] = ", ".join(f"{n:,} {status}" for status, n in result.items())
 

@@ -244,12 +244,14 @@ def check(config: ConfigOption = None) -> None:
     from flows.dbt_channels import channels, project_vars
     from flows.dbt_custom import custom_dbt
     from flows.preflight import check_warehouse
+    from mdp.targets import load_targets
 
     try:
         connectors = build_connectors(cfg)
         custom = custom_dbt(cfg, connectors)
         project_vars(cfg)
         channel_names = channels()
+        targets = load_targets(cfg)
     except MDPError as exc:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
@@ -284,6 +286,13 @@ def check(config: ConfigOption = None) -> None:
     if custom.metrics:
         metrics = ", ".join(f"{m.name} ({', '.join(sorted(m.sources))})" for m in custom.metrics)
         console.print(f"  passthrough metrics: {metrics}")
+    if cfg.forecast.enabled:
+        console.print(
+            f"  forecast: to the month's end (at least {cfg.forecast.horizon_days} days), "
+            f"{len(targets)} pacing target(s)" + (", campaigns' daily budgets" if cfg.pacing.budgets else "")
+        )
+    else:
+        console.print("  forecast: off (forecast.enabled is false)")
     if not connectors:
         console.print("  connectors: none enabled; a run would only rebuild the marts")
         return
@@ -466,6 +475,8 @@ def _aim_at_sandbox(cfg: PipelineConfig, endpoints: dict[str, dict[str, str]], *
         if monitored_only:
             cls = connector_class(section["type"])
             section["streams"] = [s.name for s in cls.streams if s.table is cls.table]
+    if cfg.pacing.targets_file is not None and not cfg.pacing.targets_file.is_absolute():  # relative to the copy
+        data.setdefault("pacing", {})["targets_file"] = str(cfg.base_dir / cfg.pacing.targets_file)
     data.setdefault("warehouse", {})
     if data["warehouse"].get("type", "duckdb") == "duckdb":
         data["warehouse"]["path"] = str(cfg.warehouse_path())

@@ -399,6 +399,89 @@ class MetricConfig(_Strict):
         return name
 
 
+ForecastModel = Literal["seasonal_naive", "auto_ets", "auto_theta", "seasonal_es"]
+ForecastGrain = Literal["channel", "account", "campaign"]
+TargetMetric = Literal["spend", "conversions", "conversion_value", "roas"]
+MONEY_TARGETS = frozenset({"spend", "conversion_value"})
+MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+
+
+class ForecastSettings(StrictScalars):
+    """The `forecast:` section: the forecast and pacing step after dbt (docs/forecasting.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = Field(True, description="run the forecast step after dbt in the daily flow")
+    model: ForecastModel | Literal["default"] = Field(
+        "default", description="the forecasting model; default: the one the backtest chose (docs/benchmarks.md)"
+    )
+    horizon_days: int = Field(30, ge=7, le=92, description="days forecast ahead (at least to the month's end)")
+    history_days: int = Field(120, ge=28, le=730, description="days of history each model sees")
+    min_history_days: int = Field(
+        28, ge=14, le=365, description="days with data a grain needs; fewer: insufficient_history, no forecast"
+    )
+    grains: tuple[ForecastGrain, ...] = Field(("channel", "account", "campaign"), min_length=1)
+
+    @model_validator(mode="after")
+    def _history_covers_minimum(self) -> ForecastSettings:
+        if self.min_history_days > self.history_days:
+            raise ValueError(
+                f"min_history_days ({self.min_history_days}) must not exceed history_days ({self.history_days})"
+            )
+        return self
+
+
+class Target(_Strict):
+    """A monthly target: spend, conversions, conversion value or ROAS of a channel, an account or a campaign."""
+
+    month: str | None = Field(
+        None, pattern=MONTH_PATTERN, description="YYYY-MM; absent: every month (a dated target wins over it)"
+    )
+    channel: str = Field(pattern=NAME_PATTERN, description="a configured connector type, e.g. google_ads")
+    account_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,40}$")
+    campaign_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,40}$")
+    metric: TargetMetric
+    value: Decimal = Field(gt=0, description="the month's total (spend, conversions, value) or the ratio (roas)")
+    currency: Currency | None = Field(None, description="money targets: the reporting currency, said explicitly")
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _number(cls, value: Any) -> Any:
+        return strict_number(value, Decimal)
+
+    @property
+    def grain(self) -> ForecastGrain:
+        return "campaign" if self.campaign_id else "account" if self.account_id else "channel"
+
+    @property
+    def key(self) -> tuple[str | None, str, str | None, str | None, str]:
+        return (self.month, self.channel, self.account_id, self.campaign_id, self.metric)
+
+    def describe(self) -> str:
+        where = self.channel + (f" account {self.account_id}" if self.account_id else "")
+        where += f" campaign {self.campaign_id}" if self.campaign_id else ""
+        return f"{self.metric} of {where} in {self.month or 'every month'}"
+
+
+class PacingSettings(StrictScalars):
+    """The `pacing:` section: targets and the thresholds of the pacing verdict."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    over_threshold: float = Field(1.10, gt=1, le=10, description="projected / target above it: over")
+    under_threshold: float = Field(0.90, gt=0, lt=1, description="projected / target below it: under")
+    budgets: bool = Field(True, description="pace campaigns with a daily budget against it")
+    budget_under_threshold: float = Field(
+        0.6,
+        gt=0,
+        lt=1,
+        description="projected / budget below it: under (campaigns rarely spend all their budget: a lower bar)",
+    )
+    targets: tuple[Target, ...] = Field((), description="monthly targets (and/or targets_file)")
+    targets_file: Path | None = Field(None, description="a CSV of targets, relative to the configuration file")
+    max_alert_lines: int = Field(20, ge=1, le=100)
+
+
 class PipelineConfig(BaseSettings):
     """The whole `pipeline.yaml`. Environment variables `MDP_<KEY>` (nested with `__`) override it."""
 
@@ -417,6 +500,8 @@ class PipelineConfig(BaseSettings):
     monitoring: MonitoringSettings = Field(default_factory=lambda: MonitoringSettings())
     reconciliation: ReconciliationSettings = Field(default_factory=lambda: ReconciliationSettings())
     metrics: list[MetricConfig] = Field(default_factory=list, description="passthrough metrics (docs/metrics.md)")
+    forecast: ForecastSettings = Field(default_factory=lambda: ForecastSettings())
+    pacing: PacingSettings = Field(default_factory=lambda: PacingSettings())
 
     _source: Path | None = PrivateAttr(None)
 

@@ -23,7 +23,7 @@ from tests.integration.test_cloud_run_deployments import DEPLOY_ENV, IMAGE
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
-NAMES = ("daily-cloud-run", "rerun-cloud-run", "dbt-cloud-run", "monitor-cloud-run")
+NAMES = ("daily-cloud-run", "rerun-cloud-run", "dbt-cloud-run", "monitor-cloud-run", "forecast-cloud-run")
 
 
 def prefect(server: PrefectServer, *args: str) -> subprocess.CompletedProcess[str]:
