@@ -19,10 +19,10 @@ from prefect.logging import get_run_logger
 from prefect.runtime import flow_run
 
 from connectors.registry import connector_class
-from flows.notify import notify_flow_failure, run_url, send_slack
+from flows.notify import AlertDeliveryError, notify_flow_failure, run_url, send_slack
 from flows.volume import Check, DayVolume, alert_lines, check_account, counts, worst
 from mdp.config import MonitoringSettings, PipelineConfig, load_config, spend_expression_columns
-from mdp.errors import ConfigError, MDPError
+from mdp.errors import ConfigError
 from mdp.schema import TableSpec
 from warehouse import Warehouse, from_config
 from warehouse.base import LOAD_LOG, LoadContext, Scope, sql_table, table_exists
@@ -60,10 +60,6 @@ SPEND_COLUMNS: tuple[tuple[str, str], ...] = (
     ("cost", "SUM({column})"),
 )
 MONITOR_CONTEXT = "volume_monitor"
-
-
-class AlertDeliveryError(MDPError):
-    """The Slack block is configured but the anomaly alert could not be delivered."""
 
 
 @dataclass

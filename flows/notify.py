@@ -22,8 +22,27 @@ def run_url(flow_run_id: object) -> str | None:
     return f"{str(base).rstrip('/')}/runs/flow-run/{flow_run_id}" if base else None
 
 
+class AlertDeliveryError(MDPError):
+    """The Slack block is configured but an alert could not be delivered."""
+
+
 def send_slack(config: PipelineConfig, title: str, lines: list[str], link: str | None = None) -> bool:
     """Post a Block Kit message to the configured block. Returns False (with one warning) without one."""
+    body = redact("\n".join(lines))[:MAX_TEXT]
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": redact(title)[:150]}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": body or "-"}},
+    ]
+    if link:
+        blocks.append(
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"<{link}|Open the run in Prefect>"}]}
+        )
+    return send_blocks(config, f"{title}\n{body}", blocks)
+
+
+def send_blocks(config: PipelineConfig, text: str, blocks: list[dict[str, Any]]) -> bool:
+    """Post prepared Block Kit `blocks` (and their plain `text` fallback, redacted) to the configured block.
+    Returns False (with one warning) without a usable block, or when Slack refuses the message."""
     name = config.alerts.slack_webhook_block
     if not name:
         _warn_once("no-block", "alerts.slack_webhook_block is not configured: Slack alerts are off")
@@ -38,17 +57,8 @@ def send_slack(config: PipelineConfig, title: str, lines: list[str], link: str |
             f"Slack block {name!r} cannot be loaded ({exc}); create it or fix alerts.slack_webhook_block",
         )
         return False
-    body = redact("\n".join(lines))[:MAX_TEXT]
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": redact(title)[:150]}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": body or "-"}},
-    ]
-    if link:
-        blocks.append(
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"<{link}|Open the run in Prefect>"}]}
-        )
     client = block.get_client(sync_client=True)
-    response = client.send(text=redact(f"{title}\n{body}"), blocks=blocks)
+    response = client.send(text=redact(text), blocks=blocks)
     if response.status_code >= 300:
         logger.error("Slack block %s answered HTTP %s: %s", name, response.status_code, response.body)
         return False

@@ -1,6 +1,7 @@
 """`mdp report`: one self-contained HTML file (inline data, script and styles; no network) with the period's
 totals per channel, daily spend, revenue and ROAS per channel (immature days marked), the top campaigns, the
-reconciliation with the platforms' own totals, and the last run's volume checks."""
+reconciliation with the platforms' own totals, pacing and forecast (a fan chart per channel, the campaigns off
+pace), and the last run's volume checks."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Any
 
 from connectors.registry import connector_class
 from flows import report_queries as q
+from flows.pacing_marts import FORECAST_DAILY, PACING_MONTHLY, grain_label, read_pacing, worst_first
 from flows.reconcile import MONEY_METRICS
 from flows.volume import STATUSES
 from mdp.config import PipelineConfig
@@ -57,6 +59,8 @@ class ReportData:
     checks: list[dict[str, Any]] = field(default_factory=list)
     # None: marts.reconciliation_daily does not exist (dbt has not built it in this warehouse yet)
     reconciliation: dict[str, Any] | None = None
+    # None: the forecast step's marts do not exist (forecast turned off or not run yet)
+    pacing: dict[str, Any] | None = None
 
 
 def _json_value(value: Any) -> Any:
@@ -91,6 +95,7 @@ def _tables(warehouse: Warehouse) -> dict[str, str]:
         "campaign_daily": sql_table(warehouse, q.MART_CAMPAIGN_DAILY),
         "volume_checks": sql_table(warehouse, q.VOLUME_CHECKS),
         "reconciliation": sql_table(warehouse, q.RECONCILIATION),
+        "forecast": sql_table(warehouse, FORECAST_DAILY),
     }
 
 
@@ -149,6 +154,10 @@ def collect(
     if table_exists(warehouse, q.RECONCILIATION):
         data.reconciliation = _reconciliation(warehouse, names, window, days)
         data.labels |= {c["channel"]: channel_label(c["channel"]) for c in data.reconciliation["channels"]}
+    if table_exists(warehouse, FORECAST_DAILY) and table_exists(warehouse, PACING_MONTHLY):
+        data.pacing = _pacing(warehouse, names, q.MART_CHANNEL_DAILY not in data.marts_missing)
+        data.labels |= {f["channel"]: channel_label(f["channel"]) for f in data.pacing["fans"]}
+        data.colors = channel_colors(sorted(set(data.colors) | {f["channel"] for f in data.pacing["fans"]}))
     if table_exists(warehouse, q.VOLUME_CHECKS):
         columns = [
             "connector",
@@ -255,6 +264,52 @@ def _collect_totals(
     data.labels = {c: channel_label(c) for c in channels}
 
 
+def _month_end(day: dt.date) -> dt.date:
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+
+
+def _pacing(warehouse: Warehouse, names: dict[str, str], with_actuals: bool) -> dict[str, Any]:
+    """A fan per channel (its latest forecast): the month-to-date actual spend from the first day of the
+    as_of's month, and the forecast mean with its 80% and 95% intervals to the end of the month that follows
+    as_of; and the campaigns off pace (marts.pacing_monthly, each channel's latest as_of), worst first."""
+    columns = ["channel", "as_of", "day", "status", "mean", "lo80", "hi80", "lo95", "hi95"]
+    forecast = _rows(warehouse, q.CHANNEL_FORECAST.format(**names), [], columns)
+    fans: dict[str, dict[str, Any]] = {}
+    for row in forecast:
+        as_of = dt.date.fromisoformat(row["as_of"])
+        fan = fans.setdefault(
+            row["channel"],
+            {
+                "channel": row["channel"],
+                "as_of": row["as_of"],
+                "first_day": as_of.replace(day=1).isoformat(),
+                "last_day": _month_end(as_of + dt.timedelta(days=1)).isoformat(),
+                "statuses": [],
+                "actual": [],
+                "forecast": [],
+            },
+        )
+        if row["day"] > fan["last_day"]:
+            continue
+        if row["status"] not in fan["statuses"]:
+            fan["statuses"].append(row["status"])
+        values = [row[k] for k in ("mean", "lo80", "hi80", "lo95", "hi95")]
+        if all(v is not None for v in values):
+            fan["forecast"].append([row["day"], *(_json_value(v) for v in values)])
+    if fans and with_actuals:
+        first = min(f["first_day"] for f in fans.values())
+        last = max(f["as_of"] for f in fans.values())
+        sql = q.CHANNEL_SPEND.format(**names)
+        for row in _rows(
+            warehouse, sql, [dt.date.fromisoformat(first), dt.date.fromisoformat(last)], ["channel", "day", "spend"]
+        ):
+            mine = fans.get(row["channel"])
+            if mine and mine["first_day"] <= row["day"] <= mine["as_of"]:
+                mine["actual"].append([row["day"], _json_value(row["spend"])])
+    off_pace = [r for r in worst_first(read_pacing(warehouse)) if r["grain"] == "campaign"]
+    return {"fans": list(fans.values()), "off_pace": off_pace}
+
+
 def _exact(value: Any) -> str | None:
     """Money or a count as exact decimal text for the page's JSON ("-0.004000"), never through a float."""
     return None if value is None else format(_money(value), "f")
@@ -353,6 +408,7 @@ def render(data: ReportData) -> str:
     page = _ASSETS.joinpath("page.html").read_text(encoding="utf-8")
     breakdowns = "\n".join(_breakdown_table(b, data.currency) for b in data.breakdowns)
     return page.format(
+        pacing=_pacing_section(data),
         totals=_totals_table(data),
         immature=_immature_text(data),
         title="Marketing performance report",
@@ -429,6 +485,79 @@ def _immature_text(data: ReportData) -> str:
         "still attribute conversions to them, so their conversions, revenue and ROAS will rise as the pipeline "
         "re-reads them. The daily charts shade them, dash their lines and span each channel's own with a bar in its "
         f"colour above the chart. {each}.</p>"
+    )
+
+
+def _pacing_section(data: ReportData) -> str:
+    """A figure per channel for the script's fan charts and the table of the campaigns off pace; without the
+    forecast step's marts, one line saying so."""
+    if data.pacing is None:
+        return (
+            f'<p id="pacing-missing" class="meta">Not computed for this warehouse: <code>{FORECAST_DAILY}</code> and '
+            f"<code>{PACING_MONTHLY}</code> do not exist (the forecast step is turned off or has not run).</p>"
+        )
+    figures = "".join(
+        f'<figure class="chart" data-chart="fan-{html.escape(f["channel"])}" data-fan="{html.escape(f["channel"])}">'
+        f"<figcaption>{html.escape(data.labels.get(f['channel'], f['channel']))}: daily spend, month to date and "
+        f'forecast <span class="unit">(as of {html.escape(f["as_of"])}, {html.escape(data.currency)})</span>'
+        "</figcaption></figure>"
+        for f in data.pacing["fans"]
+    )
+    grid = f'<div class="grid two">{figures}</div>' if figures else '<p class="empty">No channel forecast yet.</p>'
+    return grid + _off_pace_table(data.pacing["off_pace"])
+
+
+def _off_pace_table(rows: list[dict[str, Any]]) -> str:
+    """The campaigns off pace, worst first: month to date, projected month end (80% interval), target or
+    budget, pacing ratio and verdict."""
+    if not rows:
+        return '<h3 id="off-pace-title">No campaign is off pace.</h3>'
+    body = []
+    for row in rows:
+        digits = 1 if row["metric"] == "conversions" else 2
+        low, high = row["projected_lo80"], row["projected_hi80"]
+        interval = (
+            f" ({_number(low, digits)} – {_number(high, digits)})" if low is not None and high is not None else ""
+        )
+        unit = str(row["currency"] or "")
+        ratio = row["pacing_ratio"]
+        cells = [
+            (str(row["metric"]).replace("_", " "), ""),
+            ("budget" if row["basis"] == "daily_budget" else str(row["basis"]), ""),
+            (_number(row["mtd_actual"], digits), "num"),
+            (_number(row["projected"], digits) + interval, "num"),
+            (_number(row["target"], digits), "num"),
+            (unit, ""),
+            ("–" if ratio is None else f"{float(ratio):.0%}", "num"),
+            (str(row["verdict"]).replace("_", " "), ""),
+        ]
+        label = html.escape(grain_label(row))
+        body.append(
+            f'<tr data-campaign="{html.escape(str(row["grain_key"]))}" data-metric="{html.escape(str(row["metric"]))}" '
+            f'class="verdict-{html.escape(str(row["verdict"]))}"><th scope="row" title="{label}">{label}</th>'
+            + "".join(f'<td class="{css}">{html.escape(text)}</td>' for text, css in cells)
+            + "</tr>"
+        )
+    numeric = {"month to date", "projected month end (80%)", "target", "pacing"}
+    head = "".join(
+        f'<th scope="col" class="{"num" if name in numeric else ""}">{name}</th>'
+        for name in (
+            "campaign",
+            "metric",
+            "basis",
+            "month to date",
+            "projected month end (80%)",
+            "target",
+            "currency",
+            "pacing",
+            "verdict",
+        )
+    )
+    return (
+        f'<h3 id="off-pace-title">{len(rows)} campaign metric{"s" if len(rows) != 1 else ""} off pace '
+        "(worst first)</h3>"
+        f'<div class="scroll-box"><table id="off-pace"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
     )
 
 

@@ -1,5 +1,5 @@
 """The report's SQL, in one place: the marts it reads (transformations/models/marts, reconciliation_daily
-included) and ops.volume_checks.
+included, and the forecast step's marts.forecast_daily) and ops.volume_checks.
 
 Tables are named `schema.table` and rendered by the warehouse (`{channel_daily}` etc. are substituted with
 quoted names); parameters are positional `?`, which DuckDB and BigQuery both accept.
@@ -113,6 +113,39 @@ select connector, account_id, day, metric, observed, baseline, deviation, status
 from {volume_checks}
 where run_id = (select run_id from {volume_checks} order by checked_at desc limit 1)
 order by connector, account_id, day, metric
+"""
+
+# Each channel's latest daily spend forecast (channel grain): mean and 80% / 95% intervals, in the reporting
+# currency; NULL values where the history was too short (status insufficient_history).
+CHANNEL_FORECAST = """
+with latest as (
+    select channel, max(as_of) as as_of
+    from {forecast}
+    where grain = 'channel'
+    group by channel
+)
+select
+    f.channel,
+    f.as_of,
+    f.date_day,
+    f.status,
+    f.spend,
+    f.spend_lo80,
+    f.spend_hi80,
+    f.spend_lo95,
+    f.spend_hi95
+from {forecast} as f
+inner join latest as l on f.channel = l.channel and f.as_of = l.as_of
+where f.grain = 'channel'
+order by f.channel, f.date_day
+"""
+
+# Daily spend per channel (the fan charts' actual line), between two days.
+CHANNEL_SPEND = """
+select channel, date_day, spend_reporting
+from {channel_daily}
+where date_day between ? and ?
+order by channel, date_day
 """
 
 # The last day reconciled (the window when the performance marts are empty).

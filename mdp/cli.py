@@ -1,4 +1,4 @@
-"""`mdp`: the command line in front of the common jobs (check, demo, run, sandbox, report)."""
+"""`mdp`: the command line in front of the common jobs (check, demo, run, sandbox, report, status, pacing)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from mdp.cli_usage import OneLineUsage, WholeNumber, iso_day
+from mdp.cli_usage import OneLineUsage, WholeNumber, iso_day, iso_month
 from mdp.config import PipelineConfig, load_config
 from mdp.errors import MDPError, one_line
 
@@ -236,6 +236,90 @@ def status(
 
 
 @app.command()
+def pacing(
+    config: ConfigOption = None,
+    month: Annotated[
+        dt.datetime | None,
+        typer.Option(
+            "--month", parser=iso_month, metavar="YYYY-MM", help="The month (default: each channel's latest)."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", metavar="", help="Print the rows as JSON.")] = False,
+) -> None:
+    """Where spend and results will land by month end against targets and budgets, from
+    marts.pacing_monthly (each channel's latest forecast): a table per grain (channels, accounts, campaigns).
+    Exits 1 when anything is off pace (for cron)."""
+    import json
+
+    cfg = _load(config)  # before anything imports Prefect, which creates its home folder
+    from flows.pacing_marts import json_row, read_pacing
+    from warehouse import from_config
+
+    try:
+        rows = read_pacing(from_config(cfg, read_only=True), month.date() if month else None)
+    except MDPError as exc:
+        _refuse(exc)
+    off_pace = any(r["off_pace"] for r in rows)
+    if as_json:
+        typer.echo(json.dumps([json_row(r) for r in rows], indent=2))
+        raise typer.Exit(1 if off_pace else 0)
+    if not rows:
+        console.print(f"no pacing rows{f' for {month:%Y-%m}' if month else ''} in marts.pacing_monthly")
+        return
+    for grain in ("channel", "account", "campaign"):
+        mine = [r for r in rows if r["grain"] == grain]
+        if mine:
+            console.print(_pacing_table(mine, f"{grain} pacing"))
+    count = sum(1 for r in rows if r["off_pace"])
+    if off_pace:
+        console.print(f"[red]off pace[/]: {count} of {len(rows)} row(s)")
+        raise typer.Exit(1)
+    console.print(f"[green]on pace[/]: {len(rows)} row(s), none off pace")
+
+
+def _pacing_table(rows: list[dict[str, Any]], title: str) -> Table:
+    """Pacing rows as a table: month-to-date, projected month end with its 80% interval, target or budget,
+    ratio and verdict (money in the reporting currency, exact from the Decimals)."""
+    from flows.pacing_marts import grain_label
+
+    months = sorted({f"{r['month']:%Y-%m}" for r in rows})
+    as_of = sorted({str(r["as_of"]) for r in rows})
+    when = as_of[0] if len(as_of) == 1 else f"{as_of[0]} .. {as_of[-1]}"
+    currencies = sorted({str(r["currency"]) for r in rows if r["currency"]})
+    table = Table(
+        title=f"{title}, {', '.join(months)} (as of {when}"
+        + (f"; money in {', '.join(currencies)})" if currencies else ")")
+    )
+    for column in ("grain", "metric", "basis", "month to date", "projected (80%)", "target", "ratio", "verdict"):
+        table.add_column(column, justify="right" if column in ("month to date", "target", "ratio") else "left")
+    for row in rows:
+        metric = str(row["metric"])
+        low, high = row["projected_lo80"], row["projected_hi80"]
+        interval = f" ({_value(low, metric)} .. {_value(high, metric)})" if low is not None and high is not None else ""
+        ratio = row["pacing_ratio"]
+        verdict = str(row["verdict"]).replace("_", " ")
+        table.add_row(
+            escape(grain_label(row)),
+            metric,
+            "budget" if row["basis"] == "daily_budget" else str(row["basis"]),
+            _value(row["mtd_actual"], metric),
+            _value(row["projected"], metric) + interval,
+            _value(row["target"], metric),
+            "-" if ratio is None else f"{float(ratio):.0%}",
+            f"[red]{verdict}[/]" if row["off_pace"] else verdict,
+        )
+    return table
+
+
+def _value(amount: Any, metric: str) -> str:
+    """A pacing value: money and ROAS with 2 decimals, conversions with 1; "-" when null."""
+    if amount is None:
+        return "-"
+    digits = Decimal("0.1") if metric == "conversions" else Decimal("0.01")
+    return f"{Decimal(str(amount)).quantize(digits, ROUND_HALF_UP):,}"
+
+
+@app.command()
 def check(config: ConfigOption = None) -> None:
     """Validate the configuration and the warehouse, and print what a run would do."""
     from connectors.registry import build_connectors
@@ -422,6 +506,7 @@ def demo(
         console.print(f"loading {start} .. {end} ({days} days) into {cfg.warehouse_path()}")
         state = _run_pipeline(load_config(demo_config), verbose=False, start_date=start, end_date=end)
     _print_channel_summary(cfg, start, end)
+    _print_pacing_summary(cfg)
     if state.is_completed():
         _print_monitoring_summary(cfg, state.result().run_id)
     from flows.report import write_report
@@ -528,6 +613,23 @@ def _print_channel_summary(cfg: PipelineConfig, start: dt.date, end: dt.date) ->
             _roas(total_revenue, total_spend),
         )
     console.print(table)
+
+
+def _print_pacing_summary(cfg: PipelineConfig) -> None:
+    """The month's spend pacing per channel from marts.pacing_monthly, when the forecast step wrote it."""
+    from flows.pacing_marts import PacingNotComputed, read_pacing
+    from warehouse import from_config
+
+    try:
+        rows = read_pacing(from_config(cfg, read_only=True))
+    except PacingNotComputed:
+        console.print("pacing: not computed (the forecast step is off or has not run)")
+        return
+    spend = [r for r in rows if r["grain"] == "channel" and r["metric"] == "spend"]
+    if spend:
+        console.print(_pacing_table(spend, "spend pacing per channel (marts.pacing_monthly)"))
+    else:
+        console.print("pacing: no channel has a spend target or budget this month")
 
 
 def _print_monitoring_summary(cfg: PipelineConfig, run_id: str) -> None:

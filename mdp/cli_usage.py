@@ -55,6 +55,15 @@ def iso_day(value: Any) -> dt.datetime:
         raise ValueError(f"{value!r} is not a day of the calendar (YYYY-MM-DD)") from None
 
 
+def iso_month(value: Any) -> dt.datetime:
+    """A month written YYYY-MM in ASCII digits, as its first day at midnight."""
+    if isinstance(value, dt.datetime):
+        return value
+    if not (isinstance(value, str) and re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", value, re.ASCII)):
+        raise ValueError(f"expected a month YYYY-MM, got {_shown(str(value))}")
+    return dt.datetime.strptime(value, "%Y-%m")
+
+
 def usage_message(exc: click.UsageError) -> str:
     """`--start: expected a day YYYY-MM-DD, got 'x'`: the flag, then what is wrong, on one line."""
     message = str(exc.message).removeprefix("Value error, ").rstrip(".")

@@ -296,6 +296,101 @@
     legend(figure, Array.from(new Set(items.map(function (item) { return item.series; }))).sort());
   }
 
+  // Pacing fans --------------------------------------------------------------------------------------------
+
+  // fan: {channel, as_of, first_day, last_day, statuses, actual: [[day, spend]],
+  //       forecast: [[day, mean, lo80, hi80, lo95, hi95]]}: the month-to-date actual spend as a line, the
+  // forecast mean dashed inside its 95% and 80% bands, a rule at as_of.
+  function fanChart(figure, fan) {
+    var width = canvas(figure);
+    var days = [];
+    for (var d = fan.first_day; d <= fan.last_day; d = addDays(d, 1)) { days.push(d); }
+    var height = 230, top = 8, bottom = 24, right = 10;
+    var max = 0;
+    fan.actual.forEach(function (p) { if (p[1] > max) { max = p[1]; } });
+    fan.forecast.forEach(function (p) { if (p[5] > max) { max = p[5]; } });
+    var ticks = niceTicks(max, 4);
+    var topValue = ticks[ticks.length - 1];
+    var labels = ticks.map(moneyTick);
+    var left = Math.ceil(widest(labels)) + 10;
+    var svg = svgOf(figure, width, height);
+    var plotWidth = width - left - right;
+    var index = {};
+    days.forEach(function (day, i) { index[day] = i; });
+    var slot = plotWidth / days.length;
+    function x(day) { return left + (index[day] + 0.5) * slot; }
+    function y(value) { return top + (1 - value / topValue) * (height - top - bottom); }
+    function xy(day, value) { return x(day).toFixed(1) + "," + y(value).toFixed(1); }
+
+    ticks.forEach(function (value, i) {
+      el("line", { "class": "axis", x1: left, x2: width - right, y1: y(value), y2: y(value) }, svg);
+      el("text", { "class": "tick", x: left - 6, y: y(value) + 4, "text-anchor": "end" }, svg, labels[i]);
+    });
+    var tickWidth = textWidth("28 Sep") + 14;
+    var step = [1, 2, 7, 14, 28, 56].filter(function (s) {
+      return Math.ceil(days.length / s) * tickWidth <= plotWidth;
+    })[0] || days.length;
+    for (var i = days.length - 1; i >= 0; i -= step) {
+      var label = shortDay(days[i]);
+      var half = textWidth(label) / 2;
+      var cx = Math.min(Math.max(x(days[i]), half + 1), width - half - 1);
+      el("line", { "class": "axis", x1: x(days[i]), x2: x(days[i]), y1: height - bottom, y2: height - bottom + 4 }, svg);
+      el("text", { "class": "tick day", x: cx, y: height - 6, "text-anchor": "middle" }, svg, label);
+    }
+
+    var color = colorOf(fan.channel);
+    var shown = fan.forecast.filter(function (p) { return index[p[0]] !== undefined; });
+    [[3, 4, "band95", "95% interval"], [1, 2, "band80", "80% interval"]].forEach(function (band) {
+      if (!shown.length) { return; }
+      var upper = shown.map(function (p) { return xy(p[0], p[band[1] + 1]); });
+      var lower = shown.map(function (p) { return xy(p[0], p[band[0] + 1]); }).reverse();
+      tip(el("path", {
+        "class": "band " + band[2], d: "M" + upper.join(" L") + " L" + lower.join(" L") + " Z", fill: color,
+        "data-series": fan.channel, "data-points": String(shown.length)
+      }, svg), labelOf(fan.channel) + ": forecast " + band[3]);
+    });
+    if (index[fan.as_of] !== undefined) {
+      var rule = x(fan.as_of) + slot / 2;
+      tip(el("line", { "class": "as-of", x1: rule, x2: rule, y1: top, y2: height - bottom }, svg),
+        "as of " + fan.as_of + ": the last actual day the forecast used");
+    }
+    var actual = fan.actual.filter(function (p) { return index[p[0]] !== undefined && p[1] !== null; });
+    var group = el("g", { "data-series": fan.channel }, svg);
+    actual.forEach(function (p) {
+      tip(el("circle", { cx: x(p[0]), cy: y(p[1]), r: 2, fill: color }, group),
+        labelOf(fan.channel) + " " + p[0] + ": " + money(p[1]));
+    });
+    el("path", {
+      "class": "series", d: actual.length ? "M" + actual.map(function (p) { return xy(p[0], p[1]); }).join(" L") : "",
+      stroke: color, "data-series": fan.channel, "data-points": String(actual.length)
+    }, group);
+    if (shown.length) {
+      var mean = shown.map(function (p) { return xy(p[0], p[1]); });
+      if (actual.length) { mean.unshift(xy(actual[actual.length - 1][0], actual[actual.length - 1][1])); }
+      el("path", { "class": "forecast", d: "M" + mean.join(" L"), stroke: color, "data-series": fan.channel,
+        "data-points": String(shown.length) }, group);
+      shown.forEach(function (p) {
+        tip(el("circle", { "class": "forecast-point", cx: x(p[0]), cy: y(p[1]), r: 2, fill: color }, group),
+          labelOf(fan.channel) + " " + p[0] + ": forecast " + money(p[1]) + " (80%: " + money(p[2]) + " to " +
+          money(p[3]) + "; 95%: " + money(p[4]) + " to " + money(p[5]) + ")");
+      });
+    }
+    var list = html("ul", { "class": "legend" }, figure);
+    html("li", { style: "--swatch: " + color }, list, "actual");
+    html("li", { "class": "forecast-key", style: "--swatch: " + color }, list, "forecast mean, 80% and 95% intervals");
+    if (!shown.length) {
+      html("li", { "class": "fan-note" }, list, fan.statuses.indexOf("insufficient_history") >= 0
+        ? "no forecast: too little history" : "no forecast days in this month");
+    }
+  }
+
+  function fans() {
+    ((data.pacing && data.pacing.fans) || []).forEach(function (fan) {
+      var figure = document.querySelector('figure[data-fan="' + CSS.escape(fan.channel) + '"]');
+      if (figure) { fanChart(figure, fan); }
+    });
+  }
+
   // The page ---------------------------------------------------------------------------------------------
 
   var rows = data.channel_daily;
@@ -590,6 +685,7 @@
 
   function draw() {
     if (!data.marts_missing.length) { channelCharts(); }
+    fans();
     heatmap();
   }
 

@@ -2,8 +2,9 @@
 network requests, its charts carry the marts' series (any channel, not only two), the totals per channel are
 the marts' sums, immature days are marked from each connector's lookback, no chart is empty and no label is
 clipped, every check has a heatmap cell and every non-ok check a row, the reconciliation section counts the
-account-days of marts.reconciliation_daily and lists every mismatch with both values; without marts, or
-without the reconciliation, it says so."""
+account-days of marts.reconciliation_daily and lists every mismatch with both values, the pacing section draws
+a fan per channel from the latest forecast and lists the campaigns off pace worst first; without marts, without
+the reconciliation, or without the forecast step's marts, it says so."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from flows.volume import Check
 from mdp.config import PipelineConfig, config_from_mapping
 from mdp.paths import TRANSFORMATIONS_DIR
 from tests.integration.monitoring.browser import INSTALL_HINT, Chromium, PageVisit, chromium_binary
+from tests.pacing_marts import FORECAST_DDL, PACING_DDL, insert, pacing_row
 from warehouse.duckdb import DuckDBWarehouse
 
 pytestmark = [
@@ -102,6 +104,81 @@ update marts.reconciliation_daily set
     end;
 """
 WINDOW = (LAST_DAY - dt.timedelta(days=89), LAST_DAY)  # the report's 90 days
+# The forecast step's marts: a 30-day channel forecast from each channel's last day (Google's and Meta's
+# 2025-03-18, Microsoft's 2025-03-16 with too little history: NULL values), an older Google run and a campaign
+# forecast that the fans must not draw; pacing with three campaigns off pace and an older run's row.
+MICROSOFT_LAST = FIRST_DAY + dt.timedelta(days=MICROSOFT_DAYS - 1)
+FORECAST_SQL = f"""
+insert into marts.forecast_daily (as_of, date_day, horizon, grain, grain_key, channel, account_id, campaign_id,
+    currency, spend, spend_lo80, spend_hi80, spend_lo95, spend_hi95, status, history_days, model, run_id, generated_at)
+select as_of, as_of + h, h, grain, key, channel, account, campaign, 'EUR',
+       mean, mean * 0.9, mean * 1.1, mean * 0.8, mean * 1.2, status, 30, 'auto_ets', 'run-30', timestamp '2025-03-19 06:00'
+from (
+    select g.*, t.h::int as h, case when status = 'forecast' then base + 60 + t.h end as mean
+    from range(1, 31) as t(h), (values
+        (date '{LAST_DAY}', 'channel', 'google_ads', 'google_ads', null, null, 100.0, 'forecast'),
+        (date '{LAST_DAY}' - 1, 'channel', 'google_ads', 'google_ads', null, null, 900.0, 'forecast'),
+        (date '{LAST_DAY}', 'campaign', 'google_ads/a/c', 'google_ads', 'a', 'c', 900.0, 'forecast'),
+        (date '{LAST_DAY}', 'channel', 'meta_ads', 'meta_ads', null, null, 150.0, 'forecast'),
+        (date '{MICROSOFT_LAST}', 'channel', 'microsoft_ads', 'microsoft_ads', null, null, 50.0, 'insufficient_history')
+    ) as g(as_of, grain, key, channel, account, campaign, base, status)
+);
+"""
+FORECAST_DAYS = {"google_ads": 13, "meta_ads": 13, "microsoft_ads": 0}  # 19-31 March
+OFF_PACE = [
+    pacing_row(
+        LAST_DAY,
+        "meta_ads",
+        "meta_ads-acct",
+        "meta_ads-c2",
+        campaign_name="Campaign 2",
+        target="400",
+        projected="640",
+        verdict="over",
+        off_pace=True,
+    ),
+    pacing_row(
+        LAST_DAY,
+        "google_ads",
+        "google_ads-acct",
+        "google_ads-c0",
+        campaign_name=LONG_NAME,
+        basis="daily_budget",
+        target="1000",
+        projected="700.5",
+        spread="50",
+        verdict="under",
+        off_pace=True,
+    ),
+    pacing_row(
+        LAST_DAY,
+        "google_ads",
+        "google_ads-acct",
+        "google_ads-c3",
+        campaign_name="Campaign 3",
+        metric="conversions",
+        target="100",
+        projected="80",
+        spread="5",
+        verdict="under",
+        off_pace=True,
+    ),
+]
+PACING_ROWS = [
+    pacing_row(LAST_DAY, "google_ads", projected="1020"),
+    pacing_row(LAST_DAY, "meta_ads", projected="1200", verdict="over", off_pace=True),  # a channel: not listed
+    *OFF_PACE,
+    pacing_row(
+        LAST_DAY - dt.timedelta(days=1),
+        "meta_ads",
+        "meta_ads-acct",
+        "meta_ads-c5",
+        target="10",
+        projected="90",
+        verdict="over",
+        off_pace=True,
+    ),  # an older run
+]
 # google_ads: its type's default lookback (14 days); meta_ads and microsoft_ads: configured.
 CONNECTORS = [
     {"name": "google_ads", "type": "google_ads"},
@@ -192,6 +269,16 @@ EXPRESSIONS = {
         .map(tr => [tr.dataset.channel, tr.dataset.account, tr.dataset.day, tr.dataset.metric,
                     tr.dataset.platform, tr.dataset.landed, tr.dataset.difference,
                     Array.from(tr.cells).map(td => td.textContent)])""",
+    "fans": """Array.from(document.querySelectorAll('figure[data-fan]')).map(f => [f.dataset.fan,
+        Number((f.querySelector('path.series') || {dataset: {}}).dataset.points),
+        Number((f.querySelector('path.forecast') || {dataset: {points: 0}}).dataset.points),
+        Number((f.querySelector('path.band95') || {dataset: {points: 0}}).dataset.points),
+        Number((f.querySelector('path.band80') || {dataset: {points: 0}}).dataset.points),
+        (f.querySelector('.fan-note') || {}).textContent || null])""",
+    "off_pace": """Array.from(document.querySelectorAll('#off-pace tbody tr')).map(tr => [tr.dataset.campaign,
+        tr.dataset.metric, ...Array.from(tr.cells).slice(1).map(td => td.textContent)])""",
+    "off_pace_title": "(t => t ? t.textContent : null)(document.getElementById('off-pace-title'))",
+    "pacing_missing": "(n => n ? n.textContent : null)(document.getElementById('pacing-missing'))",
     "clipped": CLIPPED,
 }
 
@@ -254,7 +341,8 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DuckDBWareho
     directory = tmp_path_factory.mktemp("report")
     warehouse = DuckDBWarehouse(directory / "wh.duckdb")
     with warehouse.connect() as con:
-        con.execute(MARTS_SQL + RECONCILIATION_SQL + RECOMPUTE)
+        con.execute(MARTS_SQL + RECONCILIATION_SQL + RECOMPUTE + FORECAST_DDL + FORECAST_SQL + PACING_DDL)
+        insert(con, "marts.pacing_monthly", PACING_ROWS)
     write_checks(warehouse, checks(), "run-7")
     return write_report(config_for(warehouse.path, CONNECTORS), directory / "out" / "report.html"), warehouse
 
@@ -356,6 +444,53 @@ def test_the_report_renders_the_marts_and_the_checks(
     assert values["reconciliation_table_shown"] is False
     assert values["reconciliation_rows"] == []
 
+    assert values["pacing_missing"] is None
+    # actual spend from the first of the month to as_of; the forecast to the month's end, inside its bands
+    assert values["fans"] == [
+        ["google_ads", 18, 13, 13, 13, None],
+        ["meta_ads", 18, 13, 13, 13, None],
+        ["microsoft_ads", 16, 0, 0, 0, "no forecast: too little history"],
+    ]
+    assert values["off_pace_title"] == "3 campaign metrics off pace (worst first)"
+    assert values["off_pace"] == [
+        [
+            "meta_ads/meta_ads-acct/meta_ads-c2",
+            "spend",
+            "spend",
+            "target",
+            "500.00",
+            "640.00 (540.00 – 740.00)",
+            "400.00",
+            "EUR",
+            "160%",
+            "over",
+        ],
+        [
+            "google_ads/google_ads-acct/google_ads-c0",
+            "spend",
+            "spend",
+            "budget",
+            "500.00",
+            "700.50 (650.50 – 750.50)",
+            "1,000.00",
+            "EUR",
+            "70%",
+            "under",
+        ],
+        [
+            "google_ads/google_ads-acct/google_ads-c3",
+            "conversions",
+            "conversions",
+            "target",
+            "500.0",
+            "80.0 (75.0 – 85.0)",
+            "100.0",
+            "",
+            "80%",
+            "under",
+        ],
+    ]
+
 
 def test_without_marts_the_report_says_so(chromium: Chromium, tmp_path: Path) -> None:
     warehouse = DuckDBWarehouse(tmp_path / "wh.duckdb")
@@ -370,6 +505,12 @@ def test_without_marts_the_report_says_so(chromium: Chromium, tmp_path: Path) ->
     assert values["heatmap_cells"] == len(checks())
     assert values["kpis"] == {"Volume anomalies": "1"}
     assert values["reconciliation_verdict"].startswith("Reconciliation has not run yet for this warehouse")
+    assert values["pacing_missing"] == (
+        "Not computed for this warehouse: marts.forecast_daily and marts.pacing_monthly do not exist (the "
+        "forecast step is turned off or has not run)."
+    )
+    assert values["fans"] == []
+    assert values["off_pace"] == []
     assert values["clipped"] == []
 
 
