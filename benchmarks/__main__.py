@@ -1,4 +1,4 @@
-"""`python -m benchmarks [loader|e2e|dbt|reconciliation|all]`: run benchmarks and write docs/benchmarks.md."""
+"""`python -m benchmarks [loader|e2e|dbt|reconciliation|forecast|all]`: run benchmarks and write docs/benchmarks.md."""
 
 from __future__ import annotations
 
@@ -14,14 +14,22 @@ from benchmarks.common import DOCS_PATH, RESULTS_PATH, Section, quiet_environmen
 
 logger = logging.getLogger("benchmarks")
 
-SMOKE = {"sizes": [2_000], "repeats": 1, "accounts": [1], "days": [2], "dbt_sizes": [5_000]}
-QUICK = {"sizes": [100_000], "repeats": 3, "accounts": [5], "days": [7, 90], "dbt_sizes": [100_000]}
-FULL = {"sizes": [100_000, 1_000_000], "repeats": 3, "accounts": [5, 50], "days": [7, 90], "dbt_sizes": [1_000_000]}
+SMOKE = {"sizes": [2_000], "repeats": 1, "accounts": [1], "days": [2], "dbt_sizes": [5_000], "origins": 2}
+QUICK = {"sizes": [100_000], "repeats": 3, "accounts": [5], "days": [7, 90], "dbt_sizes": [100_000], "origins": 4}
+FULL = {
+    "sizes": [100_000, 1_000_000],
+    "repeats": 3,
+    "accounts": [5, 50],
+    "days": [7, 90],
+    "dbt_sizes": [1_000_000],
+    "origins": 8,
+}
+BENCHMARKS = ["loader", "e2e", "dbt", "reconciliation", "forecast"]
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    p.add_argument("benchmark", nargs="?", default="all", choices=["loader", "e2e", "dbt", "reconciliation", "all"])
+    p.add_argument("benchmark", nargs="?", default="all", choices=[*BENCHMARKS, "all"])
     size = p.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="smaller sizes (minutes)")
     size.add_argument("--smoke", action="store_true", help="tiny sizes (seconds), to check the code runs")
@@ -38,6 +46,13 @@ def parser() -> argparse.ArgumentParser:
         help="e2e: one running `prefect server` for every cell (as deployments run) or a temporary one per cell",
     )
     p.add_argument("--dbt-sizes", type=float, nargs="+", help="dbt fact rows, e.g. 1e6 1e7")
+    p.add_argument(
+        "--forecast-accounts",
+        type=int,
+        help="forecast backtest: sandbox accounts per channel (default 3; 1 with --smoke)",
+    )
+    p.add_argument("--forecast-origins", type=int, help="forecast backtest: rolling origins, 7 days apart (default 8)")
+    p.add_argument("--forecast-models", nargs="+", help="forecast backtest: models (default: all of flows.forecasting)")
     p.add_argument("--output", type=Path, help=f"results document (default {DOCS_PATH}; --smoke writes none)")
     p.add_argument("--workdir", type=Path, help="scratch directory for the DuckDB files (default: system temp)")
     return p
@@ -54,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     accounts = args.accounts or preset["accounts"]
     days = args.days or preset["days"]
     dbt_sizes = [int(s) for s in args.dbt_sizes] if args.dbt_sizes else preset["dbt_sizes"]
-    chosen = ["loader", "e2e", "dbt", "reconciliation"] if args.benchmark == "all" else [args.benchmark]
+    chosen = BENCHMARKS if args.benchmark == "all" else [args.benchmark]
     sections: list[Section] = []
     began = time.monotonic()
     if "loader" in chosen:
@@ -76,6 +91,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         sections.append(
             e2e.run_reconciliation(
                 max(accounts), max(days), 1 if args.smoke else max(2, repeats), args.workdir, smoke=args.smoke
+            )
+        )
+    if "forecast" in chosen:
+        from benchmarks import forecast_backtest
+
+        sections.append(
+            forecast_backtest.run(
+                args.forecast_accounts or (1 if args.smoke else 3),
+                args.forecast_models or tuple(forecast_backtest.MODELS),
+                origins=args.forecast_origins or preset["origins"],
             )
         )
     for section in sections:

@@ -29,7 +29,7 @@ def test_every_benchmark_runs_at_smoke_size(tmp_path: Path) -> None:
     )
     assert completed.returncode == 0, completed.stderr[-4000:]
     text = output.read_text(encoding="utf-8")
-    for section in ("## Loader", "## End to end", "## dbt"):
+    for section in ("## Loader", "## End to end", "## dbt", "## Forecasts"):
         assert section in text
     assert "_Not run yet._" not in text
     for method in ("ours_records", "ours_arrow", "dlt_arrow", "dlt_dicts_parquet", "duckdb_insert"):
