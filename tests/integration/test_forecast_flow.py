@@ -46,17 +46,8 @@ def _config(tmp_path: Path, google: GoogleAdsSandbox, meta: MetaSandbox, microso
 def _run(config: Path, **params: Any) -> Any:
     from flows.daily import daily_pipeline
 
-    return asyncio.run(
-        daily_pipeline(
-            config_path=str(config),
-            run_date=AS_OF,
-            start_date=START,
-            end_date=END,
-            run_monitoring=False,
-            return_state=True,
-            **params,
-        )
-    )
+    params = {"run_date": AS_OF, "start_date": START, "end_date": END, "run_monitoring": False, **params}
+    return asyncio.run(daily_pipeline(config_path=str(config), return_state=True, **params))
 
 
 def _query(config: Path, sql: str) -> list[tuple[Any, ...]]:
@@ -160,7 +151,7 @@ def test_an_unknown_campaign_in_the_targets_fails_the_forecast_step_naming_it(
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
     config = _config(tmp_path, google_sandbox, meta_sandbox, microsoft_sandbox)
-    state = _run(config, run_dbt=True, end_date=START + dt.timedelta(days=2))
+    state = _run(config, end_date=START + dt.timedelta(days=2))
     assert state.is_completed(), state.message
     data = yaml.safe_load(config.read_text())
     account = google_sandbox.account_ids[0]
