@@ -132,3 +132,16 @@ def test_a_campaign_overspending_its_daily_budget_is_off_pace(tmp_path: Path) ->
     assert by_key["google_ads/1/11"]["basis"] == "daily_budget"
     assert by_key["google_ads/1/11"]["pacing_ratio"] == pytest.approx(1.8)
     assert (by_key["google_ads/1/11"]["verdict"], by_key["google_ads/1/11"]["off_pace"]) == ("over", True)
+
+
+def test_the_readers_test_marts_have_the_columns_the_flow_writes() -> None:
+    import duckdb
+
+    from flows.forecast import FORECAST_DAILY, PACING_MONTHLY
+    from tests.pacing_marts import FORECAST_DDL, PACING_DDL
+
+    con = duckdb.connect()
+    con.execute(FORECAST_DDL + PACING_DDL)
+    for spec in (FORECAST_DAILY, PACING_MONTHLY):
+        columns = [row[0] for row in con.execute(f"DESCRIBE {spec.name}").fetchall()]
+        assert columns == spec.schema.names
