@@ -191,6 +191,7 @@ async def daily_pipeline(
         accounts=accounts,
         run_dbt=run_dbt,
         run_monitoring=run_monitoring,
+        run_forecast=run_forecast,
         allow_long_range=allow_long_range,
         retry_failed=retry_failed,
         resume=resume,
@@ -206,7 +207,7 @@ async def daily_pipeline(
         done = landed_days(from_config(config, read_only=True), params.resume)  # fails early on an unknown run
         log.info("resuming run %s: %d (account, day) load(s) are in, not extracted again", params.resume, len(done))
     await asyncio.to_thread(check_credentials, config, list(windows))  # off the loop: a block loads synchronously
-    if run_forecast and config.forecast.enabled and params.run_dbt:
+    if params.run_forecast and config.forecast.enabled and params.run_dbt:
         warm_up()
     built = build_connectors(config, list(windows))
     selected = accounts_of(built, params.accounts)
@@ -244,7 +245,7 @@ async def daily_pipeline(
             log.warning("left out of the marts: %s", excluded.line())
     if params.run_monitoring:
         await _step(summary, "monitoring", volume_monitor, True, config_path, log, run_id=run_id, windows=windows)
-    if run_forecast and config.forecast.enabled and params.run_dbt:
+    if params.run_forecast and config.forecast.enabled and params.run_dbt:
         if summary.steps.get("dbt") != "completed":
             # marts dbt could not rebuild would pace stale numbers; the run fails on dbt already
             log.warning("forecast_pacing skipped: dbt %s", summary.steps.get("dbt"))

@@ -43,6 +43,9 @@ class RunParameters(BaseModel):
     accounts: list[str] | None = Field(None, description="Only these accounts (default: every configured one).")
     run_dbt: bool = Field(True, description="Rebuild the dbt models after loading.")
     run_monitoring: bool = Field(True, description="Compare loaded volumes with their history afterwards.")
+    run_forecast: bool = Field(
+        True, description="Forecast to the month's end and pace it after dbt (when forecast.enabled)."
+    )
     allow_long_range: bool = Field(
         False, description=f"Load more than {MAX_RANGE_DAYS} days (37 months) in one run, on purpose."
     )

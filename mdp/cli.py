@@ -143,6 +143,8 @@ def _print_plan(cfg: PipelineConfig, windows: dict[str, tuple[dt.date, dt.date]]
     if cfg.reconciliation.enabled:
         steps.append("reconciliation with the platforms' totals" if parameters.get("run_dbt") else "quarantine check")
     steps += ["monitoring"] if parameters.get("run_monitoring") else []
+    if parameters.get("run_dbt") and parameters.get("run_forecast", True) and cfg.forecast.enabled:
+        steps.append("forecast and pacing")
     console.print(
         f"  then: {', '.join(steps) or 'nothing else'}; each unit replaces its (account, day) rows atomically"
     )
@@ -501,6 +503,7 @@ def demo(
                 end_date=start - dt.timedelta(days=1),
                 run_dbt=False,
                 run_monitoring=False,
+                run_forecast=False,
             )
         demo_config = _aim_at_sandbox(cfg, sandbox.endpoints())
         console.print(f"loading {start} .. {end} ({days} days) into {cfg.warehouse_path()}")
@@ -791,6 +794,10 @@ def run(
     monitoring: Annotated[
         bool, typer.Option("--monitoring/--no-monitoring", metavar="", help="Check volumes afterwards.")
     ] = True,
+    forecast: Annotated[
+        bool,
+        typer.Option("--forecast/--no-forecast", metavar="", help="Forecast and pace the month after dbt."),
+    ] = True,
     allow_long_range: Annotated[
         bool, typer.Option("--allow-long-range", metavar="", help="Load more than 37 months in one run, on purpose.")
     ] = False,
@@ -836,6 +843,7 @@ def run(
         "accounts": account or None,
         "run_dbt": dbt,
         "run_monitoring": monitoring,
+        "run_forecast": forecast,
         "allow_long_range": allow_long_range,
         "retry_failed": retry,
         "resume": resume,
@@ -1110,6 +1118,7 @@ def _command_line(cfg: PipelineConfig, parameters: dict[str, Any]) -> str:
             words += [flag, str(value)]
     words += [] if parameters.get("run_dbt", True) else ["--no-dbt"]
     words += [] if parameters.get("run_monitoring", True) else ["--no-monitoring"]
+    words += [] if parameters.get("run_forecast", True) else ["--no-forecast"]
     words += ["--allow-long-range"] if parameters.get("allow_long_range") else []
     if parameters.get("retry_failed"):
         words += ["--retry-failed"] + ([] if parameters["retry_failed"] == "latest" else [parameters["retry_failed"]])
