@@ -399,7 +399,7 @@ class MetricConfig(_Strict):
         return name
 
 
-ForecastModel = Literal["seasonal_naive", "auto_ets", "auto_theta", "seasonal_es"]
+ForecastModel = Literal["default", "seasonal_naive", "auto_ets", "auto_theta", "seasonal_es"]
 ForecastGrain = Literal["channel", "account", "campaign"]
 TargetMetric = Literal["spend", "conversions", "conversion_value", "roas"]
 MONEY_TARGETS = frozenset({"spend", "conversion_value"})
@@ -412,7 +412,7 @@ class ForecastSettings(StrictScalars):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = Field(True, description="run the forecast step after dbt in the daily flow")
-    model: ForecastModel | Literal["default"] = Field(
+    model: ForecastModel = Field(
         "default", description="the forecasting model; default: the one the backtest chose (docs/benchmarks.md)"
     )
     horizon_days: int = Field(30, ge=7, le=92, description="days forecast ahead (at least to the month's end)")

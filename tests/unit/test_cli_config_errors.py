@@ -93,7 +93,7 @@ def test_a_run_parameter_is_named_by_its_flag_and_its_values_stay_as_given(capsy
         (["run", "--bogus"], "--bogus: no such option (did you mean --verbose?)"),
         (
             ["nope"],
-            "no such command 'nope'; commands: status, check, dbt-vars, dbt-deps, demo, report, sandbox, run, deploy",
+            "no such command 'nope'; commands: status, pacing, check, dbt-vars, dbt-deps, demo, report, sandbox, run, deploy",
         ),
         (["deploy", "--local", "--port", "70000"], "--port: expected a whole number from 1 to 65535, got 70000"),
         (["sandbox", "--google-port", "-1"], "--google-port: expected a whole number from 0 to 65535, got -1"),

@@ -38,7 +38,7 @@ from typer.testing import CliRunner
 
 from connectors.registry import available_types, connector_class
 from mdp.cli import app
-from mdp.cli_usage import WholeNumber, iso_day
+from mdp.cli_usage import WholeNumber, iso_day, iso_month
 from mdp.config import ConnectorConfig, PipelineConfig
 from mdp.paths import PROJECT_ROOT
 
@@ -194,6 +194,7 @@ KEYS = configuration_keys()
 # of the wrong type are invalid there. Listed, so a new free-text key is a decision, not an accident.
 FREE_TEXT = {
     "warehouse.path",
+    "pacing.targets_file",
     "warehouse.location",
     "warehouse.gcp_credentials_block",
     "alerts.slack_webhook_block",
@@ -515,6 +516,13 @@ DAY_TEXT = st.one_of(
     nasty_text(),
 )
 
+MONTH_TEXT = st.one_of(
+    st.sampled_from(
+        ["２０２６-01", "2026-1", "2026-13", "2026-00", "26-01", "2026/01", " 2026-01", "202601", "2026-01-01"]
+    ),
+    nasty_text(),
+)
+
 
 def _parser(param: Any) -> Any:
     return param.type_descriptor.parameter_info.parser
@@ -534,8 +542,10 @@ def flag_values(command: str, param: Any) -> st.SearchStrategy[list[str]]:
         assert isinstance(parser, WholeNumber), f"{command} {name}: an int flag must parse ASCII (WholeNumber)"
         outside = st.one_of(st.integers(max_value=parser.low - 1), st.integers(min_value=parser.high + 1)).map(str)
         return st.one_of(INT_TEXT, outside).map(lambda v: [name, v])
+    if annotation is dt.datetime and parser is iso_month:
+        return MONTH_TEXT.map(lambda v: [name, v])
     if annotation is dt.datetime:
-        assert parser is iso_day, f"{command} {name}: a date flag must parse with iso_day"
+        assert parser is iso_day, f"{command} {name}: a date flag must parse with iso_day (or iso_month)"
         return DAY_TEXT.map(lambda v: [name, v])
     if name in ("--config", "-c"):
         return st.sampled_from(["missing.yaml", ".", "~no_such_user_mdp/p.yaml", "not-utf8.yaml", "list.yaml"]).map(
