@@ -80,6 +80,7 @@ def config_path(tmp_path_factory: pytest.TempPathFactory, sandbox: SandboxHandle
     for section in data["connectors"]:
         section.update(custom[section["type"]])
     data["metrics"] = project["metrics"]
+    data["pacing"] = {"targets": [{"channel": "google_ads", "metric": "spend", "value": 100000, "currency": "EUR"}]}
     path = root / "pipeline.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
@@ -273,6 +274,28 @@ def test_rerun_deployment_lands_the_range_rebuilds_the_marts_and_checks_volumes(
     assert "42 account-day(s) reconciled with the platforms' own totals; all within tolerance" in (
         reconciliation_artifact(deployed, flow_run.id)
     )
+    # the forecast step wrote both marts for this run: 7 days of history are too few, so every grain is marked
+    # insufficient_history with no numbers (never guessed), and the channel target is paced as such
+    forecasts = query(
+        config_path,
+        "SELECT grain, status, count(DISTINCT grain_key), count(spend), max(horizon), min(as_of) "
+        "FROM marts.forecast_daily WHERE run_id = ? GROUP BY ALL ORDER BY ALL",
+        str(flow_run.id),
+    )
+    assert [(g, status) for g, status, *_ in forecasts] == [
+        ("account", "insufficient_history"),
+        ("campaign", "insufficient_history"),
+        ("channel", "insufficient_history"),
+    ]
+    assert forecasts[0][2] == 3 * 2  # accounts of the three channels
+    assert forecasts[2][2] == 3
+    assert {(values, horizon, as_of) for _, _, _, values, horizon, as_of in forecasts} == {(0, 30, END)}
+    pacing = query(
+        config_path,
+        "SELECT grain_key, metric, basis, verdict, off_pace, projected FROM marts.pacing_monthly WHERE run_id = ?",
+        str(flow_run.id),
+    )
+    assert pacing == [("google_ads", "spend", "target", "insufficient_history", False, None)]
     assert slack.messages == []
 
 
@@ -329,8 +352,8 @@ def test_rows_missing_server_side_fail_the_deployed_run_naming_them(
     assert f"microsoft_ads account {account} {END} spend" in slack.messages[-1]["text"]
 
 
-def test_dbt_and_monitoring_deployments_complete_on_their_own(deployed: Deployed, config_path: Path) -> None:
-    for name in ("dbt_build/dbt-local", "volume_monitor/monitor-local"):
+def test_dbt_monitoring_and_forecast_deployments_complete_on_their_own(deployed: Deployed, config_path: Path) -> None:
+    for name in ("dbt_build/dbt-local", "volume_monitor/monitor-local", "forecast_pacing/forecast-local"):
         flow_run = run_deployment(deployed, name, {"config_path": str(config_path)})
         assert flow_run.state.is_completed(), f"{name}: {flow_run.state.message}\n{worker_log(deployed)}"
 
