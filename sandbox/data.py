@@ -6,7 +6,6 @@ account, day and "as of" date always give the same numbers, in any process and i
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import random
@@ -18,6 +17,8 @@ from functools import cached_property, lru_cache
 from typing import Literal
 
 from mdp.currency import exponent
+from sandbox import dynamics
+from sandbox.hashing import rng_for, stable_hash
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,15 @@ CHANNELS: tuple[Channel, ...] = (GOOGLE, META, MICROSOFT, TIKTOK, LINKEDIN)
 ATTRIBUTION_WINDOW_DAYS: dict[str, int] = {GOOGLE: 14, META: 28, MICROSOFT: 30, TIKTOK: 7, LINKEDIN: 30}
 # Share of a day's final conversions already reported on the day itself.
 _SAME_DAY_SHARE = 0.45
+
+# (running, paused) campaign status words of each channel.
+CAMPAIGN_STATUS: dict[str, tuple[str, str]] = {
+    GOOGLE: ("ENABLED", "PAUSED"),
+    META: ("ACTIVE", "PAUSED"),
+    MICROSOFT: ("Active", "Paused"),
+    TIKTOK: ("ENABLE", "DISABLE"),
+    LINKEDIN: ("ACTIVE", "PAUSED"),
+}
 
 # Monday .. Sunday demand factors.
 WEEKDAY_FACTORS = (1.0, 1.06, 1.04, 1.0, 0.93, 0.78, 0.84)
@@ -131,16 +141,6 @@ _LATE_META_ACTIONS = frozenset(
     {"add_to_cart", "lead", "purchase", "offsite_conversion.fb_pixel_purchase", "omni_purchase"}
 )
 META_VALUE_ACTION_TYPES = ("purchase", "offsite_conversion.fb_pixel_purchase", "omni_purchase")
-
-
-def stable_hash(*parts: object) -> int:
-    text = "|".join(str(p) for p in parts).encode()
-    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
-
-
-def rng_for(*parts: object) -> random.Random:
-    """A private RNG seeded from a hash of `parts` (seed, entity, day, ...)."""
-    return random.Random(stable_hash(*parts))
 
 
 def _numeric_id(digits: int, *parts: object) -> str:
@@ -427,13 +427,7 @@ class SyntheticData:
             TIKTOK: (19, 19, 19),
             LINKEDIN: (9, 9, 9),
         }[channel]
-        campaign_status = {
-            GOOGLE: ("ENABLED", "PAUSED"),
-            META: ("ACTIVE", "PAUSED"),
-            MICROSOFT: ("Active", "Paused"),
-            TIKTOK: ("ENABLE", "DISABLE"),
-            LINKEDIN: ("ACTIVE", "PAUSED"),
-        }[channel]
+        campaign_status = CAMPAIGN_STATUS[channel]
         campaigns: list[Campaign] = []
         ad_groups: list[AdGroup] = []
         ads: list[Ad] = []
@@ -478,6 +472,15 @@ class SyntheticData:
                     )
         return AccountStructure(account, tuple(campaigns), tuple(ad_groups), tuple(ads), profiles)
 
+    def campaign_status(self, channel: Channel, account_id: str, campaign_id: str, as_of: date) -> str:
+        """The campaign's status as its snapshots report it on `as_of`: the channel's paused word from the day
+        sandbox.dynamics pauses it, else its structural status."""
+        campaign = self.structure(channel, account_id).campaign_by_id[campaign_id]
+        paused_from = dynamics.campaign_paused_from(self, channel, account_id, campaign_id, as_of)
+        if paused_from is not None and as_of >= paused_from:
+            return CAMPAIGN_STATUS[channel][1]
+        return campaign.status
+
     def records(self, channel: Channel, account_id: str, day: date, as_of: date) -> list[DailyRecord]:
         """Leaf metrics of one account and day as reported on `as_of`; rows without impressions are absent."""
         if day > as_of:
@@ -487,6 +490,12 @@ class SyntheticData:
             return []
         structure = self._structure(account)
         share = late_share(channel, day, as_of)
+        running = {
+            c.campaign_id: c.channel_type
+            for c in structure.campaigns
+            if dynamics.delivers(self, channel, account.account_id, c.campaign_id, day, as_of)
+        }
+        lift, conversion_lift = dynamics.account_lift(self.seed, channel, account.account_id, day)
         out: list[DailyRecord] = []
         units: Iterable[tuple[str, str, str | None, str | None]] = [
             (a.ad_id, a.campaign_id, a.ad_group_id, a.ad_id) for a in structure.ads
@@ -498,6 +507,9 @@ class SyntheticData:
         ]
         places = exponent(account.currency)
         for unit_id, campaign_id, ad_group_id, ad_id in units:
+            if campaign_id not in running:
+                continue
+            budget = dynamics.budget_factor(self.seed, channel, campaign_id, ad_group_id, running[campaign_id], day)
             record = self._unit_day(
                 channel,
                 account.account_id,
@@ -509,6 +521,8 @@ class SyntheticData:
                 campaign_id,
                 ad_group_id,
                 ad_id,
+                lift * budget,
+                conversion_lift,
             )
             if record is not None:
                 out.append(record)
@@ -526,18 +540,23 @@ class SyntheticData:
         campaign_id: str,
         ad_group_id: str | None,
         ad_id: str | None,
+        lift: float = 1.0,
+        conversion_lift: float = 1.0,
     ) -> DailyRecord | None:
+        """One unit's day; `lift` scales its impressions (trend, promotion, budget: sandbox.dynamics) and
+        `conversion_lift` its conversion rate."""
         rng = rng_for(self.seed, channel, unit_id, day.isoformat())
         if rng.random() < profile.off_probability:
             return None
         season = 1.0 + 0.12 * math.sin(2 * math.pi * day.timetuple().tm_yday / 365.25)
         factor = WEEKDAY_FACTORS[day.weekday()] * season * _lognormal(rng, 0.18)
-        impressions = round(profile.impressions * factor)
+        impressions = round(profile.impressions * factor * lift)
         if impressions <= 0:
             return None
         clicks = min(impressions, round(impressions * profile.ctr * _lognormal(rng, 0.15)))
         cost_cents = clicks * profile.cpc_cents * _lognormal(rng, 0.1)
-        conv_final = clicks * profile.cvr * _lognormal(rng, 0.3)
+        cvr = profile.cvr * conversion_lift
+        conv_final = clicks * cvr * _lognormal(rng, 0.3)
         value_cents_final = conv_final * profile.aov_cents * _lognormal(rng, 0.2)
         vtc_final = impressions * 0.0004 * _lognormal(rng, 0.4)
         common = {
@@ -567,7 +586,7 @@ class SyntheticData:
             "link_click": link_clicks,
             "landing_page_view": round(link_clicks * rng.uniform(0.6, 0.85)),
             "add_to_cart": round(purchases * rng.uniform(2.0, 3.5)),
-            "lead": round(clicks * profile.cvr * rng.uniform(0.8, 1.2)) if profile.lead_gen else 0,
+            "lead": round(clicks * cvr * rng.uniform(0.8, 1.2)) if profile.lead_gen else 0,
             "purchase": 0 if profile.lead_gen else purchases,
         }
         final_counts["offsite_conversion.fb_pixel_purchase"] = final_counts["purchase"]

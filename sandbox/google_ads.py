@@ -25,7 +25,7 @@ from google.ads.googleads.v26.errors.types import errors as error_types
 from google.ads.googleads.v26.services.types import google_ads_service as service_types
 from google.protobuf.descriptor import FieldDescriptor
 
-from sandbox import gaql
+from sandbox import dynamics, gaql
 from sandbox.config import SandboxConfig
 from sandbox.data import GOOGLE, Account, DailyRecord, normalize_account_id
 from sandbox.faults import CallCounter, Fault, FaultPlan, without_first_campaign
@@ -726,11 +726,14 @@ class _RowBuilder:
         cid = self.customer.account_id
         budget_id = details.budget_id(campaign)
         budget_name = f"customers/{cid}/campaignBudgets/{budget_id}"
-        start, end = details.campaign_dates(campaign)
+        data = self.truth.data
+        start, end = details.campaign_dates(
+            campaign, dynamics.campaign_start(data, GOOGLE, cid, campaign_id, self.as_of)
+        )
         values = {
             "campaign.id": int(campaign.campaign_id),
             "campaign.name": details.campaign_state(campaign, self.as_of).name,
-            "campaign.status": campaign.status,
+            "campaign.status": data.campaign_status(GOOGLE, cid, campaign_id, self.as_of),
             "campaign.advertising_channel_type": campaign.channel_type,
             "campaign.bidding_strategy_type": details.bidding_strategy_type(campaign),
             "campaign.campaign_budget": budget_name,

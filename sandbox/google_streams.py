@@ -16,16 +16,8 @@ from functools import cached_property
 from typing import Any
 
 from sandbox import history
-from sandbox.data import (
-    LOCALES,
-    AccountStructure,
-    Ad,
-    AdGroup,
-    Campaign,
-    DailyRecord,
-    money_unit_micros,
-    stable_hash,
-)
+from sandbox.data import LOCALES, AccountStructure, Ad, AdGroup, Campaign, DailyRecord, money_unit_micros
+from sandbox.hashing import stable_hash
 from sandbox.segments import segment_weights, split_integer, split_record
 
 _CENT = 10_000
@@ -335,8 +327,10 @@ class GoogleAccountDetails:
         ]
         return units
 
-    def campaign_dates(self, campaign: Campaign) -> tuple[str, str]:
-        start = date(2024, 1, 1) + timedelta(days=stable_hash(self.seed, "start", campaign.campaign_id) % 300)
+    def campaign_dates(self, campaign: Campaign, start: date | None = None) -> tuple[str, str]:
+        """(start, end) date-times; `start` is the day a campaign of sandbox.dynamics starts, else one in 2024."""
+        if start is None:
+            start = date(2024, 1, 1) + timedelta(days=stable_hash(self.seed, "start", campaign.campaign_id) % 300)
         return f"{start.isoformat()} 00:00:00", NO_END_DATE
 
     @staticmethod

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sandbox.data import stable_hash
+from sandbox.hashing import stable_hash
 
 EPOCH = date(2020, 1, 6)
 _RENAMES = ("", " - refresh", " - Q4 test")
@@ -34,6 +34,15 @@ def version(seed: int, entity_id: str, day: date) -> int:
     return ((day - EPOCH).days + offset) // period
 
 
+def budget_factor(seed: int, entity_id: str, day: date) -> float:
+    """The entity's budget on `day` relative to its base: +10% per version, cycling over four steps (1.0 to 1.3)."""
+    return _budget_step(version(seed, entity_id, day))
+
+
+def _budget_step(v: int) -> float:
+    return 1.0 + 0.1 * (v % 4)
+
+
 def state(seed: int, entity_id: str, base_name: str, day: date, *, can_pause: bool = True) -> EntityState:
     """The entity on `day`: renamed every third version, paused in one version of five for about a
     quarter of the pausable entities, budget stepping by 10% per version (cycling over four steps)."""
@@ -41,4 +50,4 @@ def state(seed: int, entity_id: str, base_name: str, day: date, *, can_pause: bo
     name = base_name + _RENAMES[(v // 3) % len(_RENAMES)]
     pausable = can_pause and stable_hash(seed, "history-pausable", entity_id) % 4 == 0
     paused = pausable and v % 5 == 4
-    return EntityState(v, name, paused, 1.0 + 0.1 * (v % 4))
+    return EntityState(v, name, paused, _budget_step(v))

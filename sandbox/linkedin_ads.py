@@ -186,7 +186,15 @@ class _Handler(BaseHTTPRequestHandler):
             return _account_json(account)
         structure = self.state.truth.data.structure(LINKEDIN, account.account_id)
         if method == "adCampaignGroups":
-            items = [{"id": int(c.campaign_id), "name": c.name, "status": c.status} for c in structure.campaigns]
+            as_of = self.state.truth.resolve_as_of()
+            items = [
+                {
+                    "id": int(c.campaign_id),
+                    "name": c.name,
+                    "status": self.state.truth.data.campaign_status(LINKEDIN, account.account_id, c.campaign_id, as_of),
+                }
+                for c in structure.campaigns
+            ]
         elif method == "adCampaigns":
             items = [
                 {"id": int(g.ad_group_id), "name": g.name, "campaignGroup": GROUP_URN + g.campaign_id}

@@ -349,7 +349,7 @@ class _Router:
         if method_name in EDGE_FIELDS:
             fields = self._fields(EDGE_FIELDS[method_name], default=("id",))
             structure = self.data.structure(META, account.account_id)
-            items = meta_streams.edge_items(self.data.seed, structure, method_name, self.state.truth.resolve_as_of())
+            items = meta_streams.edge_items(self.data, structure, method_name, self.state.truth.resolve_as_of())
             return self._page([meta_streams.pick(item, fields) for item in items], [], {})
         raise AssertionError(method_name)
 

@@ -17,8 +17,9 @@ from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sandbox import history
-from sandbox.data import Account, AccountStructure, Ad, DailyRecord, money_unit_micros, rng_for, stable_hash
+from sandbox import dynamics, history
+from sandbox.data import META, Account, AccountStructure, Ad, DailyRecord, SyntheticData, money_unit_micros
+from sandbox.hashing import rng_for, stable_hash
 from sandbox.segments import split_integer, split_record
 
 # The insights `breakdowns` enum (https://developers.facebook.com/docs/marketing-api/insights/breakdowns).
@@ -315,8 +316,7 @@ def creative_id(seed: int, ad_id: str) -> str:
 def adset_daily_budget(seed: int, adset_id: str, as_of: date) -> int:
     """The ad set's daily budget on `as_of` in minor units (cents): a base stepping with its history."""
     units = 40 + 10 * (stable_hash(seed, "budget", adset_id) % 20)
-    factor = history.state(seed, adset_id, "", as_of, can_pause=False).budget_factor
-    return round(units * 100 * factor)
+    return round(units * 100 * history.budget_factor(seed, adset_id, as_of))
 
 
 def _campaign_budget(seed: int, campaign_id: str) -> int:
@@ -324,31 +324,43 @@ def _campaign_budget(seed: int, campaign_id: str) -> int:
 
 
 def _uses_campaign_budget(objective: str) -> bool:
-    """Lead campaigns run on a campaign (lifetime) budget, the others on ad set daily budgets."""
-    return objective == "OUTCOME_LEADS"
+    return dynamics.uses_campaign_budget(META, objective)
 
 
 _OPTIMIZATION = {"OUTCOME_SALES": "OFFSITE_CONVERSIONS", "OUTCOME_LEADS": "LEAD_GENERATION"}
 
 
-def edge_items(seed: int, structure: AccountStructure, edge: str, as_of: date) -> list[dict[str, Any]]:
+def _effective_status(own: str, campaign: str, running: str = "ACTIVE") -> str:
+    """Graph's effective_status of an ad set or ad: its own PAUSED first, then its campaign's."""
+    if own == "PAUSED":
+        return own
+    return "CAMPAIGN_PAUSED" if campaign == "PAUSED" else running
+
+
+def edge_items(data: SyntheticData, structure: AccountStructure, edge: str, as_of: date) -> list[dict[str, Any]]:
     """The items of an account edge (campaigns, adsets, ads, adcreatives) as Graph returns them on `as_of`:
-    every field the sandbox knows, unset ones left out."""
+    every field the sandbox knows, unset ones left out. A campaign paused by sandbox.dynamics is PAUSED, its
+    ad sets and ads CAMPAIGN_PAUSED; the mid-month campaign starts on its start day."""
+    seed = data.seed
     account = structure.account
     campaigns = structure.campaign_by_id
+    status = {
+        c.campaign_id: data.campaign_status(META, account.account_id, c.campaign_id, as_of) for c in structure.campaigns
+    }
     items: list[dict[str, Any]] = []
     if edge == "campaigns":
         for c in structure.campaigns:
             created = _created(seed, c.campaign_id)
+            start = dynamics.campaign_start(data, META, account.account_id, c.campaign_id, as_of)
             item: dict[str, Any] = {
                 "id": c.campaign_id,
                 "account_id": account.account_id,
                 "name": entity_name(seed, c.campaign_id, c.name, as_of),
-                "status": c.status,
-                "effective_status": c.status,
+                "status": status[c.campaign_id],
+                "effective_status": status[c.campaign_id],
                 "objective": c.channel_type,
                 "bid_strategy": "LOWEST_COST_WITHOUT_CAP",
-                "start_time": _graph_time(created, 10),
+                "start_time": _graph_time(start or created, 10),
                 "created_time": _graph_time(created),
                 "updated_time": _graph_time(_changed(seed, c.campaign_id, as_of)),
             }
@@ -366,7 +378,7 @@ def edge_items(seed: int, structure: AccountStructure, edge: str, as_of: date) -
                 "name": entity_name(seed, g.ad_group_id, g.name, as_of),
                 "campaign_id": g.campaign_id,
                 "status": g.status,
-                "effective_status": g.status,
+                "effective_status": _effective_status(g.status, status[g.campaign_id], g.status),
                 "optimization_goal": _OPTIMIZATION.get(campaign.channel_type, "LINK_CLICKS"),
                 "billing_event": "IMPRESSIONS",
                 "targeting": {
@@ -383,7 +395,6 @@ def edge_items(seed: int, structure: AccountStructure, edge: str, as_of: date) -
     elif edge == "ads":
         for a in structure.ads:
             paused = history.state(seed, a.ad_id, a.name, as_of).paused
-            campaign_paused = campaigns[a.campaign_id].status == "PAUSED"
             items.append(
                 {
                     "id": a.ad_id,
@@ -392,7 +403,7 @@ def edge_items(seed: int, structure: AccountStructure, edge: str, as_of: date) -
                     "adset_id": a.ad_group_id,
                     "campaign_id": a.campaign_id,
                     "status": "PAUSED" if paused else "ACTIVE",
-                    "effective_status": "PAUSED" if paused else "CAMPAIGN_PAUSED" if campaign_paused else "ACTIVE",
+                    "effective_status": _effective_status("PAUSED" if paused else "ACTIVE", status[a.campaign_id]),
                     "creative": {"id": creative_id(seed, a.ad_id)},
                     "created_time": _graph_time(_created(seed, a.ad_id)),
                     "updated_time": _graph_time(_changed(seed, a.ad_id, as_of)),

@@ -22,8 +22,9 @@ from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
 from sandbox.config import SandboxConfig
-from sandbox.data import MICROSOFT, Account, SyntheticData, stable_hash
+from sandbox.data import MICROSOFT, Account, SyntheticData
 from sandbox.faults import CallCounter, Fault, FaultPlan, without_first_campaign
+from sandbox.hashing import stable_hash
 from sandbox.http_sandbox import HttpSandbox
 from sandbox.microsoft_streams import (
     FORMAT_VERSION_1,

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sandbox.data import MICROSOFT, Account, AccountStructure, DailyRecord, money_text, money_unit_micros, stable_hash
+from sandbox.data import MICROSOFT, Account, AccountStructure, DailyRecord, money_text, money_unit_micros
+from sandbox.hashing import stable_hash
 from sandbox.segments import segment_weights, split_record
 from sandbox.truth import Truth, daterange
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from sandbox.data import DailyRecord, rng_for
+from sandbox.data import DailyRecord
+from sandbox.hashing import rng_for
 
 _CENT = 10_000  # micros per cent: money is split in whole cents
 

@@ -10,17 +10,9 @@ from decimal import Decimal
 from typing import Literal
 
 from sandbox import history
-from sandbox.data import (
-    META,
-    Account,
-    Channel,
-    DailyRecord,
-    SyntheticData,
-    money_unit_micros,
-    normalize_account_id,
-    stable_hash,
-)
+from sandbox.data import META, Account, Channel, DailyRecord, SyntheticData, money_unit_micros, normalize_account_id
 from sandbox.faults import FaultPlan
+from sandbox.hashing import stable_hash
 
 logger = logging.getLogger(__name__)
 

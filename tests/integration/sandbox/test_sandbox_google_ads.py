@@ -13,7 +13,7 @@ from google.ads.googleads.errors import GoogleAdsException
 from google.ads.googleads.v26.errors.types.errors import GoogleAdsFailure
 from google.api_core import exceptions as core_exceptions
 
-from sandbox import GOOGLE, Fault, GoogleAdsSandbox, SandboxConfig, google_ads_client_kwargs
+from sandbox import GOOGLE, Fault, GoogleAdsSandbox, SandboxConfig, dynamics, google_ads_client_kwargs
 from sandbox.google_ads import FAILURE_METADATA_KEY
 
 START, END = date(2025, 3, 1), date(2025, 3, 7)
@@ -84,7 +84,7 @@ def test_ad_rows_match_truth(google_sandbox: GoogleAdsSandbox, google_service: A
 def test_campaign_and_customer_levels_include_performance_max(
     google_sandbox: GoogleAdsSandbox, google_service: Any
 ) -> None:
-    account = google_sandbox.account_ids[0]
+    account = google_sandbox.account_ids[2]  # the first account's Performance Max starts mid-month (sandbox.dynamics)
     campaigns = stream(
         google_service,
         account,
@@ -331,3 +331,21 @@ def test_breakdown_resources_split_the_campaign_totals_exactly(
         (2250, "FR"),
         (2840, "US"),
     }
+
+
+def test_campaign_snapshots_report_the_mid_month_start_and_the_pause(
+    google_sandbox: GoogleAdsSandbox, google_service: Any
+) -> None:
+    truth = google_sandbox.truth
+    as_of = truth.resolve_as_of()
+    query = "SELECT campaign.id, campaign.status, campaign.start_date_time FROM campaign"
+    starting, pausing = google_sandbox.account_ids[:2]
+    rows = {str(r.campaign.id): r.campaign for r in stream(google_service, starting, query)}
+    last = truth.data.structure(GOOGLE, starting).campaigns[-1].campaign_id
+    start = dynamics.campaign_start(truth.data, GOOGLE, starting, last, as_of)
+    assert start is not None
+    assert rows[last].start_date_time == f"{start.isoformat()} 00:00:00"
+    rows = {str(r.campaign.id): r.campaign for r in stream(google_service, pausing, query)}
+    first = truth.data.structure(GOOGLE, pausing).campaigns[0].campaign_id
+    assert dynamics.campaign_paused_from(truth.data, GOOGLE, pausing, first, as_of) is not None
+    assert rows[first].status.name == "PAUSED"

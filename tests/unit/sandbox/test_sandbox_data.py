@@ -73,7 +73,7 @@ def test_account_count_bounds() -> None:
 
 
 def test_google_performance_max_has_spend_but_no_ads(data: SyntheticData) -> None:
-    account = data.accounts(GOOGLE)[0].account_id
+    account = data.accounts(GOOGLE)[2].account_id  # the first account's (last) PMAX campaign starts mid-month
     structure = data.structure(GOOGLE, account)
     pmax = [c for c in structure.campaigns if c.channel_type == "PERFORMANCE_MAX"]
     assert len(pmax) == 1
@@ -137,9 +137,11 @@ def test_late_share_curve() -> None:
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10_000), day_offset=st.integers(0, 400), channel=st.sampled_from(CHANNELS))
 def test_conversions_grow_with_as_of_then_freeze(seed: int, day_offset: int, channel: str) -> None:
-    data = SyntheticData(seed=seed, google_accounts=1, meta_accounts=1)
+    data = SyntheticData(seed=seed)
     truth = Truth(data)
-    account = data.accounts(channel)[0].account_id  # type: ignore[arg-type]
+    # the third account: the first two carry the campaigns sandbox.dynamics starts and pauses relative to "as of",
+    # whose past days change with it by design
+    account = data.accounts(channel)[2].account_id  # type: ignore[arg-type]
     day = date(2024, 1, 1) + timedelta(day_offset)
     window = ATTRIBUTION_WINDOW_DAYS[channel]
     series = [

@@ -105,7 +105,7 @@ def truth() -> Truth:
 
 
 def test_truth_levels(truth: Truth) -> None:
-    account = truth.accounts(GOOGLE)[0].account_id
+    account = truth.accounts(GOOGLE)[2].account_id  # the first account's Performance Max starts mid-month
     ad = truth.day_totals(GOOGLE, account, DAY, level="ad")
     campaign = truth.day_totals(GOOGLE, account, DAY, level="campaign")
     total = truth.day_totals(GOOGLE, account, DAY, level="account")

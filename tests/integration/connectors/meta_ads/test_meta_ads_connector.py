@@ -86,10 +86,10 @@ def test_several_accounts_match_the_truth(
 def test_requests_per_chunk_paging_and_polls(meta_sandbox: MetaSandbox, make_connector: Make) -> None:
     account = digits(meta_sandbox.account_ids[0])
     rows = meta_sandbox.truth.totals(META, account, START, END).rows
-    connector = make_connector(page_limit=3)
+    connector = make_connector(page_limit=2)
     table = pa.concat_tables(b.rows for b in connector.extract("ad_insights", account, START, END))
     assert table.num_rows == rows
-    pages = -(-rows // 3)
+    pages = -(-rows // 2)
     assert pages >= 10
     calls = {m: n for (_, m), n in meta_sandbox.calls.snapshot().items()}
     # one account read, one report run started, three status polls (the sandbox's), then the pages
