@@ -52,6 +52,7 @@ class SandboxConfig:
     meta_max_limit: int = 5_000
     microsoft_report_polls: int = 1  # PollGenerateReport calls answered Pending before a report is ready
     tiktok_max_page_size: int = 1000  # report/integrated/get page_size limit
+    dynamics: bool = True  # trend, promotions, budget-driven delivery, a mid-month start, a pause (sandbox.dynamics)
 
     def __post_init__(self) -> None:
         if isinstance(self.as_of, str):
@@ -128,5 +129,6 @@ class SandboxConfig:
             self.microsoft_accounts,
             self.tiktok_accounts,
             self.linkedin_accounts,
+            dynamics=self.dynamics,
         )
         return Truth(data, FaultPlan(self.faults), self.as_of)

@@ -319,7 +319,12 @@ class SyntheticData:
         microsoft_accounts: int = 3,
         tiktok_accounts: int = 3,
         linkedin_accounts: int = 3,
+        *,
+        dynamics: bool = True,
     ) -> None:
+        # False: a flat world (no trend, promotion, budget-driven delivery, mid-month start or pause), for the
+        # tests of detectors (the volume monitor) that need a clean baseline with only the faults they inject
+        self.dynamics = dynamics
         for name, count in (
             ("google_accounts", google_accounts),
             ("meta_accounts", meta_accounts),
@@ -476,6 +481,8 @@ class SyntheticData:
         """The campaign's status as its snapshots report it on `as_of`: the channel's paused word from the day
         sandbox.dynamics pauses it, else its structural status."""
         campaign = self.structure(channel, account_id).campaign_by_id[campaign_id]
+        if not self.dynamics:
+            return campaign.status
         paused_from = dynamics.campaign_paused_from(self, channel, account_id, campaign_id, as_of)
         if paused_from is not None and as_of >= paused_from:
             return CAMPAIGN_STATUS[channel][1]
@@ -493,9 +500,11 @@ class SyntheticData:
         running = {
             c.campaign_id: c.channel_type
             for c in structure.campaigns
-            if dynamics.delivers(self, channel, account.account_id, c.campaign_id, day, as_of)
+            if not self.dynamics or dynamics.delivers(self, channel, account.account_id, c.campaign_id, day, as_of)
         }
-        lift, conversion_lift = dynamics.account_lift(self.seed, channel, account.account_id, day)
+        lift, conversion_lift = (
+            dynamics.account_lift(self.seed, channel, account.account_id, day) if self.dynamics else (1.0, 1.0)
+        )
         out: list[DailyRecord] = []
         units: Iterable[tuple[str, str, str | None, str | None]] = [
             (a.ad_id, a.campaign_id, a.ad_group_id, a.ad_id) for a in structure.ads
@@ -509,7 +518,11 @@ class SyntheticData:
         for unit_id, campaign_id, ad_group_id, ad_id in units:
             if campaign_id not in running:
                 continue
-            budget = dynamics.budget_factor(self.seed, channel, campaign_id, ad_group_id, running[campaign_id], day)
+            budget = (
+                dynamics.budget_factor(self.seed, channel, campaign_id, ad_group_id, running[campaign_id], day)
+                if self.dynamics
+                else 1.0
+            )
             record = self._unit_day(
                 channel,
                 account.account_id,

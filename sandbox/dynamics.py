@@ -146,6 +146,8 @@ def campaign_start(
 ) -> date | None:
     """The first day the campaign delivers when it is the mid-month campaign (the last campaign of the account with
     index 0), else None (it has delivered since before any history)."""
+    if not data.dynamics:
+        return None
     if _campaign_at(data, channel, account_id, MID_MONTH_ACCOUNT_INDEX, -1) != campaign_id:
         return None
     return mid_month_start(as_of)
@@ -156,6 +158,8 @@ def campaign_paused_from(
 ) -> date | None:
     """The day the campaign was paused when it is the paused campaign (the first campaign of the account with
     index 1): "as of" minus 6 days; else None."""
+    if not data.dynamics:
+        return None
     if _campaign_at(data, channel, account_id, PAUSED_ACCOUNT_INDEX, 0) != campaign_id:
         return None
     return pause_day(as_of)

@@ -185,6 +185,7 @@ def start_sandbox(
             config.microsoft_accounts,
             config.tiktok_accounts,
             config.linkedin_accounts,
+            dynamics=config.dynamics,
         ),
         tiktok_url=ready.get("tiktok_ads_url"),
         process=process,
