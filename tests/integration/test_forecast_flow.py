@@ -14,7 +14,7 @@ import duckdb
 import pytest
 import yaml
 
-from sandbox import Fault, GoogleAdsSandbox, MetaSandbox, MicrosoftAdsSandbox
+from sandbox import Fault, GoogleAdsSandbox, MetaSandbox, MicrosoftAdsSandbox, dynamics
 from tests.integration.conftest import AS_OF, SlackReceiver
 from tests.integration.test_fault_matrix import SECRETS, write_config
 
@@ -82,6 +82,7 @@ def test_the_daily_flow_forecasts_paces_and_alerts_on_an_overspending_campaign(
     summary = state.result()
     assert summary.steps["forecast"] == "completed"
     assert "off pace" in summary.step_details["forecast"]
+    off_pace = summary.off_pace
 
     # both marts carry exactly their declared columns (load metadata appended)
     for spec in (FORECAST_DAILY, PACING_MONTHLY):
@@ -113,6 +114,23 @@ def test_the_daily_flow_forecasts_paces_and_alerts_on_an_overspending_campaign(
     )
     assert disordered == 0
 
+    # the sandbox's campaign that started on the 15th has 5 days: marked, no numbers; its paused one forecasts zero
+    data = google_sandbox.truth.data
+    first, second = (a.account_id for a in data.accounts("google_ads")[:2])
+    late = data.structure("google_ads", first).campaigns[-1].campaign_id
+    assert dynamics.campaign_start(data, "google_ads", first, late, AS_OF) == dt.date(2025, 3, 15)
+    assert _query(
+        config,
+        f"SELECT DISTINCT status, history_days, count(spend) OVER () FROM marts.forecast_daily WHERE campaign_id = '{late}'",
+    ) == [("insufficient_history", 5, 0)]
+    paused = data.structure("google_ads", second).campaigns[0].campaign_id
+    assert dynamics.campaign_paused_from(data, "google_ads", second, paused, AS_OF) == AS_OF - dt.timedelta(days=6)
+    assert _query(
+        config,
+        "SELECT status, count(*), max(spend), max(conversions_hi95) FROM marts.forecast_daily "
+        f"WHERE campaign_id = '{paused}' GROUP BY ALL",
+    ) == [("paused", 30, 0, 0)]
+
     # the spiked account's campaigns overspend their daily budgets; the channel target of 1 EUR is blown
     pacing = _query(
         config,
@@ -120,14 +138,23 @@ def test_the_daily_flow_forecasts_paces_and_alerts_on_an_overspending_campaign(
         "WHERE metric = 'spend' ORDER BY pacing_ratio DESC",
     )
     assert pacing[0][:4] == ("google_ads", "target", "over", True)
-    over = [key for key, basis, verdict, off, _ in pacing if basis == "daily_budget" and verdict == "over"]
-    assert over
-    assert all(key.startswith(f"google_ads/{spiked}/") for key in over)
+    budget_rows = [(key, verdict, ratio) for key, basis, verdict, _, ratio in pacing if basis == "daily_budget"]
+    spiked_rows = [
+        row for row in budget_rows if row[0].startswith(f"google_ads/{spiked}/") and row[1] != "insufficient_history"
+    ]
+    assert spiked_rows
+    assert all(verdict == "over" and ratio > 1.5 for _, verdict, ratio in spiked_rows), spiked_rows
+    assert budget_rows[: len(spiked_rows)] == spiked_rows  # the worst overspenders are the spiked account's
 
-    # one Slack message, the worst first
+    # one Slack message, the worst first: the blown channel target, then the spiked account's campaigns
     assert len(slack_receiver.messages) == 1
-    text = str(slack_receiver.messages[0])
-    assert "google_ads" in text
+    lines = slack_receiver.messages[0]["text"].splitlines()
+    assert lines[0].startswith(f"Pacing March 2025: {len(off_pace)} off pace (as of {END})")
+    assert lines[1].startswith("channel google_ads · spend: projected")
+    for line, (key, _, _) in zip(lines[2:], spiked_rows, strict=False):
+        assert f"campaign google_ads {key.removeprefix('google_ads/')} " in line
+        assert "vs budget" in line
+        assert "over pace" in line
 
     # a rerun of the same window replaces the as_of's rows (never duplicates)
     before = _query(config, "SELECT count(*) FROM marts.forecast_daily")
