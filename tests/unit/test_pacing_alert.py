@@ -116,7 +116,7 @@ def test_long_names_stay_within_slacks_limits() -> None:
 
 
 def test_no_secret_reaches_the_message() -> None:
-    secret = "sk-live-pacing-0123456789"
+    secret = "sk-live-pacing-0123456789"  # pragma: allowlist secret
     register_secret(secret)
     row = pacing_row(AS_OF, "google_ads", "1", "2", campaign_name=f"token {secret}", verdict="over", off_pace=True)
 
