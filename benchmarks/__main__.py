@@ -1,4 +1,5 @@
-"""`python -m benchmarks [loader|e2e|dbt|reconciliation|forecast|all]`: run benchmarks and write docs/benchmarks.md."""
+"""`python -m benchmarks [loader|e2e|dbt|reconciliation|forecast|forecast_cost|all]`: run benchmarks, write
+docs/benchmarks.md."""
 
 from __future__ import annotations
 
@@ -24,7 +25,9 @@ FULL = {
     "dbt_sizes": [1_000_000],
     "origins": 8,
 }
-BENCHMARKS = ["loader", "e2e", "dbt", "reconciliation", "forecast"]
+# forecast_cost: accounts per channel, days of history loaded first
+COST = {"smoke": (1, 35), "quick": (20, 120), "full": (200, 120)}
+BENCHMARKS = ["loader", "e2e", "dbt", "reconciliation", "forecast", "forecast_cost"]
 
 
 def parser() -> argparse.ArgumentParser:
@@ -53,6 +56,13 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--forecast-origins", type=int, help="forecast backtest: rolling origins, 7 days apart (default 8)")
     p.add_argument("--forecast-models", nargs="+", help="forecast backtest: models (default: all of flows.forecasting)")
+    p.add_argument(
+        "--cost-accounts", type=int, help="forecast_cost: accounts per channel (default 200; 1 with --smoke)"
+    )
+    p.add_argument("--cost-days", type=int, help="forecast_cost: days of history loaded first (default 120)")
+    p.add_argument(
+        "--cost-history", type=int, nargs="+", help="forecast_cost: forecast.history_days to time (default 120 56)"
+    )
     p.add_argument("--output", type=Path, help=f"results document (default {DOCS_PATH}; --smoke writes none)")
     p.add_argument("--workdir", type=Path, help="scratch directory for the DuckDB files (default: system temp)")
     return p
@@ -101,6 +111,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.forecast_accounts or (1 if args.smoke else 3),
                 args.forecast_models or tuple(forecast_backtest.MODELS),
                 origins=args.forecast_origins or preset["origins"],
+            )
+        )
+    if "forecast_cost" in chosen:
+        from benchmarks import forecast_cost
+
+        cost_accounts, cost_days = COST["smoke" if args.smoke else "quick" if args.quick else "full"]
+        sections.append(
+            forecast_cost.run(
+                args.cost_accounts or cost_accounts,
+                args.cost_days or cost_days,
+                args.workdir,
+                forecast_cost.SMOKE_VARIANTS
+                if args.smoke
+                else forecast_cost.variants_of(args.cost_history or [120, 56]),
+                smoke=args.smoke,
             )
         )
     for section in sections:

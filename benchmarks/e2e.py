@@ -308,6 +308,7 @@ def _cell_main(cell: dict[str, Any]) -> None:
                 task_cpu.append(time.thread_time() - cpu)
 
     ingest.extract_and_load.fn = timed_unit
+    step_seconds = _time_steps()
     tls = _count_tls_contexts()
     own, tree = PeakRSS().start(), PeakRSS(tree=True).start()
     cpu_before = _cpu_seconds()
@@ -315,10 +316,12 @@ def _cell_main(cell: dict[str, Any]) -> None:
     with temporary_settings(updates=lean_tls_settings()):
         summary = asyncio.run(
             daily_pipeline(
-                start_date=dt.date.fromisoformat(cell["start"]),
-                end_date=dt.date.fromisoformat(cell["end"]),
+                # no window given: each connector's own lookback, as a scheduled daily run
+                start_date=dt.date.fromisoformat(cell["start"]) if cell.get("start") else None,
+                end_date=dt.date.fromisoformat(cell["end"]) if cell.get("end") else None,
                 run_dbt=bool(cell.get("run_dbt")),
                 run_monitoring=False,
+                run_forecast=bool(cell.get("run_forecast", True)),
                 config_path=cell["config"],
             )
         )
@@ -349,8 +352,29 @@ def _cell_main(cell: dict[str, Any]) -> None:
         "tls_context_seconds": tls["seconds"],
         "reconciled_account_days": summary.reconciliation.checked if summary.reconciliation else 0,
         "steps": dict(summary.steps),
+        "step_seconds": step_seconds,
     }
     Path(cell["out"]).write_text(json.dumps(result), encoding="utf-8")
+
+
+def _time_steps() -> dict[str, float]:
+    """Time each downstream step of the daily flow (dbt, reconciliation, forecast...) from now on, by wrapping
+    the function that runs one: step name -> wall seconds."""
+    import flows.daily as daily
+
+    seconds: dict[str, float] = {}
+    original = daily._run_step
+
+    @functools.wraps(original)
+    async def timed_step(summary: Any, step: str, *args: Any, **kwargs: Any) -> None:
+        began = time.monotonic()
+        try:
+            await original(summary, step, *args, **kwargs)
+        finally:
+            seconds[step] = seconds.get(step, 0.0) + time.monotonic() - began
+
+    daily._run_step = timed_step
+    return seconds
 
 
 def _count_tls_contexts() -> dict[str, float]:

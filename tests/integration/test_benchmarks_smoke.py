@@ -24,13 +24,14 @@ def test_every_benchmark_runs_at_smoke_size(tmp_path: Path) -> None:
         env=env,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=1_200,  # forecast_cost alone loads history and runs dbt twice: minutes
         check=False,
     )
     assert completed.returncode == 0, completed.stderr[-4000:]
     text = output.read_text(encoding="utf-8")
-    for section in ("## Loader", "## End to end", "## dbt", "## Forecasts"):
+    for section in ("## Loader", "## End to end", "## dbt", "## Forecasts", "### Cost at 200 accounts per channel"):
         assert section in text
+    assert "series fitted" in text  # the forecast step's cost at smoke size
     assert "_Not run yet._" not in text
     for method in ("ours_records", "ours_arrow", "dlt_arrow", "dlt_dicts_parquet", "duckdb_insert"):
         assert f"`{method}`" in text
