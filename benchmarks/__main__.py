@@ -26,7 +26,7 @@ FULL = {
     "origins": 8,
 }
 # forecast_cost: accounts per channel, days of history loaded first
-COST = {"smoke": (1, 35), "quick": (20, 120), "full": (200, 120)}
+COST = {"smoke": (1, 35), "quick": (20, 56), "full": (200, 56)}
 BENCHMARKS = ["loader", "e2e", "dbt", "reconciliation", "forecast", "forecast_cost"]
 
 
@@ -59,9 +59,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--cost-accounts", type=int, help="forecast_cost: accounts per channel (default 200; 1 with --smoke)"
     )
-    p.add_argument("--cost-days", type=int, help="forecast_cost: days of history loaded first (default 120)")
+    p.add_argument("--cost-days", type=int, help="forecast_cost: days of history loaded first (default 56)")
     p.add_argument(
-        "--cost-history", type=int, nargs="+", help="forecast_cost: forecast.history_days to time (default 120 56)"
+        "--cost-history", type=int, nargs="+", help="forecast_cost: forecast.history_days to time (default 56 120)"
     )
     p.add_argument("--output", type=Path, help=f"results document (default {DOCS_PATH}; --smoke writes none)")
     p.add_argument("--workdir", type=Path, help="scratch directory for the DuckDB files (default: system temp)")
@@ -124,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.workdir,
                 forecast_cost.SMOKE_VARIANTS
                 if args.smoke
-                else forecast_cost.variants_of(args.cost_history or [120, 56]),
+                else forecast_cost.variants_of(args.cost_history or [56, 120]),
                 smoke=args.smoke,
             )
         )

@@ -18,6 +18,7 @@ import pandas as pd
 
 from benchmarks.common import MachineLoad, Section, machine_load, table
 from flows.forecasting import BASELINE, DEFAULT_MODEL, MODELS, SEASON_LENGTH, forecast_frame
+from mdp.config import ForecastSettings
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ DAYS = 150  # history length ending at AS_OF
 HORIZON = 30
 ORIGINS = 8  # one origin every 7 days, the last one HORIZON days before AS_OF so every horizon is scored
 ORIGIN_STEP = 7
-HISTORY_DAYS = 120  # as the forecast step (`forecast.history_days`): at most this many days before an origin
+HISTORY_DAYS = ForecastSettings().history_days  # as the forecast step: at most this many days before an origin
 REPORT_HORIZONS = (1, 7, 14, 30)
 BUCKETS = ((1, 7), (8, 14), (15, 30))
 METRICS = ("spend", "conversions", "conversion_value")

@@ -416,7 +416,9 @@ class ForecastSettings(StrictScalars):
         "default", description="the forecasting model; default: the one the backtest chose (docs/benchmarks.md)"
     )
     horizon_days: int = Field(30, ge=7, le=92, description="days forecast ahead (at least to the month's end)")
-    history_days: int = Field(120, ge=28, le=730, description="days of history each model sees")
+    history_days: int = Field(
+        56, ge=28, le=730, description="days of history each model sees (8 weeks: the backtest's choice)"
+    )
     min_history_days: int = Field(
         28, ge=14, le=365, description="days with data a grain needs; fewer: insufficient_history, no forecast"
     )
