@@ -12,7 +12,7 @@ WORKDIR /app
 COPY pyproject.toml uv.lock ./
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-dev --no-install-project
-COPY README.md pipeline.yaml prefect.yaml ./
+COPY README.md pipeline.yaml targets.csv prefect.yaml ./
 COPY mdp ./mdp
 COPY connectors ./connectors
 COPY warehouse ./warehouse

@@ -337,7 +337,6 @@ def check(config: ConfigOption = None) -> None:
         custom = custom_dbt(cfg, connectors)
         project_vars(cfg)
         channel_names = channels()
-        targets = load_targets(cfg)
     except MDPError as exc:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
@@ -352,6 +351,7 @@ def check(config: ConfigOption = None) -> None:
         )
         raise typer.Exit(2)
     try:
+        targets = load_targets(cfg)  # after the reporting currency: the money targets must be in it
         check_warehouse(cfg, blocks=False)
     except MDPError as exc:
         _refuse(exc)

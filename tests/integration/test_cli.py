@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,6 +35,7 @@ def write_config(tmp_path: Path) -> Path:
     """The project's sample configuration with the warehouse in tmp_path."""
     data = yaml.safe_load((PROJECT_ROOT / "pipeline.yaml").read_text())
     data["warehouse"]["path"] = str(tmp_path / "wh" / "demo.duckdb")
+    shutil.copy(PROJECT_ROOT / "targets.csv", tmp_path / "targets.csv")  # pacing.targets_file, beside it
     path = tmp_path / "pipeline.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
@@ -315,7 +317,7 @@ def test_dry_run_prints_the_plan_and_touches_nothing(tmp_path: Path) -> None:
         "device_performance, conversion_action_performance, account_totals, custom_by_network; chunks of up to 31 "
         "days: 48 unit(s); snapshot streams not taken (window ends before"
     ) in result.output  # 7 report streams + pipeline.yaml's custom query x 3 accounts x 2 chunks; no snapshot
-    assert "then: dbt, reconciliation with the platforms' totals, monitoring;" in result.output
+    assert "then: dbt, reconciliation with the platforms' totals, monitoring, forecast and pacing;" in result.output
     assert not (tmp_path / "wh").exists()
 
 
