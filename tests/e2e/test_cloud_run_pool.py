@@ -72,12 +72,8 @@ async def check_server_side(server: PrefectServer) -> None:
             assert pool.type == CLOUD_RUN_WORKER_TYPE
             assert "service_account_name" in pool.base_job_template["variables"]["required"]
             for name in NAMES:
-                flow = (
-                    "dbt_build"
-                    if name.startswith("dbt")
-                    else "volume_monitor"
-                    if name.startswith("monitor")
-                    else "daily_pipeline"
+                flow = {"dbt": "dbt_build", "monitor": "volume_monitor", "forecast": "forecast_pacing"}.get(
+                    name.split("-")[0], "daily_pipeline"
                 )
                 deployment = await client.read_deployment_by_name(f"{flow}/{name}")
                 assert deployment.work_pool_name == CLOUD_RUN_POOL
