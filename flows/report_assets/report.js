@@ -161,6 +161,22 @@
   }
 
   // series: [{name, points: [[day, value|null], ...]}]; days: sorted ISO dates shared by all series.
+  // Day ticks under a line or fan chart: as many as fit without touching, every 1, 2, 7, 14 or 28 days (and so on),
+  // counted back from the last day.
+  function dayTicks(svg, days, x, plotWidth, width, height, bottom) {
+    var tickWidth = textWidth("28 Sep") + 14;
+    var step = [1, 2, 7, 14, 28, 56, 91, 182, 364].filter(function (s) {
+      return Math.ceil(days.length / s) * tickWidth <= plotWidth;
+    })[0] || days.length;
+    for (var i = days.length - 1; i >= 0; i -= step) {
+      var label = shortDay(days[i]);
+      var half = textWidth(label) / 2;
+      var cx = Math.min(Math.max(x(days[i]), half + 1), width - half - 1);
+      el("line", { "class": "axis", x1: x(days[i]), x2: x(days[i]), y1: height - bottom, y2: height - bottom + 4 }, svg);
+      el("text", { "class": "tick day", x: cx, y: height - 6, "text-anchor": "middle" }, svg, label);
+    }
+  }
+
   function lineChart(figure, series, days, format) {
     var width = canvas(figure);
     if (!days.length) { empty(figure, "No data for this period."); return; }
@@ -211,18 +227,7 @@
       el("text", { "class": "tick", x: left - 6, y: y(value) + 4, "text-anchor": "end" }, svg, labels[i]);
     });
 
-    // Day ticks: as many as fit without touching, every 1, 2, 7, 14 or 28 days, counted back from the last.
-    var tickWidth = textWidth("28 Sep") + 14;
-    var step = [1, 2, 7, 14, 28, 56, 91, 182, 364].filter(function (s) {
-      return Math.ceil(days.length / s) * tickWidth <= plotWidth;
-    })[0] || days.length;
-    for (var i = days.length - 1; i >= 0; i -= step) {
-      var label = shortDay(days[i]);
-      var half = textWidth(label) / 2;
-      var cx = Math.min(Math.max(x(days[i]), half + 1), width - half - 1);
-      el("line", { "class": "axis", x1: x(days[i]), x2: x(days[i]), y1: height - bottom, y2: height - bottom + 4 }, svg);
-      el("text", { "class": "tick day", x: cx, y: height - 6, "text-anchor": "middle" }, svg, label);
-    }
+    dayTicks(svg, days, x, plotWidth, width, height, bottom);
 
     series.forEach(function (s) {
       var from = immatureFrom[s.name];
@@ -326,17 +331,7 @@
       el("line", { "class": "axis", x1: left, x2: width - right, y1: y(value), y2: y(value) }, svg);
       el("text", { "class": "tick", x: left - 6, y: y(value) + 4, "text-anchor": "end" }, svg, labels[i]);
     });
-    var tickWidth = textWidth("28 Sep") + 14;
-    var step = [1, 2, 7, 14, 28, 56].filter(function (s) {
-      return Math.ceil(days.length / s) * tickWidth <= plotWidth;
-    })[0] || days.length;
-    for (var i = days.length - 1; i >= 0; i -= step) {
-      var label = shortDay(days[i]);
-      var half = textWidth(label) / 2;
-      var cx = Math.min(Math.max(x(days[i]), half + 1), width - half - 1);
-      el("line", { "class": "axis", x1: x(days[i]), x2: x(days[i]), y1: height - bottom, y2: height - bottom + 4 }, svg);
-      el("text", { "class": "tick day", x: cx, y: height - 6, "text-anchor": "middle" }, svg, label);
-    }
+    dayTicks(svg, days, x, plotWidth, width, height, bottom);
 
     var color = colorOf(fan.channel);
     var shown = fan.forecast.filter(function (p) { return index[p[0]] !== undefined; });
