@@ -41,6 +41,7 @@ SHARD_TAG = "mdp-shard"
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 NOT_STARTED = {"SCHEDULED", "PAUSED"}
 READ_PAGE = 200  # flow runs read per call (the API's default page limit)
+EVENTS_PAGE = 50  # events read per call (the API refuses more)
 
 
 class FanOutError(MDPError):
@@ -364,7 +365,7 @@ async def _stale(client: PrefectClient, running: list[FlowRun], stale_after: int
         resource=EventResourceFilter(id=[f"prefect.flow-run.{r.id}" for r in old]),
         occurred=EventOccurredFilter(since=since, until=now + dt.timedelta(minutes=5)),
     )
-    page = await client.read_events(filter=event_filter, limit=200)
+    page = await client.read_events(filter=event_filter, limit=EVENTS_PAGE)
     while True:
         alive |= {event.resource.id.removeprefix("prefect.flow-run.") for event in page.events}
         if page.next_page is None or len(alive) == len(old):
