@@ -46,7 +46,8 @@ emulators-lock: install
 	    --python-platform x86_64-manylinux_2_28 emulators/$$name.in -o emulators/$$name.txt || exit 1; \
 	done
 
-# The report's test renders it in Debian's headless chromium.
+# The browser tests (the report, the Prefect UI) drive Debian's headless chromium through Playwright
+# (`executable_path`: Playwright's own browser download is never needed).
 browser:
 	@command -v chromium >/dev/null || command -v "$$MDP_CHROMIUM" >/dev/null || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

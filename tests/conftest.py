@@ -24,6 +24,9 @@ from sandbox.tls import trust_sandbox_certificate  # noqa: E402
 
 trust_sandbox_certificate()
 
+# The browser fixtures and the screenshot kept when a test with a page open fails.
+pytest_plugins = ("tests.browser",)
+
 
 def _stop_temporary_prefect_servers() -> None:
     """Prefect stops its temporary server only at interpreter exit: stop it now, before the check."""

@@ -1,23 +1,25 @@
-"""`write_report` opened in real headless chromium at 1400 and 800 px: it renders without console errors or
-network requests, its charts carry the marts' series (any channel, not only two), the totals per channel are
-the marts' sums, immature days are marked from each connector's lookback, no chart is empty and no label is
-clipped, every check has a heatmap cell and every non-ok check a row, the reconciliation section counts the
-account-days of marts.reconciliation_daily and lists every mismatch with both values, the pacing section draws
-a fan per channel from the latest forecast and lists the campaigns off pace worst first; without marts, without
-the reconciliation, or without the forecast step's marts, it says so."""
+"""`write_report` opened in real headless chromium (Playwright, tests/browser.py) at 1400 and 800 px: it
+renders without console errors or network requests, its charts carry the marts' series (any channel, not only
+two), the totals per channel are the marts' sums, immature days are marked from each connector's lookback, no
+chart is empty and no label is clipped, every check has a heatmap cell and every non-ok check a row, the
+reconciliation section counts the account-days of marts.reconciliation_daily and lists every mismatch with both
+values, the pacing section draws a fan per channel from the latest forecast and lists the campaigns off pace
+worst first; without marts, without the reconciliation, or without the forecast step's marts, it says so."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
 import shutil
-from collections.abc import Iterator
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page
 
 from flows import report_queries
 from flows.monitor import write_checks
@@ -25,7 +27,6 @@ from flows.report import channel_label, write_report
 from flows.volume import Check
 from mdp.config import PipelineConfig, config_from_mapping
 from mdp.paths import TRANSFORMATIONS_DIR
-from tests.integration.monitoring.browser import INSTALL_HINT, Chromium, PageVisit, chromium_binary
 from tests.pacing_marts import FORECAST_DDL, PACING_DDL, insert, pacing_row
 from warehouse.duckdb import DuckDBWarehouse
 
@@ -283,16 +284,6 @@ EXPRESSIONS = {
 }
 
 
-@pytest.fixture(scope="module")
-def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chromium]:
-    binary = chromium_binary()
-    if binary is None:
-        pytest.fail(f"chromium is not installed: {INSTALL_HINT}")
-    browser = Chromium(binary, tmp_path_factory.mktemp("chromium-profile"))
-    yield browser
-    browser.close()
-
-
 def config_for(path: Path, connectors: list[dict[str, Any]] | None = None) -> PipelineConfig:
     return config_from_mapping({"warehouse": {"type": "duckdb", "path": str(path)}, "connectors": connectors or []})
 
@@ -328,8 +319,32 @@ def checks() -> list[Check]:
     return [c for c in ok if (c.account_id, c.day, c.metric) not in flagged] + [ANOMALY, WARN, *NO_HISTORY]
 
 
-def visit(chromium: Chromium, report: Path, width: int | None = None, screenshot: Path | None = None) -> PageVisit:
-    result = chromium.visit(report.as_uri(), EXPRESSIONS, width=width, screenshot=screenshot)
+@dataclass
+class PageVisit:
+    """What happened while a page loaded, and the values evaluated in it afterwards."""
+
+    errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+def visit(page: Page, report: Path, width: int | None = None, screenshot: Path | None = None) -> PageVisit:
+    """Load the report (in a `width` px wide viewport when given) up to its load event, then evaluate every
+    expression of EXPRESSIONS in it; `screenshot`: save the whole page there as PNG."""
+    result = PageVisit()
+    page.on("console", lambda m: result.errors.append(m.text) if m.type in ("error", "assert", "warning") else None)
+    page.on("pageerror", lambda e: result.errors.append(str(e)))
+    page.on("request", lambda r: result.requests.append(r.url))
+    if width is not None:
+        page.set_viewport_size({"width": width, "height": 900})
+    page.goto(report.as_uri(), wait_until="load")
+    for name, expression in EXPRESSIONS.items():
+        try:
+            result.values[name] = page.evaluate(expression)
+        except PlaywrightError as exc:
+            raise AssertionError(f"{name}: {exc}") from None
+    if screenshot is not None:
+        page.screenshot(path=screenshot, full_page=True)
     assert result.errors == []
     assert result.requests == [report.as_uri()]  # self-contained: nothing else is fetched
     assert result.values["rendered"] == "true"
@@ -373,11 +388,11 @@ def expected_totals(warehouse: DuckDBWarehouse) -> list[list[str]]:
 
 @pytest.mark.parametrize("width", [1400, 800])
 def test_the_report_renders_the_marts_and_the_checks(
-    chromium: Chromium, report: tuple[Path, DuckDBWarehouse], width: int, tmp_path: Path
+    page: Page, report: tuple[Path, DuckDBWarehouse], width: int, tmp_path: Path
 ) -> None:
-    page, warehouse = report
+    html, warehouse = report
     screenshot = tmp_path / f"report-{width}.png"
-    values: dict[str, Any] = visit(chromium, page, width, screenshot).values
+    values: dict[str, Any] = visit(page, html, width, screenshot).values
     if os.environ.get("MDP_REPORT_SCREENSHOTS"):  # a directory to keep them in, to look at
         shutil.copy(screenshot, Path(os.environ["MDP_REPORT_SCREENSHOTS"]) / screenshot.name)
     assert screenshot.stat().st_size > 10_000
@@ -492,12 +507,12 @@ def test_the_report_renders_the_marts_and_the_checks(
     ]
 
 
-def test_without_marts_the_report_says_so(chromium: Chromium, tmp_path: Path) -> None:
+def test_without_marts_the_report_says_so(page: Page, tmp_path: Path) -> None:
     warehouse = DuckDBWarehouse(tmp_path / "wh.duckdb")
     write_checks(warehouse, checks(), "run-8")
 
     report = write_report(config_for(warehouse.path), tmp_path / "report.html")
-    values: dict[str, Any] = visit(chromium, report).values
+    values: dict[str, Any] = visit(page, report).values
 
     assert values["notice"] is not None
     assert values["notice"].startswith("Marts not built yet.")
@@ -596,7 +611,7 @@ MISMATCHES = [
 
 
 def test_a_reconciliation_mismatch_is_listed_with_both_values(
-    chromium: Chromium, report: tuple[Path, DuckDBWarehouse], tmp_path: Path
+    page: Page, report: tuple[Path, DuckDBWarehouse], tmp_path: Path
 ) -> None:
     warehouse = DuckDBWarehouse(tmp_path / "wh.duckdb")
     shutil.copy(report[1].path, warehouse.path)
@@ -609,8 +624,8 @@ def test_a_reconciliation_mismatch_is_listed_with_both_values(
             )
         con.execute(RECOMPUTE)
 
-    page = write_report(config_for(warehouse.path, CONNECTORS), tmp_path / "report.html")
-    values: dict[str, Any] = visit(chromium, page, 800).values
+    html = write_report(config_for(warehouse.path, CONNECTORS), tmp_path / "report.html")
+    values: dict[str, Any] = visit(page, html, 800).values
 
     assert values["clipped"] == []
     channels = expected_reconciliation(warehouse)
@@ -654,15 +669,15 @@ def test_a_reconciliation_mismatch_is_listed_with_both_values(
 
 
 def test_a_warehouse_without_reconciliation_says_it_has_not_run(
-    chromium: Chromium, report: tuple[Path, DuckDBWarehouse], tmp_path: Path
+    page: Page, report: tuple[Path, DuckDBWarehouse], tmp_path: Path
 ) -> None:
     warehouse = DuckDBWarehouse(tmp_path / "wh.duckdb")
     shutil.copy(report[1].path, warehouse.path)
     with warehouse.connect() as con:
         con.execute("drop table marts.reconciliation_daily")
 
-    page = write_report(config_for(warehouse.path, CONNECTORS), tmp_path / "report.html")
-    values: dict[str, Any] = visit(chromium, page).values
+    html = write_report(config_for(warehouse.path, CONNECTORS), tmp_path / "report.html")
+    values: dict[str, Any] = visit(page, html).values
 
     assert values["reconciliation_verdict"].startswith(
         "Reconciliation has not run yet for this warehouse: marts.reconciliation_daily does not exist."
