@@ -293,6 +293,9 @@ async def _wait(
     while waiting:
         await asyncio.sleep(settings.poll_seconds)
         runs = await _read_runs(client, list(waiting))
+        for gone in set(waiting) - {str(run.id) for run in runs}:  # deleted (e.g. in the UI): not waited for
+            shard = waiting.pop(gone)
+            shard.state, shard.error = "CANCELLED", f"flow run {gone} was deleted before it ended"
         running: list[FlowRun] = []
         for run in runs:
             shard = waiting[str(run.id)]

@@ -38,6 +38,7 @@ from deployments.local import (
 from mdp.config import PipelineConfig, load_config
 from sandbox import Fault
 from sandbox.config import SandboxConfig
+from sandbox.data import GOOGLE, META
 from sandbox.runner import SandboxHandle, environment_exports, start_sandbox
 from tests.e2e.conftest import PrefectServer
 from tests.integration.test_isolation_matrix import marts
@@ -162,7 +163,7 @@ def start_run(server: PrefectServer, name: str, parameters: dict[str, Any], sche
 
     async def create(client: Any) -> Any:
         deployment = await client.read_deployment_by_name(name)
-        state = Scheduled(scheduled_time=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=3)) if scheduled else None
+        state: Any = Scheduled(scheduled_time=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=3)) if scheduled else None
         return await client.create_flow_run_from_deployment(deployment.id, parameters=parameters, state=state)
 
     return api(server, create)
@@ -372,17 +373,15 @@ def test_a_killed_worker_s_shards_run_again_on_the_other_and_the_warehouse_ends_
     assert {s for *_, s in statuses} == {"success"}
     assert {(c, str(a)) for c, a, _, _ in statuses} == {
         (channel, account.account_id)
-        for channel in ("google_ads", "meta_ads")
+        for channel in (GOOGLE, META)
         for account in sandbox.data.accounts(channel)
     }
 
 
-def test_with_no_worker_a_run_fails_within_the_start_timeout_naming_the_pool(deployed: Stack, tmp_path: Path) -> None:
-    for pid in deployed.stack.worker_pids:
-        stop_process_group(pid)
+def mdp_run(deployed: Stack, path: Path, **execution: Any) -> tuple[subprocess.CompletedProcess[str], float]:
+    """`mdp run` (google_ads only, no dbt) with the fan-out configuration changed by `execution`; its wall time."""
     data = yaml.safe_load(deployed.config_path.read_text())
-    data["execution"] = {**FAN_OUT, "start_timeout_seconds": 10}
-    path = tmp_path / "no-worker.yaml"
+    data["execution"] = {**FAN_OUT, **execution}
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     env = {**os.environ, **deployed.env, **read_env_file(deployed.config_path.parent / "sandbox.env")}
     env.pop("MDP_CONFIG", None)
@@ -406,7 +405,23 @@ def test_with_no_worker_a_run_fails_within_the_start_timeout_naming_the_pool(dep
         text=True,
         timeout=RUN_TIMEOUT_SECONDS,
     )
-    took = time.monotonic() - began
+    return done, time.monotonic() - began
+
+
+def test_an_ingest_deployment_that_is_not_deployed_fails_the_run_naming_the_key(
+    deployed: Stack, tmp_path: Path
+) -> None:
+    done, _ = mdp_run(deployed, tmp_path / "missing.yaml", ingest_deployment="ingest/not-deployed")
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output[-3000:]
+    assert "execution.ingest_deployment 'ingest/not-deployed' is not deployed" in output, output[-3000:]
+    assert "Traceback" not in done.stdout
+
+
+def test_with_no_worker_a_run_fails_within_the_start_timeout_naming_the_pool(deployed: Stack, tmp_path: Path) -> None:
+    for pid in deployed.stack.worker_pids:
+        stop_process_group(pid)
+    done, took = mdp_run(deployed, tmp_path / "no-worker.yaml", start_timeout_seconds=10)
     output = done.stdout + done.stderr
     assert done.returncode == 1, output[-3000:]
     assert f"did not start within 10 s: no worker of work pool '{LOCAL_POOL}' took it" in output, output[-3000:]
