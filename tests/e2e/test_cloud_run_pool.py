@@ -91,7 +91,11 @@ async def check_server_side(server: PrefectServer) -> None:
                 assert deployment.job_variables["image"] == IMAGE
                 assert deployment.job_variables["region"] == DEPLOY_ENV["MDP_GCP_REGION"]
                 # The server checks a flow run's job variables with required ones enforced.
-                run = await client.create_flow_run_from_deployment(deployment.id)
+                # the ingest flow (a shard the daily run starts) has required parameters; the others none
+                shard = {"connector_name": "google_ads", "start": "2026-01-01", "end": "2026-01-01", "run_id": "r"}
+                run = await client.create_flow_run_from_deployment(
+                    deployment.id, parameters=shard if flow == "ingest" else None
+                )
                 assert run.work_pool_name == CLOUD_RUN_POOL
                 await client.delete_flow_run(run.id)
             daily = await client.read_deployment_by_name(f"daily_pipeline/{NAMES[0]}")

@@ -372,9 +372,7 @@ def test_a_killed_worker_s_shards_run_again_on_the_other_and_the_warehouse_ends_
     assert statuses
     assert {s for *_, s in statuses} == {"success"}
     assert {(c, str(a)) for c, a, _, _ in statuses} == {
-        (channel, account.account_id)
-        for channel in (GOOGLE, META)
-        for account in sandbox.data.accounts(channel)
+        (channel, account.account_id) for channel in (GOOGLE, META) for account in sandbox.data.accounts(channel)
     }
 
 
