@@ -28,7 +28,7 @@ from mdp.paths import PROJECT_ROOT
 logger = logging.getLogger(__name__)
 
 LOCAL_POOL = "mdp-process"
-LOCAL_DEPLOYMENTS = ("daily-local", "rerun-local", "dbt-local", "monitor-local", "forecast-local")
+LOCAL_DEPLOYMENTS = ("daily-local", "rerun-local", "ingest-local", "dbt-local", "monitor-local", "forecast-local")
 SLACK_URL_ENV = "MDP_SLACK_WEBHOOK_URL"
 # A loaded 2-core machine took 140 s to start a Prefect server: wait long, and say so.
 HEALTH_TIMEOUT_SECONDS = 600.0
@@ -49,10 +49,16 @@ class LocalStack:
     deployments: tuple[str, ...]
     state_file: Path | None = None
     stopped: tuple[int, ...] = ()
+    worker_pids: tuple[int, ...] = ()  # every worker `up` started (worker_pid is the first)
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        data = {"api_url": self.api_url, "server_pid": self.server_pid, "worker_pid": self.worker_pid}
+        data = {
+            "api_url": self.api_url,
+            "server_pid": self.server_pid,
+            "worker_pid": self.worker_pid,
+            "worker_pids": list(self.worker_pids),
+        }
         path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
     @classmethod
@@ -62,7 +68,9 @@ class LocalStack:
         except (OSError, ValueError):
             return None
         api_url = str(data.get("api_url") or "")
-        return cls(api_url, api_url.removesuffix("/api"), data.get("server_pid"), data.get("worker_pid"), (), path)
+        worker = data.get("worker_pid")
+        workers = tuple(int(p) for p in data.get("worker_pids") or ([worker] if worker else []))
+        return cls(api_url, api_url.removesuffix("/api"), data.get("server_pid"), worker, (), path, worker_pids=workers)
 
 
 def prefect_env(api_url: str, home: Path | None = None) -> dict[str, str]:
@@ -292,14 +300,21 @@ def start_worker(
     *,
     run_once: bool = False,
     env: dict[str, str] | None = None,
+    name: str | None = None,
+    limit: int | None = None,
 ) -> subprocess.Popen[bytes]:
     """A process worker on the local pool, detached (its own process group), logging to
-    log_dir/prefect-worker.log; `env` is added to the environment its flow runs inherit."""
+    log_dir/prefect-worker.log (prefect-<name>.log when named); `env` is added to the environment its flow
+    runs inherit; `limit`: flow runs it runs at once."""
     log_dir.mkdir(parents=True, exist_ok=True)
     args = [*_prefect(), "worker", "start", "--pool", LOCAL_POOL, "--type", "process"]
+    if name:
+        args += ["--name", name]
+    if limit:
+        args += ["--limit", str(limit)]
     if run_once:
         args.append("--run-once")
-    with (log_dir / "prefect-worker.log").open("ab") as log:
+    with (log_dir / f"prefect-{name or 'worker'}.log").open("ab") as log:
         return subprocess.Popen(
             args,
             stdout=log,
@@ -332,9 +347,12 @@ def up(
     *,
     env: dict[str, str] | None = None,
     health_timeout: float = HEALTH_TIMEOUT_SECONDS,
+    workers: int = 1,
+    worker_limit: int | None = None,
 ) -> LocalStack:
-    """Server (reused when $PREFECT_API_URL or the port already answers), pool, block, deployments, and a
-    worker (replacing the one a previous `up` started). Safe to repeat."""
+    """Server (reused when $PREFECT_API_URL or the port already answers), pool, block, deployments, and
+    `workers` workers (replacing the ones a previous `up` started; `worker_limit` flow runs at once each).
+    Safe to repeat."""
     state_file = state_path(config)
     log_dir = state_file.parent
     previous = LocalStack.load(state_file)
@@ -351,14 +369,30 @@ def up(
         ensure_pool(api_url)
         logger.info(ensure_slack_block(config, api_url))
         deploy(config, api_url)
-        stopped = tuple(pid for pid in ([previous.worker_pid] if previous else []) if pid and stop_process_group(pid))
-        worker = start_worker(api_url, log_dir, env=env)
+        old = previous.worker_pids if previous else ()
+        stopped = tuple(pid for pid in old if pid and stop_process_group(pid))
+        names: list[str | None] = [None] if workers == 1 else [f"worker-{i}" for i in range(1, workers + 1)]
+        pids: list[int] = []
+        try:
+            for name in names:
+                pids.append(start_worker(api_url, log_dir, env=env, name=name, limit=worker_limit).pid)
+        except BaseException:
+            for pid in pids:
+                stop_process_group(pid)
+            raise
     except BaseException:
         if started is not None:
             stop_process_group(started)
         raise
     stack = LocalStack(
-        api_url, api_url.removesuffix("/api"), server_pid, worker.pid, LOCAL_DEPLOYMENTS, state_file, stopped
+        api_url,
+        api_url.removesuffix("/api"),
+        server_pid,
+        pids[0],
+        LOCAL_DEPLOYMENTS,
+        state_file,
+        stopped,
+        worker_pids=tuple(pids),
     )
     stack.save(state_file)
     return stack
@@ -370,7 +404,7 @@ def down(config: PipelineConfig) -> list[int]:
     stack = LocalStack.load(state_file)
     if stack is None:
         return []
-    stopped = [pid for pid in (stack.worker_pid, stack.server_pid) if pid and stop_process_group(pid)]
+    stopped = [pid for pid in (*stack.worker_pids, stack.server_pid) if pid and stop_process_group(pid)]
     state_file.unlink(missing_ok=True)
     return stopped
 

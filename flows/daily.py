@@ -16,6 +16,7 @@ from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from connectors.registry import build_connectors
+from flows.fanout import ingest_by_deployments
 from flows.forecast import ForecastResult, forecast_pacing, warm_up
 from flows.fx_coverage import check_fx_coverage
 from flows.ingest import UnitOutcome, ingest_connector
@@ -216,16 +217,30 @@ async def daily_pipeline(
     summary = RunSummary(run_id, windows)
     log.info("run %s: windows %s", run_id, {k: f"{s}..{e}" for k, (s, e) in windows.items()})
 
-    outcomes, errors = await _ingest(
-        windows,
-        run_id,
-        concurrency,
-        accounts=selected,
-        config_path=config_path,
-        snapshot_days={name: snapshot_day(params, today, end) for name, (_, end) in windows.items()},
-        units=retry,
-        resume=params.resume,
-    )
+    snapshot_days = {name: snapshot_day(params, today, end) for name, (_, end) in windows.items()}
+    if config.execution.mode == "deployments":
+        outcomes, errors = await ingest_by_deployments(
+            config,
+            windows,
+            run_id,
+            accounts=selected,
+            config_path=config_path,
+            snapshot_days=snapshot_days,
+            units=retry,
+            resume=params.resume,
+            log=log,
+        )
+    else:
+        outcomes, errors = await _ingest(
+            windows,
+            run_id,
+            concurrency,
+            accounts=selected,
+            config_path=config_path,
+            snapshot_days=snapshot_days,
+            units=retry,
+            resume=params.resume,
+        )
     summary.outcomes.extend(outcomes)
     summary.connector_errors.update(errors)
     landed = any(o.status == "success" for o in summary.outcomes)

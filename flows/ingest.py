@@ -20,6 +20,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
 from prefect.futures import PrefectFuture
 from prefect.logging import get_run_logger
+from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 
 from connectors.base import Connector
@@ -415,7 +416,14 @@ def plan_units(
     return units, skipped
 
 
-@flow(name="ingest", flow_run_name="ingest-{connector_name}-{start}-{end}")
+def _run_name() -> str:
+    """ingest-<connector>-<start>-<end>, and -shard-<i>of<n> for a shard of a fanned-out run."""
+    params = flow_run.get_parameters()
+    name = f"ingest-{params['connector_name']}-{params['start']}-{params['end']}"
+    return f"{name}-shard-{params['shard'].replace('/', 'of')}" if params.get("shard") else name
+
+
+@flow(name="ingest", flow_run_name=_run_name)
 async def ingest_connector(
     connector_name: str,
     start: dt.date,
@@ -426,6 +434,7 @@ async def ingest_connector(
     snapshot_day: dt.date | None = None,
     units: list[dict[str, str]] | None = None,
     resume: str | None = None,
+    shard: str | None = None,
 ) -> list[UnitOutcome] | State[Any]:
     """Extract and load one connector's streams and accounts for [start, end], chunk by chunk.
 
@@ -440,6 +449,8 @@ async def ingest_connector(
         units: exactly these units ({stream, account, start, end}), e.g. a run's failed ones, instead of
             every selected stream x account x chunk of [start, end].
         resume: skip the units this run id already loaded (finishing an interrupted run).
+        shard: which of the connector's account shards this run is ("2/5"), when the parent fans out
+            (`execution: deployments`); the parent reads the outcomes from ops.load_log.
     """
     log = get_run_logger()
     # Off the event loop: building a client takes a moment, and the other connectors' subflows start meanwhile.
@@ -466,9 +477,10 @@ async def ingest_connector(
             )
             planned = remaining
         log.info(
-            "run %s: %s has %d account(s), %d stream(s), %d unit(s) from %s to %s",
+            "run %s: %s%s has %d account(s), %d stream(s), %d unit(s) from %s to %s",
             run_id,
             connector_name,
+            f" shard {shard}" if shard else "",
             len(selected),
             len(connector.selected_streams),
             len(planned),

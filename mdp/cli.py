@@ -1149,6 +1149,17 @@ def deploy(
     stop: Annotated[
         bool, typer.Option("--stop", metavar="", help="Stop the worker and server --local started.")
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="Workers to start on the local pool (execution: deployments spreads shards over them).",
+            parser=WholeNumber(1, 16),
+        ),
+    ] = 1,
+    worker_limit: Annotated[
+        int | None,
+        typer.Option(help="Flow runs each worker runs at once (default: no limit).", parser=WholeNumber(1, 1000)),
+    ] = None,
 ) -> None:
     """Deploy the flows. --local: start a Prefect server on 127.0.0.1 if none answers, create the process
     work pool and the Slack block, deploy the *-local deployments of prefect.yaml, start a worker (replacing
@@ -1176,7 +1187,7 @@ def deploy(
         _refuse(exc)
     try:
         console.print("starting or reusing the Prefect server, then deploying (a minute or two on a busy machine)")
-        stack = up(cfg, port, env=env)
+        stack = up(cfg, port, env=env, workers=workers, worker_limit=worker_limit)
     except MDPError as exc:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
@@ -1185,7 +1196,11 @@ def deploy(
     if stack.stopped:
         console.print(f"  replaced the previous worker (PID {', '.join(map(str, stack.stopped))})")
     log_dir = stack.state_file.parent if stack.state_file else None
-    console.print(f"  worker PID {stack.worker_pid} (log: {escape(str(log_dir))}/prefect-worker.log)")
+    if len(stack.worker_pids) > 1:
+        pids = ", ".join(map(str, stack.worker_pids))
+        console.print(f"  worker PIDs {pids} (logs: {escape(str(log_dir))}/prefect-worker-N.log)")
+    else:
+        console.print(f"  worker PID {stack.worker_pid} (log: {escape(str(log_dir))}/prefect-worker.log)")
     if stack.server_pid:
         console.print(f"  server PID {stack.server_pid}")
     else:

@@ -484,6 +484,41 @@ class PacingSettings(StrictScalars):
     max_alert_lines: int = Field(20, ge=1, le=100)
 
 
+ExecutionMode = Literal["in_process", "deployments"]
+DEPLOYMENT_NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$"
+
+
+class ExecutionSettings(StrictScalars):
+    """The `execution:` section: where the connectors' ingest runs (docs/deployment.md, "Fan-out")."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mode: ExecutionMode = Field(
+        "in_process",
+        description="in_process: every connector's ingest in the parent run's process; deployments: each "
+        "connector's account shards as deployment runs on the work pool",
+    )
+    ingest_deployment: str = Field(
+        "ingest/ingest-local",
+        pattern=DEPLOYMENT_NAME_PATTERN,
+        description="the ingest flow's deployment the shards run as (flow/deployment)",
+    )
+    shard_accounts: int = Field(500, ge=1, le=100_000, description="accounts per shard (one deployment run each)")
+    start_timeout_seconds: int = Field(
+        600, ge=10, le=86_400, description="a shard no worker started within this time fails the run, naming the pool"
+    )
+    stale_after_seconds: int = Field(
+        600,
+        ge=60,
+        le=86_400,
+        description="a running shard without a heartbeat for this long crashed (keep it above twice the "
+        "children's PREFECT_FLOWS_HEARTBEAT_FREQUENCY)",
+    )
+    shard_attempts: int = Field(2, ge=1, le=5, description="runs of a shard that crashes, the first included")
+    poll_seconds: float = Field(5.0, ge=0.5, le=300, description="seconds between the parent's looks at its shards")
+    max_concurrent_starts: int = Field(8, ge=1, le=100, description="shard runs created at once")
+
+
 class PipelineConfig(BaseSettings):
     """The whole `pipeline.yaml`. Environment variables `MDP_<KEY>` (nested with `__`) override it."""
 
@@ -504,6 +539,7 @@ class PipelineConfig(BaseSettings):
     metrics: list[MetricConfig] = Field(default_factory=list, description="passthrough metrics (docs/metrics.md)")
     forecast: ForecastSettings = Field(default_factory=lambda: ForecastSettings())
     pacing: PacingSettings = Field(default_factory=lambda: PacingSettings())
+    execution: ExecutionSettings = Field(default_factory=lambda: ExecutionSettings())
 
     _source: Path | None = PrivateAttr(None)
 

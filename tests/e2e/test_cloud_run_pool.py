@@ -23,7 +23,14 @@ from tests.integration.test_cloud_run_deployments import DEPLOY_ENV, IMAGE
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
-NAMES = ("daily-cloud-run", "rerun-cloud-run", "dbt-cloud-run", "monitor-cloud-run", "forecast-cloud-run")
+NAMES = (
+    "daily-cloud-run",
+    "rerun-cloud-run",
+    "ingest-cloud-run",
+    "dbt-cloud-run",
+    "monitor-cloud-run",
+    "forecast-cloud-run",
+)
 
 
 def prefect(server: PrefectServer, *args: str) -> subprocess.CompletedProcess[str]:
@@ -72,9 +79,13 @@ async def check_server_side(server: PrefectServer) -> None:
             assert pool.type == CLOUD_RUN_WORKER_TYPE
             assert "service_account_name" in pool.base_job_template["variables"]["required"]
             for name in NAMES:
-                flow = {"dbt": "dbt_build", "monitor": "volume_monitor", "forecast": "forecast_pacing"}.get(
-                    name.split("-")[0], "daily_pipeline"
-                )
+                flows = {
+                    "dbt": "dbt_build",
+                    "monitor": "volume_monitor",
+                    "forecast": "forecast_pacing",
+                    "ingest": "ingest",
+                }
+                flow = flows.get(name.split("-")[0], "daily_pipeline")
                 deployment = await client.read_deployment_by_name(f"{flow}/{name}")
                 assert deployment.work_pool_name == CLOUD_RUN_POOL
                 assert deployment.job_variables["image"] == IMAGE

@@ -209,3 +209,25 @@ def test_secrets_are_references_only(name: str) -> None:
         assert SECRET_NAME.match(reference["secret"])
         assert reference["version"] == "latest" or reference["version"].isdigit()
     assert not any(SECRET_LIKE.search(key) for key in variables.get("env", {}))
+
+
+def test_the_production_runs_fan_out_to_the_ingest_deployment_of_their_pool(template: dict[str, Any], adc: str) -> None:
+    """daily and rerun set execution deployments (to their own pool's ingest deployment) in the jobs' env; the
+    shards beat often enough for the parent's stale_after_seconds (execution default)."""
+    from mdp.config import ExecutionSettings
+
+    docker = {d["name"]: d for d in prefect_yaml()["deployments"] if d["work_pool"]["name"] == "mdp-docker"}
+    for name, ingest in (
+        ("daily-cloud-run", "ingest/ingest-cloud-run"),
+        ("rerun-cloud-run", "ingest/ingest-cloud-run"),
+    ):
+        container = render_job(template, job_variables(name), "daily_pipeline").job_body["template"]["template"]
+        env = {e["name"]: e.get("value") for e in container["containers"][0]["env"]}
+        assert env["MDP_EXECUTION__MODE"] == "deployments"
+        assert env["MDP_EXECUTION__INGEST_DEPLOYMENT"] == ingest
+    for name in ("daily", "rerun"):
+        assert docker[name]["work_pool"]["job_variables"]["env"]["MDP_EXECUTION__INGEST_DEPLOYMENT"] == "ingest/ingest"
+    shard = job_variables("ingest-cloud-run")
+    beat = int(shard["env"]["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"])
+    assert 2 * beat < ExecutionSettings().stale_after_seconds
+    assert rendered_cloud_run_deployments()["ingest-cloud-run"]["entrypoint"] == "flows/ingest.py:ingest_connector"

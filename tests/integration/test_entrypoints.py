@@ -64,6 +64,7 @@ def test_every_entrypoint_loads_as_a_worker_loads_it_and_every_flow_module_still
     assert report["loaded"] == {
         "flows/daily.py:daily_pipeline": "daily_pipeline",
         "flows/forecast.py:forecast_pacing": "forecast_pacing",
+        "flows/ingest.py:ingest_connector": "ingest",
         "flows/monitor.py:volume_monitor": "volume_monitor",
         "flows/transform.py:dbt_build": "dbt_build",
     }

@@ -216,6 +216,7 @@ def test_every_deployment_entrypoint_loads_in_the_image_as_the_worker_loads_it(i
     assert report["loaded"] == {
         "flows/daily.py:daily_pipeline": "daily_pipeline",
         "flows/forecast.py:forecast_pacing": "forecast_pacing",
+        "flows/ingest.py:ingest_connector": "ingest",
         "flows/monitor.py:volume_monitor": "volume_monitor",
         "flows/transform.py:dbt_build": "dbt_build",
     }
