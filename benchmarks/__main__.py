@@ -86,6 +86,9 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--scale-workers", type=int, default=2, help="scale: process workers in deployments mode")
     p.add_argument(
+        "--scale-worker-limit", type=int, default=1, help="scale: flow runs each worker runs at once (default 1)"
+    )
+    p.add_argument(
         "--scale-shard-accounts", type=int, help="scale: execution.shard_accounts in deployments mode (default 500)"
     )
     p.add_argument(
@@ -168,6 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.workdir,
                 channels=args.scale_channels or tuple(scale.PRIMARY_STREAMS),
                 workers=args.scale_workers,
+                worker_limit=args.scale_worker_limit,
                 shard_accounts=args.scale_shard_accounts or (1 if args.smoke else scale.SHARD_ACCOUNTS),
                 smoke=args.smoke,
                 previous=_previous_cells("Scale", args.output) if args.scale_merge else (),

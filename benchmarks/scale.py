@@ -43,7 +43,10 @@ MODES = ("in_process", "deployments")
 FLAT_TARGET = 0.20  # cost per account within 20% of the smallest size's
 SHARD_ACCOUNTS = 500  # accounts per child run in deployments mode (execution.shard_accounts)
 INGEST_DEPLOYMENT = "ingest/ingest-local"
+WORKER_LIMIT = 1  # flow runs a worker runs at once: two workers, two shards at a time (two jobs' worth)
+HEARTBEAT_SECONDS = 30  # the shards' heartbeats (the parent marks a shard silent for stale_after_seconds crashed)
 SAMPLE_SECONDS = 0.25
+SANDBOX_ROLE = "sandbox"  # this process (the sandbox's threads serve the run), sampled without its children
 LOADED_CORES = 0.2  # other processes' average CPU above which the machine counts as loaded
 # An access log line of uvicorn: `... 127.0.0.1:40404 - "POST /api/flow_runs/ HTTP/1.1" 201`
 _ACCESS = re.compile(r'"(?P<method>[A-Z]+) (?P<path>/[^ ?"]*)[^"]*" (?P<status>\d{3})')
@@ -65,6 +68,7 @@ def run(
     *,
     channels: Sequence[str] = tuple(PRIMARY_STREAMS),
     workers: int = 2,
+    worker_limit: int = WORKER_LIMIT,
     shard_accounts: int = SHARD_ACCOUNTS,
     smoke: bool = False,
     previous: Sequence[dict[str, Any]] = (),
@@ -91,7 +95,7 @@ def run(
         access_log = directory / "logs" / "prefect-server.log"
         try:
             for mode in modes:
-                with _Mode(mode, directory / mode, prefect_home, api_url, workers) as runner:
+                with _Mode(mode, directory / mode, prefect_home, api_url, workers, worker_limit) as runner:
                     for n in sizes:
                         cell = runner.run_size(n, channels, shard_accounts, server.pid, access_log)
                         cells.append(cell)
@@ -106,6 +110,7 @@ def run(
     ]
     cells = sorted([*kept, *cells], key=lambda c: (MODES.index(c["mode"]), c["accounts_per_channel"]))
     data = summarise(cells, channels, workers=workers, shard_accounts=shard_accounts, smoke=smoke)
+    data["worker_limit"] = worker_limit
     data["machine_load"] = load.as_dict()
     return Section("Scale", _markdown(data), data)
 
@@ -129,8 +134,11 @@ class _Mode:
     process starts one child run per (connector, account shard) on `workers` process workers started here).
     The configuration file stays at one path for the whole mode (the workers' MDP_CONFIG), rewritten per size."""
 
-    def __init__(self, mode: str, directory: Path, prefect_home: Path, api_url: str, workers: int) -> None:
+    def __init__(
+        self, mode: str, directory: Path, prefect_home: Path, api_url: str, workers: int, worker_limit: int
+    ) -> None:
         self.mode = mode
+        self.worker_limit = worker_limit
         self.directory = directory
         self.prefect_home = prefect_home
         self.api_url = api_url
@@ -149,17 +157,27 @@ class _Mode:
             stop_process_group(worker)
 
     def _start_workers(self, env: dict[str, str]) -> None:
-        """The local pool, the *-local deployments (ingest-local among them) and `n_workers` process workers,
-        as `mdp deploy --local --workers N` sets them up, against this benchmark's server."""
+        """The local pool, the *-local deployments (ingest-local among them) and `n_workers` process workers
+        running `worker_limit` flow runs each, as `mdp deploy --local --workers N --worker-limit K` sets them
+        up (deployments.local.up, without its state file and Slack block), against this benchmark's server."""
         from deployments.local import LOCAL_DEPLOYMENTS, deploy, ensure_pool, start_worker
         from mdp.config import load_config
 
         config = load_config(self.config_path)
         ensure_pool(self.api_url)
         deploy(config, self.api_url, self.prefect_home, names=LOCAL_DEPLOYMENTS)
-        for index in range(self.n_workers):
-            log_dir = self.directory / f"worker-{index}"
-            self.workers.append(start_worker(self.api_url, log_dir, self.prefect_home, env=env))
+        worker_env = {**env, "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(HEARTBEAT_SECONDS)}
+        for index in range(1, self.n_workers + 1):
+            self.workers.append(
+                start_worker(
+                    self.api_url,
+                    self.directory,
+                    self.prefect_home,
+                    env=worker_env,
+                    name=f"worker-{index}",
+                    limit=self.worker_limit,
+                )
+            )
 
     def run_size(
         self, n: int, channels: Sequence[str], shard_accounts: int, server_pid: int, access_log: Path
@@ -212,7 +230,11 @@ class _Mode:
             log_offset = access_log.stat().st_size
             load_before = load_average()
             sampler = ProcessSampler(
-                {"server": server_pid, **{f"worker {i}": w.pid for i, w in enumerate(self.workers)}}
+                {
+                    "server": server_pid,
+                    **{f"worker {i}": w.pid for i, w in enumerate(self.workers)},
+                    SANDBOX_ROLE: os.getpid(),
+                }
             ).start()
             own_cpu = time.process_time()  # this process: the sandbox serving the run (and the sampler)
             began = time.perf_counter()
@@ -254,6 +276,7 @@ class _Mode:
             "load_average_after": load_after,
             "mode": self.mode,
             "workers": self.n_workers,
+            "worker_limit": self.worker_limit if self.n_workers else None,
             "accounts_per_channel": n,
             "channels": list(channels),
             "accounts": n * len(channels),
@@ -398,7 +421,8 @@ class ProcessSampler:
         for role, pid in self._roots.items():
             try:
                 root = psutil.Process(pid)
-                members = [(role, root), *((f"{role} child", p) for p in root.children(recursive=True))]
+                descendants = [] if role == SANDBOX_ROLE else root.children(recursive=True)
+                members = [(role, root), *((f"{role} child", p) for p in descendants)]
             except psutil.Error:
                 continue
             for member_role, process in members:
@@ -493,6 +517,8 @@ def summarise(
                 "wall_max_seconds": walls[-1],
                 "span_seconds": span,
                 "fixed_seconds": cell["wall_seconds"] - span,
+                # a worker slot's time per shard, its pick-up and process start included (workers x limit slots)
+                "slot_seconds": span * cell["workers"] * (cell.get("worker_limit") or 1) / len(runs),
                 "cpu_per_shard_seconds": workers_cpu(cell) / len(runs),
                 "start_delay_median_seconds": sorted(
                     r["start"] - r["expected_start"] for r in runs if r["expected_start"]
@@ -536,18 +562,20 @@ def summarise(
 
 
 def projection(cells: list[dict[str, Any]], shard_accounts: int) -> dict[str, Any] | None:
-    """wall(N jobs) ~ fixed + ceil(shards / N) x per-shard wall. From the largest deployments-mode cell: its
-    child runs' median wall, and its wall outside them; without one, estimated from the largest in-process cell:
-    its ingest wall per account x shard_accounts, and its time to the first task."""
+    """wall(N jobs) ~ fixed + ceil(shards / N) x per-shard wall. From the largest deployments-mode cell: the
+    time a worker slot spent per shard (the child runs' span x slots / shards: pick-up and process start
+    included), and the parent's wall outside the child runs; without one, estimated from the largest in-process
+    cell: its ingest wall per account x shard_accounts, and its time to the first task."""
     measured = [c for c in cells if c.get("shards")]
     if measured:
         cell = max(measured, key=lambda c: c["accounts"])
         shards = cell["shards"]
         per_shard, fixed, per_shard_cpu = (
-            shards["wall_median_seconds"],
+            shards["slot_seconds"],
             shards["fixed_seconds"],
             shards["cpu_per_shard_seconds"],
         )
+        run_median = shards["wall_median_seconds"]
         source = "deployments"
     else:
         in_process = [c for c in cells if c["mode"] == "in_process"]
@@ -557,6 +585,7 @@ def projection(cells: list[dict[str, Any]], shard_accounts: int) -> dict[str, An
         fixed = cell["startup_seconds"]
         per_shard = (cell["wall_seconds"] - fixed) / cell["accounts"] * shard_accounts
         per_shard_cpu = cell["pipeline_cpu_seconds"] / cell["accounts"] * shard_accounts
+        run_median = per_shard
         source = "in_process"
     table_rows = {}
     for n_accounts in sorted({cell["accounts_per_channel"], 10_000}):
@@ -569,6 +598,7 @@ def projection(cells: list[dict[str, Any]], shard_accounts: int) -> dict[str, An
         "from_accounts_per_channel": cell["accounts_per_channel"],
         "per_shard_wall_seconds": per_shard,
         "per_shard_cpu_seconds": per_shard_cpu,
+        "run_median_seconds": run_median,
         "fixed_seconds": fixed,
         "walls": table_rows,
     }
@@ -588,10 +618,11 @@ def _markdown(data: dict[str, Any]) -> str:
     for c in cells:
         children = _children(c)
         server = next((p for p in c["processes"] if p["role"] == "server"), None)
+        sandbox = next((p for p in c["processes"] if p["role"] == SANDBOX_ROLE), None)
         worker_rows = [p for p in c["processes"] if p["role"].startswith("worker") and not p["role"].endswith("child")]
         rows.append(
             [
-                c["mode"] + (f" ({c['workers']} workers)" if c["workers"] else ""),
+                c["mode"] + (f" ({c['workers']} workers x {c.get('worker_limit', 1)} run)" if c["workers"] else ""),
                 f"{c['accounts_per_channel']:,}",
                 c["units"],
                 f"{c['rows']:,}",
@@ -608,12 +639,13 @@ def _markdown(data: dict[str, Any]) -> str:
                     + f" / {_mb(max((p['peak_rss_bytes'] for p in children), default=0))} max of {len(children)}"
                     if worker_rows
                     else ""
-                ),
+                )
+                + (f" ({_mb(sandbox['peak_rss_bytes'])})" if sandbox else ""),
                 f"{c['prefect_api']['requests']:,} + {c['prefect_api']['websockets']} ws",
                 f"{c['api_calls_per_1000_accounts']:,.0f}",
                 f"{c['cpu_per_account_ms']:.2f}",
                 f"{c['wall_per_account_ms']:.2f}",
-                f"{_load(c['load_average_before'])} -> {_load(c['load_average_after'])}",
+                f"{c['measured_at']}: {_load(c['load_average_before'])} -> {_load(c['load_average_after'])}",
             ]
         )
     headers = [
@@ -625,12 +657,12 @@ def _markdown(data: dict[str, Any]) -> str:
         "rows/s",
         "CPU s: pipeline / server / workers (+ their child runs) (sandbox)",
         "platform CPU s",
-        "peak RSS MB: pipeline / server / workers / child run",
+        "peak RSS MB: pipeline / server / workers / child run (sandbox)",
         "Prefect API requests (+ WebSockets)",
         "API requests per 1,000 accounts",
         "CPU ms per account",
         "wall ms per account",
-        "load average before -> after",
+        "measured: load average before -> after",
     ]
     verdict_lines = []
     for mode, v in data["verdicts"].items():
@@ -649,11 +681,12 @@ def _markdown(data: dict[str, Any]) -> str:
     first = cells[0]
     windows = ", ".join(f"{name} {w[0]}..{w[1]}" for name, w in first["windows"].items())
     streams = ", ".join(f"{c} `{primary_stream(c)}`" for c in data["channels"])
-    routes: Counter[str] = Counter()
-    for c in cells:
-        if c is max(cells, key=lambda x: x["accounts"]):
-            routes.update(c["prefect_api"]["routes"])
-    top = ", ".join(f"`{r}` {n:,}" for r, n in routes.most_common(6))
+    largest = {c["mode"]: c for c in sorted(cells, key=lambda x: x["accounts"])}
+    top = "; ".join(
+        f"{mode} at {c['accounts_per_channel']:,}: "
+        + ", ".join(f"`{r}` {n:,}" for r, n in Counter(c["prefect_api"]["routes"]).most_common(5))
+        for mode, c in largest.items()
+    )
     load = data["machine_load"]
     parts = [
         table(headers, rows),
@@ -670,7 +703,7 @@ def _markdown(data: dict[str, Any]) -> str:
         "children's CPU). Peak RSS sampled every 0.25 s (pipeline: 0.05 s). Prefect API requests: lines of the "
         "server's uvicorn access log (PREFECT_SERVER_LOGGING_LEVEL=INFO) between the run's start and end, worker "
         "polls included; task-run states and events go over the WebSocket counted once per connection. "
-        f"Most requests of the largest run: {top}.",
+        f"Most requests of each mode's largest run: {top}.",
     ]
     projected = data["projection"]
     if projected:
@@ -680,8 +713,10 @@ def _markdown(data: dict[str, Any]) -> str:
             jobs = ", ".join(f"{n} jobs {row[n]:,.0f} s" for n in row if n != "shards")
             lines.append(f"- {accounts:,} accounts/channel ({row['shards']} shards): {jobs}")
         how = (
-            "its child runs' median wall; fixed: the parent run's wall outside its child runs. The shards shared "
-            "this machine's 2 cores two at a time (and with the server), so a job with cores of its own does better"
+            "per shard: the child runs' span x worker slots / shards, the pick-up and the process start included "
+            f"(the child runs alone: median {projected['run_median_seconds']:.1f} s); fixed: the parent run's wall "
+            "outside its child runs. The shards shared this machine's 2 cores two at a time (and with the server "
+            "and the sandbox), so a job with cores of its own does better"
             if projected["source"] == "deployments"
             else "estimated from the in-process run, no deployments run yet: its ingest wall per account x the "
             "shard's accounts; fixed: its time to the first task"
