@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 
 from sandbox.data import (
     ATTRIBUTION_WINDOW_DAYS,
-    MAX_ACCOUNTS,
     CHANNELS,
     GOOGLE,
     LINKEDIN,
+    MAX_ACCOUNTS,
     META,
     MICROSOFT,
     TIKTOK,
