@@ -1,15 +1,17 @@
-"""`python -m benchmarks [loader|e2e|dbt|reconciliation|forecast|forecast_cost|all]`: run benchmarks, write
-docs/benchmarks.md."""
+"""`python -m benchmarks [loader|e2e|dbt|reconciliation|forecast|forecast_cost|scale|all]`: run benchmarks, write
+docs/benchmarks.md (`all` leaves `scale` out: its full sizes take most of an hour)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import shlex
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from benchmarks.common import DOCS_PATH, RESULTS_PATH, Section, quiet_environment, write_document
 
@@ -28,11 +30,12 @@ FULL = {
 # forecast_cost: accounts per channel, days of history loaded first
 COST = {"smoke": (1, 35), "quick": (20, 56), "full": (200, 56)}
 BENCHMARKS = ["loader", "e2e", "dbt", "reconciliation", "forecast", "forecast_cost"]
+ON_DEMAND = ["scale"]  # named only: not part of `all`
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    p.add_argument("benchmark", nargs="?", default="all", choices=[*BENCHMARKS, "all"])
+    p.add_argument("benchmark", nargs="?", default="all", choices=[*BENCHMARKS, *ON_DEMAND, "all"])
     size = p.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="smaller sizes (minutes)")
     size.add_argument("--smoke", action="store_true", help="tiny sizes (seconds), to check the code runs")
@@ -62,6 +65,36 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--cost-days", type=int, help="forecast_cost: days of history loaded first (default 56)")
     p.add_argument(
         "--cost-history", type=int, nargs="+", help="forecast_cost: forecast.history_days to time (default 56 120)"
+    )
+    p.add_argument(
+        "--scale-accounts",
+        type=int,
+        nargs="+",
+        help="scale: accounts per channel (default 200 2000 10000; 200 2000 with --quick; 2 with --smoke)",
+    )
+    p.add_argument(
+        "--scale-modes",
+        nargs="+",
+        choices=["in_process", "deployments"],
+        help="scale: execution modes (default both; deployments once pipeline.yaml has `execution`)",
+    )
+    p.add_argument(
+        "--scale-channels",
+        nargs="+",
+        choices=["google_ads", "meta_ads", "microsoft_ads", "tiktok_ads", "linkedin_ads"],
+        help="scale: connectors run (default google_ads meta_ads, each its primary stream)",
+    )
+    p.add_argument("--scale-workers", type=int, default=2, help="scale: process workers in deployments mode")
+    p.add_argument(
+        "--scale-worker-limit", type=int, default=1, help="scale: flow runs each worker runs at once (default 1)"
+    )
+    p.add_argument(
+        "--scale-shard-accounts", type=int, help="scale: execution.shard_accounts in deployments mode (default 500)"
+    )
+    p.add_argument(
+        "--scale-merge",
+        action="store_true",
+        help="scale: keep the cells of earlier runs (raw results) of the sizes and modes this run does not measure",
     )
     p.add_argument("--output", type=Path, help=f"results document (default {DOCS_PATH}; --smoke writes none)")
     p.add_argument("--workdir", type=Path, help="scratch directory for the DuckDB files (default: system temp)")
@@ -128,6 +161,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                 smoke=args.smoke,
             )
         )
+    if "scale" in chosen:
+        from benchmarks import scale
+
+        sections.append(
+            scale.run(
+                args.scale_accounts or scale.SIZES["smoke" if args.smoke else "quick" if args.quick else "full"],
+                args.scale_modes or scale.MODES,
+                args.workdir,
+                channels=args.scale_channels or tuple(scale.PRIMARY_STREAMS),
+                workers=args.scale_workers,
+                worker_limit=args.scale_worker_limit,
+                shard_accounts=args.scale_shard_accounts or (1 if args.smoke else scale.SHARD_ACCOUNTS),
+                smoke=args.smoke,
+                previous=_previous_cells("Scale", args.output) if args.scale_merge else (),
+            )
+        )
     for section in sections:
         print(f"\n## {section.name}\n\n{section.markdown}\n")
     output = args.output if args.output or not args.smoke else None
@@ -142,6 +191,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"results written to {output}")
     logger.info("benchmarks finished in %.0fs", time.monotonic() - began)
     return 0
+
+
+def _previous_cells(section: str, output: Path | None) -> list[dict[str, Any]]:
+    """The cells an earlier run recorded for `section` in the raw results beside the document."""
+    raw_path = output.with_suffix(".json") if output else RESULTS_PATH
+    if not raw_path.exists():
+        return []
+    raw = json.loads(raw_path.read_text(encoding="utf-8"))
+    return list(raw.get(section, {}).get("cells", []))
 
 
 if __name__ == "__main__":

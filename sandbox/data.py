@@ -30,6 +30,10 @@ TIKTOK: Channel = "tiktok_ads"
 LINKEDIN: Channel = "linkedin_ads"
 CHANNELS: tuple[Channel, ...] = (GOOGLE, META, MICROSOFT, TIKTOK, LINKEDIN)
 
+# Accounts a channel can serve (the scale benchmark runs 10,000 per channel; accounts are a few hundred bytes each and
+# their structure and metrics are built per request).
+MAX_ACCOUNTS = 10_000
+
 # Days after which conversions of a day stop changing (late conversions / attribution window).
 ATTRIBUTION_WINDOW_DAYS: dict[str, int] = {GOOGLE: 14, META: 28, MICROSOFT: 30, TIKTOK: 7, LINKEDIN: 30}
 # Share of a day's final conversions already reported on the day itself.
@@ -332,8 +336,8 @@ class SyntheticData:
             ("tiktok_accounts", tiktok_accounts),
             ("linkedin_accounts", linkedin_accounts),
         ):
-            if not 0 <= count <= 1000:
-                raise ValueError(f"{name} must be between 0 and 1000, got {count}")
+            if not 0 <= count <= MAX_ACCOUNTS:
+                raise ValueError(f"{name} must be between 0 and {MAX_ACCOUNTS}, got {count}")
         self.seed = seed
         self.account_counts = {
             GOOGLE: google_accounts,

@@ -166,7 +166,7 @@ class _ReportRun:
     fail: bool
     polls: int = 0
     created: float = field(default_factory=time.time)
-    rows: list[dict[str, Any]] | None = None  # computed once, at the first results page
+    rows: list[dict[str, Any]] | None = None  # built at the first results page, dropped after the last
     rows_missing: bool = False  # the `rows_missing` fault was active when the run was started
 
 
@@ -335,11 +335,16 @@ class _Router:
             params.update({k: v for k, v in self.params.items() if k in ("limit", "after", "access_token")})
             self.params = params
             request = self._insights_request(account)
-            if run.rows is None:
-                run.rows = _insights_rows(self.state.truth, account, request)
+            rows = run.rows
+            if rows is None:
+                rows = _insights_rows(self.state.truth, account, request)
                 if run.rows_missing:
-                    run.rows = without_first_campaign(run.rows, "campaign_id")
-            return self._page(run.rows, row_faults, throttle_headers(account, self.state.calls))
+                    rows = without_first_campaign(rows, "campaign_id")
+            status, body, headers = self._page(rows, row_faults, throttle_headers(account, self.state.calls))
+            # Kept for the next page only: a run whose last page went out forgets its rows (built again, the same,
+            # if asked again), so a long-lived sandbox serving thousands of accounts does not keep every report.
+            run.rows = rows if "next" in body.get("paging", {}) else None
+            return status, body, headers
         if method_name == "account":
             return 200, _account_values(account, self._fields(ACCOUNT_FIELDS, default=("id",))), {}
         if method_name == "adaccounts":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -36,3 +37,31 @@ def test_every_benchmark_runs_at_smoke_size(tmp_path: Path) -> None:
     for method in ("ours_records", "ours_arrow", "dlt_arrow", "dlt_dicts_parquet", "duckdb_insert"):
         assert f"`{method}`" in text
     assert output.with_suffix(".json").exists()
+
+
+@pytest.mark.slow
+def test_the_scale_benchmark_runs_at_a_tiny_size(tmp_path: Path) -> None:
+    """`python -m benchmarks scale --smoke`: 2 accounts per channel, every mode pipeline.yaml offers, against a
+    real `prefect server` whose access log counts the API calls."""
+    output = tmp_path / "benchmarks.md"
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "scale", "--smoke", "--output", str(output), "--workdir", str(tmp_path)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    text = output.read_text(encoding="utf-8")
+    assert "## Scale" in text
+    assert "| in_process | 2 |" in text
+    assert "not measured (smoke)" in text
+    raw = json.loads(output.with_suffix(".json").read_text(encoding="utf-8"))
+    cell = raw["Scale"]["cells"][0]
+    assert cell["rows"] > 0
+    assert cell["failed_units"] == 0
+    assert cell["prefect_api"]["requests"] > 0  # counted from the server's access log
+    assert {p["role"] for p in cell["processes"]} >= {"server"}
+    assert not list(tmp_path.glob("mdp-bench-scale-*"))  # the scratch directory (and its server) is gone

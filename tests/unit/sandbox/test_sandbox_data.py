@@ -13,6 +13,7 @@ from sandbox.data import (
     CHANNELS,
     GOOGLE,
     LINKEDIN,
+    MAX_ACCOUNTS,
     META,
     MICROSOFT,
     TIKTOK,
@@ -70,6 +71,28 @@ def test_accounts_mix_currencies_and_time_zones(data: SyntheticData) -> None:
 def test_account_count_bounds() -> None:
     with pytest.raises(ValueError, match="google_accounts"):
         SyntheticData(google_accounts=-1)
+    with pytest.raises(ValueError, match="meta_accounts must be between 0 and 10000"):
+        SyntheticData(meta_accounts=MAX_ACCOUNTS + 1)
+
+
+def test_ten_thousand_accounts_per_channel_keep_the_first_ones_and_are_unique() -> None:
+    """The scale benchmark's size: the accounts are built at once (cheap), structures and days per request."""
+    small = SyntheticData(seed=42)
+    large = SyntheticData(
+        seed=42,
+        google_accounts=MAX_ACCOUNTS,
+        meta_accounts=MAX_ACCOUNTS,
+        microsoft_accounts=MAX_ACCOUNTS,
+        tiktok_accounts=MAX_ACCOUNTS,
+        linkedin_accounts=MAX_ACCOUNTS,
+    )
+    for channel in CHANNELS:
+        accounts = large.accounts(channel)
+        assert len({a.account_id for a in accounts}) == MAX_ACCOUNTS
+        assert accounts[:3] == small.accounts(channel)
+        last = accounts[-1]
+        assert large.account(channel, last.account_id) == last
+        assert large.records(channel, last.account_id, DAY, AS_OF)
 
 
 def test_google_performance_max_has_spend_but_no_ads(data: SyntheticData) -> None:
