@@ -289,7 +289,8 @@ async def _wait(
     in time, mark Crashed the running ones without a heartbeat for stale_after_seconds."""
     waiting = {shard.run_id: shard for shard in shards}
     liveness_every = max(settings.poll_seconds, settings.stale_after_seconds / 4)
-    last_liveness = time.monotonic()
+    last_liveness = progress = time.monotonic()  # progress: when a shard last started or ended
+    seen: dict[str, str] = {}  # flow run id -> the state type last seen
     while waiting:
         await asyncio.sleep(settings.poll_seconds)
         runs = await _read_runs(client, list(waiting))
@@ -297,9 +298,13 @@ async def _wait(
             shard = waiting.pop(gone)
             shard.state, shard.error = "CANCELLED", f"flow run {gone} was deleted before it ended"
         running: list[FlowRun] = []
+        now = dt.datetime.now(dt.UTC)
         for run in runs:
             shard = waiting[str(run.id)]
             kind = run.state.type.value if run.state else "PENDING"
+            if seen.get(str(run.id), "SCHEDULED") != kind:
+                seen[str(run.id)] = kind
+                progress = time.monotonic()
             if kind in ("COMPLETED", "FAILED"):
                 shard.state = kind
                 del waiting[str(run.id)]
@@ -311,21 +316,23 @@ async def _wait(
             elif kind in ("CANCELLED", "CANCELLING"):
                 shard.state, shard.error = "CANCELLED", f"flow run {run.name} was cancelled"
                 del waiting[str(run.id)]
-            elif kind == "PENDING" and time.monotonic() - shard.created > settings.start_timeout_seconds:
+            elif kind == "PENDING" and _pending_for(run, now) > settings.start_timeout_seconds:
                 # a worker took it and never started it (that worker stopped): as a crash
                 del waiting[str(run.id)]
                 reason = f"taken by a worker, not started within {settings.start_timeout_seconds} s"
                 await client.set_flow_run_state(run.id, Crashed(message=reason), force=True)
                 if await _again(client, shard, settings, run_id, log, f"crashed: {reason}"):
                     waiting[shard.run_id] = shard
-            elif kind in NOT_STARTED and time.monotonic() - shard.created > settings.start_timeout_seconds:
+            elif kind in NOT_STARTED and time.monotonic() - progress > settings.start_timeout_seconds:
+                # shards queue while the workers are busy with others: only a pool where nothing starts or
+                # ends for start_timeout_seconds has no worker
                 await client.set_flow_run_state(
                     run.id, Cancelled(message=f"no worker started it in {settings.start_timeout_seconds} s"), force=True
                 )
                 shard.state = "CANCELLED"
                 shard.error = (
                     f"flow run {run.name} did not start within {settings.start_timeout_seconds} s: no worker of "
-                    f"work pool {pool!r} took it (is a worker running on that pool?)"
+                    f"work pool {pool!r} took it, nor any other shard meanwhile (is a worker running on that pool?)"
                 )
                 log.error("%s: %s", shard.label, shard.error)
                 del waiting[str(run.id)]
@@ -339,6 +346,12 @@ async def _wait(
                 await client.set_flow_run_state(run.id, Crashed(message=reason), force=True)
                 if await _again(client, shard, settings, run_id, log, f"crashed: {reason}"):
                     waiting[shard.run_id] = shard
+
+
+def _pending_for(run: FlowRun, now: dt.datetime) -> float:
+    """Seconds the run has been Pending (taken by a worker, not started)."""
+    since = run.state.timestamp if run.state is not None and run.state.timestamp else now
+    return (now - since).total_seconds()
 
 
 async def _again(
@@ -400,6 +413,8 @@ def _outcomes(config: PipelineConfig, run_id: str, shards: list[Shard], log: Any
             day = row[3] if isinstance(row[3], dt.date) else dt.date.fromisoformat(str(row[3]))
             latest[(row[0], row[1], str(row[2]), day)] = row
     outcomes: list[UnitOutcome] = []
+    missing: dict[tuple[str, str, dt.date, dt.date, str], list[str]] = {}  # one record per stream x chunk x reason
+    specs = {(shard.connector, name): spec for shard in shards for name, spec in shard.specs.items()}
     for shard in shards:
         why = shard.error or f"the shard's flow run ended {shard.state or 'unfinished'} without recording it"
         for stream, account, start, end in shard.units:
@@ -407,17 +422,22 @@ def _outcomes(config: PipelineConfig, run_id: str, shards: list[Shard], log: Any
             records = [latest.get((shard.connector, table, account, day)) for day in _days(start, end)]
             outcome = _unit(shard.connector, stream, account, start, end, records, why)
             if outcome.error == f"not loaded: {why}":
-                spec, scope = shard.specs[stream], Scope.of([account], start, end)
-                context, error = LoadContext(shard.connector, run_id), outcome.error
-                when_free(
-                    functools.partial(warehouse.log_failure, spec, scope, context, error),
-                    what="recording a shard's unloaded unit",
-                )
+                missing.setdefault((shard.connector, stream, start, end, outcome.error), []).append(account)
             emit(ProgressEvent("unit", shard.connector, units=1, rows=outcome.rows, failed=outcome.status != "success"))
             outcomes.append(outcome)
-    missing = sum(1 for o in outcomes if o.error and o.error.startswith("not loaded: "))
+    for (connector, stream, start, end, error), accounts in missing.items():
+        spec, scope, context = (
+            specs[(connector, stream)],
+            Scope.of(accounts, start, end),
+            LoadContext(connector, run_id),
+        )
+        when_free(
+            functools.partial(warehouse.log_failure, spec, scope, context, error),
+            what="recording the units a shard did not load",
+        )
     if missing:
-        log.error("%d unit(s) were not loaded by their shard (recorded failed in %s)", missing, LOAD_LOG)
+        count = sum(len(accounts) for accounts in missing.values())
+        log.error("%d unit(s) were not loaded by their shard (recorded failed in %s)", count, LOAD_LOG)
     return outcomes
 
 

@@ -721,7 +721,8 @@ def sandbox(
         int | None, typer.Option(help="Data seed (default: $MDP_SANDBOX_SEED or 42).", parser=WholeNumber(0, 2**63 - 1))
     ] = None,
     accounts: Annotated[
-        int | None, typer.Option(help="Accounts per channel (default 3, at most 1000).", parser=WholeNumber(1, 1000))
+        int | None,
+        typer.Option(help="Accounts per channel (default 3, at most 10000).", parser=WholeNumber(1, 10_000)),
     ] = None,
     state_dir: Annotated[
         Path,
