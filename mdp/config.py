@@ -506,7 +506,11 @@ class ExecutionSettings(StrictScalars):
     )
     shard_accounts: int = Field(500, ge=1, le=100_000, description="accounts per shard (one deployment run each)")
     start_timeout_seconds: int = Field(
-        600, ge=10, le=86_400, description="a shard no worker started within this time fails the run, naming the pool"
+        600,
+        ge=10,
+        le=86_400,
+        description="when no shard starts or ends for this long, the shards no worker took fail the run "
+        "(naming the pool)",
     )
     stale_after_seconds: int = Field(
         600,
