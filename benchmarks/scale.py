@@ -18,8 +18,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from benchmarks.e2e import (
     _migrate,
     _prefect_env,
 )
+from flows.transform import environment
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ def run(
     with (
         tempfile.TemporaryDirectory(prefix="mdp-bench-scale-", dir=workdir) as tmp,
         machine_load() as load,
-        _environ(PREFECT_SERVER_LOGGING_LEVEL="INFO"),  # uvicorn's access log: one line per API request
+        environment({"PREFECT_SERVER_LOGGING_LEVEL": "INFO"}),  # uvicorn's access log: one line per API request
     ):
         directory = Path(tmp)
         prefect_home = directory / "prefect"
@@ -113,20 +113,6 @@ def run(
     data["worker_limit"] = worker_limit
     data["machine_load"] = load.as_dict()
     return Section("Scale", _markdown(data), data)
-
-
-@contextmanager
-def _environ(**values: str) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 class _Mode:

@@ -217,30 +217,18 @@ async def daily_pipeline(
     summary = RunSummary(run_id, windows)
     log.info("run %s: windows %s", run_id, {k: f"{s}..{e}" for k, (s, e) in windows.items()})
 
-    snapshot_days = {name: snapshot_day(params, today, end) for name, (_, end) in windows.items()}
+    # the same units either way: in this process, or as account shards on the work pool (execution: deployments)
+    what: dict[str, Any] = {
+        "accounts": selected,
+        "config_path": config_path,
+        "snapshot_days": {name: snapshot_day(params, today, end) for name, (_, end) in windows.items()},
+        "units": retry,
+        "resume": params.resume,
+    }
     if config.execution.mode == "deployments":
-        outcomes, errors = await ingest_by_deployments(
-            config,
-            windows,
-            run_id,
-            accounts=selected,
-            config_path=config_path,
-            snapshot_days=snapshot_days,
-            units=retry,
-            resume=params.resume,
-            log=log,
-        )
+        outcomes, errors = await ingest_by_deployments(config, windows, run_id, log=log, **what)
     else:
-        outcomes, errors = await _ingest(
-            windows,
-            run_id,
-            concurrency,
-            accounts=selected,
-            config_path=config_path,
-            snapshot_days=snapshot_days,
-            units=retry,
-            resume=params.resume,
-        )
+        outcomes, errors = await _ingest(windows, run_id, concurrency, **what)
     summary.outcomes.extend(outcomes)
     summary.connector_errors.update(errors)
     landed = any(o.status == "success" for o in summary.outcomes)
