@@ -79,6 +79,10 @@ class DbtInvocation:
         ]
 
 
+START_DATE_VAR = "incremental_start_date"
+START_DATE_ENV = "MDP_DBT_INCREMENTAL_START_DATE"
+
+
 def dbt_invocation(
     config: PipelineConfig,
     *,
@@ -100,7 +104,8 @@ def dbt_invocation(
         select: a dbt selection (space-separated selectors), e.g. "fct_ad_performance_daily+".
         exclude: a dbt exclusion, same syntax.
         full_refresh: rebuild incremental models (and seeds) from scratch.
-        vars: dbt vars overriding those the configuration implies.
+        vars: dbt vars overriding those the configuration implies; `incremental_start_date` goes to dbt as
+            the environment variable MDP_DBT_INCREMENTAL_START_DATE, so that partial parsing stays valid.
         target_path: where dbt writes target/ (default: transformations/target).
         log_path: where dbt writes logs/ (default: transformations/logs).
         extra_args: appended as they are.
@@ -120,6 +125,10 @@ def dbt_invocation(
     custom = write_custom_package(config, project_dir)  # the custom streams' staging, the passthrough metrics
     env.update(custom.env)
     merged_vars = {**project_vars(config, project_dir), **(vars or {})}
+    # The run's first rebuilt day changes every day: as a var it would force a full re-parse of the project on
+    # every run (dbt hashes the vars). The macro incremental_start_date() reads it from here at execution.
+    start_date = merged_vars.pop(START_DATE_VAR, None)
+    env[START_DATE_ENV] = "" if start_date is None else str(start_date)
     args = [command, "--target", target, "--vars", json.dumps(merged_vars, sort_keys=True)]
     if select:
         args += ["--select", *select.split()]

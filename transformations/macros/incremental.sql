@@ -19,7 +19,23 @@
     ) }}
 {%- endmacro %}
 
-{#- First day an incremental run rebuilds: var('incremental_start_date') (YYYY-MM-DD) when set, else the
+{#- The first day a run asked to rebuild (YYYY-MM-DD), or none: var('incremental_start_date') when given (a
+    hand-run `dbt build --vars ...`), else the MDP_DBT_INCREMENTAL_START_DATE the flows set. The flows never pass
+    it as a var: a var that changes every day changes dbt's vars hash and forces a full re-parse of the project
+    on every run. The environment variable is read at execution only (`execute`), so dbt does not record it
+    among the parsed files' dependencies either, and partial parsing stays valid from one day to the next. -#}
+{% macro incremental_start_date() -%}
+    {%- set given = var('incremental_start_date', none) -%}
+    {%- if not given and execute -%}
+        {%- set given = env_var('MDP_DBT_INCREMENTAL_START_DATE', '') -%}
+    {%- endif -%}
+    {%- if given and not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', given | string) -%}
+        {{ exceptions.raise_compiler_error("incremental_start_date must be YYYY-MM-DD, got '" ~ given ~ "'") }}
+    {%- endif -%}
+    {{ return(given or none) }}
+{%- endmacro %}
+
+{#- First day an incremental run rebuilds: incremental_start_date() when set, else the
     latest day already in the model minus var('incremental_lookback_days') (everything when the model is
     empty). Only call it inside is_incremental().
     A model that takes attributes from an SCD2 `history` model (valid_from per version of an entity of
@@ -27,12 +43,9 @@
     no attributes until then and take its first version now (attributes_on_day), from the entity's first
     day in `facts` on. Snapshots are only ever loaded for recent days, so no other older day changes. -#}
 {% macro incremental_window_start(history=none, keys=[], facts=none) -%}
-    {%- set start_date = var('incremental_start_date', none) -%}
+    {%- set start_date = incremental_start_date() -%}
     {%- set lookback_days = var('incremental_lookback_days') | int -%}
     {%- if start_date -%}
-        {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', start_date | string) -%}
-            {{ exceptions.raise_compiler_error("var incremental_start_date must be YYYY-MM-DD, got '" ~ start_date ~ "'") }}
-        {%- endif -%}
         {%- set window_start = "cast('" ~ start_date ~ "' as date)" -%}
     {%- else -%}
         {%- set window_start -%}
@@ -68,7 +81,7 @@
 
 {#- The condition a test of `node_id` runs under: on an incremental run (no --full-refresh), a model
     rebuilt by days (incremental) or a view of daily rows (staging, intermediate) with a date_day column
-    is tested on the rebuilt days only - from var('incremental_start_date'), else its latest day minus
+    is tested on the rebuilt days only - from incremental_start_date(), else its latest day minus
     var('incremental_lookback_days'); the other days are as the last build tested them. none = test
     every row: a --full-refresh build, any other model, or a test with `meta: {every_day: true}` (a rule
     a run can break on days it did not rebuild). -#}
@@ -79,7 +92,7 @@
           or node.config.materialized not in ('incremental', 'view') -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set start_date = var('incremental_start_date', none) -%}
+    {%- set start_date = incremental_start_date() -%}
     {%- if start_date -%}
         {{ return("date_day >= cast('" ~ start_date ~ "' as date)") }}
     {%- endif -%}
