@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 import pyarrow as pa
@@ -20,7 +20,7 @@ import pyarrow as pa
 from benchmarks.common import MachineLoad, Section, Timing, human, machine_load, measured, median, rate, table
 from benchmarks.synthetic import Shape, ad_performance, records
 from connectors.google_ads.schema import AD_PERFORMANCE
-from flows.ingest import UNITS_PER_LOAD
+from flows.ingest import ROWS_PER_LOAD, UNITS_PER_GROUP
 from flows.windows import chunks
 from mdp.schema import EXTRACTED_AT, LOADED_AT, RUN_ID
 from warehouse.base import LoadContext, LoadPart, Scope
@@ -40,7 +40,9 @@ BUSY_LOAD_PER_CORE = 0.5  # other processes using more than this share of the co
 METHODS: dict[str, str] = {
     "ours_records": "(a) our layer, Python records (one transaction)",
     "ours_arrow": "(b) our layer, Arrow (one transaction)",
-    "ours_arrow_chunked": "(b') our layer, Arrow, as the flow loads: one call per 25 (account, 31-day chunk) units",
+    "ours_arrow_chunked": (
+        "(b') our layer, Arrow, as the flow loads: (account, 31-day chunk) units, one call per 500,000 rows extracted"
+    ),
     "dlt_dicts_parquet": "(c) dlt merge (delete-insert on account, date), dicts, parquet files",
     "dlt_dicts_insert_values": "(c) dlt merge, dicts, default insert_values files",
     "dlt_arrow": "(c) dlt merge (delete-insert on account, date), Arrow",
@@ -53,22 +55,38 @@ DEFAULT_METHODS = tuple(m for m in METHODS if m != "dlt_dicts_insert_values")
 
 @dataclass(frozen=True)
 class Comparison:
-    """Our method against the fastest measured of `baselines`; `target` is the ratio to reach (None: context)."""
+    """Our method against the fastest measured of `baselines`; `target` is the ratio to reach on wall time,
+    `cpu_target` on CPU time (None: shown for context)."""
 
     label: str
     ours: str
     baselines: tuple[str, ...]
     target: float | None = None
+    cpu_target: float | None = None
 
 
 COMPARISONS = (
     Comparison(
-        "(a) records vs dlt's fastest dict path", "ours_records", ("dlt_dicts_parquet", "dlt_dicts_insert_values"), 10.0
+        "(a) records vs dlt's fastest dict path",
+        "ours_records",
+        ("dlt_dicts_parquet", "dlt_dicts_insert_values"),
+        10.0,
+        10.0,
     ),
+    # CPU against dlt is context: raw DuckDB delete+insert alone costs more than a third of dlt's CPU; the CPU
+    # target is the physical floor of an atomic replace instead (raw delete+insert).
     Comparison("(b) Arrow vs dlt's Arrow merge", "ours_arrow", ("dlt_arrow",), 3.0),
-    Comparison("(b) Arrow vs raw DuckDB delete+insert (like for like)", "ours_arrow", ("duckdb_replace",), 0.8),
+    Comparison("(b) Arrow vs raw DuckDB delete+insert (like for like)", "ours_arrow", ("duckdb_replace",), 0.8, 0.9),
     Comparison("(b) Arrow vs raw DuckDB append (upper bound, no delete)", "ours_arrow", ("duckdb_insert",)),
-    Comparison("(b') the flow's batched calls vs one call", "ours_arrow_chunked", ("ours_arrow",)),
+    Comparison("(b') the flow's batched calls vs one call", "ours_arrow_chunked", ("ours_arrow",), 0.8),
+    Comparison("(b') the flow's batched calls vs dlt's Arrow merge", "ours_arrow_chunked", ("dlt_arrow",), 3.0),
+    Comparison(
+        "(b') the flow's batched calls vs raw DuckDB delete+insert",
+        "ours_arrow_chunked",
+        ("duckdb_replace",),
+        None,
+        0.9,
+    ),
 )
 
 
@@ -107,10 +125,11 @@ class Verdict:
     wall: Ratio | None
     cpu: Ratio | None
 
-    def judge(self, ratio: Ratio | None) -> str:
+    def judge(self, on: Literal["wall", "cpu"]) -> str:
+        """The verdict on wall or CPU time: met/missed (ratio) against its target, the ratio alone without one."""
+        ratio, target = (self.wall, self.comparison.target) if on == "wall" else (self.cpu, self.comparison.cpu_target)
         if ratio is None:
             return "not measured"
-        target = self.comparison.target
         if target is None:
             return f"{ratio.value:.2f}x"
         return f"{'met' if ratio.value >= target else 'missed'} ({ratio.value:.2f}x)"
@@ -188,7 +207,8 @@ def _ours(case: _Case, directory: Path, source: Any) -> Callable[[], Any]:
 
 def _ours_chunked(case: _Case, directory: Path) -> Callable[[], Any]:
     """As the ingest flow loads: units of (account, chunk), the rows sliced out of the account-major table (zero
-    copy), one `replace_many` call per `UNITS_PER_LOAD` units."""
+    copy), extracted `UNITS_PER_GROUP` at a time, one `replace_many` call once `ROWS_PER_LOAD` rows are
+    extracted and one for the rest."""
     warehouse = DuckDBWarehouse(directory / "warehouse.duckdb")
     days = case.shape.days
     per_day = case.shape.rows_per_unit
@@ -204,9 +224,14 @@ def _ours_chunked(case: _Case, directory: Path) -> Callable[[], Any]:
                 calls.append((part, Scope.from_units(units & case.scope.units)))
 
     def run() -> None:
-        for at in range(0, len(calls), UNITS_PER_LOAD):
-            group = [LoadPart(part, scope) for part, scope in calls[at : at + UNITS_PER_LOAD]]
-            warehouse.replace_many(AD_PERFORMANCE, group, case.context)
+        pending: list[LoadPart] = []
+        for at in range(0, len(calls), UNITS_PER_GROUP):
+            pending += [LoadPart(part, scope) for part, scope in calls[at : at + UNITS_PER_GROUP]]
+            if sum(p.rows.num_rows for p in pending) >= ROWS_PER_LOAD:
+                warehouse.replace_many(AD_PERFORMANCE, pending, case.context)
+                pending = []
+        if pending:
+            warehouse.replace_many(AD_PERFORMANCE, pending, case.context)
 
     return run
 
@@ -397,10 +422,10 @@ def _markdown(
         [
             f"{v.rows:,}",
             v.comparison.label,
-            f">= {v.comparison.target:g}x" if v.comparison.target is not None else "(context)",
+            _target_text(v.comparison),
             _baseline_text(v),
-            v.judge(v.wall),
-            v.judge(v.cpu),
+            v.judge("wall"),
+            v.judge("cpu"),
         ]
         for v in found
     ]
@@ -457,20 +482,31 @@ def _chart(results: list[Measurement], size: int) -> str:
     )
 
 
+def _target_text(c: Comparison) -> str:
+    if c.target is None and c.cpu_target is None:
+        return "(context)"
+    if c.target == c.cpu_target:
+        return f">= {c.target:g}x"
+    wall = f"wall >= {c.target:g}x" if c.target is not None else ""
+    cpu = f"CPU >= {c.cpu_target:g}x" if c.cpu_target is not None else ""
+    return ", ".join(t for t in (wall, cpu) if t)
+
+
 def _verdict_data(v: Verdict) -> dict[str, Any]:
-    def one(ratio: Ratio | None) -> dict[str, Any] | None:
+    def one(ratio: Ratio | None, target: float | None) -> dict[str, Any] | None:
         if ratio is None:
             return None
-        met = None if v.comparison.target is None else ratio.value >= v.comparison.target
-        return {"baseline": ratio.baseline, "ratio": ratio.value, "met": met}
+        met = None if target is None else ratio.value >= target
+        return {"baseline": ratio.baseline, "ratio": ratio.value, "target": target, "met": met}
 
     return {
         "rows": v.rows,
         "comparison": v.comparison.label,
         "ours": v.comparison.ours,
         "target": v.comparison.target,
-        "wall": one(v.wall),
-        "cpu": one(v.cpu),
+        "cpu_target": v.comparison.cpu_target,
+        "wall": one(v.wall, v.comparison.target),
+        "cpu": one(v.cpu, v.comparison.cpu_target),
     }
 
 

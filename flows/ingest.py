@@ -150,7 +150,11 @@ def _unit_verdict(exc: Exception) -> Retry | BaseException:
     return Retry(exc.retry_after) if isinstance(exc, RetryableAPIError) else exc
 
 
-UNITS_PER_LOAD = 25  # units extracted together, then loaded in one transaction per table
+UNITS_PER_GROUP = 25  # units whose API work starts together (connector.prepare), extracted one by one
+# Extracted rows are loaded once a task holds this many (and at its end), in one transaction per table: each
+# load call has a fixed cost (open, schema checks, commit, DuckDB's checkpoint of partly replaced row groups)
+# that small calls pay per few units. A task buffers at most this many rows plus one group's before loading.
+ROWS_PER_LOAD = 500_000
 
 
 @task(
@@ -166,10 +170,10 @@ def extract_and_load(
     run_id: str,
     label: str = "",
 ) -> list[UnitOutcome]:
-    """Extract and load a batch of units, `UNITS_PER_LOAD` at a time: the connector may start their API
-    work together (Meta: every report run submitted, then polled together), each unit is extracted in full
-    with its own retries, then the group is loaded in one transaction per table, each unit replacing
-    exactly its own (account, day) rows.
+    """Extract and load a batch of units. `UNITS_PER_GROUP` at a time the connector may start their API work
+    together (Meta: every report run submitted, then polled together); each unit is extracted in full with
+    its own retries; once `ROWS_PER_LOAD` rows are extracted (and at the end) they are loaded in one
+    transaction per table, each unit replacing exactly its own (account, day) rows.
 
     Extraction finishes before the warehouse is touched, so a failed extraction never erases the last good
     data; a unit that fails (extraction or load) becomes a "failed" outcome and the others carry on. A
@@ -178,15 +182,19 @@ def extract_and_load(
     """
     del label  # in the task run's name only
     outcomes: list[UnitOutcome] = []
-    for start in range(0, len(units), UNITS_PER_LOAD):
-        group = units[start : start + UNITS_PER_LOAD]
+    extracted: list[_Extraction] = []
+    for start in range(0, len(units), UNITS_PER_GROUP):
+        group = units[start : start + UNITS_PER_GROUP]
         connector.prepare(group)
-        extracted: list[_Extraction] = []
         for unit in group:
             try:
                 extracted.append(_extract_unit(connector, connector_name, unit))
             except Exception as exc:  # the unit fails, with its error, and the batch goes on
                 outcomes.append(_failed(connector_name, unit, exc))
+        if sum(item.row_count for item in extracted) >= ROWS_PER_LOAD:
+            outcomes += _load_group(connector, warehouse, connector_name, extracted, run_id)
+            extracted = []
+    if extracted:
         outcomes += _load_group(connector, warehouse, connector_name, extracted, run_id)
     return outcomes
 
@@ -197,6 +205,10 @@ class _Extraction:
     began: float
     rows: pa.Table | list[dict[str, Any]]
     quarantine: list[QuarantinedRow]
+
+    @property
+    def row_count(self) -> int:
+        return self.rows.num_rows if isinstance(self.rows, pa.Table) else len(self.rows)
 
 
 def _extract_unit(connector: Connector, connector_name: str, unit: Unit) -> _Extraction:

@@ -114,6 +114,35 @@ def test_a_unit_with_stray_rows_fails_alone_in_its_batch(tmp_path: Path) -> None
     assert all(n == distinct for _, n, distinct in rows)  # a2 holds its own rows once, none of a1's
 
 
+def test_a_task_loads_once_per_rows_per_load_rows_extracted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Units are extracted `UNITS_PER_GROUP` at a time but loaded only once `ROWS_PER_LOAD` rows wait (a load
+    call's fixed cost is paid per half million rows, not per few units), and the rest at the task's end."""
+    from flows import ingest
+    from warehouse.duckdb import DuckDBWarehouse
+
+    monkeypatch.setattr(ingest, "UNITS_PER_GROUP", 2)
+    monkeypatch.setattr(ingest, "ROWS_PER_LOAD", 25)
+    calls: list[tuple[int, int]] = []  # (units, rows) per load call
+    replace_many = DuckDBWarehouse.replace_many
+
+    def counted(self: DuckDBWarehouse, spec: Any, parts: Any, context: Any) -> Any:
+        results = replace_many(self, spec, parts, context)
+        calls.append((len(parts), sum(r.rows for r in results)))
+        return results
+
+    monkeypatch.setattr(DuckDBWarehouse, "replace_many", counted)
+    accounts = ", ".join(f"a{i}" for i in range(1, 7))
+    config = write_config(tmp_path, f"  - {{name: echo_a, type: echo, accounts: [{accounts}], max_concurrency: 1}}\n")
+    state = run(config, run_date=RUN_DATE)
+    assert state.is_completed(), state.message
+    # a unit is one account's 5 days, 1-3 rows a day (~10): two groups (4 units) pass 25 rows, the third is the rest
+    assert [units for units, _ in calls] == [4, 2]
+    assert calls[0][1] >= 25
+    assert sum(rows for _, rows in calls) == table_digest(config)[1]
+    statuses = "SELECT DISTINCT account_id, status FROM ops.load_log ORDER BY ALL"
+    assert log_rows(config, statuses) == [(f"a{i}", "success") for i in range(1, 7)]
+
+
 def test_a_rate_limit_is_retried_to_success(tmp_path: Path) -> None:
     config = write_config(tmp_path, "  - {name: echo_a, type: echo, accounts: [a1], rate_limited_calls: 1}\n")
     state = run(config, run_date=RUN_DATE, lookback_days=2)
