@@ -83,7 +83,10 @@ def test_duckdb_invocation(tmp_path: Path) -> None:
         {"reporting_currency": "GBP", "warehouse": {"type": "duckdb", "path": str(tmp_path / "w.duckdb")}}
     )
     invocation = dbt_invocation(
-        config, select="fct_ad_performance_daily+ dim_accounts", full_refresh=True, vars={"x": 1}
+        config,
+        select="fct_ad_performance_daily+ dim_accounts",
+        full_refresh=True,
+        vars={"x": 1, "incremental_start_date": "2026-01-05"},
     )
     args = list(invocation.args)
     assert args[:3] == ["build", "--target", "dev"]
@@ -101,6 +104,8 @@ def test_duckdb_invocation(tmp_path: Path) -> None:
         "MDP_DBT_TARGET": "dev",
         "MDP_DUCKDB_PATH": str(tmp_path / "w.duckdb"),
         "MDP_MART_PROPERTIES": "mart_properties",  # no passthrough metrics: the committed properties
+        # the first rebuilt day, new every day: an environment variable, never a var (it would re-parse dbt)
+        "MDP_DBT_INCREMENTAL_START_DATE": "2026-01-05",
     }
     assert invocation.duckdb_path == tmp_path / "w.duckdb"
     assert invocation.cli_args()[-4:] == [
@@ -131,6 +136,7 @@ def test_bigquery_invocation() -> None:
         "MDP_BQ_LOCATION": "US",
         "MDP_BQ_DATASET": "acme_mdp",
         "MDP_MART_PROPERTIES": "mart_properties",
+        "MDP_DBT_INCREMENTAL_START_DATE": "",  # none given: each model's latest day minus the lookback
     }
     assert invocation.duckdb_path is None
     args = list(invocation.args)
