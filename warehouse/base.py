@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from mdp.errors import ScopeError
 from mdp.schema import QuarantinedRow, TableSpec
@@ -128,6 +129,30 @@ def units_in(spec: TableSpec, rows: pa.Table) -> set[Unit]:
     return set(zip(distinct.column("a").to_pylist(), distinct.column("d").to_pylist(), strict=True))
 
 
+def inside_one_account_run(spec: TableSpec, rows: pa.Table, scope: Scope) -> bool:
+    """Whether every row certainly lies in `scope`, answered without grouping the rows when the scope is one
+    account's run of consecutive days (a unit of the flow: one account, one chunk): every row names that
+    account and its day lies in the run. False means "not shown": the caller groups the rows (`units_in`).
+    ~20x cheaper than grouping a unit's rows, which a load of hundreds of units does once per unit."""
+    accounts = {a for a, _ in scope.units}
+    if len(accounts) != 1 or rows.num_rows == 0:
+        return False
+    days = scope.days()
+    if (days[-1] - days[0]).days + 1 != len(days):
+        return False
+    try:
+        account = rows.column(spec.account_column).cast(pa.string())
+        day = rows.column(spec.date_column).cast(pa.date32())
+    except (KeyError, pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    if account.null_count or day.null_count:
+        return False
+    if not pc.all(pc.equal(account, next(iter(accounts)))).as_py():
+        return False
+    bounds = pc.min_max(day)
+    return bool(days[0] <= bounds["min"].as_py() and bounds["max"].as_py() <= days[-1])
+
+
 def combine_parts(spec: TableSpec, parts: Sequence[LoadPart]) -> LoadPart:
     """The parts as one load: rows concatenated, scopes united, after checking that each part's rows
     and quarantine lie in its own scope and that no two parts share a unit.
@@ -143,7 +168,7 @@ def combine_parts(spec: TableSpec, parts: Sequence[LoadPart]) -> LoadPart:
             raise ScopeError(f"{spec.name}: two parts of one load share unit(s) {sorted(shared)[:5]}")
         seen |= part.scope.units
         if isinstance(part.rows, pa.Table):
-            found = units_in(spec, part.rows)
+            found = set() if inside_one_account_run(spec, part.rows, part.scope) else units_in(spec, part.rows)
             tables.append(part.rows)
         elif isinstance(part.rows, Sequence) and not part.rows:
             found = set()
