@@ -134,7 +134,7 @@ def inside_one_account_run(spec: TableSpec, rows: pa.Table, scope: Scope) -> boo
     account's run of consecutive days (a unit of the flow: one account, one chunk): every row names that
     account and its day lies in the run. False means "not shown": the caller groups the rows (`units_in`).
     ~20x cheaper than grouping a unit's rows, which a load of hundreds of units does once per unit."""
-    accounts = {a for a, _ in scope.units}
+    accounts = scope.accounts()
     if len(accounts) != 1 or rows.num_rows == 0:
         return False
     days = scope.days()
@@ -147,7 +147,7 @@ def inside_one_account_run(spec: TableSpec, rows: pa.Table, scope: Scope) -> boo
         return False
     if account.null_count or day.null_count:
         return False
-    if not pc.all(pc.equal(account, next(iter(accounts)))).as_py():
+    if not pc.all(pc.equal(account, accounts[0])).as_py():
         return False
     bounds = pc.min_max(day)
     return bool(days[0] <= bounds["min"].as_py() and bounds["max"].as_py() <= days[-1])
